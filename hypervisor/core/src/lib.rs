@@ -1,0 +1,12 @@
+//! Tessera core: every piece of the hypervisor that can be a pure function.
+//!
+//! This crate never touches hardware. The kernel crate reads the machine (CPUID, MSRs,
+//! multiboot structures, exit information), hands the bytes and values to functions here,
+//! and writes back what they decide. Everything here is unit-tested on the host against
+//! data recorded from real engines (see `tests/fixtures`).
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
