@@ -1,0 +1,37 @@
+//! Tessera: an L1 micro-hypervisor that runs an application as isolated compartments.
+//!
+//! This binary is thin glue: it reads the machine, hands what it read to
+//! `tessera_core`, and writes back what core decides.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod boot;
+mod cpu;
+mod heap;
+mod idt;
+mod logger;
+mod serial;
+mod shutdown;
+
+/// Size of the boot stack (in .bss).
+pub const BOOT_STACK_SIZE: usize = 256 * 1024;
+
+/// Rust entry, called by `boot.rs` in long mode with the multiboot magic and info address.
+pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
+    serial::SERIAL.lock().init();
+    logger::init(log::LevelFilter::Info);
+    idt::init();
+    heap::init();
+    log::info!("Tessera {} (ABI {})", env!("CARGO_PKG_VERSION"), tessera_abi::ABI_VERSION);
+    log::info!("multiboot magic {magic:#x}, info at {info:#x}");
+    shutdown::pass()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    serial::force_unlock();
+    sprintln!("L1 panic: {info}");
+    shutdown::fail(format_args!("panic"))
+}
