@@ -10,3 +10,6 @@
 extern crate alloc;
 #[cfg(test)]
 extern crate std;
+
+pub mod caps;
+pub mod paging;
