@@ -1,0 +1,2 @@
+//! The Tessera compartment SDK.
+#![no_std]
