@@ -1,0 +1,8 @@
+//! Intel VMX: pure pieces of the VMX backend (field encodings, control computation).
+//! Vendor words stay inside this module and the kernel's `vmx/`.
+
+pub mod controls;
+pub mod fields;
+
+#[cfg(test)]
+mod controls_tests;
