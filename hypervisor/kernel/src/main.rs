@@ -12,6 +12,7 @@ mod cpu;
 mod heap;
 mod idt;
 mod logger;
+mod probe;
 mod serial;
 mod shutdown;
 
@@ -24,8 +25,24 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     logger::init(log::LevelFilter::Info);
     idt::init();
     heap::init();
-    log::info!("Tessera {} (ABI {})", env!("CARGO_PKG_VERSION"), tessera_abi::ABI_VERSION);
+    log::info!(
+        "Tessera {} (ABI {})",
+        env!("CARGO_PKG_VERSION"),
+        tessera_abi::ABI_VERSION
+    );
     log::info!("multiboot magic {magic:#x}, info at {info:#x}");
+
+    let dump = probe::read_machine();
+    let caps = tessera_core::caps::Capabilities::decode(&dump);
+    for line in caps.report_lines() {
+        log::info!("{line}");
+    }
+    for line in dump.to_lines() {
+        sprintln!("{line}");
+    }
+    for line in caps.cap_transcript() {
+        sprintln!("{line}");
+    }
     shutdown::pass()
 }
 

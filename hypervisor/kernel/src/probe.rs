@@ -12,7 +12,14 @@ pub fn read_machine() -> RawDump {
     let mut dump = RawDump::default();
     for (leaf, subleaf) in cpuid_leaves_to_read(max_basic, max_ext) {
         let [eax, ebx, ecx, edx] = cpuid(leaf, subleaf);
-        dump.cpuid.push(CpuidRecord { leaf, subleaf, eax, ebx, ecx, edx });
+        dump.cpuid.push(CpuidRecord {
+            leaf,
+            subleaf,
+            eax,
+            ebx,
+            ecx,
+            edx,
+        });
     }
     for index in msrs_to_read(&dump) {
         let value = rdmsr_safe(index).map_err(|_| tessera_core::caps::MsrFault::Gp);
