@@ -20,14 +20,18 @@ impl Port {
     pub fn read_u8(self) -> u8 {
         let value: u8;
         // SAFETY: `Port::new`'s contract makes access to this port harmless to memory safety.
-        unsafe { asm!("in al, dx", out("al") value, in("dx") self.0, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            asm!("in al, dx", out("al") value, in("dx") self.0, options(nomem, nostack, preserves_flags))
+        };
         value
     }
 
     /// `OUT DX, AL`.
     pub fn write_u8(self, value: u8) {
         // SAFETY: `Port::new`'s contract makes access to this port harmless to memory safety.
-        unsafe { asm!("out dx, al", in("dx") self.0, in("al") value, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            asm!("out dx, al", in("dx") self.0, in("al") value, options(nomem, nostack, preserves_flags))
+        };
     }
 }
 
@@ -80,7 +84,11 @@ pub fn rdmsr_safe(index: u32) -> Result<u64, MsrFault> {
     // SAFETY: the routine only executes RDMSR (which at worst raises #GP, handled by the
     // fixup) and writes 8 bytes to `value`, a valid local.
     let status = unsafe { tessera_rdmsr_safe(index, &mut value) };
-    if status == 0 { Ok(value) } else { Err(MsrFault) }
+    if status == 0 {
+        Ok(value)
+    } else {
+        Err(MsrFault)
+    }
 }
 
 /// If `rip` is the RDMSR of [`rdmsr_safe`], where to resume after a #GP.

@@ -164,7 +164,12 @@ pub fn init() {
     let idt = IDT.call_once(|| core::array::from_fn(|v| Gate::interrupt(handlers[v], cs)));
     // SAFETY: `idt` lives in a static (never moved or freed) and every gate points at a
     // stub above, which stays mapped for the kernel's lifetime.
-    unsafe { crate::cpu::lidt(idt.as_ptr() as u64, (core::mem::size_of_val(idt) - 1) as u16) };
+    unsafe {
+        crate::cpu::lidt(
+            idt.as_ptr() as u64,
+            (core::mem::size_of_val(idt) - 1) as u16,
+        )
+    };
 }
 
 extern "C" fn exception_dispatch(frame: &mut ExceptionFrame) {

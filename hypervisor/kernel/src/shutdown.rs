@@ -7,7 +7,9 @@
 
 use crate::cpu::{Port, bochs_magic_break, halt_forever};
 use core::fmt;
-use tessera_abi::exit::{BOCHS_SHUTDOWN_PORT, QEMU_DEBUG_EXIT_PORT, QEMU_EXIT_FAIL, QEMU_EXIT_PASS};
+use tessera_abi::exit::{
+    BOCHS_SHUTDOWN_PORT, QEMU_DEBUG_EXIT_PORT, QEMU_EXIT_FAIL, QEMU_EXIT_PASS,
+};
 
 /// Prints `@@RESULT pass` and ends the run.
 pub fn pass() -> ! {
