@@ -1,0 +1,221 @@
+//! The `run`, `test` and `setup` commands.
+
+use crate::engine::{self, EngineRequest};
+use crate::host::HostFacts;
+use crate::image::Image;
+use crate::runner::{self, Echo, RunSpec};
+use crate::tools::{self, Install};
+use crate::{examples, kernel, paths};
+use anyhow::{Context, Result, bail};
+use std::process::Command;
+use std::time::Duration;
+
+/// How compartments switch views in this boot (passed to the kernel as `switch=MODE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SwitchMode {
+    /// Hardware VMFUNC where the CPU has it, else emulated.
+    Auto,
+    /// Require hardware VMFUNC.
+    Hardware,
+    /// Always emulate the switch (trap VMFUNC).
+    Emulate,
+}
+
+/// Options of `cargo xtask run`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct RunArgs {
+    /// Which engine boots the image.
+    #[arg(long, value_enum, default_value_t = EngineRequest::Auto)]
+    pub engine: EngineRequest,
+    /// CPU model (Bochs: tigerlake, ryzen, ...; QEMU: qemu64,+svm,+npt, ...).
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// Boot an example from examples/NAME.
+    #[arg(long, value_name = "NAME")]
+    pub example: Option<String>,
+    /// Seconds before the emulator is killed (default: 120 for Bochs, 60 for QEMU/KVM).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Arguments on the kernel's command line.
+    #[arg(
+        long,
+        value_name = "ARGS",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub kernel_args: String,
+    /// View switching mode (appended to the kernel arguments as switch=MODE).
+    #[arg(long, value_enum)]
+    pub switch: Option<SwitchMode>,
+}
+
+/// The kernel command line for these options.
+pub fn kernel_args(args: &RunArgs) -> String {
+    let mut words: Vec<String> = args
+        .kernel_args
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if let Some(mode) = args.switch {
+        let mode = match mode {
+            SwitchMode::Auto => "auto",
+            SwitchMode::Hardware => "hardware",
+            SwitchMode::Emulate => "emulate",
+        };
+        words.push(format!("switch={mode}"));
+    }
+    words.join(" ")
+}
+
+/// `cargo xtask run`: true when the boot ends with `@@RESULT pass`.
+pub fn run(args: &RunArgs) -> Result<bool> {
+    if let Some(name) = &args.example {
+        let dir = examples::find(&paths::examples_dir(), name)?;
+        bail!(
+            "example {name} exists ({}) but images with compartments cannot be built yet",
+            dir.display()
+        );
+    }
+    let choice = engine::choose(args.engine, args.cpu.as_deref(), &HostFacts::probe())
+        .map_err(anyhow::Error::msg)?;
+    let engine = choice.engine;
+    eprintln!(
+        "engine: {} (cpu {}): {}",
+        engine.name(),
+        engine.cpu(),
+        choice.why
+    );
+    tools::ensure(&tools::for_engine(&engine), Install::IfRoot)?;
+    let kernel = kernel::build()?;
+    let timeout = args
+        .timeout
+        .map_or_else(|| runner::default_timeout(&engine), Duration::from_secs);
+    let spec = RunSpec {
+        image: Image::new(kernel.elf32, kernel_args(args)),
+        engine,
+        timeout,
+        echo: Echo::Lines,
+    };
+    eprintln!(
+        "booting on {} (timeout {} s)…",
+        spec.engine.label(),
+        timeout.as_secs()
+    );
+    let outcome = runner::run(&spec)?;
+    if outcome.passed() {
+        eprintln!("PASS: {}", outcome.summary());
+        eprintln!("run directory: {}", outcome.run_dir.display());
+        Ok(true)
+    } else {
+        eprintln!("FAIL: {}", outcome.failure_report());
+        Ok(false)
+    }
+}
+
+/// `cargo xtask test`: host tests, then the emulator scenarios; `extra` (e.g.
+/// `-- --nocapture`) goes to both `cargo test` runs.
+pub fn test(extra: &[String]) -> Result<()> {
+    let with_extra = |base: &[&str]| -> Vec<String> {
+        base.iter()
+            .map(|s| s.to_string())
+            .chain(extra.iter().cloned())
+            .collect()
+    };
+    let host = with_extra(&["test"]);
+    eprintln!(
+        "== host tests: cargo {} (workspace default members)",
+        host.join(" ")
+    );
+    cargo(&host)?;
+    eprintln!("== host tools for the emulator scenarios");
+    tools::ensure(&tools::all(), Install::IfRoot)?;
+    let scenarios = with_extra(&["test", "-p", "tessera-scenarios"]);
+    eprintln!("== emulator scenarios: cargo {}", scenarios.join(" "));
+    cargo(&scenarios)?;
+    eprintln!("== all tests passed");
+    Ok(())
+}
+
+/// `cargo xtask setup`: every host tool any engine needs, and the bare-metal target.
+pub fn setup() -> Result<()> {
+    tools::ensure(&tools::all(), Install::IfRoot)?;
+    eprintln!(
+        "host tools present: {}",
+        tools::all()
+            .iter()
+            .map(tools::describe)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(paths::workspace_root())
+        .output()
+        .context("running rustup (is rustup installed?)")?;
+    let targets = String::from_utf8_lossy(&installed.stdout);
+    if targets.lines().any(|t| t.trim() == kernel::TARGET) {
+        eprintln!("rust target {} installed", kernel::TARGET);
+        return Ok(());
+    }
+    eprintln!("installing rust target {} with rustup", kernel::TARGET);
+    let status = Command::new("rustup")
+        .args(["target", "add", kernel::TARGET])
+        .current_dir(paths::workspace_root())
+        .status()?;
+    if !status.success() {
+        bail!("rustup target add {} failed ({status})", kernel::TARGET);
+    }
+    Ok(())
+}
+
+fn cargo(args: &[String]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(paths::workspace_root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> RunArgs {
+        Cli::parse_from(std::iter::once("run").chain(args.iter().copied())).run
+    }
+
+    #[test]
+    fn run_flags_parse() {
+        let args = parse(&[
+            "--engine",
+            "bochs",
+            "--cpu",
+            "ryzen",
+            "--timeout",
+            "30",
+            "--kernel-args",
+            "log=debug -x",
+            "--switch",
+            "emulate",
+        ]);
+        assert_eq!(args.engine, EngineRequest::Bochs);
+        assert_eq!(args.cpu.as_deref(), Some("ryzen"));
+        assert_eq!(args.timeout, Some(30));
+        assert_eq!(kernel_args(&args), "log=debug -x switch=emulate");
+        let defaults = parse(&[]);
+        assert_eq!(defaults.engine, EngineRequest::Auto);
+        assert_eq!(kernel_args(&defaults), "");
+    }
+}

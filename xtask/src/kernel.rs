@@ -1,0 +1,121 @@
+//! Building the bare-metal kernel and converting it for the multiboot loaders.
+//!
+//! The kernel is built in its own cargo invocation (never together with host crates: cargo
+//! would unify features across them), then converted to ELF32 because QEMU's multiboot
+//! loader refuses ELF64.
+
+use crate::paths;
+use anyhow::{Context, Result, bail};
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The bare-metal target.
+pub const TARGET: &str = "x86_64-unknown-none";
+/// The kernel's package and binary name.
+pub const PACKAGE: &str = "tessera-kernel";
+/// Multiboot v1 header magic.
+pub const MULTIBOOT_MAGIC: u32 = 0x1BAD_B002;
+/// A multiboot v1 header must lie in the first 8 KiB of the file, 4-byte aligned.
+pub const MULTIBOOT_SEARCH: usize = 8192;
+
+/// The built kernel: the cargo output and the ELF32 the loaders boot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kernel {
+    pub elf64: PathBuf,
+    pub elf32: PathBuf,
+}
+
+/// `cargo build --release -p tessera-kernel --target x86_64-unknown-none`, then
+/// `objcopy -O elf32-i386` to `target/tessera/tessera.elf32`.
+pub fn build() -> Result<Kernel> {
+    eprintln!("building kernel…");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(paths::workspace_root())
+        .args(["build", "--release", "-p", PACKAGE, "--target", TARGET])
+        .status()
+        .context("running cargo build for the kernel")?;
+    if !status.success() {
+        bail!("building the kernel failed ({status})");
+    }
+    let elf64 = paths::target_dir()
+        .join(TARGET)
+        .join("release")
+        .join(PACKAGE);
+    let bytes = fs::read(&elf64).with_context(|| format!("reading {}", elf64.display()))?;
+    if multiboot_header_offset(&bytes).is_none() {
+        bail!(
+            "{} has no multiboot v1 header (magic {MULTIBOOT_MAGIC:#x} with a valid checksum) \
+             in its first {MULTIBOOT_SEARCH} bytes",
+            elf64.display()
+        );
+    }
+    fs::create_dir_all(paths::tessera_dir())?;
+    let elf32 = paths::tessera_dir().join("tessera.elf32");
+    let output = Command::new("objcopy")
+        .args(["-O", "elf32-i386"])
+        .arg(&elf64)
+        .arg(&elf32)
+        .output()
+        .context("running objcopy")?;
+    if !output.status.success() {
+        bail!(
+            "objcopy -O elf32-i386 failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(Kernel { elf64, elf32 })
+}
+
+/// Where the multiboot v1 header is: magic, flags and checksum summing to 0 (mod 2^32),
+/// 4-byte aligned, within the first 8 KiB.
+pub fn multiboot_header_offset(image: &[u8]) -> Option<usize> {
+    let word = |at: usize| {
+        image
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    (0..MULTIBOOT_SEARCH.min(image.len()))
+        .step_by(4)
+        .find(|&at| {
+            matches!(
+                (word(at), word(at + 4), word(at + 8)),
+                (Some(MULTIBOOT_MAGIC), Some(flags), Some(sum))
+                    if MULTIBOOT_MAGIC.wrapping_add(flags).wrapping_add(sum) == 0
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(flags: u32) -> Vec<u8> {
+        let sum = 0u32.wrapping_sub(MULTIBOOT_MAGIC).wrapping_sub(flags);
+        [MULTIBOOT_MAGIC, flags, sum]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn finds_an_aligned_header_with_a_valid_checksum() {
+        let mut image = vec![0u8; 4096];
+        image.extend(header(0x0001_0003));
+        assert_eq!(multiboot_header_offset(&image), Some(4096));
+    }
+
+    #[test]
+    fn rejects_bad_checksum_misalignment_and_late_headers() {
+        let mut bad = header(3);
+        bad[8] ^= 1;
+        assert_eq!(multiboot_header_offset(&bad), None);
+        let mut misaligned = vec![0u8; 2];
+        misaligned.extend(header(3));
+        assert_eq!(multiboot_header_offset(&misaligned), None);
+        let mut late = vec![0u8; MULTIBOOT_SEARCH];
+        late.extend(header(3));
+        assert_eq!(multiboot_header_offset(&late), None);
+    }
+}

@@ -1,0 +1,45 @@
+//! `cargo xtask`: build, boot and test Tessera.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use xtask::commands::{self, RunArgs};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, boot and test Tessera")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the kernel and boot it; exits 0 only on `@@RESULT pass`.
+    Run(RunArgs),
+    /// Host tests, then the emulator scenarios (ARGS go to both `cargo test` runs).
+    Test {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Install every host tool the engines need and check the Rust target.
+    Setup,
+    /// Boot the capability probe on every engine and record the transcripts as fixtures.
+    CaptureCaps,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Cmd::Run(args) => commands::run(args),
+        Cmd::Test { args } => commands::test(args).map(|()| true),
+        Cmd::Setup => commands::setup().map(|()| true),
+        Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Where things live: the workspace root and Tessera's build outputs under `target/`.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (the directory holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    let xtask_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Cargo's target directory (honours `CARGO_TARGET_DIR`, relative to the workspace root).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// Tessera's own outputs: the converted kernel, per-run directories.
+pub fn tessera_dir() -> PathBuf {
+    target_dir().join("tessera")
+}
+
+/// One subdirectory per emulator run (bochsrc, dbg.rc, com1.txt, bochs.log, ...).
+pub fn runs_dir() -> PathBuf {
+    tessera_dir().join("runs")
+}
+
+/// `examples/` at the workspace root: one subdirectory per example.
+pub fn examples_dir() -> PathBuf {
+    workspace_root().join("examples")
+}
+
+/// Where `capture-caps` writes the transcripts `hypervisor/core`'s host tests read.
+pub fn caps_fixtures_dir() -> PathBuf {
+    workspace_root().join("hypervisor/core/tests/fixtures/caps")
+}

@@ -1,0 +1,359 @@
+//! Booting an image on an engine: one run directory per boot, COM1 streamed line by line
+//! while the emulator runs, a hard timeout, and the verdict read from the transcript.
+//!
+//! Exit statuses are never the verdict (QEMU exits 1 on pass, Bochs 0 or 1), only
+//! `@@RESULT`. The emulator is always ended by the PID this process started.
+
+use crate::engine::Engine;
+use crate::image::{self, Image};
+use crate::transcript::{Record, Transcript, Verdict};
+use crate::{bochs, paths, qemu};
+use anyhow::{Context, Result};
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a well-behaved kernel may take to end the emulator after `@@RESULT`.
+const EXIT_GRACE: Duration = Duration::from_secs(10);
+/// How often COM1 is polled.
+const POLL: Duration = Duration::from_millis(20);
+/// How many transcript lines a failure report shows.
+const REPORT_LINES: usize = 20;
+
+/// The default timeout: Bochs reaches the kernel in about a second but runs guests at
+/// ~46 MIPS; QEMU and KVM boot in well under a second.
+pub fn default_timeout(engine: &Engine) -> Duration {
+    match engine {
+        Engine::Bochs { .. } => Duration::from_secs(120),
+        Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(60),
+    }
+}
+
+/// Whether and how COM1 lines are shown as they arrive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Echo {
+    Quiet,
+    /// Printed as they are.
+    Lines,
+    /// Printed as `[prefix] line` (for parallel runs).
+    Prefixed(String),
+}
+
+/// One boot to perform.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub engine: Engine,
+    pub image: Image,
+    pub timeout: Duration,
+    pub echo: Echo,
+}
+
+/// How the emulator ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// It exited by itself with this status.
+    Exited(ExitStatus),
+    /// The timeout fired; it was killed.
+    TimedOut,
+    /// It printed `@@RESULT` but did not exit within the grace period; it was killed.
+    KilledAfterResult,
+}
+
+/// What a boot produced.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub engine: Engine,
+    /// Holds bochsrc, dbg.rc, com1.txt, bochs.log / the emulator's output.
+    pub run_dir: PathBuf,
+    /// The raw COM1 transcript file.
+    pub com1: PathBuf,
+    pub transcript: Transcript,
+    pub verdict: Verdict,
+    pub end: End,
+    pub elapsed: Duration,
+}
+
+impl RunOutcome {
+    /// True only for `@@RESULT pass` as the last `@@` line.
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Pass
+    }
+
+    /// How the emulator ended, in words.
+    pub fn end_text(&self) -> String {
+        let secs = self.elapsed.as_secs_f64();
+        match self.end {
+            End::Exited(status) => format!("emulator ended after {secs:.1} s, {status}"),
+            End::TimedOut => format!("timed out after {secs:.1} s; emulator killed"),
+            End::KilledAfterResult => format!(
+                "emulator did not exit within {} s of @@RESULT; killed after {secs:.1} s",
+                EXIT_GRACE.as_secs()
+            ),
+        }
+    }
+
+    /// One line: the verdict, or why there is none.
+    pub fn summary(&self) -> String {
+        match &self.verdict {
+            Verdict::Pass => format!("@@RESULT pass ({})", self.end_text()),
+            Verdict::Fail { reason } => {
+                format!("@@RESULT fail reason={reason} ({})", self.end_text())
+            }
+            Verdict::Missing => format!("no @@RESULT line: {}", self.end_text()),
+        }
+    }
+
+    /// Everything needed to understand a failed boot: the summary, the last transcript
+    /// lines, the emulator's own complaints, and where the run directory is.
+    pub fn failure_report(&self) -> String {
+        let mut report = format!("{}: {}\n", self.engine.label(), self.summary());
+        let lines = &self.transcript.lines;
+        let _ = writeln!(report, "last COM1 lines ({} in all):", lines.len());
+        for line in &lines[lines.len().saturating_sub(REPORT_LINES)..] {
+            let _ = writeln!(report, "  | {line}");
+        }
+        let log = fs::read_to_string(self.run_dir.join("bochs.log")).unwrap_or_default();
+        let highlights = bochs::log_highlights(&log);
+        if !highlights.is_empty() {
+            let _ = writeln!(report, "bochs.log (errors, panics, VM-entry failures):");
+            for line in &highlights[highlights.len().saturating_sub(REPORT_LINES)..] {
+                let _ = writeln!(report, "  | {line}");
+            }
+        }
+        let output = fs::read_to_string(self.run_dir.join("emulator.out")).unwrap_or_default();
+        let output: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+        if !output.is_empty() {
+            let _ = writeln!(report, "emulator output (last lines):");
+            for line in &output[output.len().saturating_sub(8)..] {
+                let _ = writeln!(report, "  | {line}");
+            }
+        }
+        let _ = writeln!(report, "run directory: {}", self.run_dir.display());
+        report
+    }
+}
+
+/// Boots `spec.image` on `spec.engine` and waits for the verdict.
+///
+/// `Err` means the run could not be started (no ISO, emulator missing); a boot that fails
+/// or hangs is an `Ok` outcome whose verdict says so.
+pub fn run(spec: &RunSpec) -> Result<RunOutcome> {
+    let run_dir = new_run_dir(&spec.engine.label())?;
+    let com1 = run_dir.join("com1.txt");
+    let output = File::create(run_dir.join("emulator.out"))?;
+    let mut command = match &spec.engine {
+        Engine::Bochs { cpu } => {
+            eprintln!("making ISO…");
+            let iso = image::make_iso(&spec.image, &run_dir)?;
+            let rc = run_dir.join("bochsrc");
+            let dbg = run_dir.join("dbg.rc");
+            fs::write(&rc, bochs::bochsrc(cpu, &iso, &run_dir))?;
+            fs::write(&dbg, bochs::DEBUGGER_RC)?;
+            bochs::command(&rc, &dbg)
+        }
+        Engine::Qemu { cpu } => qemu::command(qemu::Accel::Tcg, cpu, &spec.image, &com1),
+        Engine::Kvm { cpu } => qemu::command(qemu::Accel::Kvm, cpu, &spec.image, &com1),
+    };
+    command
+        .current_dir(&run_dir)
+        .stdin(Stdio::null())
+        .stdout(output.try_clone()?)
+        .stderr(output);
+    fs::write(run_dir.join("command.txt"), format!("{command:?}\n"))?;
+
+    let _slot = Slot::acquire();
+    let start = Instant::now();
+    let child = command
+        .spawn()
+        .with_context(|| format!("starting {}", spec.engine.name()))?;
+    let mut emulator = Emulator {
+        child,
+        reaped: false,
+    };
+    let mut tail = Tail::new(com1.clone());
+    let mut transcript = Transcript::default();
+    let mut result_at: Option<Instant> = None;
+    let end = loop {
+        for line in tail.poll()? {
+            if Record::parse(&line).is_some_and(|r| r.is_result()) {
+                result_at.get_or_insert_with(Instant::now);
+            }
+            take(&spec.echo, &line, &mut transcript);
+        }
+        if let Some(status) = emulator.try_wait()? {
+            break End::Exited(status);
+        }
+        if result_at.is_some_and(|at| at.elapsed() > EXIT_GRACE) {
+            emulator.stop();
+            break End::KilledAfterResult;
+        }
+        if start.elapsed() > spec.timeout {
+            emulator.stop();
+            break End::TimedOut;
+        }
+        sleep(POLL);
+    };
+    let elapsed = start.elapsed();
+    for line in tail.finish()? {
+        take(&spec.echo, &line, &mut transcript);
+    }
+    let verdict = transcript.verdict();
+    if verdict == Verdict::Pass {
+        // The ISO is the only large file; keep it only where a failure needs reproducing.
+        let _ = fs::remove_file(run_dir.join("tessera.iso"));
+    }
+    Ok(RunOutcome {
+        engine: spec.engine.clone(),
+        run_dir,
+        com1,
+        transcript,
+        verdict,
+        end,
+        elapsed,
+    })
+}
+
+fn take(echo: &Echo, line: &str, transcript: &mut Transcript) {
+    match echo {
+        Echo::Quiet => {}
+        Echo::Lines => println!("{line}"),
+        Echo::Prefixed(prefix) => println!("[{prefix}] {line}"),
+    }
+    transcript.push_line(line);
+}
+
+fn new_run_dir(label: &str) -> Result<PathBuf> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = paths::runs_dir().join(format!("{label}-{millis}-{}-{n}", std::process::id()));
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The emulator process; killed (by its PID) if still running when dropped.
+struct Emulator {
+    child: Child,
+    reaped: bool,
+}
+
+impl Emulator {
+    fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        let status = self.child.try_wait()?;
+        self.reaped |= status.is_some();
+        Ok(status)
+    }
+
+    /// SIGTERM (lets Bochs flush its log), then SIGKILL after 3 s.
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if matches!(self.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            sleep(POLL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.reaped = true;
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Follows a file the emulator appends to, yielding complete lines.
+struct Tail {
+    path: PathBuf,
+    file: Option<File>,
+    pending: Vec<u8>,
+}
+
+impl Tail {
+    fn new(path: PathBuf) -> Tail {
+        Tail {
+            path,
+            file: None,
+            pending: Vec::new(),
+        }
+    }
+
+    fn poll(&mut self) -> Result<Vec<String>> {
+        if self.file.is_none() {
+            self.file = open_if_exists(&self.path)?;
+        }
+        if let Some(file) = &mut self.file {
+            file.read_to_end(&mut self.pending)?;
+        }
+        let mut lines = Vec::new();
+        while let Some(newline) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=newline).collect();
+            lines.push(String::from_utf8_lossy(&line).trim_end().to_owned());
+        }
+        Ok(lines)
+    }
+
+    /// The remaining lines, including a last line without a newline.
+    fn finish(&mut self) -> Result<Vec<String>> {
+        let mut lines = self.poll()?;
+        if !self.pending.is_empty() {
+            lines.push(String::from_utf8_lossy(&self.pending).trim_end().to_owned());
+            self.pending.clear();
+        }
+        Ok(lines)
+    }
+}
+
+fn open_if_exists(path: &Path) -> Result<Option<File>> {
+    match File::open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("opening {}", path.display())),
+    }
+}
+
+/// Bounds how many emulators this process runs at once: one per core (each Bochs or
+/// TCG vCPU keeps one core busy).
+struct Slot;
+
+static RUNNING: Mutex<usize> = Mutex::new(0);
+static FREED: Condvar = Condvar::new();
+
+impl Slot {
+    fn acquire() -> Slot {
+        let limit = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= limit {
+            running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *running -= 1;
+        FREED.notify_one();
+    }
+}
