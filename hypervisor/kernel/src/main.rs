@@ -12,6 +12,7 @@ mod cpu;
 mod heap;
 mod idt;
 mod logger;
+mod mem;
 mod probe;
 mod serial;
 mod shutdown;
@@ -30,7 +31,46 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
         env!("CARGO_PKG_VERSION"),
         tessera_abi::ABI_VERSION
     );
-    log::info!("multiboot magic {magic:#x}, info at {info:#x}");
+    let boot = match mem::boot_info(magic, info) {
+        Ok(boot) => boot,
+        Err(e) => shutdown::fail(format_args!("multiboot: {e}")),
+    };
+    let level = boot
+        .args()
+        .into_iter()
+        .find(|(k, _)| k == "log")
+        .and_then(|(_, v)| v)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(log::LevelFilter::Info);
+    log::set_max_level(level);
+    log::info!(
+        "loader {:?}, command line {:?}, {} module(s)",
+        boot.bootloader.as_deref().unwrap_or("?"),
+        boot.cmdline.as_deref().unwrap_or(""),
+        boot.modules.len()
+    );
+    let image = mem::kernel_image();
+    let frames = mem::frame_allocator(&boot);
+    let ram: u64 = boot
+        .usable_memory_map()
+        .iter()
+        .filter(|r| r.kind == tessera_core::multiboot::RegionKind::Available)
+        .map(|r| r.len)
+        .sum();
+    log::info!(
+        "kernel image {:#x}..{:#x}; {} MiB RAM, {} MiB free for frames",
+        image.start,
+        image.end,
+        ram >> 20,
+        frames.free_bytes() >> 20
+    );
+    sprintln!(
+        "{} memory_mib={} free_mib={} modules={}",
+        tessera_abi::transcript::BOOT,
+        ram >> 20,
+        frames.free_bytes() >> 20,
+        boot.modules.len()
+    );
 
     let dump = probe::read_machine();
     let caps = tessera_core::caps::Capabilities::decode(&dump);
