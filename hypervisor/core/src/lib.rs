@@ -12,4 +12,6 @@ extern crate alloc;
 extern crate std;
 
 pub mod caps;
+pub mod frames;
+pub mod multiboot;
 pub mod paging;
