@@ -22,6 +22,9 @@ pub mod eptp;
 mod error;
 mod format;
 mod npt;
+mod range;
+mod sim;
+mod table;
 #[cfg(test)]
 mod tests;
 
@@ -30,6 +33,8 @@ pub use eptp::{Eptp, EptpError, EptpRules, validate_eptp};
 pub use error::{PagingError, PermsError};
 pub use format::{EntryFormat, Leaf, Level, Slot};
 pub use npt::Npt;
+pub use sim::SimTables;
+pub use table::PageTable;
 
 /// Entries per table at every level (a 4 KiB table of 8-byte entries).
 pub const ENTRIES_PER_TABLE: usize = 512;
