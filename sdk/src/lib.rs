@@ -1,2 +1,62 @@
-//! The Tessera compartment SDK.
+//! The Tessera compartment SDK: everything a compartment links.
+//!
+//! A compartment is a `#![no_std]`, `#![no_main]` binary built for `x86_64-unknown-none`
+//! (a static PIE). The whole of one:
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! use tessera_sdk::prelude::*;
+//!
+//! tessera_sdk::entry!(main);
+//!
+//! fn main() -> i32 {
+//!     println!("hi");
+//!     0
+//! }
+//! ```
+//!
+//! What the SDK provides:
+//! - [`entry!`]: the ELF entry point `_start` (it also emits hermit-entry's entry-version
+//!   note, which the hypervisor's loader requires), heap set-up, then `main`, then [`exit`].
+//! - [`print!`] / [`println!`]: the console, through the `CONSOLE_WRITE` hypercall.
+//! - [`exit`], [`exit_count`], and the raw [`hypercall::hypercall`].
+//! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the
+//!   `PANIC` hypercall.
+//! - A global allocator over a static [`heap::HEAP_SIZE`]-byte area, so `alloc`'s `Vec`,
+//!   `String`, `Box` and `format!` work.
 #![no_std]
+
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("tessera-sdk targets x86_64 only (build compartments for x86_64-unknown-none)");
+
+pub extern crate alloc;
+
+pub mod console;
+pub mod heap;
+pub mod hypercall;
+mod panic;
+mod rt;
+mod text;
+
+pub use hypercall::{Error, exit, exit_count};
+pub use rt::Termination;
+pub use tessera_abi as abi;
+
+/// What a compartment usually wants in scope: `use tessera_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::{exit, exit_count, print, println};
+    pub use alloc::boxed::Box;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
+/// Items the SDK's macros expand to. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::console::print_fmt;
+    pub use crate::rt::start;
+    pub use hermit_entry::define_entry_version;
+}

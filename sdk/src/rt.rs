@@ -1,0 +1,61 @@
+//! The entry point: the hypervisor enters the image at `_start` (defined by [`entry!`]
+//! in the compartment's own crate) per [`tessera_abi::entry`]: 64-bit, CPL 0, interrupts
+//! off, RSP ≡ 8 (mod 16) — exactly the SysV state at a function's first instruction, so
+//! `_start` is an ordinary `extern "C"` function — and RDI = 0.
+
+use crate::{exit, heap};
+
+/// What a compartment's `main` may return: `()` (exit code 0) or an `i32` exit code.
+pub trait Termination {
+    /// The exit code to report with EXIT.
+    fn exit_code(self) -> i32;
+}
+
+impl Termination for () {
+    fn exit_code(self) -> i32 {
+        0
+    }
+}
+
+impl Termination for i32 {
+    fn exit_code(self) -> i32 {
+        self
+    }
+}
+
+/// Runs a compartment: sets up the heap, calls `main`, exits with its code.
+#[doc(hidden)]
+pub fn start<T: Termination>(main: impl FnOnce() -> T) -> ! {
+    heap::init();
+    exit(main().exit_code())
+}
+
+/// Declares the compartment's `main` and defines everything the image needs around it:
+///
+/// - `_start`, the ELF entry point (`e_entry`), which sets up the heap, calls `main`
+///   (`fn() -> i32` or `fn()`) and ends the compartment with [`exit`](crate::exit);
+/// - hermit-entry's entry-version note (section `.note.hermit.entry-version`, name
+///   `HERMIT`, type `0x5a00`), without which the hypervisor's loader rejects the image.
+///
+/// Both are emitted into the compartment's own crate: the linker always includes the
+/// binary crate's objects, whereas an object of an rlib dependency that nothing
+/// references can be left out, taking a `#[used]` note with it (rust-lang/rust#99721).
+///
+/// ```ignore
+/// tessera_sdk::entry!(main);
+/// fn main() -> i32 { 0 }
+/// ```
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        /// The ELF entry point: the hypervisor starts the compartment here.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn _start() -> ! {
+            $crate::__private::start($main)
+        }
+
+        const _: () = {
+            $crate::__private::define_entry_version!();
+        };
+    };
+}
