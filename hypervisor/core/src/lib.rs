@@ -12,6 +12,9 @@ extern crate alloc;
 extern crate std;
 
 pub mod caps;
+pub mod exit;
+pub mod guest;
 pub mod frames;
 pub mod multiboot;
 pub mod paging;
+pub mod vmx;

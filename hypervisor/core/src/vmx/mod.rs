@@ -2,6 +2,7 @@
 //! Vendor words stay inside this module and the kernel's `vmx/`.
 
 pub mod controls;
+pub mod exit;
 pub mod fields;
 
 #[cfg(test)]

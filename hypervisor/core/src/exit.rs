@@ -1,0 +1,192 @@
+//! Vendor-neutral VM exits (DESIGN §7) and the policy that decides what each one means.
+//! Backends decode their exit records into [`VmExit`]; the run loop acts on [`Action`].
+
+use alloc::string::String;
+use core::fmt;
+
+/// How a guest access touched memory (for EPT/NPT violations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Access {
+    pub read: bool,
+    pub write: bool,
+    pub execute: bool,
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.execute {
+            "execute"
+        } else if self.write {
+            "write"
+        } else {
+            "read"
+        };
+        f.write_str(kind)
+    }
+}
+
+/// A privileged action the compartment attempted and L1 refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privileged {
+    CrWrite(u8),
+    CrRead(u8),
+    DrAccess,
+    Rdmsr(u32),
+    Wrmsr(u32),
+    Io(u16),
+    DescriptorTable,
+    Invlpg,
+    Wbinvd,
+    Xsetbv,
+    Monitor,
+    Mwait,
+    Rdpmc,
+    Other(u32),
+}
+
+impl fmt::Display for Privileged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Privileged::CrWrite(n) => write!(f, "cr-write cr={n}"),
+            Privileged::CrRead(n) => write!(f, "cr-read cr={n}"),
+            Privileged::DrAccess => f.write_str("dr-access"),
+            Privileged::Rdmsr(m) => write!(f, "rdmsr msr={m:#x}"),
+            Privileged::Wrmsr(m) => write!(f, "wrmsr msr={m:#x}"),
+            Privileged::Io(p) => write!(f, "io port={p:#x}"),
+            Privileged::DescriptorTable => f.write_str("descriptor-table"),
+            Privileged::Invlpg => f.write_str("invlpg"),
+            Privileged::Wbinvd => f.write_str("wbinvd"),
+            Privileged::Xsetbv => f.write_str("xsetbv"),
+            Privileged::Monitor => f.write_str("monitor"),
+            Privileged::Mwait => f.write_str("mwait"),
+            Privileged::Rdpmc => f.write_str("rdpmc"),
+            Privileged::Other(r) => write!(f, "exit-reason reason={r}"),
+        }
+    }
+}
+
+/// One VM exit, independent of VMX or SVM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmExit {
+    /// `VMCALL` (or VMMCALL): a hypercall; `len` is the instruction length.
+    Hypercall { len: u64 },
+    /// CPUID; `len` is the instruction length.
+    Cpuid { len: u64 },
+    /// An exception in the guest.
+    Exception { vector: u8, error_code: Option<u32> },
+    /// EPT/NPT violation.
+    MemoryViolation { gpa: u64, access: Access },
+    /// EPT misconfiguration (a hypervisor bug, reported as such).
+    Misconfig { gpa: u64 },
+    /// A privileged action refused.
+    Privileged(Privileged),
+    /// HLT.
+    Hlt,
+    /// The watchdog (VMX-preemption timer / SVM timer) fired.
+    Watchdog,
+    /// Triple fault / shutdown.
+    TripleFault,
+    /// External interrupt or NMI: not the compartment's doing.
+    Interrupt,
+    /// VM-entry failed (invalid guest state etc.): a hypervisor bug.
+    EntryFailure { reason: u32, qualification: u64 },
+    /// VMFUNC failed (exit 59) or was emulated into the same outcome.
+    VmFunc,
+}
+
+/// Exception names for the transcript (SDM 3A Table 6-1).
+pub fn exception_name(vector: u8) -> &'static str {
+    match vector {
+        0 => "divide-error",
+        1 => "debug",
+        3 => "breakpoint",
+        4 => "overflow",
+        5 => "bound",
+        6 => "invalid-opcode",
+        7 => "device-not-available",
+        8 => "double-fault",
+        10 => "invalid-tss",
+        11 => "segment-not-present",
+        12 => "stack-fault",
+        13 => "general-protection",
+        14 => "page-fault",
+        16 => "x87-fp",
+        17 => "alignment-check",
+        18 => "machine-check",
+        19 => "simd-fp",
+        _ => "exception",
+    }
+}
+
+/// What the run loop does about an exit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Handle the hypercall in RAX, then skip the instruction.
+    Hypercall { len: u64 },
+    /// Emulate CPUID (a fixed, minimal view), then skip the instruction.
+    Cpuid { len: u64 },
+    /// Re-enter the guest unchanged.
+    Resume,
+    /// Stop the compartment: it is contained and reported with `@@FAULT`.
+    Fault(Fault),
+    /// Something L1 did wrong: stop the whole run with this reason.
+    Bug(String),
+}
+
+/// A contained fault: `@@FAULT compartment=NAME kind=KIND details`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub kind: &'static str,
+    pub details: String,
+}
+
+/// The exit policy (DESIGN §7): pure, so every rule is host-tested.
+pub fn decide(exit: &VmExit) -> Action {
+    use alloc::format;
+    match exit {
+        VmExit::Hypercall { len } => Action::Hypercall { len: *len },
+        VmExit::Cpuid { len } => Action::Cpuid { len: *len },
+        VmExit::Interrupt => Action::Resume,
+        VmExit::Exception { vector, error_code } => Action::Fault(Fault {
+            kind: "exception",
+            details: match error_code {
+                Some(code) => format!(
+                    "vector={vector} name={} error={code:#x}",
+                    exception_name(*vector)
+                ),
+                None => format!("vector={vector} name={}", exception_name(*vector)),
+            },
+        }),
+        VmExit::MemoryViolation { gpa, access } => Action::Fault(Fault {
+            kind: "memory",
+            details: format!("gpa={gpa:#x} access={access}"),
+        }),
+        VmExit::Privileged(p) => Action::Fault(Fault {
+            kind: "privileged",
+            details: format!("{p}"),
+        }),
+        VmExit::Hlt => Action::Fault(Fault {
+            kind: "privileged",
+            details: String::from("hlt"),
+        }),
+        VmExit::Watchdog => Action::Fault(Fault {
+            kind: "watchdog",
+            details: String::from("ran-too-long-without-exiting"),
+        }),
+        VmExit::TripleFault => Action::Fault(Fault {
+            kind: "triple-fault",
+            details: String::new(),
+        }),
+        VmExit::VmFunc => Action::Fault(Fault {
+            kind: "vmfunc",
+            details: String::from("invalid-eptp-switch"),
+        }),
+        VmExit::Misconfig { gpa } => Action::Bug(format!("ept-misconfiguration gpa={gpa:#x}")),
+        VmExit::EntryFailure {
+            reason,
+            qualification,
+        } => Action::Bug(format!(
+            "vm-entry-failed reason={reason} qualification={qualification:#x}"
+        )),
+    }
+}
