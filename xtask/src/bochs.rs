@@ -76,6 +76,17 @@ pub fn log_highlights(log: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Bochs' rfb display logged that it listens on a VNC port.
+pub fn vnc_listening(log: &str) -> bool {
+    log.contains("listening for connections on port")
+}
+
+/// Bochs' rfb display gave up: no VNC port could be bound. It tries 5900..=5949 with one
+/// socket, so after losing a bind/listen race on one port it fails on all of them.
+pub fn vnc_bind_failed(log: &str) -> bool {
+    log.contains("RFB could not bind any port")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

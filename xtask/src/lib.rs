@@ -13,6 +13,7 @@ pub mod host;
 pub mod image;
 pub mod kernel;
 pub mod paths;
+pub mod process;
 pub mod qemu;
 pub mod runner;
 pub mod tools;

@@ -6,23 +6,22 @@
 
 use crate::engine::Engine;
 use crate::image::{self, Image};
+use crate::process::{BochsLaunch, Emulator, POLL, Slot, Tail};
 use crate::transcript::{Record, Transcript, Verdict};
 use crate::{bochs, paths, qemu};
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Condvar, Mutex};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a well-behaved kernel may take to end the emulator after `@@RESULT`.
 const EXIT_GRACE: Duration = Duration::from_secs(10);
-/// How often COM1 is polled.
-const POLL: Duration = Duration::from_millis(20);
+/// How often a Bochs that lost the race for a VNC port is started again.
+const VNC_RETRIES: u32 = 3;
 /// How many transcript lines a failure report shows.
 const REPORT_LINES: usize = 20;
 
@@ -146,37 +145,86 @@ impl RunOutcome {
 pub fn run(spec: &RunSpec) -> Result<RunOutcome> {
     let run_dir = new_run_dir(&spec.engine.label())?;
     let com1 = run_dir.join("com1.txt");
-    let output = File::create(run_dir.join("emulator.out"))?;
+    let mut command = prepare(spec, &run_dir, &com1)?;
+    fs::write(run_dir.join("command.txt"), format!("{command:?}\n"))?;
+    let _slot = Slot::acquire();
+    let mut retries = VNC_RETRIES;
+    let (end, transcript, elapsed) = loop {
+        let output = File::create(run_dir.join("emulator.out"))?;
+        command.stdout(output.try_clone()?).stderr(output);
+        let watched = watch(spec, &mut command, &run_dir, &com1)?;
+        let (end, transcript, _) = &watched;
+        let log = fs::read_to_string(run_dir.join("bochs.log")).unwrap_or_default();
+        if retries > 0
+            && matches!(end, End::Exited(_))
+            && transcript.lines.is_empty()
+            && bochs::vnc_bind_failed(&log)
+        {
+            // Another Bochs (maybe in another process) raced us for the same VNC port.
+            retries -= 1;
+            eprintln!(
+                "{}: Bochs could not bind a VNC port; retrying",
+                spec.engine.label()
+            );
+            sleep(Duration::from_millis(
+                500 * u64::from(VNC_RETRIES - retries),
+            ));
+            continue;
+        }
+        break watched;
+    };
+    let verdict = transcript.verdict();
+    if verdict == Verdict::Pass {
+        // The ISO is the only large file; keep it only where a failure needs reproducing.
+        let _ = fs::remove_file(run_dir.join("tessera.iso"));
+    }
+    Ok(RunOutcome {
+        engine: spec.engine.clone(),
+        run_dir,
+        com1,
+        transcript,
+        verdict,
+        end,
+        elapsed,
+    })
+}
+
+/// The emulator command for this run (ISO and bochsrc written into `run_dir` for Bochs).
+fn prepare(spec: &RunSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
     let mut command = match &spec.engine {
         Engine::Bochs { cpu } => {
             eprintln!("making ISO…");
-            let iso = image::make_iso(&spec.image, &run_dir)?;
+            let iso = image::make_iso(&spec.image, run_dir)?;
             let rc = run_dir.join("bochsrc");
             let dbg = run_dir.join("dbg.rc");
-            fs::write(&rc, bochs::bochsrc(cpu, &iso, &run_dir))?;
+            fs::write(&rc, bochs::bochsrc(cpu, &iso, run_dir))?;
             fs::write(&dbg, bochs::DEBUGGER_RC)?;
             bochs::command(&rc, &dbg)
         }
-        Engine::Qemu { cpu } => qemu::command(qemu::Accel::Tcg, cpu, &spec.image, &com1),
-        Engine::Kvm { cpu } => qemu::command(qemu::Accel::Kvm, cpu, &spec.image, &com1),
+        Engine::Qemu { cpu } => qemu::command(qemu::Accel::Tcg, cpu, &spec.image, com1),
+        Engine::Kvm { cpu } => qemu::command(qemu::Accel::Kvm, cpu, &spec.image, com1),
     };
-    command
-        .current_dir(&run_dir)
-        .stdin(Stdio::null())
-        .stdout(output.try_clone()?)
-        .stderr(output);
-    fs::write(run_dir.join("command.txt"), format!("{command:?}\n"))?;
+    command.current_dir(run_dir).stdin(Stdio::null());
+    Ok(command)
+}
 
-    let _slot = Slot::acquire();
+/// Starts the emulator and follows COM1 until it exits, times out, or lingers after
+/// `@@RESULT`. Returns how it ended, the transcript and the time taken.
+fn watch(
+    spec: &RunSpec,
+    command: &mut Command,
+    run_dir: &Path,
+    com1: &Path,
+) -> Result<(End, Transcript, Duration)> {
+    // Bochs binds its VNC port non-atomically (bind, then listen): two instances started
+    // together can both bind 5900 and one then gives up. Start them one at a time.
+    let mut launching = matches!(spec.engine, Engine::Bochs { .. }).then(BochsLaunch::acquire);
     let start = Instant::now();
     let child = command
         .spawn()
         .with_context(|| format!("starting {}", spec.engine.name()))?;
-    let mut emulator = Emulator {
-        child,
-        reaped: false,
-    };
-    let mut tail = Tail::new(com1.clone());
+    let mut emulator = Emulator::new(child);
+    let mut tail = Tail::new(com1.to_path_buf());
     let mut transcript = Transcript::default();
     let mut result_at: Option<Instant> = None;
     let end = loop {
@@ -186,7 +234,11 @@ pub fn run(spec: &RunSpec) -> Result<RunOutcome> {
             }
             take(&spec.echo, &line, &mut transcript);
         }
-        if let Some(status) = emulator.try_wait()? {
+        let exited = emulator.try_wait()?;
+        if launching.is_some() && (exited.is_some() || bochs_port_settled(run_dir, start)) {
+            launching = None;
+        }
+        if let Some(status) = exited {
             break End::Exited(status);
         }
         if result_at.is_some_and(|at| at.elapsed() > EXIT_GRACE) {
@@ -203,20 +255,14 @@ pub fn run(spec: &RunSpec) -> Result<RunOutcome> {
     for line in tail.finish()? {
         take(&spec.echo, &line, &mut transcript);
     }
-    let verdict = transcript.verdict();
-    if verdict == Verdict::Pass {
-        // The ISO is the only large file; keep it only where a failure needs reproducing.
-        let _ = fs::remove_file(run_dir.join("tessera.iso"));
-    }
-    Ok(RunOutcome {
-        engine: spec.engine.clone(),
-        run_dir,
-        com1,
-        transcript,
-        verdict,
-        end,
-        elapsed,
-    })
+    Ok((end, transcript, elapsed))
+}
+
+/// Bochs has bound its VNC port (or given up), or has had ample time to.
+fn bochs_port_settled(run_dir: &Path, start: Instant) -> bool {
+    start.elapsed() > Duration::from_secs(5)
+        || fs::read_to_string(run_dir.join("bochs.log"))
+            .is_ok_and(|log| bochs::vnc_listening(&log) || bochs::vnc_bind_failed(&log))
 }
 
 fn take(echo: &Echo, line: &str, transcript: &mut Transcript) {
@@ -238,122 +284,4 @@ fn new_run_dir(label: &str) -> Result<PathBuf> {
     let dir = paths::runs_dir().join(format!("{label}-{millis}-{}-{n}", std::process::id()));
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
-}
-
-/// The emulator process; killed (by its PID) if still running when dropped.
-struct Emulator {
-    child: Child,
-    reaped: bool,
-}
-
-impl Emulator {
-    fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        let status = self.child.try_wait()?;
-        self.reaped |= status.is_some();
-        Ok(status)
-    }
-
-    /// SIGTERM (lets Bochs flush its log), then SIGKILL after 3 s.
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if matches!(self.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            sleep(POLL);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.reaped = true;
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        if !self.reaped {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Follows a file the emulator appends to, yielding complete lines.
-struct Tail {
-    path: PathBuf,
-    file: Option<File>,
-    pending: Vec<u8>,
-}
-
-impl Tail {
-    fn new(path: PathBuf) -> Tail {
-        Tail {
-            path,
-            file: None,
-            pending: Vec::new(),
-        }
-    }
-
-    fn poll(&mut self) -> Result<Vec<String>> {
-        if self.file.is_none() {
-            self.file = open_if_exists(&self.path)?;
-        }
-        if let Some(file) = &mut self.file {
-            file.read_to_end(&mut self.pending)?;
-        }
-        let mut lines = Vec::new();
-        while let Some(newline) = self.pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=newline).collect();
-            lines.push(String::from_utf8_lossy(&line).trim_end().to_owned());
-        }
-        Ok(lines)
-    }
-
-    /// The remaining lines, including a last line without a newline.
-    fn finish(&mut self) -> Result<Vec<String>> {
-        let mut lines = self.poll()?;
-        if !self.pending.is_empty() {
-            lines.push(String::from_utf8_lossy(&self.pending).trim_end().to_owned());
-            self.pending.clear();
-        }
-        Ok(lines)
-    }
-}
-
-fn open_if_exists(path: &Path) -> Result<Option<File>> {
-    match File::open(path) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("opening {}", path.display())),
-    }
-}
-
-/// Bounds how many emulators this process runs at once: one per core (each Bochs or
-/// TCG vCPU keeps one core busy).
-struct Slot;
-
-static RUNNING: Mutex<usize> = Mutex::new(0);
-static FREED: Condvar = Condvar::new();
-
-impl Slot {
-    fn acquire() -> Slot {
-        let limit = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-        while *running >= limit {
-            running = FREED.wait(running).unwrap_or_else(|e| e.into_inner());
-        }
-        *running += 1;
-        Slot
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-        *running -= 1;
-        FREED.notify_one();
-    }
 }
