@@ -70,11 +70,8 @@ pub fn kernel_args(args: &RunArgs) -> String {
 /// `cargo xtask run`: true when the boot ends with `@@RESULT pass`.
 pub fn run(args: &RunArgs) -> Result<bool> {
     if let Some(name) = &args.example {
-        let dir = examples::find(&paths::examples_dir(), name)?;
-        bail!(
-            "example {name} exists ({}) but images with compartments cannot be built yet",
-            dir.display()
-        );
+        // Fail on a wrong name before anything slow happens.
+        examples::find(&paths::examples_dir(), name)?;
     }
     let choice = engine::choose(args.engine, args.cpu.as_deref(), &HostFacts::probe())
         .map_err(anyhow::Error::msg)?;
@@ -87,11 +84,17 @@ pub fn run(args: &RunArgs) -> Result<bool> {
     );
     tools::ensure(&tools::for_engine(&engine), Install::IfRoot)?;
     let kernel = kernel::build()?;
+    let mut image = Image::new(kernel.elf32, kernel_args(args));
+    if let Some(name) = &args.example {
+        image
+            .modules
+            .push(examples::build(&paths::examples_dir(), name)?);
+    }
     let timeout = args
         .timeout
         .map_or_else(|| runner::default_timeout(&engine), Duration::from_secs);
     let spec = RunSpec {
-        image: Image::new(kernel.elf32, kernel_args(args)),
+        image,
         engine,
         timeout,
         echo: Echo::Lines,

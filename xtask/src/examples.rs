@@ -1,5 +1,9 @@
-//! `examples/`: one subdirectory per user-facing example.
+//! `examples/`: one subdirectory per user-facing example, each a compartment package
+//! whose directory name is its package and binary name. `--example NAME` builds it and
+//! boots it as the multiboot module `NAME`.
 
+use crate::image::Module;
+use crate::kernel;
 use anyhow::{Result, bail};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,6 +36,16 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf> {
         names.join(", ")
     };
     bail!("no example named {name} (available: {list})")
+}
+
+/// Builds example `name` (found in `dir`) for x86_64-unknown-none: the module to boot.
+pub fn build(dir: &Path, name: &str) -> Result<Module> {
+    find(dir, name)?;
+    eprintln!("building example {name}…");
+    Ok(Module {
+        path: kernel::build_bare_metal(name, name)?,
+        name: name.to_owned(),
+    })
 }
 
 #[cfg(test)]

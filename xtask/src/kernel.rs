@@ -68,6 +68,30 @@ pub fn build() -> Result<Kernel> {
     Ok(Kernel { elf64, elf32 })
 }
 
+/// Builds binary `bin` of `package` for x86_64-unknown-none, in a cargo invocation of its
+/// own, and returns the path of the ELF.
+pub fn build_bare_metal(package: &str, bin: &str) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(paths::workspace_root())
+        .args([
+            "build",
+            "--release",
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--target",
+            TARGET,
+        ])
+        .status()
+        .with_context(|| format!("running cargo build for {package}"))?;
+    if !status.success() {
+        bail!("building {package} for {TARGET} failed ({status})");
+    }
+    Ok(paths::target_dir().join(TARGET).join("release").join(bin))
+}
+
 /// Where the multiboot v1 header is: magic, flags and checksum summing to 0 (mod 2^32),
 /// 4-byte aligned, within the first 8 KiB.
 pub fn multiboot_header_offset(image: &[u8]) -> Option<usize> {
