@@ -136,3 +136,52 @@ pub fn bochs_magic_break() {
     // SAFETY: exchanging BX with itself changes no state.
     unsafe { asm!("xchg bx, bx", options(nomem, nostack, preserves_flags)) };
 }
+
+/// Control registers L1 reads and adjusts (VMX fixed bits).
+#[derive(Debug, Clone, Copy)]
+pub enum Cr {
+    Cr0,
+    Cr4,
+}
+
+/// Reads CR0 or CR4.
+pub fn read_cr(cr: Cr) -> u64 {
+    let value: u64;
+    match cr {
+        // SAFETY: reading a control register has no side effects at CPL 0.
+        Cr::Cr0 => unsafe {
+            asm!("mov {}, cr0", out(reg) value, options(nomem, nostack, preserves_flags))
+        },
+        // SAFETY: as above.
+        Cr::Cr4 => unsafe {
+            asm!("mov {}, cr4", out(reg) value, options(nomem, nostack, preserves_flags))
+        },
+    }
+    value
+}
+
+/// Writes CR0 or CR4.
+///
+/// # Safety
+/// The new value must keep paging, protection and the current address space exactly as
+/// Rust code relies on (only bits such as CR4.VMXE or CR0.NE may change).
+pub unsafe fn write_cr(cr: Cr, value: u64) {
+    match cr {
+        // SAFETY: the caller guarantees the change keeps memory safety.
+        Cr::Cr0 => unsafe { asm!("mov cr0, {}", in(reg) value, options(nostack, preserves_flags)) },
+        // SAFETY: as above.
+        Cr::Cr4 => unsafe { asm!("mov cr4, {}", in(reg) value, options(nostack, preserves_flags)) },
+    }
+}
+
+/// `WRMSR`.
+///
+/// # Safety
+/// The MSR must exist and the value must not change anything Rust code relies on
+/// (address space, segment bases in use, EFER.LME/LMA).
+pub unsafe fn wrmsr(index: u32, value: u64) {
+    // SAFETY: the caller guarantees the write is harmless to memory safety.
+    unsafe {
+        asm!("wrmsr", in("ecx") index, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nostack, preserves_flags))
+    };
+}

@@ -9,6 +9,7 @@ extern crate alloc;
 
 mod boot;
 mod cpu;
+mod gdt;
 mod heap;
 mod idt;
 mod logger;
@@ -16,6 +17,7 @@ mod mem;
 mod probe;
 mod serial;
 mod shutdown;
+mod vmx;
 
 /// Size of the boot stack (in .bss).
 pub const BOOT_STACK_SIZE: usize = 256 * 1024;
@@ -25,6 +27,7 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     serial::SERIAL.lock().init();
     logger::init(log::LevelFilter::Info);
     idt::init();
+    gdt::init();
     heap::init();
     log::info!(
         "Tessera {} (ABI {})",
@@ -50,7 +53,7 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
         boot.modules.len()
     );
     let image = mem::kernel_image();
-    let frames = mem::frame_allocator(&boot);
+    let mut frames = mem::frame_allocator(&boot);
     let ram: u64 = boot
         .usable_memory_map()
         .iter()
@@ -82,6 +85,21 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     }
     for line in caps.cap_transcript() {
         sprintln!("{line}");
+    }
+    if let Some(vmx_caps) = &caps.vmx {
+        match vmx::enable(vmx_caps, &mut frames) {
+            Ok(root) => {
+                log::info!(
+                    "VMX root operation entered (VMXON region {:#x})",
+                    root.vmxon_region
+                );
+                sprintln!("{} vmx.vmxon=1", tessera_abi::transcript::CAP);
+            }
+            Err(e) => {
+                log::warn!("cannot enter VMX operation: {e}");
+                sprintln!("{} vmx.vmxon=0", tessera_abi::transcript::CAP);
+            }
+        }
     }
     shutdown::pass()
 }

@@ -1,0 +1,85 @@
+//! The VMX backend. So far: entering VMX root operation (SDM 3C §24.7 "Enabling and
+//! Entering VMX Operation", §24.8 "Restrictions on VMX Operation"). VMCS setup, the run
+//! loop and exit handling build on this (issue: VMX backend).
+
+pub mod instr;
+
+use crate::cpu::{Cr, read_cr, write_cr, wrmsr};
+use core::fmt;
+use tessera_core::caps::VmxCaps;
+use tessera_core::caps::vmx::IA32_FEATURE_CONTROL;
+use tessera_core::frames::FrameAllocator;
+
+/// CR4.VMXE (bit 13).
+const CR4_VMXE: u64 = 1 << 13;
+
+/// Why VMX operation could not be entered.
+#[derive(Debug)]
+pub enum EnableError {
+    /// IA32_FEATURE_CONTROL is locked with VMX outside SMX disabled (firmware setting).
+    LockedOff,
+    /// CR0 would need a bit changed that L1 cannot change (e.g. PG or PE).
+    Cr0(u64),
+    /// No frame for the VMXON region.
+    NoMemory,
+    /// VMXON itself failed.
+    Vmxon(instr::VmFail),
+}
+
+impl fmt::Display for EnableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnableError::LockedOff => f.write_str("IA32_FEATURE_CONTROL-locked-with-VMX-disabled"),
+            EnableError::Cr0(v) => write!(f, "CR0-fixed-bits-need={v:#x}"),
+            EnableError::NoMemory => f.write_str("no-frame-for-VMXON-region"),
+            EnableError::Vmxon(e) => write!(f, "VMXON-failed:{e:?}"),
+        }
+    }
+}
+
+/// VMX root operation, entered.
+#[derive(Debug)]
+pub struct VmxRoot {
+    /// Physical address of the VMXON region (owned for as long as VMX operation lasts).
+    pub vmxon_region: u64,
+}
+
+/// Enters VMX root operation: locks IA32_FEATURE_CONTROL if the firmware left it open,
+/// sets CR4.VMXE and the CR0/CR4 fixed bits, and executes VMXON on a fresh region.
+pub fn enable(caps: &VmxCaps, frames: &mut FrameAllocator) -> Result<VmxRoot, EnableError> {
+    if let Some(fc) = caps.feature_control {
+        if fc.vmx_locked_off() {
+            return Err(EnableError::LockedOff);
+        }
+        if !fc.locked {
+            // SAFETY: IA32_FEATURE_CONTROL exists (it was read); setting lock + VMX
+            // outside SMX only permits VMXON and changes nothing Rust code relies on.
+            unsafe { wrmsr(IA32_FEATURE_CONTROL, fc.raw | 0b101) };
+        }
+    }
+    let cr0 = read_cr(Cr::Cr0);
+    let cr0_fixed = caps.cr0.apply(cr0);
+    if cr0_fixed != cr0 {
+        // Only CR0.NE may need setting (PE/PG are on in long mode); anything else is a refusal.
+        if cr0_fixed & !cr0 & !(1 << 5) != 0 || cr0 & !cr0_fixed != 0 {
+            return Err(EnableError::Cr0(cr0_fixed));
+        }
+        // SAFETY: sets CR0.NE only (native x87 error reporting), which L1 does not use.
+        unsafe { write_cr(Cr::Cr0, cr0_fixed) };
+    }
+    let cr4 = caps.cr4.apply(read_cr(Cr::Cr4) | CR4_VMXE);
+    // SAFETY: sets VMXE (and bits the VMX fixed-1 MSR requires, which are already set in
+    // long mode); paging and the address space are unchanged.
+    unsafe { write_cr(Cr::Cr4, cr4) };
+
+    let region = crate::mem::zeroed_frame(frames).ok_or(EnableError::NoMemory)?;
+    // SAFETY: `region` is a fresh, zeroed, identity-mapped frame this function owns; its
+    // first 4 bytes take the VMCS revision identifier (SDM 3C §24.11.5).
+    unsafe { (region as *mut u32).write_volatile(caps.basic.revision_id) };
+    // SAFETY: the region is owned for the rest of the run (never freed), holds the
+    // revision identifier; CR0/CR4 satisfy the fixed bits and feature control allows VMXON.
+    unsafe { instr::vmxon(region) }.map_err(EnableError::Vmxon)?;
+    Ok(VmxRoot {
+        vmxon_region: region,
+    })
+}
