@@ -13,8 +13,8 @@ extern crate std;
 
 pub mod caps;
 pub mod exit;
-pub mod guest;
 pub mod frames;
+pub mod guest;
 pub mod multiboot;
 pub mod paging;
 pub mod vmx;
