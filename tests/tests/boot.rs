@@ -8,7 +8,15 @@ fn bochs_tigerlake_has_vmx_ept_and_vmfunc() {
     let outcome = boot(bochs("tigerlake"), "");
     assert_caps(
         &outcome,
-        &[("vmx", "1"), ("ept", "1"), ("vmfunc.eptp_switching", "1")],
+        &[
+            ("vendor", "intel"),
+            ("vmx", "1"),
+            ("ept", "1"),
+            ("vpid", "1"),
+            ("vmfunc.eptp_switching", "1"),
+            ("svm", "0"),
+            ("vmx.vmxon", "1"),
+        ],
     );
     assert_passed(&outcome);
 }
@@ -16,7 +24,15 @@ fn bochs_tigerlake_has_vmx_ept_and_vmfunc() {
 #[test]
 fn bochs_ivy_bridge_has_vmx_without_vmfunc() {
     let outcome = boot(bochs("corei7_ivy_bridge_3770k"), "");
-    assert_caps(&outcome, &[("vmx", "1"), ("vmfunc.eptp_switching", "0")]);
+    assert_caps(
+        &outcome,
+        &[
+            ("vmx", "1"),
+            ("ept", "1"),
+            ("vmfunc.eptp_switching", "0"),
+            ("vmx.vmxon", "1"),
+        ],
+    );
     assert_passed(&outcome);
 }
 
@@ -25,7 +41,13 @@ fn bochs_ryzen_has_svm_with_npt() {
     let outcome = boot(bochs("ryzen"), "");
     assert_caps(
         &outcome,
-        &[("vendor", "amd"), ("svm", "1"), ("svm.npt", "1")],
+        &[
+            ("vendor", "amd"),
+            ("vmx", "0"),
+            ("svm", "1"),
+            ("svm.npt", "1"),
+            ("svm.nrips", "1"),
+        ],
     );
     assert_passed(&outcome);
 }

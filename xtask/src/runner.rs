@@ -175,8 +175,13 @@ pub fn run(spec: &RunSpec) -> Result<RunOutcome> {
     };
     let verdict = transcript.verdict();
     if verdict == Verdict::Pass {
-        // The ISO is the only large file; keep it only where a failure needs reproducing.
-        let _ = fs::remove_file(run_dir.join("tessera.iso"));
+        // The ISO is the only large file: keep it in the run directory only where a failure
+        // needs reproducing; the last passing one is target/tessera/tessera.iso (what the
+        // README tells users to write to a USB stick).
+        let _ = fs::rename(
+            run_dir.join("tessera.iso"),
+            crate::paths::tessera_dir().join("tessera.iso"),
+        );
     }
     Ok(RunOutcome {
         engine: spec.engine.clone(),
