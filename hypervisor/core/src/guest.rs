@@ -94,6 +94,11 @@ pub fn gdt() -> [u64; 5] {
 /// GDTR limit for [`gdt`].
 pub const GDT_LIMIT: u32 = 5 * 8 - 1;
 
+// Compile-time layout checks: the page tables end before the GDT page, and the GDT ends
+// before the TSS inside that page.
+const _: () = assert!(PAGE_TABLES_GPA + PAGE_TABLE_PAGES * 0x1000 <= GDT_GPA);
+const _: () = assert!((GDT_LIMIT as u64) < TSS_OFFSET);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,12 +136,6 @@ mod tests {
                 .iter()
                 .all(|(_, t)| t.iter().all(|e| *e == 0 || e & ACCESSED != 0))
         );
-    }
-
-    #[test]
-    fn tables_and_gdt_do_not_overlap() {
-        assert!(PAGE_TABLES_GPA + PAGE_TABLE_PAGES * 0x1000 <= GDT_GPA);
-        assert!(u64::from(GDT_LIMIT) < TSS_OFFSET);
     }
 
     #[test]
