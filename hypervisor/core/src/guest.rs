@@ -94,6 +94,42 @@ pub fn gdt() -> [u64; 5] {
 /// GDTR limit for [`gdt`].
 pub const GDT_LIMIT: u32 = 5 * 8 - 1;
 
+/// First compartment region's guest-physical base (16 MiB, above the tables and GDT).
+pub const REGIONS_BASE: u64 = 0x0100_0000;
+/// Guest-physical bytes each compartment region spans.
+pub const REGION_SIZE: u64 = 0x0100_0000;
+/// Guard pages: one between the image and the stack, one above the stack top.
+pub const GUARD: u64 = 0x1000;
+
+/// Where one compartment lives in guest-physical memory: its image from `base`, its
+/// stack below `stack_top`, an unmapped guard page on each side of the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub base: u64,
+    pub stack_bottom: u64,
+    pub stack_top: u64,
+    /// Largest image span (bytes from `base`) that leaves the lower guard page free.
+    pub max_image_span: u64,
+}
+
+/// The region of compartment `index` (0-based), or `None` past the identity map.
+pub fn region(index: usize, stack_size: u64) -> Option<Region> {
+    let base = REGIONS_BASE.checked_add(REGION_SIZE.checked_mul(index as u64)?)?;
+    let end = base.checked_add(REGION_SIZE)?;
+    if end > IDENTITY_LIMIT || stack_size == 0 || stack_size % 0x1000 != 0 {
+        return None;
+    }
+    let stack_top = end - GUARD;
+    let stack_bottom = stack_top.checked_sub(stack_size)?;
+    let max_image_span = stack_bottom.checked_sub(GUARD)?.checked_sub(base)?;
+    Some(Region {
+        base,
+        stack_bottom,
+        stack_top,
+        max_image_span,
+    })
+}
+
 // Compile-time layout checks: the page tables end before the GDT page, and the GDT ends
 // before the TSS inside that page.
 const _: () = assert!(PAGE_TABLES_GPA + PAGE_TABLE_PAGES * 0x1000 <= GDT_GPA);
@@ -136,6 +172,22 @@ mod tests {
                 .iter()
                 .all(|(_, t)| t.iter().all(|e| *e == 0 || e & ACCESSED != 0))
         );
+    }
+
+    #[test]
+    fn regions_are_disjoint_and_guarded() {
+        let a = region(0, 0x10000).expect("first region");
+        let b = region(1, 0x10000).expect("second region");
+        assert_eq!(a.base, REGIONS_BASE);
+        assert!(a.stack_top + GUARD <= b.base, "guard page above a's stack");
+        assert_eq!(a.stack_top - a.stack_bottom, 0x10000);
+        assert_eq!(a.base + a.max_image_span + GUARD, a.stack_bottom);
+        assert!(region(0, 0).is_none() && region(0, 123).is_none());
+        // The last region ends at the identity-map limit; the next does not fit.
+        let last = ((IDENTITY_LIMIT - REGIONS_BASE) / REGION_SIZE) as usize - 1;
+        assert!(region(last, 0x10000).is_some());
+        assert!(region(last + 1, 0x10000).is_none());
+        assert!(region(usize::MAX, 0x10000).is_none());
     }
 
     #[test]

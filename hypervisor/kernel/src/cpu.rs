@@ -185,3 +185,11 @@ pub unsafe fn wrmsr(index: u32, value: u64) {
         asm!("wrmsr", in("ecx") index, in("eax") value as u32, in("edx") (value >> 32) as u32, options(nostack, preserves_flags))
     };
 }
+
+/// Reads CR3 (the VMCS host CR3).
+pub fn read_cr3() -> u64 {
+    let value: u64;
+    // SAFETY: reading CR3 has no side effects at CPL 0.
+    unsafe { asm!("mov {}, cr3", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    value
+}

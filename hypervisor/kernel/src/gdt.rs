@@ -38,9 +38,19 @@ struct Gdt([u64; 5]);
 
 static GDT: Once<Gdt> = Once::new();
 
+/// Address of the TSS (the VMCS host TR base).
+pub fn tss_base() -> u64 {
+    (&raw const TSS) as u64
+}
+
+/// Address of the GDT (the VMCS host GDTR base); 0 before [`init`].
+pub fn gdt_base() -> u64 {
+    GDT.get().map_or(0, |g| g.0.as_ptr() as u64)
+}
+
 /// Loads a GDT with code, data and an available TSS, then TR.
 pub fn init() {
-    let tss = (&raw const TSS) as u64;
+    let tss = tss_base();
     let limit = (core::mem::size_of::<Tss>() - 1) as u64;
     let tss_low =
         (limit & 0xFFFF) | ((tss & 0xFF_FFFF) << 16) | (0x89 << 40) | (((tss >> 24) & 0xFF) << 56);

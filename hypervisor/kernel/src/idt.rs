@@ -156,6 +156,11 @@ impl Gate {
 
 static IDT: Once<[Gate; 32]> = Once::new();
 
+/// Address of the IDT (the VMCS host IDTR base); 0 before [`init`].
+pub fn base() -> u64 {
+    IDT.get().map_or(0, |idt| idt.as_ptr() as u64)
+}
+
 /// Builds and loads the IDT.
 pub fn init() {
     let cs = crate::cpu::read_cs();

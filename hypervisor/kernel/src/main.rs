@@ -8,6 +8,8 @@
 extern crate alloc;
 
 mod boot;
+mod compartment;
+mod console;
 mod cpu;
 mod gdt;
 mod heap;
@@ -15,8 +17,11 @@ mod idt;
 mod logger;
 mod mem;
 mod probe;
+mod run;
 mod serial;
 mod shutdown;
+mod stats;
+mod tables;
 mod vmx;
 
 /// Size of the boot stack (in .bss).
@@ -100,6 +105,9 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
                 sprintln!("{} vmx.vmxon=0", tessera_abi::transcript::CAP);
             }
         }
+    }
+    if let Err(reason) = run::run_modules(&boot, &caps, &mut frames) {
+        shutdown::fail(format_args!("{reason}"));
     }
     shutdown::pass()
 }

@@ -66,3 +66,15 @@ pub fn zeroed_frame(frames: &mut FrameAllocator) -> Option<u64> {
     unsafe { core::ptr::write_bytes(frame as *mut u8, 0, 4096) };
     Some(frame)
 }
+
+/// A module's bytes, read in place (modules are never written, and stay mapped).
+pub fn module_bytes(start: u64, end: u64) -> Option<&'static [u8]> {
+    let len = usize::try_from(end.checked_sub(start)?).ok()?;
+    if start == 0 || end > IDENTITY_MAPPED {
+        return None;
+    }
+    // SAFETY: [start, end) lies in the identity-mapped first 4 GiB; the frame allocator
+    // excludes module ranges, so nothing in L1 ever writes there, and the mapping lasts
+    // for the whole run.
+    Some(unsafe { core::slice::from_raw_parts(start as *const u8, len) })
+}

@@ -4,6 +4,7 @@
 //! VMCS) and VMfailValid (ZF = 1: the VM-instruction error field says why).
 
 use core::arch::asm;
+use tessera_core::vmx::fields;
 
 /// A VMX instruction failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +21,10 @@ fn outcome(rflags: u64) -> Result<(), VmFail> {
     if rflags & CF != 0 {
         Err(VmFail::Invalid)
     } else if rflags & ZF != 0 {
-        // The VM-instruction error field (SDM 3C §31.4) is read once the VMCS code exists;
-        // VMXON's ZF = 1 means "VMXON executed in VMX root operation" (error 15).
-        Err(VmFail::Valid(15))
+        // ZF = 1 implies a current VMCS whose VM-instruction error field says why.
+        Err(VmFail::Valid(
+            vmread(fields::VM_INSTRUCTION_ERROR).unwrap_or(0) as u32,
+        ))
     } else {
         Ok(())
     }
@@ -38,5 +40,70 @@ pub unsafe fn vmxon(region: u64) -> Result<(), VmFail> {
     let rflags: u64;
     // SAFETY: the caller guarantees the preconditions of VMXON.
     unsafe { asm!("vmxon [{}]", "pushfq", "pop {}", in(reg) &region, lateout(reg) rflags) };
+    outcome(rflags)
+}
+
+/// `VMCLEAR`: initialises a VMCS region and makes it not current.
+///
+/// # Safety
+/// `vmcs` must be a 4 KiB-aligned physical page owned by the caller for the VMCS's life.
+pub unsafe fn vmclear(vmcs: u64) -> Result<(), VmFail> {
+    let rflags: u64;
+    // SAFETY: the caller owns the page, which the CPU may now write.
+    unsafe { asm!("vmclear [{}]", "pushfq", "pop {}", in(reg) &vmcs, lateout(reg) rflags) };
+    outcome(rflags)
+}
+
+/// `VMPTRLD`: makes `vmcs` the current VMCS.
+///
+/// # Safety
+/// As [`vmclear`]; the region must hold the revision identifier.
+pub unsafe fn vmptrld(vmcs: u64) -> Result<(), VmFail> {
+    let rflags: u64;
+    // SAFETY: the caller owns the page, which the CPU now uses as the current VMCS.
+    unsafe { asm!("vmptrld [{}]", "pushfq", "pop {}", in(reg) &vmcs, lateout(reg) rflags) };
+    outcome(rflags)
+}
+
+/// `VMREAD` of one field of the current VMCS.
+pub fn vmread(field: u32) -> Result<u64, VmFail> {
+    let value: u64;
+    let rflags: u64;
+    // SAFETY: VMREAD only copies a field of the current VMCS into a register. Outside VMX
+    // operation it raises #UD, which only a kernel bug can cause (the IDT reports it).
+    unsafe {
+        asm!("vmread {}, {}", "pushfq", "pop {}", lateout(reg) value, in(reg) u64::from(field), lateout(reg) rflags)
+    };
+    // No recursion into the error field here: CF or ZF alone says enough.
+    match rflags & 0x41 {
+        0 => Ok(value),
+        1 => Err(VmFail::Invalid),
+        _ => Err(VmFail::Valid(0)),
+    }
+}
+
+/// `VMWRITE` of one field of the current VMCS.
+///
+/// # Safety
+/// The value must not let the guest or the next VM exit break L1's memory safety:
+/// host-state fields, the EPT pointer and every address field name memory that must stay
+/// valid and owned by L1 while the VMCS may be used.
+pub unsafe fn vmwrite(field: u32, value: u64) -> Result<(), VmFail> {
+    let rflags: u64;
+    // SAFETY: the caller vouches for what the field's value means.
+    unsafe {
+        asm!("vmwrite {}, {}", "pushfq", "pop {}", in(reg) u64::from(field), in(reg) value, lateout(reg) rflags)
+    };
+    outcome(rflags)
+}
+
+/// `INVEPT` all-context (type 2; SDM 3C §31.3): drops every cached EPT translation.
+pub fn invept_all() -> Result<(), VmFail> {
+    let descriptor = [0u64; 2];
+    let rflags: u64;
+    // SAFETY: INVEPT only invalidates translation caches; the descriptor is a valid local.
+    unsafe {
+        asm!("invept {}, [{}]", "pushfq", "pop {}", in(reg) 2u64, in(reg) &descriptor, lateout(reg) rflags)
+    };
     outcome(rflags)
 }

@@ -2,7 +2,10 @@
 //! Entering VMX Operation", §24.8 "Restrictions on VMX Operation"). VMCS setup, the run
 //! loop and exit handling build on this (issue: VMX backend).
 
+pub mod exec;
 pub mod instr;
+pub mod run;
+pub mod vmcs;
 
 use crate::cpu::{Cr, read_cr, write_cr, wrmsr};
 use core::fmt;

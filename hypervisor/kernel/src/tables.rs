@@ -1,0 +1,88 @@
+//! Second-level page tables (EPT now, NPT later) in real frames: `TableMemory` for core's
+//! page-table builder, plus reading guest memory through a view for hypercalls.
+
+use tessera_core::frames::FrameAllocator;
+use tessera_core::paging::{EntryFormat, PageTable, PagingError, TableMemory};
+
+/// Table memory backed by frames from the allocator (identity-mapped, owned by L1).
+pub struct FrameTables<'a> {
+    pub frames: &'a mut FrameAllocator,
+}
+
+impl core::fmt::Debug for FrameTables<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("FrameTables")
+    }
+}
+
+fn entry_ptr(table: u64, index: usize) -> *mut u64 {
+    (table + (index as u64 % 512) * 8) as *mut u64
+}
+
+impl TableMemory for FrameTables<'_> {
+    fn alloc_table(&mut self) -> Result<u64, PagingError> {
+        crate::mem::zeroed_frame(self.frames).ok_or(PagingError::OutOfTables)
+    }
+
+    fn read_entry(&self, table: u64, index: usize) -> u64 {
+        // SAFETY: core only passes table addresses this type allocated (identity-mapped
+        // frames owned by L1), and the index is reduced to 0..512.
+        unsafe { entry_ptr(table, index).read_volatile() }
+    }
+
+    fn write_entry(&mut self, table: u64, index: usize, value: u64) {
+        // SAFETY: as in `read_entry`; only L1 and the CPU's page walker use these frames.
+        unsafe { entry_ptr(table, index).write_volatile(value) }
+    }
+}
+
+/// Read-only access to existing tables (translation only).
+pub struct ReadTables;
+
+impl TableMemory for ReadTables {
+    fn alloc_table(&mut self) -> Result<u64, PagingError> {
+        Err(PagingError::OutOfTables)
+    }
+
+    fn read_entry(&self, table: u64, index: usize) -> u64 {
+        // SAFETY: tables reached from a root L1 built are frames L1 owns.
+        unsafe { entry_ptr(table, index).read_volatile() }
+    }
+
+    fn write_entry(&mut self, _table: u64, _index: usize, _value: u64) {}
+}
+
+/// Copies `len` bytes at guest-physical `gpa` into `out`, but only if every byte is
+/// readable in `view` (DESIGN §7: checked against the calling view's permissions for the
+/// whole range, copied once). Returns `false` (and copies nothing useful) otherwise.
+pub fn read_guest<F: EntryFormat>(view: &PageTable<F>, gpa: u64, out: &mut [u8]) -> bool {
+    let Some(end) = gpa.checked_add(out.len() as u64) else {
+        return false;
+    };
+    // First check the whole range, then copy: no partial reads of a bad range.
+    let mut page = gpa & !0xFFF;
+    while page < end {
+        match view.translate(&ReadTables, page) {
+            Some(t) if t.perms.read => {}
+            _ => return false,
+        }
+        page += 0x1000;
+    }
+    let mut done = 0usize;
+    while done < out.len() {
+        let addr = gpa + done as u64;
+        let Some(t) = view.translate(&ReadTables, addr) else {
+            return false;
+        };
+        let in_page = (0x1000 - (addr & 0xFFF)) as usize;
+        let chunk = in_page.min(out.len() - done);
+        // SAFETY: `t.hpa .. t.hpa + chunk` stays inside one page L1 mapped into this view
+        // (compartment memory L1 owns, identity-mapped); the guest is stopped (one CPU),
+        // and `out` is a distinct L1 buffer of at least `done + chunk` bytes.
+        unsafe {
+            core::ptr::copy_nonoverlapping(t.hpa as *const u8, out[done..].as_mut_ptr(), chunk)
+        };
+        done += chunk;
+    }
+    true
+}

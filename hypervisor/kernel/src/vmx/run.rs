@@ -1,0 +1,135 @@
+//! Entering the guest and coming back: VMLAUNCH/VMRESUME with the guest's general
+//! registers swapped in, and the exit landing that swaps them out (SDM 3C §27 "VM
+//! Exits": the CPU loads RSP and RIP from the host-state area; GPRs other than RSP are
+//! not saved or loaded by the CPU).
+
+use super::instr::{VmFail, vmread};
+use core::arch::global_asm;
+use tessera_core::vmx::fields;
+
+/// The guest's general registers (RSP and RIP live in the VMCS).
+#[repr(C)]
+#[derive(Debug, Default, Clone)]
+pub struct GuestRegs {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+}
+
+global_asm!(
+    r#"
+    .section .text
+    .global tessera_vmx_run
+/* u64 tessera_vmx_run(GuestRegs *regs in rdi, u64 launched in rsi): 0 = VM exit, 1 = VMfail */
+tessera_vmx_run:
+    push rbp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    push rdi
+    mov rax, {host_rsp}
+    vmwrite rax, rsp
+    mov rax, {host_rip}
+    lea rdx, [rip + tessera_vmx_exit]
+    vmwrite rax, rdx
+    test rsi, rsi
+    mov rax, [rdi + 0]
+    mov rbx, [rdi + 8]
+    mov rcx, [rdi + 16]
+    mov rdx, [rdi + 24]
+    mov rsi, [rdi + 32]
+    mov rbp, [rdi + 48]
+    mov r8,  [rdi + 56]
+    mov r9,  [rdi + 64]
+    mov r10, [rdi + 72]
+    mov r11, [rdi + 80]
+    mov r12, [rdi + 88]
+    mov r13, [rdi + 96]
+    mov r14, [rdi + 104]
+    mov r15, [rdi + 112]
+    mov rdi, [rdi + 40]
+    jnz 2f
+    vmlaunch
+    jmp 3f
+2:  vmresume
+3:  pop rdi
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    mov eax, 1
+    ret
+
+tessera_vmx_exit:
+    push rdi
+    mov rdi, [rsp + 8]
+    mov [rdi + 0], rax
+    mov [rdi + 8], rbx
+    mov [rdi + 16], rcx
+    mov [rdi + 24], rdx
+    mov [rdi + 32], rsi
+    mov [rdi + 48], rbp
+    mov [rdi + 56], r8
+    mov [rdi + 64], r9
+    mov [rdi + 72], r10
+    mov [rdi + 80], r11
+    mov [rdi + 88], r12
+    mov [rdi + 96], r13
+    mov [rdi + 104], r14
+    mov [rdi + 112], r15
+    pop rax
+    mov [rdi + 40], rax
+    pop rdi
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    xor eax, eax
+    ret
+"#,
+    host_rsp = const fields::HOST_RSP,
+    host_rip = const fields::HOST_RIP,
+);
+
+unsafe extern "sysv64" {
+    fn tessera_vmx_run(regs: *mut GuestRegs, launched: u64) -> u64;
+}
+
+/// Runs the guest of the current VMCS until its next VM exit.
+///
+/// # Safety
+/// The current VMCS must be fully set up: host state describing this kernel (CR3, GDT,
+/// IDT, TR, segments), and guest state, EPT pointer and controls that confine the guest
+/// to memory L1 gave it. `launched` must say whether this VMCS was launched since its
+/// last VMCLEAR.
+pub unsafe fn enter(regs: &mut GuestRegs, launched: bool) -> Result<(), VmFail> {
+    // SAFETY: the caller guarantees the VMCS; the routine saves and restores every
+    // callee-saved register and returns on this stack both after a VM exit (via the
+    // host RSP/RIP it writes) and after a VMfail.
+    let status = unsafe { tessera_vmx_run(regs, u64::from(launched)) };
+    if status == 0 {
+        return Ok(());
+    }
+    match vmread(fields::VM_INSTRUCTION_ERROR) {
+        Ok(error) => Err(VmFail::Valid(error as u32)),
+        Err(_) => Err(VmFail::Invalid),
+    }
+}
