@@ -42,10 +42,7 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf> {
 pub fn build(dir: &Path, name: &str) -> Result<Module> {
     find(dir, name)?;
     eprintln!("building example {name}…");
-    Ok(Module {
-        path: kernel::build_bare_metal(name, name)?,
-        name: name.to_owned(),
-    })
+    Ok(Module::new(kernel::build_bare_metal(name, name)?, name))
 }
 
 #[cfg(test)]

@@ -15,11 +15,30 @@ pub const ISO_KERNEL_PATH: &str = "/boot/tessera.elf";
 /// GRUB's BIOS platform directory (package grub-pc-bin).
 pub const GRUB_I386_PC_DIR: &str = "/usr/lib/grub/i386-pc";
 
-/// A multiboot module: an ELF file and the name on its command line.
+/// A multiboot module: an ELF file, the name on its command line, and more arguments
+/// for the hypervisor (e.g. `expect=fault:memory`; see `tessera_core::outcome`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
     pub path: PathBuf,
     pub name: String,
+    pub args: String,
+}
+
+impl Module {
+    /// A module named `name` with no further arguments.
+    pub fn new(path: PathBuf, name: impl Into<String>) -> Module {
+        Module {
+            path,
+            name: name.into(),
+            args: String::new(),
+        }
+    }
+
+    /// The same module with `args` on its command line.
+    pub fn with_args(mut self, args: impl Into<String>) -> Module {
+        self.args = args.into();
+        self
+    }
 }
 
 /// What gets booted: a 32-bit multiboot kernel, its arguments, its modules.
@@ -60,7 +79,12 @@ pub fn grub_cfg(image: &Image) -> Result<String> {
     for module in &image.modules {
         check_module_name(&module.name)?;
         let path = Image::iso_module_path(module);
-        cfg.push_str(&format!("    module {path} {path} {}\n", module.name));
+        let mut line = format!("module {path} {path} {}", module.name);
+        for word in module.args.split_whitespace() {
+            line.push(' ');
+            line.push_str(&grub_word(word)?);
+        }
+        cfg.push_str(&format!("    {line}\n"));
     }
     cfg.push_str("    boot\n}\n");
     Ok(cfg)
@@ -143,11 +167,17 @@ mod tests {
     #[test]
     fn grub_cfg_lists_modules_by_name() {
         let mut image = Image::new("k.elf32".into(), "");
-        image.modules.push(Module {
-            path: "target/vault".into(),
-            name: "vault".into(),
-        });
+        image
+            .modules
+            .push(Module::new("target/vault".into(), "vault"));
+        image
+            .modules
+            .push(Module::new("target/evil".into(), "evil").with_args("expect=fault:memory"));
         let cfg = grub_cfg(&image).unwrap();
+        assert!(
+            cfg.contains("    module /boot/evil.elf /boot/evil.elf evil expect=fault:memory\n"),
+            "{cfg}"
+        );
         assert!(
             cfg.contains("    multiboot /boot/tessera.elf /boot/tessera.elf\n"),
             "{cfg}"

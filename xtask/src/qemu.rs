@@ -57,11 +57,8 @@ pub fn args(accel: Accel, cpu: &str, image: &Image, com1: &Path) -> Vec<OsString
             .modules
             .iter()
             .map(|m| {
-                format!(
-                    "{} {}",
-                    m.path.display().to_string().replace(',', ",,"),
-                    m.name
-                )
+                let line = format!("{} {} {}", m.path.display(), m.name, m.args);
+                line.trim_end().replace(',', ",,")
             })
             .collect();
         args.push("-initrd".into());
@@ -112,15 +109,17 @@ mod tests {
     fn kvm_and_modules() {
         let mut image = Image::new("/t/k".into(), "");
         for name in ["vault", "app"] {
-            image.modules.push(Module {
-                path: format!("/t/a,b/{name}.elf").into(),
-                name: name.into(),
-            });
+            image
+                .modules
+                .push(Module::new(format!("/t/a,b/{name}.elf").into(), name));
         }
+        image.modules[1].args = "expect=fault:memory".into();
         let args = joined(&args(Accel::Kvm, "host,+vmx", &image, Path::new("/r/c")));
         assert!(args.contains("-accel kvm -cpu host,+vmx "), "{args}");
         assert!(
-            args.ends_with("-initrd /t/a,,b/vault.elf vault,/t/a,,b/app.elf app"),
+            args.ends_with(
+                "-initrd /t/a,,b/vault.elf vault,/t/a,,b/app.elf app expect=fault:memory"
+            ),
             "{args}"
         );
     }

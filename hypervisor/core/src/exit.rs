@@ -47,20 +47,20 @@ pub enum Privileged {
 impl fmt::Display for Privileged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Privileged::CrWrite(n) => write!(f, "cr-write cr={n}"),
-            Privileged::CrRead(n) => write!(f, "cr-read cr={n}"),
-            Privileged::DrAccess => f.write_str("dr-access"),
-            Privileged::Rdmsr(m) => write!(f, "rdmsr msr={m:#x}"),
-            Privileged::Wrmsr(m) => write!(f, "wrmsr msr={m:#x}"),
-            Privileged::Io(p) => write!(f, "io port={p:#x}"),
-            Privileged::DescriptorTable => f.write_str("descriptor-table"),
-            Privileged::Invlpg => f.write_str("invlpg"),
-            Privileged::Wbinvd => f.write_str("wbinvd"),
-            Privileged::Xsetbv => f.write_str("xsetbv"),
-            Privileged::Monitor => f.write_str("monitor"),
-            Privileged::Mwait => f.write_str("mwait"),
-            Privileged::Rdpmc => f.write_str("rdpmc"),
-            Privileged::Other(r) => write!(f, "exit-reason reason={r}"),
+            Privileged::CrWrite(n) => write!(f, "action=cr-write cr={n}"),
+            Privileged::CrRead(n) => write!(f, "action=cr-read cr={n}"),
+            Privileged::DrAccess => f.write_str("action=dr-access"),
+            Privileged::Rdmsr(m) => write!(f, "action=rdmsr msr={m:#x}"),
+            Privileged::Wrmsr(m) => write!(f, "action=wrmsr msr={m:#x}"),
+            Privileged::Io(p) => write!(f, "action=io port={p:#x}"),
+            Privileged::DescriptorTable => f.write_str("action=descriptor-table"),
+            Privileged::Invlpg => f.write_str("action=invlpg"),
+            Privileged::Wbinvd => f.write_str("action=wbinvd"),
+            Privileged::Xsetbv => f.write_str("action=xsetbv"),
+            Privileged::Monitor => f.write_str("action=monitor"),
+            Privileged::Mwait => f.write_str("action=mwait"),
+            Privileged::Rdpmc => f.write_str("action=rdpmc"),
+            Privileged::Other(r) => write!(f, "action=other exit_reason={r}"),
         }
     }
 }
@@ -167,11 +167,11 @@ pub fn decide(exit: &VmExit) -> Action {
         }),
         VmExit::Hlt => Action::Fault(Fault {
             kind: "privileged",
-            details: String::from("hlt"),
+            details: String::from("action=hlt"),
         }),
         VmExit::Watchdog => Action::Fault(Fault {
             kind: "watchdog",
-            details: String::from("ran-too-long-without-exiting"),
+            details: String::from("reason=no-exit-within-budget"),
         }),
         VmExit::TripleFault => Action::Fault(Fault {
             kind: "triple-fault",
@@ -179,7 +179,7 @@ pub fn decide(exit: &VmExit) -> Action {
         }),
         VmExit::VmFunc => Action::Fault(Fault {
             kind: "vmfunc",
-            details: String::from("invalid-eptp-switch"),
+            details: String::from("reason=invalid-eptp-switch"),
         }),
         VmExit::Misconfig { gpa } => Action::Bug(format!("ept-misconfiguration gpa={gpa:#x}")),
         VmExit::EntryFailure {

@@ -216,7 +216,7 @@ mod tests {
             ..Default::default()
         });
         match decide(&wrmsr) {
-            Action::Fault(f) => assert_eq!(f.details, "wrmsr msr=0xc0000080"),
+            Action::Fault(f) => assert_eq!(f.details, "action=wrmsr msr=0xc0000080"),
             other => panic!("{other:?}"),
         }
         let io = decode(&RawExit {
@@ -284,7 +284,7 @@ mod tests {
             .clone(),
             Action::Fault(crate::exit::Fault {
                 kind: "watchdog",
-                details: "ran-too-long-without-exiting".into()
+                details: "reason=no-exit-within-budget".into()
             })
         );
     }

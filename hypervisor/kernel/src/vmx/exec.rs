@@ -137,7 +137,7 @@ fn handle_hypercall(
     c: &Compartment,
     regs: &mut GuestRegs,
     console: &mut crate::console::LineBuffer,
-    stats: &Stats,
+    stats: &mut Stats,
 ) -> Option<Outcome> {
     let (ptr, len) = (regs.rdi, regs.rsi);
     match regs.rax {
@@ -162,6 +162,7 @@ fn handle_hypercall(
                 Err(_) => "(unreadable panic message)".into(),
             };
             console.flush();
+            stats.faults += 1;
             crate::sprintln!(
                 "@@FAULT compartment={} kind=panic message={}",
                 c.name,
