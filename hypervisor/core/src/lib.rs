@@ -15,6 +15,7 @@ pub mod caps;
 pub mod exit;
 pub mod frames;
 pub mod guest;
+pub mod image;
 pub mod multiboot;
 pub mod paging;
 pub mod vmx;

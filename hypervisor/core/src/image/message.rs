@@ -1,0 +1,216 @@
+//! The messages of [`ImageProblem`]: what a boot log shows when a module is refused.
+
+use core::fmt;
+
+use super::problem::ImageProblem;
+
+fn segment_type_name(p_type: u32) -> &'static str {
+    match p_type {
+        3 => " (PT_INTERP: needs a dynamic linker)",
+        5 => " (PT_SHLIB)",
+        7 => " (PT_TLS: compartments have no thread-local storage)",
+        _ => "",
+    }
+}
+
+fn perm_string(flags: u32) -> [u8; 3] {
+    let bit = |mask: u32, c: u8| if flags & mask == 0 { b'-' } else { c };
+    [bit(4, b'R'), bit(2, b'W'), bit(1, b'X')]
+}
+
+impl fmt::Display for ImageProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BufferMisaligned { misalignment } => write!(
+                f,
+                "image bytes are not 8-byte aligned in memory (address mod 8 = {misalignment}); the loader reads them in place"
+            ),
+            Self::TruncatedHeader { len } => write!(
+                f,
+                "truncated header: {len} bytes, an ELF64 header needs 64"
+            ),
+            Self::NotElf => f.write_str("not an ELF file (no \\x7fELF magic)"),
+            Self::WrongClass { class } => write!(f, "not ELF64 (EI_CLASS = {class})"),
+            Self::WrongEndianness { encoding } => {
+                write!(f, "not little-endian (EI_DATA = {encoding})")
+            }
+            Self::WrongMachine { machine } => {
+                write!(f, "built for machine {machine}, not x86_64 (62)")
+            }
+            Self::WrongType { e_type } => write!(
+                f,
+                "ELF type {e_type} is neither ET_DYN (3) nor ET_EXEC (2)"
+            ),
+            Self::WrongEntrySize {
+                region,
+                size,
+                expected,
+            } => write!(f, "{region} have entry size {size}, ELF64 needs {expected}"),
+            Self::OutOfBounds {
+                region,
+                offset,
+                len,
+                file_len,
+            } => write!(
+                f,
+                "{region} ({len:#x} bytes at file offset {offset:#x}) lie outside the file ({file_len:#x} bytes)"
+            ),
+            Self::Misaligned {
+                region,
+                offset,
+                align,
+            } => write!(
+                f,
+                "{region} at file offset {offset:#x} are not {align}-byte aligned"
+            ),
+            Self::UnsupportedSegmentType { index, p_type } => write!(
+                f,
+                "segment {index} has unsupported type {p_type:#x}{}",
+                segment_type_name(*p_type)
+            ),
+            Self::SegmentOutOfBounds {
+                index,
+                offset,
+                filesz,
+                file_len,
+            } => write!(
+                f,
+                "segment {index}'s file range ({filesz:#x} bytes at offset {offset:#x}) lies outside the file ({file_len:#x} bytes)"
+            ),
+            Self::SegmentWraps { index } => {
+                write!(f, "segment {index}'s address range wraps around")
+            }
+            Self::FileSizeExceedsMemSize {
+                index,
+                filesz,
+                memsz,
+            } => write!(
+                f,
+                "segment {index} has file size {filesz:#x} larger than its memory size {memsz:#x}"
+            ),
+            Self::EmptySegment { index } => write!(f, "segment {index} is empty (p_memsz = 0)"),
+            Self::UnmappablePermissions { index, flags } => {
+                let p = perm_string(*flags);
+                write!(
+                    f,
+                    "segment {index} has permissions {} that a page table cannot express",
+                    core::str::from_utf8(&p).unwrap_or("???")
+                )
+            }
+            Self::WritableAndExecutable { index } => {
+                write!(f, "segment {index} is both writable and executable")
+            }
+            Self::AlignmentNotPowerOfTwo { index, align } => write!(
+                f,
+                "segment {index}'s alignment {align:#x} is not a power of two"
+            ),
+            Self::AlignmentTooLarge { index, align } => write!(
+                f,
+                "segment {index} asks for alignment {align:#x}, more than the {:#x} a region base gets",
+                super::MAX_SEGMENT_ALIGN
+            ),
+            Self::AddressOffsetMismatch {
+                index,
+                vaddr,
+                offset,
+                align,
+            } => write!(
+                f,
+                "segment {index}'s address {vaddr:#x} and file offset {offset:#x} differ modulo its alignment {align:#x}"
+            ),
+            Self::BadImageBase {
+                index,
+                vaddr,
+                relocatable: true,
+            } => write!(
+                f,
+                "segment {index}, the first PT_LOAD of a relocatable image, starts at {vaddr:#x} instead of 0"
+            ),
+            Self::BadImageBase { index, vaddr, .. } => write!(
+                f,
+                "segment {index}, the first PT_LOAD, starts at {vaddr:#x}, which is not page-aligned"
+            ),
+            Self::NoLoadSegment => f.write_str("no PT_LOAD segment"),
+            Self::SegmentsOutOfOrder { index } => write!(
+                f,
+                "segment {index} starts below the PT_LOAD segment before it (PT_LOAD headers must ascend)"
+            ),
+            Self::OverlappingSegments { first, second } => {
+                write!(f, "segments {first} and {second} overlap")
+            }
+            Self::SharedPage {
+                first,
+                second,
+                page_offset,
+            } => write!(
+                f,
+                "segments {first} and {second} share the page at offset {page_offset:#x} but have different permissions"
+            ),
+            Self::NoNoteSegment => {
+                f.write_str("no PT_NOTE segment (the hermit-entry entry-version note is missing)")
+            }
+            Self::MalformedNote { index, defect } => {
+                write!(f, "note {index} of the first PT_NOTE segment {defect}")
+            }
+            Self::MissingEntryVersion => f.write_str(
+                "missing hermit-entry entry-version note (HERMIT, type 0x5a00) in the first PT_NOTE segment",
+            ),
+            Self::WrongEntryVersion { found: Some(v) } => write!(
+                f,
+                "hermit-entry entry version is {v}, the loader needs {}",
+                super::HERMIT_ENTRY_VERSION
+            ),
+            Self::WrongEntryVersion { found: None } => {
+                f.write_str("hermit-entry entry-version note has an empty descriptor")
+            }
+            Self::MultipleDynamic => f.write_str("more than one PT_DYNAMIC segment"),
+            Self::DynamicSizeNotMultiple { size } => write!(
+                f,
+                "PT_DYNAMIC size {size:#x} is not a multiple of 16 (the entry size)"
+            ),
+            Self::DynamicallyLinked => {
+                f.write_str("linked against shared libraries (DT_NEEDED)")
+            }
+            Self::UnsupportedDynamicTag { tag, value } => write!(
+                f,
+                "dynamic tag {tag:#x} (value {value:#x}) asks for relocations the loader does not apply"
+            ),
+            Self::IncompleteRela => f.write_str("DT_RELA and DT_RELASZ must come together"),
+            Self::WrongRelaEntrySize { size } => {
+                write!(f, "DT_RELAENT is {size}, ELF64 Rela entries are 24 bytes")
+            }
+            Self::RelaSizeNotMultiple { size } => write!(
+                f,
+                "DT_RELASZ {size:#x} is not a multiple of 24 (the Rela entry size)"
+            ),
+            Self::RelaNotInFile { vaddr, size } => write!(
+                f,
+                "relocation table ({size:#x} bytes at {vaddr:#x}) is not inside the file-backed part of a PT_LOAD segment"
+            ),
+            Self::UnsupportedRelocation { index, r_type } => write!(
+                f,
+                "relocation {index} has unsupported type {r_type} (only R_X86_64_RELATIVE, 8, is accepted)"
+            ),
+            Self::RelocationWithSymbol { index, symbol } => write!(
+                f,
+                "relocation {index} is R_X86_64_RELATIVE but names symbol {symbol}"
+            ),
+            Self::RelocationOutsideSegments { index, offset } => write!(
+                f,
+                "relocation {index} writes 8 bytes at {offset:#x}, outside every PT_LOAD segment"
+            ),
+            Self::RelocationAddendOutOfImage { index, addend } => write!(
+                f,
+                "relocation {index}'s addend {addend:#x} points outside the image"
+            ),
+            Self::EntryNotExecutable { entry } => write!(
+                f,
+                "entry point {entry:#x} is outside every executable segment"
+            ),
+            Self::TooLarge { needed, available } => write!(
+                f,
+                "too large for its region: needs {needed} bytes, region holds {available}"
+            ),
+        }
+    }
+}
