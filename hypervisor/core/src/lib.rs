@@ -17,5 +17,6 @@ pub mod frames;
 pub mod guest;
 pub mod image;
 pub mod multiboot;
+pub mod outcome;
 pub mod paging;
 pub mod vmx;
