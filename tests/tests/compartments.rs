@@ -27,15 +27,40 @@ fn hello_prints_and_exits_zero() {
     assert_passed(&outcome);
 }
 
-/// (package, @@FAULT kind, a field of the @@FAULT line that must be present).
-const FAULTS: &[(&str, &str, (&str, &str))] = &[
-    ("fault-divzero", "exception", ("name", "divide-error")),
-    ("fault-write-code", "memory", ("access", "write")),
-    ("fault-read-outside", "memory", ("access", "read")),
-    ("fault-loop", "watchdog", ("compartment", "fault-loop")),
-    ("fault-cr3", "privileged", ("cr", "3")),
-    ("fault-wrmsr", "privileged", ("msr", "0xc0000080")),
-    ("fault-panic", "panic", ("compartment", "fault-panic")),
+/// (package, @@FAULT kind, more fields the @@FAULT line must have).
+type FaultCase = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+const FAULTS: &[FaultCase] = &[
+    (
+        "fault-divzero",
+        "exception",
+        &[("vector", "0"), ("name", "divide-error")],
+    ),
+    (
+        "fault-write-code",
+        "memory",
+        &[("access", "write"), ("allowed", "r-x")],
+    ),
+    (
+        "fault-read-outside",
+        "memory",
+        &[("gpa", "0x1000"), ("access", "read"), ("allowed", "---")],
+    ),
+    ("fault-loop", "watchdog", &[]),
+    (
+        "fault-cr3",
+        "privileged",
+        &[("action", "cr-write"), ("cr", "3")],
+    ),
+    (
+        "fault-wrmsr",
+        "privileged",
+        &[("action", "wrmsr"), ("msr", "0xc0000080")],
+    ),
+    ("fault-panic", "panic", &[]),
 ];
 
 #[test]
@@ -48,11 +73,14 @@ fn every_fault_is_contained_and_reported() {
     let mut modules = modules;
     modules.push(compartment("hello"));
     let outcome = boot_modules(bochs("tigerlake"), "", modules);
-    for (package, kind, field) in FAULTS {
+    for (package, kind, fields) in FAULTS {
+        let mut want = vec![("compartment", *package), ("kind", *kind)];
+        want.extend_from_slice(fields);
+        assert_record(&outcome, "FAULT", &want);
         assert_record(
             &outcome,
-            "FAULT",
-            &[("compartment", package), ("kind", kind), *field],
+            "STATS",
+            &[("compartment", package), ("faults", "1")],
         );
     }
     let panic = records(&outcome, "FAULT")

@@ -12,6 +12,17 @@ pub struct Access {
     pub execute: bool,
 }
 
+impl Access {
+    /// `rwx` with `-` for what is missing, e.g. `r-x`.
+    pub fn rwx(&self) -> String {
+        let mut s = String::with_capacity(3);
+        s.push(if self.read { 'r' } else { '-' });
+        s.push(if self.write { 'w' } else { '-' });
+        s.push(if self.execute { 'x' } else { '-' });
+        s
+    }
+}
+
 impl fmt::Display for Access {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = if self.execute {
@@ -74,8 +85,13 @@ pub enum VmExit {
     Cpuid { len: u64 },
     /// An exception in the guest.
     Exception { vector: u8, error_code: Option<u32> },
-    /// EPT/NPT violation.
-    MemoryViolation { gpa: u64, access: Access },
+    /// EPT/NPT violation: what the access was, and what the view allowed at `gpa`
+    /// (all `false` where nothing is mapped).
+    MemoryViolation {
+        gpa: u64,
+        access: Access,
+        allowed: Access,
+    },
     /// EPT misconfiguration (a hypervisor bug, reported as such).
     Misconfig { gpa: u64 },
     /// A privileged action refused.
@@ -157,9 +173,13 @@ pub fn decide(exit: &VmExit) -> Action {
                 None => format!("vector={vector} name={}", exception_name(*vector)),
             },
         }),
-        VmExit::MemoryViolation { gpa, access } => Action::Fault(Fault {
+        VmExit::MemoryViolation {
+            gpa,
+            access,
+            allowed,
+        } => Action::Fault(Fault {
             kind: "memory",
-            details: format!("gpa={gpa:#x} access={access}"),
+            details: format!("gpa={gpa:#x} access={access} allowed={}", allowed.rwx()),
         }),
         VmExit::Privileged(p) => Action::Fault(Fault {
             kind: "privileged",

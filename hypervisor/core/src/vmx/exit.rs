@@ -119,13 +119,19 @@ pub fn decode(raw: &RawExit) -> VmExit {
         reason::GDTR_IDTR | reason::LDTR_TR => VmExit::Privileged(Privileged::DescriptorTable),
         reason::WBINVD => VmExit::Privileged(Privileged::Wbinvd),
         reason::XSETBV => VmExit::Privileged(Privileged::Xsetbv),
-        // Table 28-7: bit 0 read, bit 1 write, bit 2 instruction fetch.
+        // Table 28-7: bits 2:0 the access (read, write, instruction fetch); bits 5:3 what
+        // the translation allowed (readable, writable, executable).
         reason::EPT_VIOLATION => VmExit::MemoryViolation {
             gpa: raw.guest_physical,
             access: Access {
                 read: q & 1 != 0,
                 write: q & 2 != 0,
                 execute: q & 4 != 0,
+            },
+            allowed: Access {
+                read: q & 8 != 0,
+                write: q & 16 != 0,
+                execute: q & 32 != 0,
             },
         },
         reason::EPT_MISCONFIG => VmExit::Misconfig {
@@ -177,7 +183,8 @@ mod tests {
     fn ept_violation_names_gpa_and_access() {
         let raw = RawExit {
             reason: 48,
-            qualification: 0b010,
+            // A write (bit 1) to a page that allows read and execute (bits 3 and 5).
+            qualification: 0b101_010,
             guest_physical: 0x1234_5000,
             ..Default::default()
         };
@@ -190,6 +197,11 @@ mod tests {
                     read: false,
                     write: true,
                     execute: false
+                },
+                allowed: Access {
+                    read: true,
+                    write: false,
+                    execute: true
                 }
             }
         );
@@ -197,7 +209,7 @@ mod tests {
             decide(&exit),
             Action::Fault(crate::exit::Fault {
                 kind: "memory",
-                details: "gpa=0x12345000 access=write".into()
+                details: "gpa=0x12345000 access=write allowed=r-x".into()
             })
         );
     }
