@@ -56,6 +56,22 @@ pub mod hypercall {
     pub const PANIC: u64 = 2;
     /// Returns the hypervisor's global VM-exit counter.
     pub const EXIT_COUNT: u64 = 3;
+    /// Registers an export: RDI/RSI = its name (UTF-8, at most 64 bytes), RDX = the
+    /// function's address (must be executable in the caller's view). Allowed only before
+    /// the compartment's `main` returns. Returns the export's index (its position in the
+    /// manifest's `exports=` list) or NO_SUCH_EXPORT if the manifest does not declare it.
+    pub const REGISTER_EXPORT: u64 = 4;
+    /// Looks up an export: RDI/RSI = compartment name, RDX/R10 = export name. Returns
+    /// `(view << 32) | index`, or NO_SUCH_EXPORT / NOT_PERMITTED (the manifest does not
+    /// let the caller call that compartment).
+    pub const LOOKUP: u64 = 5;
+    /// Looks up a shared-memory grant: RDI/RSI = grant name. Returns its guest address;
+    /// RDX (output) = its size in bytes and whether it is writable (bit 0 of R10 output).
+    /// NO_SUCH_GRANT if the caller's view is not granted it.
+    pub const GRANT: u64 = 6;
+    /// Gate code only: the call that just arrived violates the protocol. RDI = source view,
+    /// RSI = [`crate::gate::violation`] reason. Never returns to the caller.
+    pub const GATE_VIOLATION: u64 = 7;
 
     /// Largest buffer CONSOLE_WRITE and PANIC accept in one call.
     pub const CONSOLE_WRITE_MAX: u64 = 4096;
@@ -71,6 +87,123 @@ pub mod error {
     pub const TOO_LARGE: i64 = -3;
     /// The caller's manifest entry does not allow this hypercall.
     pub const NOT_PERMITTED: i64 = -4;
+    /// No such compartment or export.
+    pub const NO_SUCH_EXPORT: i64 = -5;
+    /// No such grant for this view.
+    pub const NO_SUCH_GRANT: i64 = -6;
+    /// The call is not allowed now (e.g. REGISTER_EXPORT after `main` returned).
+    pub const BAD_STATE: i64 = -7;
+}
+
+/// The gate: the only code executable in more than one view (docs/gates.md).
+///
+/// Guest-physical layout, identical in every view (the *contents* of the slot pages and
+/// of the info and state pages differ per view):
+///
+/// | GPA | what | in view X |
+/// |---|---|---|
+/// | [`SLOTS`] | 512 slots of [`SLOT_SIZE`] bytes (2 pages) | R-X, X's own copy |
+/// | [`CODE`] | the common gate code | R-X, shared |
+/// | [`INFO`] | X's info page | R--, X's own |
+/// | [`STATE`] | X's state page | RW-, X's own |
+pub mod gate {
+    /// First slot page.
+    pub const SLOTS: u64 = 0x0020_0000;
+    /// Bytes per slot: `VMFUNC` (or `int3`s) + landing pad.
+    pub const SLOT_SIZE: u64 = 16;
+    /// Number of slots (= the EPTP list size).
+    pub const SLOT_COUNT: u64 = 512;
+    /// The common gate code (two pages at most).
+    pub const CODE: u64 = SLOTS + SLOT_SIZE * SLOT_COUNT;
+    /// Bytes reserved for the common gate code.
+    pub const CODE_SIZE: u64 = 0x2000;
+    /// The calling view's info page (read-only).
+    pub const INFO: u64 = CODE + CODE_SIZE;
+    /// The calling view's state page (read-write).
+    pub const STATE: u64 = INFO + 0x1000;
+    /// First guest-physical address after the gate region.
+    pub const END: u64 = STATE + 0x1000;
+
+    /// Entry points inside [`CODE`] (offsets) that compartments `call`.
+    pub mod entry {
+        /// `call [CODE + CALL]`: make a gate call. In: R11 = target view, RAX = export
+        /// index, RDI, RSI, RDX, R10, R8, R9 = arguments. Out: RAX = result, RDX = status
+        /// ([`super::status`]). Preserves RBX, RBP, RSP, R12–R15 (System V callee-saved);
+        /// every other register is scrubbed.
+        pub const CALL: u64 = 0;
+    }
+
+    /// Status of a gate call (RDX after the call).
+    pub mod status {
+        pub const OK: u64 = 0;
+        /// The callee faulted, or has failed before.
+        pub const CALLEE_FAILED: u64 = 1;
+        /// The callee has no export with that index.
+        pub const NO_SUCH_EXPORT: u64 = 2;
+        /// The manifest does not let the caller call the callee.
+        pub const NOT_PERMITTED: u64 = 3;
+        /// The call stack (state page) of caller or callee is full.
+        pub const TOO_DEEP: u64 = 4;
+    }
+
+    /// Operation codes carried in R12 across a switch.
+    pub mod op {
+        pub const CALL: u64 = 1;
+        pub const RETURN: u64 = 2;
+    }
+
+    /// Reasons in a GATE_VIOLATION hypercall.
+    pub mod violation {
+        /// A RETURN arrived with no pending call to the source.
+        pub const RETURN_WITHOUT_CALL: u64 = 1;
+        /// An unknown operation arrived.
+        pub const BAD_OP: u64 = 2;
+        /// The view's own state page is inconsistent (corrupted by the view itself).
+        pub const CORRUPT_STATE: u64 = 3;
+    }
+
+    /// Info page layout (offsets), written by the hypervisor, read-only to the view.
+    pub mod info {
+        /// u64: [`MAGIC`].
+        pub const MAGIC_OFFSET: u64 = 0;
+        /// u64: this view's index in the EPTP list (= its slot).
+        pub const VIEW: u64 = 8;
+        /// u64: stack top for calls arriving while the view is idle.
+        pub const STACK_TOP: u64 = 16;
+        /// u64: non-zero once the hypervisor marked the compartment failed.
+        pub const FAILED: u64 = 24;
+        /// u64: number of exports.
+        pub const EXPORT_COUNT: u64 = 32;
+        /// 512 bits: bit S set = view S may call this view.
+        pub const CALLERS: u64 = 64;
+        /// u64 × EXPORT_COUNT: export addresses.
+        pub const EXPORTS: u64 = 128;
+        /// Most exports a view can have.
+        pub const MAX_EXPORTS: u64 = (4096 - EXPORTS) / 8;
+        /// "TESSERA1".
+        pub const MAGIC: u64 = u64::from_le_bytes(*b"TESSERA1");
+    }
+
+    /// State page layout (offsets), read-write to the view, read by the hypervisor.
+    pub mod state {
+        /// u64: frames on the call stack.
+        pub const DEPTH: u64 = 0;
+        /// u64: calls this view made (counted by the gate).
+        pub const CALLS_OUT: u64 = 8;
+        /// u64: calls this view received.
+        pub const CALLS_IN: u64 = 16;
+        /// Frames start here; each is [`FRAME_SIZE`] bytes: kind (u64), peer view (u64),
+        /// saved RSP (u64), reserved (u64).
+        pub const FRAMES: u64 = 64;
+        /// Bytes per frame.
+        pub const FRAME_SIZE: u64 = 32;
+        /// Most frames.
+        pub const MAX_FRAMES: u64 = (4096 - FRAMES) / FRAME_SIZE;
+        /// Frame kind: this view called `peer` and waits for its return.
+        pub const OUT: u64 = 1;
+        /// Frame kind: `peer` called this view, which is running the export.
+        pub const IN: u64 = 2;
+    }
 }
 
 /// How a compartment starts: the hypervisor enters at the ELF entry point in 64-bit
