@@ -12,10 +12,14 @@ extern crate alloc;
 extern crate std;
 
 pub mod caps;
+pub mod contain;
 pub mod exit;
 pub mod frames;
+pub mod gate;
 pub mod guest;
 pub mod image;
+pub mod layout;
+pub mod manifest;
 pub mod multiboot;
 pub mod outcome;
 pub mod paging;

@@ -7,11 +7,16 @@ struct SerialLogger;
 static LOGGER: SerialLogger = SerialLogger;
 
 impl Log for SerialLogger {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        // hermit-entry's loader logs every load at info and warns that a compartment "is
+        // not a hermit application" (true, and expected): keep only its errors.
+        !metadata.target().starts_with("hermit_entry") || metadata.level() <= log::Level::Error
     }
 
     fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
         crate::sprintln!("[{:5}] {}", record.level(), record.args());
     }
 

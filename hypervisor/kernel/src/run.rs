@@ -1,20 +1,26 @@
-//! The boot's workload: every module is a compartment, loaded, run to its end, and
-//! checked against what its module line expects.
+//! The boot's workload: build the views from the modules (and manifest), run every
+//! compartment's `main`, print `@@STATS`, and check each compartment ended as expected.
 
-use crate::compartment::{self, SharedPages};
-use crate::stats::Stats;
-use crate::vmx::exec::{self, RunEnd};
+use crate::system::System;
+use crate::vmx::exec;
 use crate::vmx::vmcs::Vmcs;
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_core::caps::Capabilities;
 use tessera_core::frames::FrameAllocator;
 use tessera_core::multiboot::BootInfo;
-use tessera_core::outcome::{Outcome, encode_value};
 use tessera_core::vmx::controls::{self, Request};
+use tessera_core::vmx::fields;
 
 /// Default watchdog budget in TSC ticks (Bochs: instructions) without a VM exit.
 const WATCHDOG_TICKS: u64 = 1 << 26;
+
+fn arg(boot: &BootInfo, key: &str) -> Option<String> {
+    boot.args()
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v)
+}
 
 /// Runs every module; `Err` is why the boot fails.
 pub fn run_modules(
@@ -30,23 +36,43 @@ pub fn run_modules(
             "no-backend: this CPU has no VMX and the SVM backend does not exist yet".into(),
         );
     };
-    let ept_caps = vmx.ept_caps().copied().ok_or("no-ept")?;
-    let ctl = controls::compute(vmx, Request::default()).map_err(|e| alloc::format!("{e}"))?;
+    let mut sys = System::build(boot, vmx, caps.maxphyaddr, frames)?;
+    let hardware = vmx.vmfunc_eptp_switching && arg(boot, "switch").as_deref() != Some("emulate");
+    let ctl = controls::compute(
+        vmx,
+        Request {
+            vm_functions: hardware,
+        },
+    )
+    .map_err(|e| alloc::format!("{e}"))?;
     log::info!(
-        "VMX controls: pin {:#x} proc {:#x} proc2 {:#x} exit {:#x} entry {:#x} (vpid {}, preemption timer {})",
+        "VMX controls: pin {:#x} proc {:#x} proc2 {:#x} exit {:#x} entry {:#x} (vpid {}, preemption timer {}, VM functions {})",
         ctl.pin,
         ctl.primary,
         ctl.secondary,
         ctl.exit,
         ctl.entry,
         ctl.vpid,
-        ctl.preemption_timer
+        ctl.preemption_timer,
+        ctl.vm_functions
     );
-    let watchdog_ticks = boot
-        .args()
-        .into_iter()
-        .find(|(k, _)| k == "watchdog")
-        .and_then(|(_, v)| v?.parse::<u64>().ok())
+    let gates_needed = sys
+        .manifest
+        .compartments
+        .iter()
+        .any(|c| !c.calls.is_empty());
+    if !ctl.vm_functions && gates_needed {
+        return Err(
+            "no-vmfunc: VMFUNC emulation is not built yet; use a CPU with VMFUNC (tigerlake)"
+                .into(),
+        );
+    }
+    crate::sprintln!(
+        "@@SWITCH mode={}",
+        if ctl.vm_functions { "hardware" } else { "none" }
+    );
+    let watchdog_ticks = arg(boot, "watchdog")
+        .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(WATCHDOG_TICKS);
     let watchdog = ctl
         .preemption_timer
@@ -54,44 +80,31 @@ pub fn run_modules(
     let region = crate::mem::zeroed_frame(frames).ok_or("no-memory-for-vmcs")?;
     let mut vmcs = Vmcs::new(region, vmx, &ctl).map_err(|e| alloc::format!("vmcs-setup {e:?}"))?;
     log::debug!("VMCS at {:#x}", vmcs.region);
-    let shared = SharedPages::build(frames).ok_or("no-memory-for-guest-tables")?;
+    if ctl.vm_functions {
+        // SAFETY: the EPTP list is an L1 page holding only EPTPs of views L1 built
+        // (unused entries are 0, which VMFUNC rejects with exit 59).
+        unsafe {
+            crate::vmx::instr::vmwrite(fields::EPTP_LIST_ADDRESS, sys.eptp_list)
+                .map_err(|e| alloc::format!("eptp-list {e:?}"))?;
+        }
+        // SAFETY: enables only EPTP switching (VM function 0).
+        unsafe { crate::vmx::instr::vmwrite(fields::VM_FUNCTION_CONTROLS, 1) }
+            .map_err(|e| alloc::format!("vmfunc-controls {e:?}"))?;
+    }
+    exec::run_all(&mut vmcs, vmx, &mut sys, watchdog)?;
 
     let mut mismatches: Vec<String> = Vec::new();
-    for (index, module) in boot.modules.iter().enumerate() {
-        let (name, expect) = compartment::describe(module, index);
-        let expect = expect.map_err(|e| alloc::format!("module-{name}: {e}"))?;
-        let bytes =
-            crate::mem::module_bytes(module.start, module.end).ok_or("module-outside-memory")?;
-        let mut stats = Stats::default();
-        let outcome = match compartment::load(
-            &name,
-            index,
-            bytes,
-            &shared,
-            &ept_caps,
-            caps.maxphyaddr,
-            frames,
-        ) {
-            Err(problem) => {
-                log::error!("rejected: {problem}");
-                crate::sprintln!("@@REJECT module={name} problem={}", encode_value(&problem));
-                Outcome::Rejected
-            }
-            Ok(c) => {
-                log::info!(
-                    "compartment '{name}' at {:#x}, entry {:#x}",
-                    c.region.base,
-                    c.entry
-                );
-                match exec::run(&mut vmcs, vmx, &c, watchdog, &mut stats) {
-                    RunEnd::Ended(outcome) => outcome,
-                    RunEnd::Bug(reason) => return Err(alloc::format!("{name}: {reason}")),
-                }
-            }
-        };
-        crate::sprintln!("{}", stats.line(&name));
-        if !expect.matches(&outcome) {
-            mismatches.push(alloc::format!("{name}:expected-{expect:?}-got-{outcome}"));
+    for (i, view) in sys.views.iter().enumerate() {
+        let (calls_in, calls_out) = sys.call_counts(i);
+        crate::sprintln!("{}", view.stats.line(&view.name, calls_in, calls_out));
+        match &view.outcome {
+            Some(outcome) if view.expect.matches(outcome) => {}
+            Some(outcome) => mismatches.push(alloc::format!(
+                "{}:expected-{:?}-got-{outcome}",
+                view.name,
+                view.expect
+            )),
+            None => mismatches.push(alloc::format!("{}:never-ended", view.name)),
         }
     }
     if mismatches.is_empty() {

@@ -21,10 +21,10 @@ impl Stats {
         self.exits_by_reason.values().sum()
     }
 
-    /// `@@STATS compartment=NAME faults=N exits=N exits.REASON=N ...`
-    pub fn line(&self, name: &str) -> String {
+    /// `@@STATS compartment=NAME calls_in=N calls_out=N faults=N exits=N exits.REASON=N ...`
+    pub fn line(&self, name: &str, calls_in: u64, calls_out: u64) -> String {
         let mut line = alloc::format!(
-            "@@STATS compartment={name} faults={} exits={}",
+            "@@STATS compartment={name} calls_in={calls_in} calls_out={calls_out} faults={} exits={}",
             self.faults,
             self.total_exits()
         );

@@ -174,6 +174,8 @@ pub mod gate {
         pub const FAILED: u64 = 24;
         /// u64: number of exports.
         pub const EXPORT_COUNT: u64 = 32;
+        /// u64: number of views (valid targets are below it).
+        pub const VIEWS: u64 = 40;
         /// 512 bits: bit S set = view S may call this view.
         pub const CALLERS: u64 = 64;
         /// u64 × EXPORT_COUNT: export addresses.

@@ -1,29 +1,30 @@
-//! Running one compartment on the VMX backend until it ends: enter, decode the exit in
-//! core, apply core's policy, handle hypercalls, report faults.
+//! The VMX run loop: each compartment's `main` in manifest order; exits decoded and
+//! decided in core; hypercalls by the current view; faults blamed and contained, and a
+//! failed callee's waiting caller resumed with an error (DESIGN §6 property 6).
 
-use super::instr::vmread;
+use super::instr::{vmread, vmwrite};
 use super::run::{GuestRegs, enter};
 use super::vmcs::Vmcs;
-use crate::compartment::Compartment;
-use crate::stats::Stats;
-use tessera_abi::{error, hypercall};
+use crate::hypercalls::{self, After};
+use crate::system::{Status, System};
+use alloc::string::String;
+use tessera_abi::gate;
 use tessera_core::caps::VmxCaps;
-use tessera_core::exit::{Action, VmExit, decide};
-use tessera_core::outcome::{Outcome, encode_value};
+use tessera_core::contain::{culprit, waiting_caller};
+use tessera_core::exit::{Action, decide};
+use tessera_core::outcome::Outcome;
 use tessera_core::vmx::exit::{RawExit, decode, reason_name};
 use tessera_core::vmx::fields;
 
-/// How a run ended from L1's point of view.
-#[derive(Debug)]
-pub enum RunEnd {
-    /// The compartment ended (exit, contained fault).
-    Ended(Outcome),
-    /// L1 itself failed (VM entry failure, EPT misconfiguration): the boot fails.
-    Bug(alloc::string::String),
-}
-
 fn read(field: u32) -> u64 {
     vmread(field).unwrap_or(0)
+}
+
+fn write(field: u32, value: u64) {
+    // SAFETY: the run loop only writes guest RIP/RSP/RFLAGS, the interruptibility state,
+    // the preemption timer and the EPT pointer of a view L1 built; none of them reach
+    // L1 memory that the guest could use.
+    let _ = unsafe { vmwrite(field, value) };
 }
 
 fn raw_exit(regs: &GuestRegs) -> RawExit {
@@ -38,78 +39,157 @@ fn raw_exit(regs: &GuestRegs) -> RawExit {
     }
 }
 
-fn skip(len: u64) {
-    let rip = read(fields::GUEST_RIP);
-    // SAFETY: advancing the guest RIP past the instruction that exited only changes where
-    // the confined guest resumes.
-    let _ = unsafe { super::instr::vmwrite(fields::GUEST_RIP, rip.wrapping_add(len)) };
+/// What happens after a compartment was stopped.
+enum Flow {
+    /// A waiting caller was resumed with an error: keep running.
+    Resumed,
+    /// The running `main` is over.
+    MainOver,
 }
 
-/// Runs `c` from its entry point until it ends.
-pub fn run(
+/// Stops `view` (already reported), then resumes whoever waits on it.
+fn contain(
+    sys: &mut System,
+    view: usize,
+    main: usize,
+    current: usize,
+    kind: &'static str,
+    regs: &mut GuestRegs,
+) -> Flow {
+    sys.views[view].console.flush();
+    let waiting = waiting_caller(view, main, sys.views.len(), |v| sys.top_frame(v));
+    sys.fail(view);
+    if view == main {
+        sys.views[main].outcome = Some(Outcome::Faulted(kind));
+        return Flow::MainOver;
+    }
+    if sys.views[view].outcome.is_none() || sys.views[view].outcome == Some(Outcome::Exited(0)) {
+        sys.views[view].outcome = Some(Outcome::Faulted(kind));
+    }
+    match waiting {
+        Some((caller, frame)) => {
+            sys.pop_frame(caller);
+            *regs = GuestRegs::default();
+            regs.rdx = gate::status::CALLEE_FAILED;
+            write(fields::EPT_POINTER, sys.views[caller].eptp);
+            write(
+                fields::GUEST_RIP,
+                gate::CODE + crate::gate::epilogue_offset(),
+            );
+            write(fields::GUEST_RSP, frame.saved_rsp);
+            write(fields::GUEST_RFLAGS, 0x2);
+            write(fields::GUEST_INTERRUPTIBILITY, 0);
+            log::info!(
+                "'{}' failed: '{}' gets CalleeFailed",
+                sys.views[view].name,
+                sys.views[caller].name
+            );
+            Flow::Resumed
+        }
+        // Nobody on the running chain waits on `view` (it was blamed from elsewhere):
+        // the view that was running cannot go on either.
+        None if current != view => contain(sys, current, main, current, "chain-broken", regs),
+        None => {
+            sys.views[main].outcome = Some(Outcome::Faulted("chain-broken"));
+            Flow::MainOver
+        }
+    }
+}
+
+fn report(sys: &System, view: usize, current: usize, kind: &str, details: &str, rip: u64) {
+    let name = &sys.views[view].name;
+    if view == current {
+        crate::sprintln!("@@FAULT compartment={name} kind={kind} {details} rip={rip:#x}");
+    } else {
+        let in_view = &sys.views[current].name;
+        crate::sprintln!(
+            "@@FAULT compartment={name} kind={kind} {details} rip={rip:#x} in_view={in_view}"
+        );
+    }
+}
+
+/// Runs every compartment's `main`. `Err` is an L1 failure (the boot fails).
+pub fn run_all(
     vmcs: &mut Vmcs,
     caps: &VmxCaps,
-    c: &Compartment,
+    sys: &mut System,
     watchdog: Option<u64>,
-    stats: &mut Stats,
-) -> RunEnd {
-    if let Err(e) = vmcs.start_guest(caps, c.entry, c.region.stack_top - 8, c.eptp) {
-        return RunEnd::Bug(alloc::format!("vmcs-guest-state {e:?}"));
-    }
-    if super::instr::invept_all().is_err() {
-        return RunEnd::Bug("invept-failed".into());
-    }
-    let mut regs = GuestRegs::default();
-    let mut console = crate::console::LineBuffer::new(&c.name);
-    loop {
-        if let Some(ticks) = watchdog {
-            // SAFETY: the timer value only bounds how long the guest runs.
-            let _ = unsafe { super::instr::vmwrite(fields::PREEMPTION_TIMER_VALUE, ticks) };
+) -> Result<(), String> {
+    for main in 0..sys.views.len() {
+        if sys.views[main].status != Status::Ready {
+            continue;
         }
-        // SAFETY: the VMCS holds this kernel's host state and a guest confined to the
-        // compartment's view (built by `compartment::load`); `launched` is tracked here.
-        if let Err(e) = unsafe { enter(&mut regs, vmcs.launched) } {
-            return RunEnd::Bug(alloc::format!("vm-entry-instruction-failed {e:?}"));
-        }
-        vmcs.launched = true;
-        let raw = raw_exit(&regs);
-        stats.count_exit(reason_name(raw.reason & 0xFFFF));
-        let exit = decode(&raw);
-        match decide(&exit) {
-            Action::Resume => {}
-            Action::Cpuid { len } => {
-                cpuid(&mut regs);
-                skip(len);
+        let (entry, rsp, eptp) = (
+            sys.views[main].entry,
+            sys.views[main].stack_top - 8,
+            sys.views[main].eptp,
+        );
+        vmcs.start_guest(caps, entry, rsp, eptp)
+            .map_err(|e| alloc::format!("vmcs-guest-state {e:?}"))?;
+        super::instr::invept_all().map_err(|e| alloc::format!("invept {e:?}"))?;
+        let mut regs = GuestRegs::default();
+        loop {
+            if let Some(ticks) = watchdog {
+                write(fields::PREEMPTION_TIMER_VALUE, ticks);
             }
-            Action::Hypercall { len } => {
-                match handle_hypercall(c, &mut regs, &mut console, stats) {
-                    Some(outcome) => {
-                        console.flush();
-                        return RunEnd::Ended(outcome);
+            // SAFETY: the VMCS holds this kernel's host state and a guest confined to views
+            // L1 built; `launched` is tracked here.
+            unsafe { enter(&mut regs, vmcs.launched) }
+                .map_err(|e| alloc::format!("vm-entry-instruction-failed {e:?}"))?;
+            vmcs.launched = true;
+            let raw = raw_exit(&regs);
+            sys.exits += 1;
+            let current = sys
+                .view_of(read(fields::EPT_POINTER))
+                .ok_or("the EPT pointer names no view")?;
+            sys.views[current]
+                .stats
+                .count_exit(reason_name(raw.reason & 0xFFFF));
+            let rip = read(fields::GUEST_RIP);
+            let flow = match decide(&decode(&raw)) {
+                Action::Resume => None,
+                Action::Cpuid { len } => {
+                    cpuid(&mut regs);
+                    write(fields::GUEST_RIP, rip.wrapping_add(len));
+                    None
+                }
+                Action::Hypercall { len } => {
+                    match hypercalls::handle(sys, current, main, &mut regs) {
+                        After::Resume => {
+                            write(fields::GUEST_RIP, rip.wrapping_add(len));
+                            None
+                        }
+                        After::MainExited(code) => {
+                            let view = &mut sys.views[main];
+                            view.outcome = Some(Outcome::Exited(code));
+                            view.status = Status::Done;
+                            Some(Flow::MainOver)
+                        }
+                        After::Fault {
+                            view,
+                            kind,
+                            details,
+                        } => {
+                            report(sys, view, current, kind, &details, rip);
+                            Some(contain(sys, view, main, current, kind, &mut regs))
+                        }
                     }
-                    None => skip(len),
                 }
-            }
-            Action::Fault(fault) => {
-                console.flush();
-                let rip = read(fields::GUEST_RIP);
-                crate::sprintln!(
-                    "@@FAULT compartment={} kind={} {} rip={rip:#x}",
-                    c.name,
-                    fault.kind,
-                    fault.details
-                );
-                stats.faults += 1;
-                return RunEnd::Ended(Outcome::Faulted(fault.kind));
-            }
-            Action::Bug(reason) => {
-                if let VmExit::EntryFailure { .. } = exit {
-                    log::error!("VM entry failed for '{}': {reason}", c.name);
+                Action::Fault(fault) => {
+                    let blamed = culprit(current, rip, |a| sys.owner(a));
+                    report(sys, blamed, current, fault.kind, &fault.details, rip);
+                    Some(contain(sys, blamed, main, current, fault.kind, &mut regs))
                 }
-                return RunEnd::Bug(reason);
+                Action::Bug(reason) => {
+                    return Err(alloc::format!("{}: {reason}", sys.views[current].name));
+                }
+            };
+            if let Some(Flow::MainOver) = flow {
+                break;
             }
         }
     }
+    Ok(())
 }
 
 /// CPUID as compartments see it: the vendor and basic leaves, with VMX and the
@@ -124,71 +204,10 @@ fn cpuid(regs: &mut GuestRegs) {
         a = a.min(1);
     }
     if leaf == 1 {
-        c &= !(1 << 5 | 1 << 31);
+        c &= !((1 << 5) | (1 << 31));
     }
     regs.rax = a.into();
     regs.rbx = b.into();
     regs.rcx = c.into();
     regs.rdx = d.into();
-}
-
-/// Handles the hypercall in RAX. Returns how the compartment ended, if it did.
-fn handle_hypercall(
-    c: &Compartment,
-    regs: &mut GuestRegs,
-    console: &mut crate::console::LineBuffer,
-    stats: &mut Stats,
-) -> Option<Outcome> {
-    let (ptr, len) = (regs.rdi, regs.rsi);
-    match regs.rax {
-        hypercall::EXIT => {
-            let code = regs.rdi as i32;
-            crate::sprintln!("@@EXIT compartment={} code={code}", c.name);
-            Some(Outcome::Exited(code))
-        }
-        hypercall::CONSOLE_WRITE => {
-            regs.rax = match read_buffer(c, ptr, len) {
-                Ok(buf) => {
-                    console.write(&buf);
-                    len
-                }
-                Err(code) => code as u64,
-            };
-            None
-        }
-        hypercall::PANIC => {
-            let message = match read_buffer(c, ptr, len) {
-                Ok(buf) => alloc::string::String::from_utf8_lossy(&buf).into_owned(),
-                Err(_) => "(unreadable panic message)".into(),
-            };
-            console.flush();
-            stats.faults += 1;
-            crate::sprintln!(
-                "@@FAULT compartment={} kind=panic message={}",
-                c.name,
-                encode_value(&message)
-            );
-            Some(Outcome::Faulted("panic"))
-        }
-        hypercall::EXIT_COUNT => {
-            regs.rax = stats.total_exits();
-            None
-        }
-        _ => {
-            regs.rax = error::UNKNOWN_HYPERCALL as u64;
-            None
-        }
-    }
-}
-
-fn read_buffer(c: &Compartment, ptr: u64, len: u64) -> Result<alloc::vec::Vec<u8>, i64> {
-    if len > hypercall::CONSOLE_WRITE_MAX {
-        return Err(error::TOO_LARGE);
-    }
-    let mut buf = alloc::vec![0u8; len as usize];
-    if crate::tables::read_guest(&c.view, ptr, &mut buf) {
-        Ok(buf)
-    } else {
-        Err(error::BAD_POINTER)
-    }
 }

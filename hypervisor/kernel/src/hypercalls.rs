@@ -1,0 +1,172 @@
+//! Hypercall handling (DESIGN §7): the caller is the view the CPU was in, never a
+//! register; every guest buffer is checked against that view's permissions for its
+//! whole length and copied once.
+
+use crate::system::{Status, System};
+use crate::vmx::run::GuestRegs;
+use alloc::string::String;
+use alloc::vec::Vec;
+use tessera_abi::{error, hypercall};
+use tessera_core::manifest::Access;
+use tessera_core::outcome::encode_value;
+
+/// What the run loop does after a hypercall.
+#[derive(Debug)]
+pub enum After {
+    /// Skip the VMCALL and resume.
+    Resume,
+    /// The running `main` returned with this code.
+    MainExited(i32),
+    /// Stop `view` as faulty, with this `@@FAULT` kind and details.
+    Fault {
+        view: usize,
+        kind: &'static str,
+        details: String,
+    },
+}
+
+/// Copies a guest buffer readable in `view`, at most `max` bytes.
+fn read(sys: &System, view: usize, ptr: u64, len: u64, max: u64) -> Result<Vec<u8>, i64> {
+    if len > max {
+        return Err(error::TOO_LARGE);
+    }
+    let mut buf = alloc::vec![0u8; len as usize];
+    if crate::tables::read_guest(&sys.views[view].ept, ptr, &mut buf) {
+        Ok(buf)
+    } else {
+        Err(error::BAD_POINTER)
+    }
+}
+
+fn read_name(sys: &System, view: usize, ptr: u64, len: u64) -> Result<String, i64> {
+    let bytes = read(sys, view, ptr, len, 64)?;
+    String::from_utf8(bytes).map_err(|_| error::BAD_POINTER)
+}
+
+fn ret(regs: &mut GuestRegs, value: Result<u64, i64>) -> After {
+    regs.rax = match value {
+        Ok(v) => v,
+        Err(code) => code as u64,
+    };
+    After::Resume
+}
+
+/// Handles the hypercall in `regs.rax` made from view `current` while `main` runs.
+pub fn handle(sys: &mut System, current: usize, main: usize, regs: &mut GuestRegs) -> After {
+    let nr = regs.rax;
+    let (a0, a1, a2, a3) = (regs.rdi, regs.rsi, regs.rdx, regs.r10);
+    if !sys.manifest.allows_hypercall(current, nr) {
+        return ret(regs, Err(error::NOT_PERMITTED));
+    }
+    match nr {
+        hypercall::EXIT => {
+            let code = a0 as i32;
+            sys.views[current].console.flush();
+            if current == main {
+                crate::sprintln!("@@EXIT compartment={} code={code}", sys.views[current].name);
+                After::MainExited(code)
+            } else {
+                After::Fault {
+                    view: current,
+                    kind: "exit-in-call",
+                    details: alloc::format!("code={code}"),
+                }
+            }
+        }
+        hypercall::CONSOLE_WRITE => {
+            match read(sys, current, a0, a1, hypercall::CONSOLE_WRITE_MAX) {
+                Ok(buf) => {
+                    sys.views[current].console.write(&buf);
+                    ret(regs, Ok(a1))
+                }
+                Err(e) => ret(regs, Err(e)),
+            }
+        }
+        hypercall::PANIC => {
+            let message = match read(sys, current, a0, a1, hypercall::CONSOLE_WRITE_MAX) {
+                Ok(buf) => String::from_utf8_lossy(&buf).into_owned(),
+                Err(_) => String::from("(unreadable panic message)"),
+            };
+            sys.views[current].console.flush();
+            After::Fault {
+                view: current,
+                kind: "panic",
+                details: alloc::format!("message={}", encode_value(&message)),
+            }
+        }
+        hypercall::EXIT_COUNT => ret(regs, Ok(sys.exits)),
+        hypercall::REGISTER_EXPORT => {
+            if current != main || sys.views[current].status != Status::Ready {
+                return ret(regs, Err(error::BAD_STATE));
+            }
+            let name = match read_name(sys, current, a0, a1) {
+                Ok(n) => n,
+                Err(e) => return ret(regs, Err(e)),
+            };
+            let Some(index) = sys.manifest.export_index(current, &name) else {
+                return ret(regs, Err(error::NO_SUCH_EXPORT));
+            };
+            let view = &sys.views[current];
+            let executable = view
+                .ept
+                .translate(&crate::tables::ReadTables, a2)
+                .is_some_and(|t| t.perms.execute)
+                && view.region.contains(&a2);
+            if !executable {
+                return ret(regs, Err(error::BAD_POINTER));
+            }
+            sys.set_export(current, index, a2);
+            ret(regs, Ok(index as u64))
+        }
+        hypercall::LOOKUP => {
+            let (Ok(target), Ok(export)) = (
+                read_name(sys, current, a0, a1),
+                read_name(sys, current, a2, a3),
+            ) else {
+                return ret(regs, Err(error::BAD_POINTER));
+            };
+            let Some(view) = sys.manifest.index_of(&target) else {
+                return ret(regs, Err(error::NO_SUCH_EXPORT));
+            };
+            if !sys.manifest.may_call(current, view) {
+                return ret(regs, Err(error::NOT_PERMITTED));
+            }
+            match sys.manifest.export_index(view, &export) {
+                Some(index) => ret(regs, Ok(((view as u64) << 32) | index as u64)),
+                None => ret(regs, Err(error::NO_SUCH_EXPORT)),
+            }
+        }
+        hypercall::GRANT => {
+            let Ok(name) = read_name(sys, current, a0, a1) else {
+                return ret(regs, Err(error::BAD_POINTER));
+            };
+            match sys.manifest.grant_for(current, &name) {
+                Some((index, access)) => {
+                    let (gpa, _, size) = sys.grants[index];
+                    regs.rdx = size;
+                    regs.r10 = u64::from(access == Access::ReadWrite);
+                    ret(regs, Ok(gpa))
+                }
+                None => ret(regs, Err(error::NO_SUCH_GRANT)),
+            }
+        }
+        hypercall::GATE_VIOLATION => {
+            let source = usize::try_from(a0)
+                .ok()
+                .filter(|s| *s < sys.views.len())
+                .unwrap_or(current);
+            let reason = match a1 {
+                tessera_abi::gate::violation::RETURN_WITHOUT_CALL => "return-without-call",
+                tessera_abi::gate::violation::BAD_OP => "bad-op",
+                tessera_abi::gate::violation::CORRUPT_STATE => "corrupt-state",
+                _ => "unknown",
+            };
+            After::Fault {
+                view: source,
+                kind: "gate-violation",
+                details: alloc::format!("reason={reason} reported_by={}", sys.views[current].name),
+            }
+        }
+        _ => ret(regs, Err(error::UNKNOWN_HYPERCALL)),
+    }
+}

@@ -1,0 +1,421 @@
+//! The whole application as L1 holds it: one view (EPT) per compartment from the
+//! manifest, the gate region in every view, grants, and the EPTP list (DESIGN §5, §6).
+
+use crate::compartment::{self, Checked};
+use crate::stats::Stats;
+use crate::tables::FrameTables;
+use alloc::string::String;
+use alloc::vec::Vec;
+use tessera_abi::gate::{self, info, state};
+use tessera_core::caps::{EptVpidCaps, VmxCaps};
+use tessera_core::contain::Frame;
+use tessera_core::frames::FrameAllocator;
+use tessera_core::layout::{self, Layout};
+use tessera_core::manifest::{Access, Manifest};
+use tessera_core::multiboot::BootInfo;
+use tessera_core::outcome::{Expect, Outcome, encode_value};
+use tessera_core::paging::{Ept, Eptp, EptpRules, MemoryType, PageTable, Perms, validate_eptp};
+
+/// Where a compartment stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Loaded; its `main` has not run yet, or is running.
+    Ready,
+    /// Its `main` returned; its exports stay callable.
+    Done,
+    /// Stopped by the hypervisor; refuses calls.
+    Failed,
+    /// Its image was rejected.
+    Rejected,
+}
+
+/// One compartment and its view.
+#[derive(Debug)]
+pub struct View {
+    pub name: String,
+    pub expect: Expect,
+    pub status: Status,
+    pub outcome: Option<Outcome>,
+    pub entry: u64,
+    pub stack_top: u64,
+    pub region: core::ops::Range<u64>,
+    pub ept: PageTable<Ept>,
+    pub eptp: u64,
+    pub info_hpa: u64,
+    pub state_hpa: u64,
+    pub stats: Stats,
+    pub console: crate::console::LineBuffer,
+}
+
+/// Every view, the grants, the EPTP list.
+#[derive(Debug)]
+pub struct System {
+    pub manifest: Manifest,
+    pub views: Vec<View>,
+    /// Guest-physical and host-physical address and size of each grant.
+    pub grants: Vec<(u64, u64, u64)>,
+    /// Host-physical address of the EPTP list page.
+    pub eptp_list: u64,
+    /// Exits across all views.
+    pub exits: u64,
+}
+
+/// Largest image span accepted before planning (the planner then checks it fits).
+const MAX_IMAGE_SPAN: u64 = 256 << 20;
+
+fn frame(frames: &mut FrameAllocator) -> Result<u64, String> {
+    crate::mem::zeroed_frame(frames).ok_or_else(|| String::from("out of memory for L1 tables"))
+}
+
+fn write_u64(hpa: u64, offset: u64, value: u64) {
+    // SAFETY: callers pass info/state/list pages L1 allocated (identity-mapped, owned by
+    // L1, 4 KiB) and offsets inside them from tessera_abi's layouts.
+    unsafe { ((hpa + (offset & 0xFF8)) as *mut u64).write_volatile(value) }
+}
+
+fn read_u64(hpa: u64, offset: u64) -> u64 {
+    // SAFETY: as in `write_u64`.
+    unsafe { ((hpa + (offset & 0xFF8)) as *const u64).read_volatile() }
+}
+
+fn copy_page(hpa: u64, bytes: &[u8]) {
+    let len = bytes.len().min(4096);
+    // SAFETY: `hpa` is a fresh frame owned by L1; at most one page is written.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), hpa as *mut u8, len) };
+}
+
+/// EPTP rules of this CPU (SDM 3C "Checks on VM-Execution Control Fields").
+pub fn eptp_rules(ept: &EptVpidCaps, maxphyaddr: u8) -> EptpRules {
+    EptpRules {
+        wb: ept.wb,
+        uc: ept.uc,
+        walk4: ept.walk4,
+        walk5: ept.walk5,
+        ad: ept.accessed_dirty,
+        maxphyaddr,
+    }
+}
+
+impl System {
+    /// Reads the manifest (or makes the implicit one), checks and loads every image,
+    /// plans the guest-physical layout, and builds every view and the EPTP list.
+    pub fn build(
+        boot: &BootInfo,
+        vmx: &VmxCaps,
+        maxphyaddr: u8,
+        frames: &mut FrameAllocator,
+    ) -> Result<System, String> {
+        let ept_caps = vmx.ept_caps().copied().ok_or("this CPU has no EPT")?;
+        let mut modules = Vec::new();
+        let mut manifest_text = None;
+        for (index, module) in boot.modules.iter().enumerate() {
+            let (name, expect) = compartment::describe(module, index);
+            let bytes = crate::mem::module_bytes(module.start, module.end)
+                .ok_or("module outside memory")?;
+            if name == "manifest" {
+                manifest_text =
+                    Some(core::str::from_utf8(bytes).map_err(|_| "manifest: not UTF-8")?);
+                continue;
+            }
+            let expect = expect.map_err(|e| alloc::format!("module '{name}': {e}"))?;
+            modules.push((name, expect, bytes));
+        }
+        let manifest = match manifest_text {
+            Some(text) => Manifest::parse(text).map_err(|e| alloc::format!("{e}"))?,
+            None => {
+                let names: Vec<String> = modules.iter().map(|(n, _, _)| n.clone()).collect();
+                Manifest::implicit(&names).map_err(|e| alloc::format!("{e}"))?
+            }
+        };
+
+        // Check every image first: the planner needs their spans.
+        let mut checked: Vec<Option<Checked<'_>>> = Vec::new();
+        let mut expects = Vec::new();
+        for decl in &manifest.compartments {
+            let Some((_, expect, bytes)) = modules.iter().find(|(n, _, _)| *n == decl.name) else {
+                return Err(alloc::format!(
+                    "the manifest names compartment '{}' but no module has that name",
+                    decl.name
+                ));
+            };
+            expects.push(expect.clone());
+            match compartment::check(&decl.name, bytes, MAX_IMAGE_SPAN) {
+                Ok(c) => checked.push(Some(c)),
+                Err(problem) => {
+                    log::error!("rejected: {problem}");
+                    crate::sprintln!(
+                        "@@REJECT module={} problem={}",
+                        decl.name,
+                        encode_value(&problem)
+                    );
+                    checked.push(None);
+                }
+            }
+        }
+        for (name, _, _) in &modules {
+            if manifest.index_of(name).is_none() {
+                return Err(alloc::format!(
+                    "module '{name}' is not a compartment of the manifest"
+                ));
+            }
+        }
+        let spans: Vec<u64> = checked
+            .iter()
+            .map(|c| c.as_ref().map_or(0x1000, |c| c.plan.span))
+            .collect();
+        let plan: Layout = layout::plan(&manifest, &spans).map_err(|e| alloc::format!("{e}"))?;
+
+        // Pages every view shares.
+        let shared =
+            crate::env::SharedPages::build(frames).ok_or("out of memory for guest tables")?;
+        let code = crate::gate::code();
+        if code.len() as u64 > gate::CODE_SIZE {
+            return Err("gate code larger than its area".into());
+        }
+        let code_hpa = [frame(frames)?, frame(frames)?];
+        copy_page(code_hpa[0], &code[..code.len().min(4096)]);
+        if code.len() > 4096 {
+            copy_page(code_hpa[1], &code[4096..]);
+        }
+        let land = crate::gate::land_offset();
+        let int3_pages = [frame(frames)?, frame(frames)?];
+        for (page, hpa) in int3_pages.iter().enumerate() {
+            let bytes = tessera_core::gate::slot_page(page as u64, None, land)
+                .map_err(|e| alloc::format!("gate: {e:?}"))?;
+            copy_page(*hpa, &bytes);
+        }
+        let mut grants = Vec::new();
+        for (decl, placed) in manifest.grants.iter().zip(&plan.grants) {
+            let hpa = frames
+                .alloc((decl.size / 0x1000) as usize)
+                .ok_or_else(|| alloc::format!("grant '{}': out of memory", decl.name))?;
+            // SAFETY: fresh frames owned by L1.
+            unsafe { core::ptr::write_bytes(hpa as *mut u8, 0, decl.size as usize) };
+            grants.push((placed.gpa, hpa, decl.size));
+        }
+        let gate_perms = if ept_caps.execute_only {
+            Perms::X
+        } else {
+            Perms::RX
+        };
+        let rules = eptp_rules(&ept_caps, maxphyaddr);
+        let all_callers = manifest.all_callers();
+        let n = manifest.compartments.len();
+
+        let mut views = Vec::with_capacity(n);
+        for (i, decl) in manifest.compartments.iter().enumerate() {
+            let region = &plan.regions[i];
+            let mut tables = FrameTables { frames };
+            let ept_err = |e| alloc::format!("view of '{}': {e}", decl.name);
+            let mut ept = PageTable::new(Ept::new(ept_caps.execute_only), maxphyaddr, &mut tables)
+                .map_err(ept_err)?;
+            for (gpa, hpa) in &shared.pages {
+                ept.map_range(&mut tables, *gpa, *hpa, 0x1000, Perms::R)
+                    .map_err(ept_err)?;
+            }
+            // Slot pages: this view's own copy of the page holding its slot, the shared
+            // all-int3 copy of the other one.
+            let own = tessera_core::gate::own_page(i as u64);
+            let own_hpa = frame(tables.frames)?;
+            let own_bytes = tessera_core::gate::slot_page(own, Some(i as u64), land)
+                .map_err(|e| alloc::format!("gate: {e:?}"))?;
+            copy_page(own_hpa, &own_bytes);
+            let slot_hpas = if own == 0 {
+                [own_hpa, int3_pages[1]]
+            } else {
+                [int3_pages[0], own_hpa]
+            };
+            {
+                let page = |hpa: u64| {
+                    // SAFETY: a slot frame filled above, owned by L1; a read-only view of it.
+                    unsafe { &*(hpa as *const [u8; 4096]) }
+                };
+                let pages = [page(slot_hpas[0]), page(slot_hpas[1])];
+                tessera_core::gate::check_view(i as u64, pages, code)
+                    .map_err(|e| alloc::format!("gate check for view {i}: {e:?}"))?;
+            }
+            for (k, hpa) in slot_hpas.iter().enumerate() {
+                ept.map_range(
+                    &mut tables,
+                    gate::SLOTS + 0x1000 * k as u64,
+                    *hpa,
+                    0x1000,
+                    gate_perms,
+                )
+                .map_err(ept_err)?;
+            }
+            for (k, hpa) in code_hpa.iter().enumerate() {
+                ept.map_range(
+                    &mut tables,
+                    gate::CODE + 0x1000 * k as u64,
+                    *hpa,
+                    0x1000,
+                    gate_perms,
+                )
+                .map_err(ept_err)?;
+            }
+            let info_hpa = frame(tables.frames)?;
+            let state_hpa = frame(tables.frames)?;
+            ept.map_range(&mut tables, gate::INFO, info_hpa, 0x1000, Perms::R)
+                .map_err(ept_err)?;
+            ept.map_range(&mut tables, gate::STATE, state_hpa, 0x1000, Perms::RW)
+                .map_err(ept_err)?;
+            write_u64(info_hpa, info::MAGIC_OFFSET, info::MAGIC);
+            write_u64(info_hpa, info::VIEW, i as u64);
+            write_u64(info_hpa, info::STACK_TOP, region.stack_top);
+            write_u64(info_hpa, info::EXPORT_COUNT, decl.exports.len() as u64);
+            write_u64(info_hpa, info::VIEWS, n as u64);
+            for (w, word) in all_callers[i].iter().enumerate() {
+                write_u64(info_hpa, info::CALLERS + 8 * w as u64, *word);
+            }
+
+            let mut entry = 0;
+            let status = match &checked[i] {
+                None => {
+                    write_u64(info_hpa, info::FAILED, 1);
+                    Status::Rejected
+                }
+                Some(image) => {
+                    let loaded = compartment::load(&decl.name, image, region.base, tables.frames)?;
+                    entry = loaded.entry;
+                    for seg in &image.plan.segments {
+                        ept.map_range(
+                            &mut tables,
+                            region.base + seg.offset,
+                            loaded.hpa + seg.offset,
+                            seg.len,
+                            seg.perms,
+                        )
+                        .map_err(ept_err)?;
+                    }
+                    let stack_len = region.stack_top - region.stack_bottom;
+                    let stack_hpa = tables
+                        .frames
+                        .alloc((stack_len / 0x1000) as usize)
+                        .ok_or_else(|| {
+                            alloc::format!("'{}': out of memory for its stack", decl.name)
+                        })?;
+                    // SAFETY: fresh frames owned by L1.
+                    unsafe { core::ptr::write_bytes(stack_hpa as *mut u8, 0, stack_len as usize) };
+                    ept.map_range(
+                        &mut tables,
+                        region.stack_bottom,
+                        stack_hpa,
+                        stack_len,
+                        Perms::RW,
+                    )
+                    .map_err(ept_err)?;
+                    Status::Ready
+                }
+            };
+            for (g, decl_g) in manifest.grants.iter().enumerate() {
+                if let Some((_, access)) = decl_g.access.iter().find(|(c, _)| *c == decl.name) {
+                    let perms = if *access == Access::ReadWrite {
+                        Perms::RW
+                    } else {
+                        Perms::R
+                    };
+                    let (gpa, hpa, size) = grants[g];
+                    ept.map_range(&mut tables, gpa, hpa, size, perms)
+                        .map_err(ept_err)?;
+                }
+            }
+            let eptp = Eptp::encode(ept.root(), MemoryType::WriteBack, 4, false)
+                .map_err(|e| alloc::format!("EPTP of '{}': {e}", decl.name))?
+                .bits();
+            validate_eptp(eptp, &rules)
+                .map_err(|e| alloc::format!("EPTP of '{}': {e}", decl.name))?;
+            views.push(View {
+                name: decl.name.clone(),
+                expect: expects[i].clone(),
+                outcome: (status == Status::Rejected).then_some(Outcome::Rejected),
+                status,
+                entry,
+                stack_top: region.stack_top,
+                region: region.base..region.base + region.size,
+                ept,
+                eptp,
+                info_hpa,
+                state_hpa,
+                stats: Stats::default(),
+                console: crate::console::LineBuffer::new(&decl.name),
+            });
+        }
+        let eptp_list = frame(frames)?;
+        for (i, view) in views.iter().enumerate() {
+            write_u64(eptp_list, 8 * i as u64, view.eptp);
+        }
+        log::info!(
+            "{} view(s), {} grant(s), EPTP list at {eptp_list:#x}",
+            views.len(),
+            grants.len()
+        );
+        Ok(System {
+            manifest,
+            views,
+            grants,
+            eptp_list,
+            exits: 0,
+        })
+    }
+
+    /// The view whose EPTP is `eptp`.
+    pub fn view_of(&self, eptp: u64) -> Option<usize> {
+        self.views.iter().position(|v| v.eptp == eptp)
+    }
+
+    /// The compartment whose region holds `gpa`.
+    pub fn owner(&self, gpa: u64) -> Option<usize> {
+        self.views.iter().position(|v| v.region.contains(&gpa))
+    }
+
+    /// Top frame of a view's call stack.
+    pub fn top_frame(&self, view: usize) -> Option<Frame> {
+        let v = self.views.get(view)?;
+        let depth = read_u64(v.state_hpa, state::DEPTH);
+        if depth == 0 || depth > state::MAX_FRAMES {
+            return None;
+        }
+        let at = state::FRAMES + (depth - 1) * state::FRAME_SIZE;
+        Some(Frame {
+            kind: read_u64(v.state_hpa, at),
+            peer: read_u64(v.state_hpa, at + 8),
+            saved_rsp: read_u64(v.state_hpa, at + 16),
+        })
+    }
+
+    /// Pops the top frame of a view's call stack.
+    pub fn pop_frame(&self, view: usize) {
+        if let Some(v) = self.views.get(view) {
+            let depth = read_u64(v.state_hpa, state::DEPTH);
+            write_u64(v.state_hpa, state::DEPTH, depth.saturating_sub(1));
+        }
+    }
+
+    /// Marks a compartment failed: it refuses calls from now on, its call stack is gone.
+    pub fn fail(&mut self, view: usize) {
+        if let Some(v) = self.views.get_mut(view) {
+            v.status = Status::Failed;
+            v.stats.faults += 1;
+            write_u64(v.info_hpa, info::FAILED, 1);
+            write_u64(v.state_hpa, state::DEPTH, 0);
+        }
+    }
+
+    /// Records an export's address in a view's info page.
+    pub fn set_export(&self, view: usize, index: usize, addr: u64) {
+        if let Some(v) = self.views.get(view) {
+            write_u64(v.info_hpa, info::EXPORTS + 8 * index as u64, addr);
+        }
+    }
+
+    /// `calls_in`, `calls_out` counted by the gate in a view's state page.
+    pub fn call_counts(&self, view: usize) -> (u64, u64) {
+        self.views.get(view).map_or((0, 0), |v| {
+            (
+                read_u64(v.state_hpa, state::CALLS_IN),
+                read_u64(v.state_hpa, state::CALLS_OUT),
+            )
+        })
+    }
+}
