@@ -1,0 +1,86 @@
+//! The VMFUNC model against a direct transcription of the SDM's pseudocode (Vol. 2B
+//! "VMFUNC—Invoke VM function", Operation; EPTP validity from Vol. 3C "Checks on
+//! VM-Execution Control Fields"), over random inputs.
+
+use proptest::prelude::*;
+use tessera_core::paging::EptpRules;
+use tessera_core::vmfunc::{Inputs, Outcome, execute};
+
+/// Written from the SDM text, independently of `tessera_core::paging::validate_eptp`.
+fn sdm_eptp_valid(e: u64, r: &EptpRules) -> bool {
+    let memory_type = e & 7;
+    let type_ok = (memory_type == 0 && r.uc) || (memory_type == 6 && r.wb);
+    let walk = (e >> 3) & 7;
+    let walk_ok = (walk == 3 && r.walk4) || (walk == 4 && r.walk5);
+    let ad_ok = e & (1 << 6) == 0 || r.ad;
+    let reserved_ok = (e >> 7) & 0x1F == 0;
+    let width_ok = r.maxphyaddr >= 64 || e >> r.maxphyaddr == 0;
+    type_ok && walk_ok && ad_ok && reserved_ok && width_ok
+}
+
+/// SDM Operation: IF EAX > 63 or not enabled THEN #UD; IF control bit EAX = 0 THEN exit;
+/// EPTP switching (function 0): IF ECX > 511 THEN exit; tent ← list[ECX]; IF tent not
+/// valid THEN exit ELSE switch.
+fn sdm(
+    rax: u64,
+    rcx: u64,
+    enabled: bool,
+    controls: u64,
+    list: &[u64; 512],
+    r: &EptpRules,
+) -> Outcome {
+    let eax = rax & 0xFFFF_FFFF;
+    let ecx = rcx & 0xFFFF_FFFF;
+    if eax > 63 || !enabled {
+        return Outcome::Ud;
+    }
+    if (controls >> eax) & 1 == 0 || eax != 0 {
+        return Outcome::Exit59;
+    }
+    if ecx > 511 {
+        return Outcome::Exit59;
+    }
+    let tent = list[ecx as usize];
+    if !sdm_eptp_valid(tent, r) {
+        return Outcome::Exit59;
+    }
+    Outcome::Switch {
+        eptp: tent,
+        index: ecx as u16,
+    }
+}
+
+fn eptp_like() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        // Mostly plausible EPTPs with a few bits flipped, so both verdicts are common.
+        (0u64..1 << 28, any::<u8>(), 0u64..8).prop_map(|(page, low, flip)| (page << 12)
+            | u64::from(low & 0x7F)
+            | ((flip & 1) << 45)),
+        any::<u64>(),
+        Just(0u64),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn model_matches_the_sdm(
+        rax in prop_oneof![0u64..70, any::<u64>()],
+        rcx in prop_oneof![0u64..520, any::<u64>()],
+        enabled in any::<bool>(),
+        controls in prop_oneof![Just(1u64), any::<u64>()],
+        entries in proptest::collection::vec(eptp_like(), 8),
+        wb in any::<bool>(), uc in any::<bool>(), walk5 in any::<bool>(), ad in any::<bool>(),
+        maxphyaddr in 36u8..=52,
+    ) {
+        let mut list = [0u64; 512];
+        for (i, e) in entries.iter().enumerate() {
+            list[i] = *e;
+            list[511 - i] = e.rotate_left(7);
+        }
+        let rules = EptpRules { wb, uc, walk4: true, walk5, ad, maxphyaddr };
+        let model = execute(&Inputs { rax, rcx, enabled, controls, list: &list, current: list[0], rules, same_walk_length: false });
+        prop_assert_eq!(model, sdm(rax, rcx, enabled, controls, &list, &rules));
+    }
+}
