@@ -1,0 +1,115 @@
+//! The pieces of a line: `key=value`, lists, byte counts and names.
+
+use super::error::shown;
+use super::{Hypercall, MAX_NAME_LEN, ManifestError, PAGE_SIZE, RESERVED_NAMES};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+type Result<T> = core::result::Result<T, ManifestError>;
+
+pub(super) fn err(line: usize, field: &str, problem: impl Into<String>) -> ManifestError {
+    ManifestError::new(line, field, problem.into())
+}
+
+pub(super) fn key_value(line: usize, word: &str) -> Result<(&str, &str)> {
+    match word.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key, value)),
+        _ => Err(err(
+            line,
+            word,
+            format!("expected key=value, not '{}'", shown(word)),
+        )),
+    }
+}
+
+/// A comma-separated list of distinct items, each passing `check`, at most `max` long.
+pub(super) fn list(
+    line: usize,
+    key: &str,
+    value: &str,
+    max: usize,
+    check: impl Fn(&str) -> core::result::Result<(), String>,
+) -> Result<Vec<String>> {
+    if value.is_empty() {
+        return Err(err(line, key, "empty list"));
+    }
+    let mut items: Vec<String> = Vec::new();
+    for item in value.split(',') {
+        if item.is_empty() {
+            return Err(err(
+                line,
+                key,
+                "empty list entry (lists are comma-separated, without spaces)",
+            ));
+        }
+        check(item).map_err(|p| err(line, key, p))?;
+        if items.iter().any(|i| i == item) {
+            return Err(err(line, key, format!("'{item}' is listed twice")));
+        }
+        if items.len() >= max {
+            return Err(err(line, key, format!("more than {max} entries")));
+        }
+        items.push(item.into());
+    }
+    Ok(items)
+}
+
+/// A byte count: decimal digits, a multiple of [`PAGE_SIZE`], in `min..=max`.
+pub(super) fn bytes(line: usize, key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
+    let expected = format!("must be a multiple of {PAGE_SIZE} from {min} to {max} bytes");
+    let n = value
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| value.parse::<u64>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            err(
+                line,
+                key,
+                format!("'{}' is not a decimal number of bytes", shown(value)),
+            )
+        })?;
+    if n % PAGE_SIZE != 0 || !(min..=max).contains(&n) {
+        return Err(err(line, key, format!("{n} {expected}")));
+    }
+    Ok(n)
+}
+
+/// 1 to `max` characters from `a-z 0-9 _ -`.
+pub(super) fn check_name(name: &str, max: usize) -> core::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("empty name".into());
+    }
+    if name.len() > max {
+        return Err(format!(
+            "name '{}' is longer than {max} characters",
+            shown(name)
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    {
+        return Err(format!(
+            "name '{}' has a character outside a-z 0-9 _ -",
+            shown(name)
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn compartment_name(name: &str) -> core::result::Result<(), String> {
+    check_name(name, MAX_NAME_LEN)?;
+    if RESERVED_NAMES.contains(&name) {
+        return Err(format!(
+            "'{name}' is reserved and cannot name a compartment"
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn known_hypercalls() -> String {
+    let names: Vec<&str> = Hypercall::ALL.iter().map(|h| h.name()).collect();
+    names.join(", ")
+}

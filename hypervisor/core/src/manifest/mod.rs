@@ -1,0 +1,219 @@
+//! The manifest (docs/manifest.md): which compartments exist, what each exports, which
+//! may call which, which memory they share and which hypercalls each may use.
+//!
+//! [`Manifest::parse`] reads and validates the text format; [`Manifest::implicit`] is the
+//! manifest of a boot without one. Both return only manifests that satisfy every rule of
+//! the format, and [`Manifest::to_text`] writes one back so that it parses to an equal
+//! value. The view of a compartment is its position in [`Manifest::compartments`]; the
+//! lookup helpers take view indices and answer `false`/`None` for indices out of range.
+
+mod error;
+mod fields;
+mod hypercalls;
+mod parse;
+mod text;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+pub use error::ManifestError;
+pub use hypercalls::{Hypercall, HypercallSet};
+
+/// Most compartments: the EPTP list has 512 entries and Tessera keeps one spare.
+pub const MAX_COMPARTMENTS: usize = tessera_abi::gate::SLOT_COUNT as usize - 1;
+/// Most exports per compartment (what its info page can hold).
+pub const MAX_EXPORTS: usize = tessera_abi::gate::info::MAX_EXPORTS as usize;
+/// Longest compartment or grant name, in bytes.
+pub const MAX_NAME_LEN: usize = 32;
+/// Longest export name, in bytes (what `REGISTER_EXPORT` and `LOOKUP` accept).
+pub const MAX_EXPORT_NAME_LEN: usize = 64;
+/// Names no compartment may have: `manifest` is the manifest's own module, and `size` is
+/// a key of `grant` lines.
+pub const RESERVED_NAMES: [&str; 2] = ["manifest", "size"];
+/// Granularity of stack and grant sizes.
+pub const PAGE_SIZE: u64 = 4096;
+/// Smallest `stack=`.
+pub const MIN_STACK: u64 = PAGE_SIZE;
+/// Largest `stack=`.
+pub const MAX_STACK: u64 = 1 << 20;
+/// Stack of a compartment line without `stack=`.
+pub const DEFAULT_STACK: u64 = tessera_abi::entry::STACK_SIZE;
+/// Largest grant `size=`.
+pub const MAX_GRANT_SIZE: u64 = 1 << 20;
+/// The version `tessera-manifest` must name.
+pub const VERSION: u32 = 1;
+
+/// A validated manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// In view order: view `i` is `compartments[i]`, and the `main`s run in this order.
+    pub compartments: Vec<CompartmentDecl>,
+    /// Shared buffers, in declaration order.
+    pub grants: Vec<GrantDecl>,
+}
+
+/// One `compartment` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompartmentDecl {
+    /// Its name, which is also the name of the multiboot module holding its image.
+    pub name: String,
+    /// Export names; an export's index is its position.
+    pub exports: Vec<String>,
+    /// Names of the compartments it may call (never itself).
+    pub calls: Vec<String>,
+    /// Hypercalls it may use.
+    pub hypercalls: HypercallSet,
+    /// Stack bytes: a multiple of [`PAGE_SIZE`] in `MIN_STACK..=MAX_STACK`.
+    pub stack: u64,
+}
+
+impl CompartmentDecl {
+    /// A compartment with no exports and no calls, every hypercall and the default stack.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            exports: Vec::new(),
+            calls: Vec::new(),
+            hypercalls: HypercallSet::ALL,
+            stack: DEFAULT_STACK,
+        }
+    }
+}
+
+/// One `grant` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantDecl {
+    /// Its name (what the `GRANT` hypercall looks up).
+    pub name: String,
+    /// Bytes: a multiple of [`PAGE_SIZE`], at most [`MAX_GRANT_SIZE`].
+    pub size: u64,
+    /// `(compartment name, access)`, in the order written; at least one, each compartment
+    /// once.
+    pub access: Vec<(String, Access)>,
+}
+
+/// How a grant is mapped in a view. Never executable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// `r`: read-only.
+    Read,
+    /// `rw`: read-write.
+    ReadWrite,
+}
+
+impl Manifest {
+    /// Parses and validates manifest text.
+    ///
+    /// # Errors
+    /// The first problem, naming its line (1-based) and field.
+    pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        parse::parse(text)
+    }
+
+    /// The manifest of a boot without one: each module a compartment named after it, in
+    /// module order, with no exports, calls or grants.
+    ///
+    /// # Errors
+    /// A module name that is not a valid compartment name, a repeated name, or more than
+    /// [`MAX_COMPARTMENTS`] modules. The error's line is 0 and the problem names the
+    /// module.
+    pub fn implicit(names: &[String]) -> Result<Self, ManifestError> {
+        parse::implicit(names)
+    }
+
+    /// The manifest as text in the format [`Manifest::parse`] reads.
+    pub fn to_text(&self) -> String {
+        text::write(self)
+    }
+
+    /// The view index of compartment `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.compartments.iter().position(|c| c.name == name)
+    }
+
+    /// Whether view `caller` may call view `callee`.
+    pub fn may_call(&self, caller: usize, callee: usize) -> bool {
+        match (self.compartments.get(caller), self.compartments.get(callee)) {
+            (Some(from), Some(to)) => from.calls.contains(&to.name),
+            _ => false,
+        }
+    }
+
+    /// The index of export `export` of view `view`.
+    pub fn export_index(&self, view: usize, export: &str) -> Option<usize> {
+        self.compartments
+            .get(view)?
+            .exports
+            .iter()
+            .position(|e| e == export)
+    }
+
+    /// The allowed-callers bitmap of view `view`'s info page: bit `S` (word `S / 64`,
+    /// bit `S % 64`) set = view `S` may call `view`. All zero for a view out of range.
+    pub fn callers_of(&self, view: usize) -> [u64; 8] {
+        let mut bits = [0u64; 8];
+        let Some(callee) = self.compartments.get(view) else {
+            return bits;
+        };
+        for (s, caller) in self.compartments.iter().enumerate() {
+            if caller.calls.contains(&callee.name) {
+                set_bit(&mut bits, s);
+            }
+        }
+        bits
+    }
+
+    /// [`Manifest::callers_of`] for every view at once, in view order (one pass over the
+    /// `calls=` lists, instead of one per view).
+    pub fn all_callers(&self) -> Vec<[u64; 8]> {
+        let mut index: Vec<(&str, usize)> = self
+            .compartments
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        index.sort_unstable();
+        let mut all = alloc::vec![[0u64; 8]; self.compartments.len()];
+        for (s, caller) in self.compartments.iter().enumerate() {
+            for callee in &caller.calls {
+                // Every view with that name (a hand-built manifest may repeat one;
+                // `callers_of` matches by name too).
+                let first = index.partition_point(|(n, _)| *n < callee.as_str());
+                let views = index.iter().skip(first).take_while(|(n, _)| n == callee);
+                for &(_, view) in views {
+                    if let Some(bits) = all.get_mut(view) {
+                        set_bit(bits, s);
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    /// Whether view `view` may make hypercall number `number`. `GATE_VIOLATION` is
+    /// always allowed; numbers that name no hypercall and views out of range never are.
+    pub fn allows_hypercall(&self, view: usize, number: u64) -> bool {
+        self.compartments
+            .get(view)
+            .is_some_and(|c| c.hypercalls.allows(number))
+    }
+
+    /// Grant `name` as view `view` sees it: its index in [`Manifest::grants`] and the
+    /// view's access. `None` if there is no such grant or the view is not granted it.
+    pub fn grant_for(&self, view: usize, name: &str) -> Option<(usize, Access)> {
+        let compartment = &self.compartments.get(view)?.name;
+        let (index, grant) = self
+            .grants
+            .iter()
+            .enumerate()
+            .find(|(_, g)| g.name == name)?;
+        let (_, access) = grant.access.iter().find(|(c, _)| c == compartment)?;
+        Some((index, *access))
+    }
+}
+
+fn set_bit(bits: &mut [u64; 8], index: usize) {
+    if let Some(word) = bits.get_mut(index / 64) {
+        *word |= 1 << (index % 64);
+    }
+}

@@ -1,0 +1,52 @@
+//! Writing a manifest back as text (the canonical form `parse` reads).
+
+use super::{Access, DEFAULT_STACK, HypercallSet, Manifest, VERSION};
+use alloc::string::String;
+use core::fmt::Write;
+
+pub(super) fn write(manifest: &Manifest) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail; the results are ignored for that reason.
+    let _ = writeln!(out, "tessera-manifest {VERSION}");
+    for c in &manifest.compartments {
+        out.push_str("compartment ");
+        out.push_str(&c.name);
+        list(&mut out, "exports", c.exports.iter().map(String::as_str));
+        list(&mut out, "calls", c.calls.iter().map(String::as_str));
+        if c.hypercalls != HypercallSet::ALL {
+            list(
+                &mut out,
+                "hypercalls",
+                c.hypercalls.iter().map(|h| h.name()),
+            );
+        }
+        if c.stack != DEFAULT_STACK {
+            let _ = write!(out, " stack={}", c.stack);
+        }
+        out.push('\n');
+    }
+    for g in &manifest.grants {
+        let _ = write!(out, "grant {} size={}", g.name, g.size);
+        for (compartment, access) in &g.access {
+            let access = match access {
+                Access::Read => "r",
+                Access::ReadWrite => "rw",
+            };
+            let _ = write!(out, " {compartment}={access}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// ` key=a,b,c`, or nothing for an empty list.
+fn list<'a>(out: &mut String, key: &str, mut items: impl Iterator<Item = &'a str>) {
+    let Some(first) = items.next() else {
+        return;
+    };
+    let _ = write!(out, " {key}={first}");
+    for item in items {
+        out.push(',');
+        out.push_str(item);
+    }
+}

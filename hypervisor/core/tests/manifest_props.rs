@@ -1,0 +1,261 @@
+//! Property tests of the manifest: every valid manifest survives `to_text` → `parse`
+//! unchanged; `parse` never panics on arbitrary or mutated text, and whatever it accepts
+//! round-trips too; the callers bitmaps agree with `may_call`.
+
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+use tessera_core::manifest::{
+    Access, CompartmentDecl, GrantDecl, Hypercall, HypercallSet, MAX_STACK, Manifest,
+    RESERVED_NAMES,
+};
+
+fn name(max: usize) -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("[a-z0-9_-]{{1,{max}}}"))
+        .expect("regex")
+        .prop_filter("reserved", |n| !RESERVED_NAMES.contains(&n.as_str()))
+}
+
+fn distinct(max_len: usize, count: std::ops::Range<usize>) -> impl Strategy<Value = Vec<String>> {
+    // A set for uniqueness, then shuffled so declaration order is arbitrary.
+    prop::collection::btree_set(name(max_len), count)
+        .prop_map(|s| s.into_iter().collect::<Vec<_>>())
+        .prop_shuffle()
+}
+
+fn hypercalls() -> impl Strategy<Value = HypercallSet> {
+    any::<u8>().prop_map(|bits| {
+        Hypercall::ALL
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, h)| h)
+            .collect()
+    })
+}
+
+/// A valid manifest: 1–12 compartments, 0–4 grants.
+fn manifest() -> impl Strategy<Value = Manifest> {
+    distinct(32, 1..12).prop_flat_map(|names| {
+        let n = names.len();
+        let compartment = (
+            distinct(64, 0..5),
+            prop::collection::vec(any::<bool>(), n),
+            hypercalls(),
+            prop_oneof![
+                Just(65536u64),
+                (1..=MAX_STACK / 4096).prop_map(|p| p * 4096)
+            ],
+        );
+        let grant = (
+            name(32),
+            (1u64..=256).prop_map(|p| p * 4096),
+            prop::collection::vec(prop::option::of(any::<bool>()), n),
+        );
+        (
+            Just(names),
+            prop::collection::vec(compartment, n),
+            prop::collection::vec(grant, 0..4),
+        )
+            .prop_map(|(names, decls, grants)| build(&names, decls, grants))
+    })
+}
+
+type Decl = (Vec<String>, Vec<bool>, HypercallSet, u64);
+type Grant = (String, u64, Vec<Option<bool>>);
+
+fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
+    let compartments = names
+        .iter()
+        .zip(decls)
+        .enumerate()
+        .map(
+            |(i, (name, (exports, calls, hypercalls, stack)))| CompartmentDecl {
+                name: name.clone(),
+                exports,
+                calls: names
+                    .iter()
+                    .zip(calls)
+                    .enumerate()
+                    .filter(|(j, (_, call))| *call && *j != i)
+                    .map(|(_, (n, _))| n.clone())
+                    .collect(),
+                hypercalls,
+                stack,
+            },
+        )
+        .collect();
+    let mut seen = BTreeSet::new();
+    let grants = grants
+        .into_iter()
+        .filter(|(name, _, _)| seen.insert(name.clone()))
+        .map(|(name, size, access)| {
+            let mut access: Vec<(String, Access)> = names
+                .iter()
+                .zip(access)
+                .filter_map(|(n, a)| {
+                    Some((n.clone(), if a? { Access::ReadWrite } else { Access::Read }))
+                })
+                .collect();
+            if access.is_empty() {
+                access.push((names[0].clone(), Access::Read));
+            }
+            GrantDecl { name, size, access }
+        })
+        .collect();
+    Manifest {
+        compartments,
+        grants,
+    }
+}
+
+/// Text mutations of a valid manifest: drop, duplicate or swap lines and words, splice
+/// in tokens that are nearly right.
+#[derive(Clone, Debug)]
+enum Edit {
+    DropLine(usize),
+    DupLine(usize),
+    DropWord(usize),
+    InsertWord(usize, &'static str),
+    Truncate(usize),
+}
+
+const TOKENS: &[&str] = &[
+    "=",
+    ",",
+    "exports=",
+    "calls=",
+    "stack=4096",
+    "stack=0",
+    "size=4096",
+    "a=rw",
+    "x=r",
+    "hypercalls=",
+    "#",
+    "compartment",
+    "grant",
+    "tessera-manifest",
+    "1",
+    "\n",
+    "manifest",
+    "exports=a,a",
+    "calls=zz",
+    "\u{e9}",
+    "\t",
+];
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        any::<usize>().prop_map(Edit::DropLine),
+        any::<usize>().prop_map(Edit::DupLine),
+        any::<usize>().prop_map(Edit::DropWord),
+        (any::<usize>(), prop::sample::select(TOKENS)).prop_map(|(at, t)| Edit::InsertWord(at, t)),
+        any::<usize>().prop_map(Edit::Truncate),
+    ]
+}
+
+fn apply(text: &str, edit: &Edit) -> String {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut words: Vec<String> = text.split(' ').map(String::from).collect();
+    match *edit {
+        Edit::DropLine(at) => {
+            lines.remove(at % lines.len());
+            lines.join("\n")
+        }
+        Edit::DupLine(at) => {
+            let line = lines[at % lines.len()].clone();
+            lines.insert(at % lines.len(), line);
+            lines.join("\n")
+        }
+        Edit::DropWord(at) => {
+            words.remove(at % words.len());
+            words.join(" ")
+        }
+        Edit::InsertWord(at, token) => {
+            words.insert(at % (words.len() + 1), token.into());
+            words.join(" ")
+        }
+        Edit::Truncate(at) => text.chars().take(at % (text.chars().count() + 1)).collect(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn to_text_round_trips(m in manifest()) {
+        let text = m.to_text();
+        prop_assert_eq!(Manifest::parse(&text), Ok(m), "{}", text);
+    }
+
+    #[test]
+    fn mutated_text_never_panics_and_what_parses_round_trips(
+        m in manifest(),
+        edits in prop::collection::vec(edit(), 1..4),
+    ) {
+        let mut text = m.to_text();
+        for e in &edits {
+            text = apply(&text, e);
+        }
+        match Manifest::parse(&text) {
+            Ok(parsed) => prop_assert_eq!(Manifest::parse(&parsed.to_text()), Ok(parsed)),
+            Err(e) => {
+                prop_assert!(e.line <= text.split('\n').count(), "{}", e);
+                prop_assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(body in "(?s).{0,400}") {
+        let _ = Manifest::parse(&format!("tessera-manifest 1\n{body}"));
+        let _ = Manifest::parse(&body);
+    }
+
+    #[test]
+    fn callers_bitmaps_agree_with_may_call(m in manifest()) {
+        let all = m.all_callers();
+        prop_assert_eq!(all.len(), m.compartments.len());
+        for (callee, bits) in all.iter().enumerate() {
+            prop_assert_eq!(*bits, m.callers_of(callee));
+            for caller in 0..512 {
+                let set = bits[caller / 64] & (1 << (caller % 64)) != 0;
+                prop_assert_eq!(set, m.may_call(caller, callee));
+            }
+        }
+        for (view, c) in m.compartments.iter().enumerate() {
+            prop_assert_eq!(m.index_of(&c.name), Some(view));
+            for (i, e) in c.exports.iter().enumerate() {
+                prop_assert_eq!(m.export_index(view, e), Some(i));
+            }
+            for h in Hypercall::ALL {
+                let always = matches!(h, Hypercall::Exit | Hypercall::Panic);
+                prop_assert_eq!(m.allows_hypercall(view, h.number()), always || c.hypercalls.contains(h));
+            }
+        }
+    }
+
+    #[test]
+    fn helpers_never_panic_on_hand_built_manifests(
+        names in prop::collection::vec("[a-c]{0,2}", 0..6),
+        calls in prop::collection::vec(prop::collection::vec("[a-c]{0,2}", 0..4), 6),
+        view in 0usize..8,
+        number in 0u64..10,
+    ) {
+        // Duplicate and empty names, calls to nowhere: not a parsed manifest, but the
+        // helpers still answer.
+        let m = Manifest {
+            compartments: names.iter().zip(&calls).map(|(n, c)| CompartmentDecl {
+                calls: c.clone(),
+                ..CompartmentDecl::new(n.clone())
+            }).collect(),
+            grants: vec![],
+        };
+        let all = m.all_callers();
+        prop_assert_eq!(all.len(), m.compartments.len());
+        for (v, bits) in all.iter().enumerate() {
+            prop_assert_eq!(*bits, m.callers_of(v));
+        }
+        let _ = (m.allows_hypercall(view, number), m.may_call(view, 0), m.grant_for(view, "a"));
+        let _ = m.to_text();
+    }
+}
