@@ -1,0 +1,257 @@
+//! The guest-physical planner (DESIGN.md §5): where each grant and each compartment
+//! region goes, given the manifest and the size of each image.
+//!
+//! ```text
+//! 0x0010_0000  guest page tables (guest::PAGE_TABLES_GPA)       fixed, read-only
+//! 0x0010_8000  GDT + TSS page (guest::GDT_GPA)                  fixed, read-only
+//! 0x0020_0000  gate region (gate::SLOTS .. gate::END)           fixed, per view
+//! 0x0040_0000  grants, in manifest order, each followed by an unmapped guard page
+//! 0x0100_0000  compartment regions, in view order, contiguous, each 2 MiB-aligned:
+//!              [image span][guard][... unmapped ...][stack][guard]
+//!   .. 4 GiB   guest::IDENTITY_LIMIT: nothing is placed at or above it
+//! ```
+//!
+//! Every region starts 2 MiB-aligned (the largest `p_align` an image may ask for) and
+//! ends with the guard page above its stack, so the next region's image is separated from
+//! this stack by that guard page, and the image below a stack by at least one page.
+
+use crate::guest;
+use crate::manifest::{MAX_COMPARTMENTS, Manifest};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use tessera_abi::gate;
+
+/// Bytes of each unmapped guard page.
+pub const GUARD: u64 = guest::GUARD;
+/// First grant's guest-physical address.
+pub const GRANTS_BASE: u64 = 0x0040_0000;
+/// Grants (and the guard page after each) end at or below this address.
+pub const GRANTS_LIMIT: u64 = REGIONS_BASE;
+/// First compartment region's base.
+pub const REGIONS_BASE: u64 = guest::REGIONS_BASE;
+/// Region alignment and size granularity: a 2 MiB large page.
+pub const REGION_ALIGN: u64 = 0x20_0000;
+/// The fixed areas every view maps, as `(start, length)`: guest page tables, the GDT
+/// page, the gate region.
+pub const FIXED: [(u64, u64); 3] = [
+    (guest::PAGE_TABLES_GPA, guest::PAGE_TABLE_PAGES * 0x1000),
+    (guest::GDT_GPA, 0x1000),
+    (gate::SLOTS, gate::END - gate::SLOTS),
+];
+
+// The fixed areas are ordered, each followed by at least a guard page before the next
+// area or the grants; the grants end below the regions, which start 2 MiB-aligned.
+const _: () = assert!(FIXED[0].0 + FIXED[0].1 + GUARD <= FIXED[1].0);
+const _: () = assert!(FIXED[1].0 + FIXED[1].1 + GUARD <= FIXED[2].0);
+const _: () = assert!(FIXED[2].0 + FIXED[2].1 + GUARD <= GRANTS_BASE);
+const _: () = assert!(GRANTS_BASE % 0x1000 == 0 && GRANTS_LIMIT <= REGIONS_BASE);
+const _: () = assert!(REGIONS_BASE % REGION_ALIGN == 0);
+
+/// The guest-physical plan of one boot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// One region per compartment, in view order.
+    pub regions: Vec<Region>,
+    /// One placement per grant, in manifest order.
+    pub grants: Vec<GrantPlacement>,
+}
+
+/// One compartment's region. Mapped in its view: `[base, base + image_span)` (per the
+/// image's segments) and `[stack_bottom, stack_top)`; everything else in
+/// `[base, base + size)` stays unmapped, including the guard pages
+/// `[stack_bottom - GUARD, stack_bottom)` and `[stack_top, stack_top + GUARD)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// Image base; a multiple of [`REGION_ALIGN`].
+    pub base: u64,
+    /// Bytes of the region; a multiple of [`REGION_ALIGN`].
+    pub size: u64,
+    /// Page-rounded bytes of the image from `base`.
+    pub image_span: u64,
+    /// Lowest stack address.
+    pub stack_bottom: u64,
+    /// Stack top (exclusive); equal to `base + size - GUARD`.
+    pub stack_top: u64,
+}
+
+impl Region {
+    /// First address after the region.
+    pub const fn end(&self) -> u64 {
+        self.base.saturating_add(self.size)
+    }
+}
+
+impl From<Region> for guest::Region {
+    /// The shape the kernel's loader used before the planner: the image may take every
+    /// byte below the lower guard page.
+    fn from(r: Region) -> Self {
+        guest::Region {
+            base: r.base,
+            stack_bottom: r.stack_bottom,
+            stack_top: r.stack_top,
+            max_image_span: r.stack_bottom.saturating_sub(GUARD).saturating_sub(r.base),
+        }
+    }
+}
+
+/// Where one grant is mapped (the same address in each granted view).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrantPlacement {
+    /// Page-aligned guest-physical address.
+    pub gpa: u64,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// Why no plan exists. Every variant about one compartment or grant names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayoutError {
+    /// `image_spans` does not have one entry per compartment.
+    SpanCount { compartments: usize, spans: usize },
+    /// More compartments than the EPTP list has views for.
+    TooManyCompartments { count: usize },
+    /// An image span that is zero or not a multiple of 4096.
+    BadSpan { compartment: String, span: u64 },
+    /// A stack size that is zero or not a multiple of 4096.
+    BadStack { compartment: String, stack: u64 },
+    /// The compartment's region would end above the identity map.
+    OutOfSpace {
+        compartment: String,
+        span: u64,
+        stack: u64,
+    },
+    /// A grant size that is zero or not a multiple of 4096.
+    BadGrantSize { grant: String, size: u64 },
+    /// The grant (with the grants before it) does not fit below [`GRANTS_LIMIT`].
+    GrantsFull { grant: String, size: u64 },
+}
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SpanCount {
+                compartments,
+                spans,
+            } => write!(
+                f,
+                "layout: {spans} image spans for {compartments} compartments"
+            ),
+            Self::TooManyCompartments { count } => write!(
+                f,
+                "layout: {count} compartments, more than {MAX_COMPARTMENTS}"
+            ),
+            Self::BadSpan { compartment, span } => write!(
+                f,
+                "compartment '{compartment}': image span {span:#x} is not a non-zero multiple of 4096"
+            ),
+            Self::BadStack { compartment, stack } => write!(
+                f,
+                "compartment '{compartment}': stack {stack:#x} is not a non-zero multiple of 4096"
+            ),
+            Self::OutOfSpace {
+                compartment,
+                span,
+                stack,
+            } => write!(
+                f,
+                "compartment '{compartment}': no room below {:#x} for its region (image {span:#x} bytes, stack {stack:#x} bytes)",
+                guest::IDENTITY_LIMIT
+            ),
+            Self::BadGrantSize { grant, size } => write!(
+                f,
+                "grant '{grant}': size {size:#x} is not a non-zero multiple of 4096"
+            ),
+            Self::GrantsFull { grant, size } => write!(
+                f,
+                "grant '{grant}': no room for {size:#x} bytes (grants and their guard pages share {:#x}..{GRANTS_LIMIT:#x})",
+                GRANTS_BASE
+            ),
+        }
+    }
+}
+
+impl core::error::Error for LayoutError {}
+
+/// Plans guest-physical memory for `manifest`. `image_spans[i]` is the page-rounded span
+/// of compartment `i`'s image (`image::ImagePlan::span`).
+///
+/// # Errors
+/// The first compartment or grant that cannot be placed, or inconsistent input.
+pub fn plan(manifest: &Manifest, image_spans: &[u64]) -> Result<Layout, LayoutError> {
+    let count = manifest.compartments.len();
+    if image_spans.len() != count {
+        return Err(LayoutError::SpanCount {
+            compartments: count,
+            spans: image_spans.len(),
+        });
+    }
+    if count > MAX_COMPARTMENTS {
+        return Err(LayoutError::TooManyCompartments { count });
+    }
+    let mut grants = Vec::with_capacity(manifest.grants.len());
+    let mut next = GRANTS_BASE;
+    for grant in &manifest.grants {
+        let size = grant.size;
+        if !is_pages(size) {
+            let grant = grant.name.clone();
+            return Err(LayoutError::BadGrantSize { grant, size });
+        }
+        let end = next.checked_add(size).and_then(|e| e.checked_add(GUARD));
+        match end {
+            Some(end) if end <= GRANTS_LIMIT => {
+                grants.push(GrantPlacement { gpa: next, size });
+                next = end;
+            }
+            _ => {
+                let grant = grant.name.clone();
+                return Err(LayoutError::GrantsFull { grant, size });
+            }
+        }
+    }
+    let mut regions = Vec::with_capacity(count);
+    let mut base = REGIONS_BASE;
+    for (decl, &span) in manifest.compartments.iter().zip(image_spans) {
+        let compartment = || decl.name.clone();
+        let stack = decl.stack;
+        if !is_pages(span) {
+            return Err(LayoutError::BadSpan {
+                compartment: compartment(),
+                span,
+            });
+        }
+        if !is_pages(stack) {
+            return Err(LayoutError::BadStack {
+                compartment: compartment(),
+                stack,
+            });
+        }
+        let size = span
+            .checked_add(stack)
+            .and_then(|n| n.checked_add(2 * GUARD))
+            .and_then(|n| n.checked_next_multiple_of(REGION_ALIGN));
+        let end = size.and_then(|size| Some((size, base.checked_add(size)?)));
+        let Some((size, end)) = end.filter(|(_, end)| *end <= guest::IDENTITY_LIMIT) else {
+            return Err(LayoutError::OutOfSpace {
+                compartment: compartment(),
+                span,
+                stack,
+            });
+        };
+        let stack_top = end - GUARD;
+        regions.push(Region {
+            base,
+            size,
+            image_span: span,
+            stack_bottom: stack_top - stack,
+            stack_top,
+        });
+        base = end;
+    }
+    Ok(Layout { regions, grants })
+}
+
+/// A non-zero multiple of 4096.
+fn is_pages(n: u64) -> bool {
+    n != 0 && n % 0x1000 == 0
+}

@@ -1,0 +1,198 @@
+//! The guest-physical planner on concrete manifests: exact addresses for a small one,
+//! 511 small compartments below 4 GiB, and each error naming its compartment or grant.
+
+use tessera_abi::gate;
+use tessera_core::guest::{self, IDENTITY_LIMIT};
+use tessera_core::layout::{
+    FIXED, GRANTS_BASE, GRANTS_LIMIT, GUARD, GrantPlacement, LayoutError, REGION_ALIGN,
+    REGIONS_BASE, Region, plan,
+};
+use tessera_core::manifest::{CompartmentDecl, GrantDecl, MAX_COMPARTMENTS, Manifest};
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+
+fn manifest(n: usize, stack: u64, grants: &[u64]) -> Manifest {
+    Manifest {
+        compartments: (0..n)
+            .map(|i| CompartmentDecl {
+                stack,
+                ..CompartmentDecl::new(format!("c{i}"))
+            })
+            .collect(),
+        grants: grants
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| GrantDecl {
+                name: format!("g{i}"),
+                size,
+                access: vec![],
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn small_manifest_exact_addresses() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\ncompartment vault\ncompartment client stack=8192\n\
+         grant msg size=4096 client=rw vault=r\ngrant big size=8192 vault=rw\n",
+    )
+    .expect("valid");
+    let layout = plan(&m, &[0x5000, 0x20_0000]).expect("fits");
+    assert_eq!(
+        layout.grants,
+        vec![
+            GrantPlacement {
+                gpa: 0x40_0000,
+                size: 0x1000
+            },
+            GrantPlacement {
+                gpa: 0x40_2000,
+                size: 0x2000
+            },
+        ]
+    );
+    assert_eq!(
+        layout.regions,
+        vec![
+            Region {
+                base: 0x100_0000,
+                size: 0x20_0000,
+                image_span: 0x5000,
+                stack_bottom: 0x11e_f000,
+                stack_top: 0x11f_f000,
+            },
+            // 2 MiB image + guard + 8 KiB stack + guard: rounded up to 4 MiB.
+            Region {
+                base: 0x120_0000,
+                size: 0x40_0000,
+                image_span: 0x20_0000,
+                stack_bottom: 0x15f_d000,
+                stack_top: 0x15f_f000,
+            },
+        ]
+    );
+    // The kernel's loader still takes a `guest::Region`.
+    let g = guest::Region::from(layout.regions[0]);
+    assert_eq!(
+        (g.base, g.stack_top, g.max_image_span),
+        (0x100_0000, 0x11f_f000, 0x1e_e000)
+    );
+}
+
+#[test]
+fn an_exact_fit_needs_no_extra_2_mib() {
+    let span = REGION_ALIGN - 64 * KIB - 2 * GUARD;
+    let layout = plan(&manifest(2, 64 * KIB, &[]), &[span, 4096]).expect("fits");
+    assert_eq!(layout.regions[0].size, REGION_ALIGN);
+    assert_eq!(
+        layout.regions[0].base + span + GUARD,
+        layout.regions[0].stack_bottom
+    );
+    assert_eq!(layout.regions[1].base, REGIONS_BASE + REGION_ALIGN);
+    let layout = plan(&manifest(1, 64 * KIB, &[]), &[span + 4096]).expect("fits");
+    assert_eq!(layout.regions[0].size, 2 * REGION_ALIGN);
+}
+
+#[test]
+fn five_hundred_eleven_small_compartments_fit() {
+    let m = manifest(MAX_COMPARTMENTS, 64 * KIB, &[MIB, 4096]);
+    let layout = plan(&m, &vec![128 * KIB; MAX_COMPARTMENTS]).expect("511 fit");
+    assert_eq!(layout.regions.len(), 511);
+    assert!(layout.regions.iter().all(|r| r.size == REGION_ALIGN));
+    let last = layout.regions.last().expect("511 regions");
+    assert_eq!(last.end(), REGIONS_BASE + 511 * REGION_ALIGN);
+    assert!(last.end() <= IDENTITY_LIMIT);
+}
+
+#[test]
+fn too_large_an_image_names_its_compartment() {
+    let m = manifest(3, 64 * KIB, &[]);
+    let e = plan(&m, &[4096, IDENTITY_LIMIT - REGIONS_BASE, 4096]).expect_err("c1 too big");
+    assert_eq!(
+        e,
+        LayoutError::OutOfSpace {
+            compartment: "c1".into(),
+            span: IDENTITY_LIMIT - REGIONS_BASE,
+            stack: 64 * KIB
+        }
+    );
+    assert!(e.to_string().starts_with("compartment 'c1': "), "{e}");
+    // Each fits alone, but not all together: the one that crosses 4 GiB is named.
+    let half = 2 * 1024 * MIB;
+    let e = plan(&m, &[4096, half, half]).expect_err("c2 does not fit");
+    assert!(matches!(e, LayoutError::OutOfSpace { ref compartment, .. } if compartment == "c2"));
+    // No overflow panic at the top of u64.
+    let e = plan(&m, &[4096, u64::MAX - 4095, 4096]).expect_err("overflow");
+    assert!(matches!(e, LayoutError::OutOfSpace { ref compartment, .. } if compartment == "c1"));
+}
+
+#[test]
+fn grants_fill_12_mib_then_name_the_one_that_does_not_fit() {
+    // Each 1 MiB grant takes 1 MiB + a guard page: 11 of them fit in 12 MiB.
+    let fits = manifest(1, 64 * KIB, &[MIB; 11]);
+    let layout = plan(&fits, &[4096]).expect("11 grants");
+    let last = layout.grants.last().expect("11 grants");
+    assert!(last.gpa + last.size + GUARD <= GRANTS_LIMIT);
+    let e = plan(&manifest(1, 64 * KIB, &[MIB; 12]), &[4096]).expect_err("12 do not");
+    assert_eq!(
+        e,
+        LayoutError::GrantsFull {
+            grant: "g11".into(),
+            size: MIB
+        }
+    );
+    assert!(e.to_string().starts_with("grant 'g11': "), "{e}");
+}
+
+#[test]
+fn inconsistent_input_is_an_error_not_a_panic() {
+    let m = manifest(2, 64 * KIB, &[]);
+    assert_eq!(
+        plan(&m, &[4096]),
+        Err(LayoutError::SpanCount {
+            compartments: 2,
+            spans: 1
+        })
+    );
+    for span in [0, 123, 4097] {
+        let e = plan(&m, &[4096, span]).expect_err("bad span");
+        assert_eq!(
+            e,
+            LayoutError::BadSpan {
+                compartment: "c1".into(),
+                span
+            }
+        );
+    }
+    let e = plan(&manifest(1, 0, &[]), &[4096]).expect_err("no stack");
+    assert_eq!(
+        e,
+        LayoutError::BadStack {
+            compartment: "c0".into(),
+            stack: 0
+        }
+    );
+    let e = plan(&manifest(1, 4096, &[4095]), &[4096]).expect_err("bad grant");
+    assert_eq!(
+        e,
+        LayoutError::BadGrantSize {
+            grant: "g0".into(),
+            size: 4095
+        }
+    );
+    let e = plan(&manifest(512, 4096, &[]), &[4096; 512]).expect_err("512");
+    assert_eq!(e, LayoutError::TooManyCompartments { count: 512 });
+}
+
+#[test]
+fn fixed_areas_are_the_guest_tables_gdt_and_gate() {
+    assert_eq!(FIXED[0].0, guest::PAGE_TABLES_GPA);
+    assert_eq!(FIXED[1].0, guest::GDT_GPA);
+    assert_eq!(
+        (FIXED[2].0, FIXED[2].0 + FIXED[2].1),
+        (gate::SLOTS, gate::END)
+    );
+    const { assert!(gate::END + GUARD <= GRANTS_BASE) };
+}
