@@ -156,6 +156,9 @@ fn edit() -> impl Strategy<Value = Edit> {
 fn apply(text: &str, edit: &Edit) -> String {
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     let mut words: Vec<String> = text.split(' ').map(String::from).collect();
+    if lines.is_empty() {
+        return text.into();
+    }
     match *edit {
         Edit::DropLine(at) => {
             lines.remove(at % lines.len());
