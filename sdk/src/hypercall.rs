@@ -47,6 +47,44 @@ pub unsafe fn hypercall(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5
     ret
 }
 
+/// [`hypercall`] for the hypercalls that also return values in RDX and R10 (GRANT):
+/// returns `(RAX, RDX, R10)`.
+///
+/// # Safety
+///
+/// As for [`hypercall`].
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn hypercall3(
+    nr: u64,
+    a0: u64,
+    a1: u64,
+    a2: u64,
+    a3: u64,
+    a4: u64,
+    a5: u64,
+) -> (i64, u64, u64) {
+    let (ret, rdx, r10): (i64, u64, u64);
+    // SAFETY: as in `hypercall`; RDX and R10 are read back as outputs instead of being
+    // discarded.
+    unsafe {
+        asm!(
+            "vmcall",
+            inlateout("rax") nr => ret,
+            inlateout("rdi") a0 => _,
+            inlateout("rsi") a1 => _,
+            inlateout("rdx") a2 => rdx,
+            inlateout("r10") a3 => r10,
+            inlateout("r8") a4 => _,
+            inlateout("r9") a5 => _,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    (ret, rdx, r10)
+}
+
 /// A hypercall's negative result (a [`tessera_abi::error`] code), or [`Error::NO_PROGRESS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error(pub i64);
@@ -68,6 +106,9 @@ impl fmt::Display for Error {
             error::BAD_POINTER => "bad pointer",
             error::TOO_LARGE => "too large",
             error::NOT_PERMITTED => "not permitted",
+            error::NO_SUCH_EXPORT => "no such export",
+            error::NO_SUCH_GRANT => "no such grant",
+            error::BAD_STATE => "bad state",
             0 => "no progress",
             _ => "unknown error",
         };

@@ -20,6 +20,11 @@
 //! - [`entry!`]: the ELF entry point `_start` (it also emits hermit-entry's entry-version
 //!   note, which the hypervisor's loader requires), heap set-up, then `main`, then [`exit`].
 //! - [`print!`] / [`println!`]: the console, through the `CONSOLE_WRITE` hypercall.
+//! - [`exports!`]: functions other compartments may call through the gate, registered
+//!   (REGISTER_EXPORT) before `main`.
+//! - [`import!`]: typed calls to other compartments' exports (LOOKUP once, then the
+//!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
+//! - [`grant`]: the shared buffers the manifest grants this compartment.
 //! - [`exit`], [`exit_count`], and the raw [`hypercall::hypercall`].
 //! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the
 //!   `PANIC` hypercall.
@@ -33,19 +38,25 @@ compile_error!("tessera-sdk targets x86_64 only (build compartments for x86_64-u
 pub extern crate alloc;
 
 pub mod console;
+pub mod export;
+pub mod gate;
+pub mod grant;
 pub mod heap;
 pub mod hypercall;
+pub mod import;
 mod panic;
 mod rt;
 mod text;
 
+pub use gate::CallError;
+pub use grant::{Grant, grant};
 pub use hypercall::{Error, exit, exit_count};
 pub use rt::Termination;
 pub use tessera_abi as abi;
 
 /// What a compartment usually wants in scope: `use tessera_sdk::prelude::*;`.
 pub mod prelude {
-    pub use crate::{exit, exit_count, print, println};
+    pub use crate::{CallError, Grant, exit, exit_count, grant, print, println};
     pub use alloc::boxed::Box;
     pub use alloc::format;
     pub use alloc::string::{String, ToString};

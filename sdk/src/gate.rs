@@ -1,0 +1,217 @@
+//! Gate calls: calling an export of another compartment (see [`tessera_abi::gate`]).
+//!
+//! This module is the only place in the SDK that enters the gate. A call loads R11 =
+//! target view, RAX = export index, RDI, RSI, RDX, R10, R8, R9 = six arguments (unused
+//! ones are zero, so nothing of the caller's leaks through them), and executes
+//! `call [gate::CODE + gate::entry::CALL]`. The gate switches views, runs the export on
+//! the callee's stack, and returns here with RAX = result, RDX = status. It preserves
+//! RBX, RBP, RSP and R12–R15 and scrubs every other register.
+//!
+//! Most code uses the typed wrappers [`import!`](crate::import) generates; [`lookup`] and
+//! [`call`] are the untyped layer under them.
+
+use core::arch::asm;
+use core::fmt;
+
+use tessera_abi::gate::{self, status};
+use tessera_abi::{error, hypercall as nr};
+
+use crate::grant;
+use crate::hypercall::{Error, hypercall};
+
+/// Why a gate call (or the lookup before it) did not return a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The callee faulted during this call, or had failed before: it is stopped.
+    CalleeFailed,
+    /// The callee (or the export) does not exist.
+    NoSuchExport,
+    /// The manifest does not let this compartment call the callee.
+    NotPermitted,
+    /// The call stack of caller or callee is full.
+    TooDeep,
+    /// LOOKUP failed with another hypercall error (e.g. the hypercall is not allowed).
+    Lookup(Error),
+    /// The gate returned a status this SDK does not know (a newer ABI).
+    UnknownStatus(u64),
+}
+
+impl CallError {
+    /// The error for gate status `status` (`None` for [`status::OK`]).
+    pub fn from_status(status: u64) -> Option<Self> {
+        match status {
+            status::OK => None,
+            status::CALLEE_FAILED => Some(Self::CalleeFailed),
+            status::NO_SUCH_EXPORT => Some(Self::NoSuchExport),
+            status::NOT_PERMITTED => Some(Self::NotPermitted),
+            status::TOO_DEEP => Some(Self::TooDeep),
+            other => Some(Self::UnknownStatus(other)),
+        }
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CalleeFailed => f.write_str("callee failed"),
+            Self::NoSuchExport => f.write_str("no such export"),
+            Self::NotPermitted => f.write_str("not permitted"),
+            Self::TooDeep => f.write_str("call stack too deep"),
+            Self::Lookup(e) => write!(f, "lookup failed: {e}"),
+            Self::UnknownStatus(s) => write!(f, "unknown gate status {s}"),
+        }
+    }
+}
+
+/// An export of another compartment, as LOOKUP names it: the callee's view and the
+/// export's index in the callee's manifest `exports=` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Export {
+    pub view: u32,
+    pub index: u32,
+}
+
+impl Export {
+    /// Decodes LOOKUP's result `(view << 32) | index`.
+    pub const fn from_packed(packed: u64) -> Self {
+        Self {
+            view: (packed >> 32) as u32,
+            index: packed as u32,
+        }
+    }
+
+    /// `(view << 32) | index`, as LOOKUP returns it.
+    pub const fn packed(self) -> u64 {
+        ((self.view as u64) << 32) | self.index as u64
+    }
+}
+
+/// Looks up export `export` of compartment `compartment` (the LOOKUP hypercall).
+pub fn lookup(compartment: &str, export: &str) -> Result<Export, CallError> {
+    // SAFETY: both names are live shared slices, readable for their whole length for the
+    // duration of the call; LOOKUP only reads them.
+    let ret = unsafe {
+        hypercall(
+            nr::LOOKUP,
+            compartment.as_ptr() as u64,
+            compartment.len() as u64,
+            export.as_ptr() as u64,
+            export.len() as u64,
+            0,
+            0,
+        )
+    };
+    match Error::check(ret) {
+        Ok(packed) => Ok(Export::from_packed(packed)),
+        Err(Error(error::NO_SUCH_EXPORT)) => Err(CallError::NoSuchExport),
+        Err(Error(error::NOT_PERMITTED)) => Err(CallError::NotPermitted),
+        Err(e) => Err(CallError::Lookup(e)),
+    }
+}
+
+/// Calls `target` with six arguments through the gate and returns its result.
+///
+/// Pass zero for unused arguments: the callee receives all six registers.
+///
+/// # Panics
+///
+/// If a view of a grant ([`crate::grant::Grant::bytes`] / `bytes_mut`) is alive: the
+/// callee may write the shared buffer during the call, which would change memory behind
+/// a live Rust reference. Drop such views before calling (a temporary in an expression
+/// statement is dropped at its end).
+pub fn call(target: Export, args: [u64; 6]) -> Result<u64, CallError> {
+    grant::assert_no_live_views();
+    let (result, status) = raw_call(target.view.into(), target.index.into(), args);
+    match CallError::from_status(status) {
+        None => Ok(result),
+        Some(e) => Err(e),
+    }
+}
+
+/// The gate call itself: returns `(RAX, RDX)` = (result, status).
+#[inline]
+fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
+    let [a0, a1, a2, a3, a4, a5] = args;
+    let (result, status): (u64, u64);
+    // SAFETY: the gate's entry point is executable in every view and behaves like a
+    // System V function as far as this compartment's state goes: it returns here with
+    // RSP restored, keeps RBX, RBP and R12–R15, and everything else it may change is
+    // declared: the argument and protocol registers as operands, every other
+    // caller-saved register (GPRs, vector, x87, flags) through `clobber_abi("sysv64")`.
+    // The asm is not `nomem`: the callee may write grants, so the compiler must not
+    // cache memory across it (and `call` asserts no Rust reference into a grant is
+    // live). The only memory it writes in this view is the return address pushed below
+    // RSP (hence no `nostack`) and this view's gate state page, which no Rust code
+    // references.
+    unsafe {
+        asm!(
+            "call rcx",
+            inlateout("rcx") gate::CODE + gate::entry::CALL => _,
+            inlateout("r11") view => _,
+            inlateout("rax") index => result,
+            inlateout("rdi") a0 => _,
+            inlateout("rsi") a1 => _,
+            inlateout("rdx") a2 => status,
+            inlateout("r10") a3 => _,
+            inlateout("r8") a4 => _,
+            inlateout("r9") a5 => _,
+            clobber_abi("sysv64"),
+        );
+    }
+    (result, status)
+}
+
+/// A value a gate call can carry as an argument: converted to the u64 in its register.
+///
+/// Signed integers are sign-extended, so the callee's [`crate::export::FromArg`]
+/// truncation gives back the same value.
+pub trait IntoArg {
+    fn into_arg(self) -> u64;
+}
+
+/// A value a gate call's u64 result converts to (integers truncate, `bool` is `!= 0`,
+/// `()` ignores it).
+pub trait FromRet {
+    fn from_ret(raw: u64) -> Self;
+}
+
+macro_rules! int_conversions {
+    ($($t:ty),*) => {$(
+        #[allow(clippy::unnecessary_cast)]
+        impl IntoArg for $t {
+            #[inline]
+            fn into_arg(self) -> u64 {
+                // Sign-extends signed types; the round trip through FromArg is exact.
+                self as u64
+            }
+        }
+        #[allow(clippy::unnecessary_cast)]
+        impl FromRet for $t {
+            #[inline]
+            fn from_ret(raw: u64) -> Self {
+                raw as $t
+            }
+        }
+    )*};
+}
+int_conversions!(u64, u32, u16, u8, usize, i64, i32, i16, i8, isize);
+
+impl IntoArg for bool {
+    #[inline]
+    fn into_arg(self) -> u64 {
+        self.into()
+    }
+}
+
+impl FromRet for bool {
+    #[inline]
+    fn from_ret(raw: u64) -> Self {
+        raw != 0
+    }
+}
+
+impl FromRet for () {
+    #[inline]
+    fn from_ret(_: u64) -> Self {}
+}
