@@ -1,0 +1,70 @@
+//! The caller of the round-trip demo: calls `pong.pong` [`ROUNDS`] times after a warm-up,
+//! checks every result, and reports the VM exits the loop caused:
+//!
+//! ```text
+//! [ping] ROUNDTRIPS n=10000 exits=E
+//! ```
+//!
+//! (the hypervisor prefixes compartment output with `[ping] `). With hardware VMFUNC a
+//! gate round trip exits nowhere, so E = 0; with emulated switching each round trip
+//! costs the exits of its two switches.
+//!
+//! E excludes the exits of reading the counter: EXIT_COUNT is itself a hypercall (an
+//! exit), and whether its own exit is already counted in the value it returns is the
+//! hypervisor's business. Two back-to-back reads measure that cost, which is subtracted.
+#![no_std]
+#![no_main]
+
+use tessera_sdk::prelude::*;
+
+tessera_sdk::entry!(main);
+
+tessera_sdk::import! {
+    pong {
+        fn pong(x: u64) -> u64;
+    }
+}
+
+/// Measured round trips.
+const ROUNDS: u64 = 10_000;
+/// Unmeasured round trips first: the first one also looks the export up (a hypercall).
+const WARMUP: u64 = 100;
+
+fn main() -> i32 {
+    for i in 0..WARMUP {
+        if let Err(code) = round_trip(i) {
+            return code;
+        }
+    }
+    let first = exit_count();
+    let second = exit_count();
+    let counter_cost = second - first;
+
+    let before = exit_count();
+    for i in 0..ROUNDS {
+        if let Err(code) = round_trip(i) {
+            return code;
+        }
+    }
+    let after = exit_count();
+
+    let exits = (after - before).saturating_sub(counter_cost);
+    println!("ping: reading the exit counter costs {counter_cost} exit(s), subtracted");
+    println!("ROUNDTRIPS n={ROUNDS} exits={exits}");
+    0
+}
+
+/// One checked round trip; `Err(exit code)` if it failed.
+fn round_trip(x: u64) -> Result<(), i32> {
+    match pong::pong(x) {
+        Ok(y) if y == x + 1 => Ok(()),
+        Ok(y) => {
+            println!("ping: pong({x}) returned {y}, expected {}", x + 1);
+            Err(1)
+        }
+        Err(e) => {
+            println!("ping: pong({x}) failed: {e}");
+            Err(2)
+        }
+    }
+}
