@@ -56,21 +56,22 @@ pub fn run_modules(
         ctl.preemption_timer,
         ctl.vm_functions
     );
-    let gates_needed = sys
-        .manifest
-        .compartments
-        .iter()
-        .any(|c| !c.calls.is_empty());
-    if !ctl.vm_functions && gates_needed {
-        return Err(
-            "no-vmfunc: VMFUNC emulation is not built yet; use a CPU with VMFUNC (tigerlake)"
-                .into(),
-        );
-    }
-    crate::sprintln!(
-        "@@SWITCH mode={}",
-        if ctl.vm_functions { "hardware" } else { "none" }
+    let mode = if ctl.vm_functions {
+        "hardware"
+    } else {
+        "emulated"
+    };
+    log::info!(
+        "view switching: {mode} ({})",
+        if ctl.vm_functions {
+            "VMFUNC leaf 0 with the EPTP list, no VM exit"
+        } else if vmx.vmfunc_eptp_switching {
+            "forced with switch=emulate: VMFUNC raises #UD and L1 applies its semantics"
+        } else {
+            "this CPU has no VMFUNC: it raises #UD and L1 applies its semantics"
+        }
     );
+    crate::sprintln!("@@SWITCH mode={mode}");
     let watchdog_ticks = arg(boot, "watchdog")
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(WATCHDOG_TICKS);
@@ -91,7 +92,7 @@ pub fn run_modules(
         unsafe { crate::vmx::instr::vmwrite(fields::VM_FUNCTION_CONTROLS, 1) }
             .map_err(|e| alloc::format!("vmfunc-controls {e:?}"))?;
     }
-    exec::run_all(&mut vmcs, vmx, &mut sys, watchdog)?;
+    exec::run_all(&mut vmcs, vmx, &mut sys, watchdog, !ctl.vm_functions)?;
 
     let mut mismatches: Vec<String> = Vec::new();
     for (i, view) in sys.views.iter().enumerate() {

@@ -56,8 +56,14 @@ pub struct System {
     pub grants: Vec<(u64, u64, u64)>,
     /// Host-physical address of the EPTP list page.
     pub eptp_list: u64,
+    /// The same list, for the emulation path (L1 never reads guest-writable memory for it).
+    pub list: alloc::boxed::Box<[u64; 512]>,
+    /// This CPU's EPTP rules (what VMFUNC checks list entries against).
+    pub rules: EptpRules,
     /// Exits across all views.
     pub exits: u64,
+    /// Switches the emulation path performed (one VM exit each).
+    pub emulated_switches: u64,
 }
 
 /// Largest image span accepted before planning (the planner then checks it fits).
@@ -342,8 +348,10 @@ impl System {
             });
         }
         let eptp_list = frame(frames)?;
+        let mut list = alloc::boxed::Box::new([0u64; 512]);
         for (i, view) in views.iter().enumerate() {
             write_u64(eptp_list, 8 * i as u64, view.eptp);
+            list[i] = view.eptp;
         }
         log::info!(
             "{} view(s), {} grant(s), EPTP list at {eptp_list:#x}",
@@ -355,7 +363,10 @@ impl System {
             views,
             grants,
             eptp_list,
+            list,
+            rules,
             exits: 0,
+            emulated_switches: 0,
         })
     }
 

@@ -52,10 +52,26 @@ impl TableMemory for ReadTables {
     fn write_entry(&mut self, _table: u64, _index: usize, _value: u64) {}
 }
 
+/// Copies instruction bytes at `gpa` into `out`, but only if every byte may be fetched
+/// (is executable) in `view`: how the emulation path reads the instruction that raised
+/// #UD, which may sit on an execute-only page.
+pub fn fetch_guest<F: EntryFormat>(view: &PageTable<F>, gpa: u64, out: &mut [u8]) -> bool {
+    copy_checked(view, gpa, out, |p| p.execute)
+}
+
 /// Copies `len` bytes at guest-physical `gpa` into `out`, but only if every byte is
 /// readable in `view` (DESIGN §7: checked against the calling view's permissions for the
 /// whole range, copied once). Returns `false` (and copies nothing useful) otherwise.
 pub fn read_guest<F: EntryFormat>(view: &PageTable<F>, gpa: u64, out: &mut [u8]) -> bool {
+    copy_checked(view, gpa, out, |p| p.read)
+}
+
+fn copy_checked<F: EntryFormat>(
+    view: &PageTable<F>,
+    gpa: u64,
+    out: &mut [u8],
+    allowed: impl Fn(tessera_core::paging::Perms) -> bool,
+) -> bool {
     let Some(end) = gpa.checked_add(out.len() as u64) else {
         return false;
     };
@@ -63,7 +79,7 @@ pub fn read_guest<F: EntryFormat>(view: &PageTable<F>, gpa: u64, out: &mut [u8])
     let mut page = gpa & !0xFFF;
     while page < end {
         match view.translate(&ReadTables, page) {
-            Some(t) if t.perms.read => {}
+            Some(t) if allowed(t.perms) => {}
             _ => return false,
         }
         page += 0x1000;

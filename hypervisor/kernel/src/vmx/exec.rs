@@ -11,8 +11,9 @@ use alloc::string::String;
 use tessera_abi::gate;
 use tessera_core::caps::VmxCaps;
 use tessera_core::contain::{culprit, waiting_caller};
-use tessera_core::exit::{Action, decide};
+use tessera_core::exit::{Action, VmExit, decide};
 use tessera_core::outcome::Outcome;
+use tessera_core::vmfunc::{self, UdInstruction, decode_ud};
 use tessera_core::vmx::exit::{RawExit, decode, reason_name};
 use tessera_core::vmx::fields;
 
@@ -108,12 +109,77 @@ fn report(sys: &System, view: usize, current: usize, kind: &str, details: &str, 
     }
 }
 
+/// What the emulation path made of a #UD.
+enum Emulated {
+    /// A switch: the view is loaded and RIP advanced; resume.
+    Switched,
+    /// Continue as this exit: exit 59 (the same record hardware produces), or the
+    /// single-step #DB a switch with RFLAGS.TF raises.
+    Exit(RawExit),
+    /// Not a VMFUNC, or VMFUNC's own #UD: the exception stands.
+    NotVmfunc,
+}
+
+/// The #UD-trap emulation of VMFUNC (VMFUNC-SEMANTICS.md "What Tessera's emulation must
+/// do"): fetch the bytes at RIP through the current view (they must be executable there),
+/// decode exactly, apply the model against the same EPTP list and rules as hardware.
+fn emulate_vmfunc(sys: &mut System, current: usize, regs: &GuestRegs, rip: u64) -> Emulated {
+    let view = &sys.views[current];
+    let mut bytes = [0u8; 3];
+    if !crate::tables::fetch_guest(&view.ept, rip, &mut bytes) {
+        return Emulated::NotVmfunc;
+    }
+    if decode_ud(&bytes) != UdInstruction::Vmfunc {
+        return Emulated::NotVmfunc;
+    }
+    let inputs = vmfunc::Inputs {
+        rax: regs.rax,
+        rcx: regs.rcx,
+        enabled: true,
+        controls: 1,
+        list: &sys.list,
+        current: view.eptp,
+        rules: sys.rules,
+        same_walk_length: false,
+    };
+    match vmfunc::execute(&inputs) {
+        vmfunc::Outcome::Ud => Emulated::NotVmfunc,
+        vmfunc::Outcome::Exit59 => Emulated::Exit(RawExit {
+            reason: 59,
+            instruction_len: 3,
+            rcx: regs.rcx,
+            ..RawExit::default()
+        }),
+        vmfunc::Outcome::Switch { eptp, .. } => {
+            sys.emulated_switches += 1;
+            write(fields::EPT_POINTER, eptp);
+            write(fields::GUEST_RIP, rip.wrapping_add(3));
+            // A completed instruction ends STI / MOV-SS blocking (bits 0 and 1).
+            write(
+                fields::GUEST_INTERRUPTIBILITY,
+                read(fields::GUEST_INTERRUPTIBILITY) & !3,
+            );
+            if read(fields::GUEST_RFLAGS) & (1 << 8) != 0 {
+                // The single-step #DB the instruction raises as a trap after it:
+                // hardware exception (type 3), vector 1, valid.
+                return Emulated::Exit(RawExit {
+                    reason: 0,
+                    interruption_info: 0x8000_0301,
+                    ..RawExit::default()
+                });
+            }
+            Emulated::Switched
+        }
+    }
+}
+
 /// Runs every compartment's `main`. `Err` is an L1 failure (the boot fails).
 pub fn run_all(
     vmcs: &mut Vmcs,
     caps: &VmxCaps,
     sys: &mut System,
     watchdog: Option<u64>,
+    emulate: bool,
 ) -> Result<(), String> {
     for main in 0..sys.views.len() {
         if sys.views[main].status != Status::Ready {
@@ -137,15 +203,32 @@ pub fn run_all(
             unsafe { enter(&mut regs, vmcs.launched) }
                 .map_err(|e| alloc::format!("vm-entry-instruction-failed {e:?}"))?;
             vmcs.launched = true;
-            let raw = raw_exit(&regs);
+            let mut raw = raw_exit(&regs);
             sys.exits += 1;
-            let current = sys
+            let mut current = sys
                 .view_of(read(fields::EPT_POINTER))
                 .ok_or("the EPT pointer names no view")?;
             sys.views[current]
                 .stats
                 .count_exit(reason_name(raw.reason & 0xFFFF));
-            let rip = read(fields::GUEST_RIP);
+            let mut rip = read(fields::GUEST_RIP);
+            let ud = VmExit::Exception {
+                vector: 6,
+                error_code: None,
+            };
+            if emulate && decode(&raw) == ud {
+                match emulate_vmfunc(sys, current, &regs, rip) {
+                    Emulated::Switched => continue,
+                    Emulated::Exit(synthetic) => {
+                        raw = synthetic;
+                        current = sys
+                            .view_of(read(fields::EPT_POINTER))
+                            .ok_or("the EPT pointer names no view")?;
+                        rip = read(fields::GUEST_RIP);
+                    }
+                    Emulated::NotVmfunc => {}
+                }
+            }
             let flow = match decide(&decode(&raw)) {
                 Action::Resume => None,
                 Action::Cpuid { len } => {
