@@ -1,0 +1,47 @@
+//! The vault's auditor: runs after the client was stopped for attacking the vault, and
+//! is still served: the vault signs its message as if nothing had happened.
+#![no_std]
+#![no_main]
+
+use tessera_sdk::prelude::*;
+
+tessera_sdk::entry!(main);
+
+tessera_sdk::import! {
+    vault {
+        fn sign(offset: u64, len: u64, out: u64) -> u64;
+    }
+}
+
+const MESSAGE: &str = "audit: the vault still serves after the client was stopped";
+const MAC_AT: usize = 2048;
+
+fn main() -> i32 {
+    let Ok(mut msg) = grant("msg") else {
+        println!("auditor: no grant 'msg'");
+        return 1;
+    };
+    let Some(mut buf) = msg.bytes_mut() else {
+        println!("auditor: grant 'msg' is not writable");
+        return 1;
+    };
+    buf[..MESSAGE.len()].copy_from_slice(MESSAGE.as_bytes());
+    drop(buf);
+    match vault::sign(0, MESSAGE.len() as u64, MAC_AT as u64) {
+        Ok(32) => {}
+        Ok(other) => {
+            println!("auditor: vault refused the request ({other:#x})");
+            return 1;
+        }
+        Err(e) => {
+            println!("auditor: vault.sign failed: {e}");
+            return 1;
+        }
+    }
+    let mac: String = msg.bytes()[MAC_AT..MAC_AT + 32]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    println!("SIGNED by=auditor n=1 len={} mac={mac}", MESSAGE.len());
+    0
+}
