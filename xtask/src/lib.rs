@@ -7,6 +7,7 @@
 pub mod bochs;
 pub mod caps;
 pub mod commands;
+pub mod declaration;
 pub mod engine;
 pub mod examples;
 pub mod host;
