@@ -1,11 +1,12 @@
 //! The `run`, `test` and `setup` commands.
 
 use crate::engine::{self, EngineRequest};
+use crate::examples::Plan;
 use crate::host::HostFacts;
 use crate::image::Image;
 use crate::runner::{self, Echo, RunSpec};
 use crate::tools::{self, Install};
-use crate::{examples, kernel, paths};
+use crate::{kernel, paths};
 use anyhow::{Context, Result, bail};
 use std::process::Command;
 use std::time::Duration;
@@ -30,9 +31,12 @@ pub struct RunArgs {
     /// CPU model (Bochs: tigerlake, ryzen, ...; QEMU: qemu64,+svm,+npt, ...).
     #[arg(long)]
     pub cpu: Option<String>,
-    /// Boot an example from examples/NAME.
+    /// Boot an example from examples/NAME (one crate, or a tessera.toml declaration).
     #[arg(long, value_name = "NAME")]
     pub example: Option<String>,
+    /// Boot the scenario declared in compartments/scenarios/NAME/tessera.toml.
+    #[arg(long, value_name = "NAME", conflicts_with = "example")]
+    pub scenario: Option<String>,
     /// Seconds before the emulator is killed (default: 120 for Bochs, 60 for QEMU/KVM).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
@@ -69,10 +73,12 @@ pub fn kernel_args(args: &RunArgs) -> String {
 
 /// `cargo xtask run`: true when the boot ends with `@@RESULT pass`.
 pub fn run(args: &RunArgs) -> Result<bool> {
-    if let Some(name) = &args.example {
-        // Fail on a wrong name before anything slow happens.
-        examples::find(&paths::examples_dir(), name)?;
-    }
+    // Fail on a wrong name or a bad declaration before anything slow happens.
+    let plan = match (&args.example, &args.scenario) {
+        (Some(name), _) => Some(Plan::example(&paths::examples_dir(), name)?),
+        (None, Some(name)) => Some(Plan::scenario(&paths::scenarios_dir(), name)?),
+        (None, None) => None,
+    };
     let choice = engine::choose(args.engine, args.cpu.as_deref(), &HostFacts::probe())
         .map_err(anyhow::Error::msg)?;
     let engine = choice.engine;
@@ -85,10 +91,8 @@ pub fn run(args: &RunArgs) -> Result<bool> {
     tools::ensure(&tools::for_engine(&engine), Install::IfRoot)?;
     let kernel = kernel::build()?;
     let mut image = Image::new(kernel.elf32, kernel_args(args));
-    if let Some(name) = &args.example {
-        image
-            .modules
-            .push(examples::build(&paths::examples_dir(), name)?);
+    if let Some(plan) = &plan {
+        image.modules = plan.build()?;
     }
     let timeout = args
         .timeout
@@ -220,5 +224,16 @@ mod tests {
         let defaults = parse(&[]);
         assert_eq!(defaults.engine, EngineRequest::Auto);
         assert_eq!(kernel_args(&defaults), "");
+        assert_eq!(defaults.example, None);
+        assert_eq!(defaults.scenario, None);
+    }
+
+    #[test]
+    fn example_and_scenario_exclude_each_other() {
+        let args = parse(&["--scenario", "forge", "--switch", "hardware"]);
+        assert_eq!(args.scenario.as_deref(), Some("forge"));
+        assert_eq!(kernel_args(&args), "switch=hardware");
+        let both = Cli::try_parse_from(["run", "--example", "vault", "--scenario", "forge"]);
+        assert!(both.is_err());
     }
 }

@@ -1,14 +1,23 @@
-//! `examples/`: one subdirectory per user-facing example, each a compartment package
-//! whose directory name is its package and binary name. `--example NAME` builds it and
-//! boots it as the multiboot module `NAME`.
+//! What `--example NAME` and `--scenario NAME` boot.
+//!
+//! - `examples/NAME/` without a `tessera.toml` is a single compartment crate whose
+//!   directory name is its package and binary name (like `examples/hello`); it boots as
+//!   the multiboot module `NAME`, without a manifest.
+//! - `examples/NAME/tessera.toml` and `compartments/scenarios/NAME/tessera.toml` are
+//!   declarations ([`crate::declaration`], which also states how packages are named):
+//!   all their packages are built in one cargo invocation, the manifest is written to
+//!   `target/tessera/manifests/{example,scenario}-NAME.manifest`, and the boot gets one
+//!   module per compartment (named like the compartment, with its `expect=`) and the
+//!   manifest as the module named `manifest`.
 
+use crate::declaration::{self, Declaration, Kind};
 use crate::image::Module;
-use crate::kernel;
-use anyhow::{Result, bail};
+use crate::{kernel, paths};
+use anyhow::{Context, Result, bail};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The examples in `dir` (its subdirectories), sorted.
+/// The subdirectories of `dir` (examples or scenarios), sorted.
 pub fn available(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .map(|entries| {
@@ -24,8 +33,9 @@ pub fn available(dir: &Path) -> Vec<String> {
     names
 }
 
-/// The directory of example `name`, or an error listing the ones that exist.
-pub fn find(dir: &Path, name: &str) -> Result<PathBuf> {
+/// The directory of `what` (`example`, `scenario`) `name` in `dir`, or an error listing
+/// the ones that exist.
+pub fn find(dir: &Path, what: &str, name: &str) -> Result<PathBuf> {
     let names = available(dir);
     if names.iter().any(|n| n == name) {
         return Ok(dir.join(name));
@@ -35,35 +45,202 @@ pub fn find(dir: &Path, name: &str) -> Result<PathBuf> {
     } else {
         names.join(", ")
     };
-    bail!("no example named {name} (available: {list})")
+    bail!("no {what} named {name} (available: {list})")
 }
 
-/// Builds example `name` (found in `dir`) for x86_64-unknown-none: the module to boot.
-pub fn build(dir: &Path, name: &str) -> Result<Module> {
-    find(dir, name)?;
-    eprintln!("building example {name}…");
-    Ok(Module::new(kernel::build_bare_metal(name, name)?, name))
+/// What to build for one `--example`/`--scenario`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// One crate, booted as module `name`, no manifest.
+    Single { package: String, name: String },
+    /// A `tessera.toml`.
+    Declared(Declaration),
+}
+
+impl Plan {
+    /// The plan for `examples/NAME` (in `dir`): a declaration if it has a `tessera.toml`.
+    pub fn example(dir: &Path, name: &str) -> Result<Plan> {
+        let at = find(dir, "example", name)?;
+        if at.join(declaration::FILE_NAME).is_file() {
+            return Ok(Plan::Declared(load(&at, Kind::Example(name.to_owned()))?));
+        }
+        Ok(Plan::Single {
+            package: name.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// The plan for `compartments/scenarios/NAME` (in `dir`), which must have a
+    /// `tessera.toml`.
+    pub fn scenario(dir: &Path, name: &str) -> Result<Plan> {
+        let at = find(dir, "scenario", name)?;
+        Ok(Plan::Declared(load(&at, Kind::Scenario(name.to_owned()))?))
+    }
+
+    /// The plan for a directory given by path (`examples/vault`,
+    /// `compartments/scenarios/NAME`, absolute or relative to the workspace root).
+    pub fn for_dir(dir: &Path) -> Result<Plan> {
+        let dir = paths::workspace_root().join(dir);
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{} names no directory", dir.display()))?;
+        let parent = dir.parent().unwrap_or(Path::new(""));
+        if parent == paths::examples_dir() {
+            Plan::example(parent, name)
+        } else if parent == paths::scenarios_dir() {
+            Plan::scenario(parent, name)
+        } else {
+            bail!(
+                "{} is neither in examples/ nor in compartments/scenarios/",
+                dir.display()
+            )
+        }
+    }
+
+    /// The packages this plan builds.
+    pub fn packages(&self) -> Vec<String> {
+        match self {
+            Plan::Single { package, .. } => vec![package.clone()],
+            Plan::Declared(d) => d.packages(),
+        }
+    }
+
+    /// Builds every package (one cargo invocation), writes the manifest, and returns the
+    /// modules to boot.
+    pub fn build(&self) -> Result<Vec<Module>> {
+        let packages = self.packages();
+        eprintln!("building {}…", packages.join(", "));
+        let elves = kernel::build_packages(&packages)?;
+        let elf_of = |package: &str| -> PathBuf {
+            let at = packages.iter().position(|p| p == package).unwrap_or(0);
+            elves[at].clone()
+        };
+        match self {
+            Plan::Single { package, name } => Ok(vec![Module::new(elf_of(package), name)]),
+            Plan::Declared(d) => {
+                let manifest = write_manifest(d)?;
+                let mut modules: Vec<Module> = d
+                    .compartments
+                    .iter()
+                    .map(|c| {
+                        Module::new(elf_of(&d.package_of(c)), &c.name)
+                            .with_args(Declaration::module_args(c))
+                    })
+                    .collect();
+                modules.push(Module::new(manifest, declaration::MANIFEST_MODULE));
+                Ok(modules)
+            }
+        }
+    }
+}
+
+/// Loads `dir/tessera.toml`, shown relative to the workspace root in messages.
+fn load(dir: &Path, kind: Kind) -> Result<Declaration> {
+    let path = dir.join(declaration::FILE_NAME);
+    let shown = path
+        .strip_prefix(paths::workspace_root())
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    Ok(Declaration::load(&path, &shown, kind)?)
+}
+
+/// Writes the manifest of `d` to `target/tessera/manifests/LABEL.manifest`.
+pub fn write_manifest(d: &Declaration) -> Result<PathBuf> {
+    let dir = paths::manifests_dir();
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("{}.manifest", d.kind.label()));
+    // Through a temporary file, so a concurrent boot never reads half a manifest.
+    let partial = dir.join(format!(
+        "{}.manifest.{}.partial",
+        d.kind.label(),
+        std::process::id()
+    ));
+    fs::write(&partial, d.manifest_text())
+        .with_context(|| format!("writing {}", partial.display()))?;
+    fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn lists_subdirectories_and_names_them_in_errors() {
-        let dir = std::env::temp_dir().join(format!("xtask-examples-{}", std::process::id()));
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        let err = find(&dir, "vault").unwrap_err().to_string();
+        dir
+    }
+
+    #[test]
+    fn lists_subdirectories_and_names_them_in_errors() {
+        let dir = scratch("examples");
+        let err = find(&dir, "example", "vault").unwrap_err().to_string();
         assert_eq!(err, "no example named vault (available: none yet)");
         for name in ["vault", "bench", ".hidden"] {
             fs::create_dir(dir.join(name)).unwrap();
         }
         fs::write(dir.join("README.md"), "not an example").unwrap();
         assert_eq!(available(&dir), ["bench", "vault"]);
-        assert_eq!(find(&dir, "vault").unwrap(), dir.join("vault"));
-        let err = find(&dir, "README.md").unwrap_err().to_string();
-        assert_eq!(err, "no example named README.md (available: bench, vault)");
+        assert_eq!(find(&dir, "example", "vault").unwrap(), dir.join("vault"));
+        let err = find(&dir, "scenario", "README.md").unwrap_err().to_string();
+        assert_eq!(err, "no scenario named README.md (available: bench, vault)");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn examples_are_single_crates_or_declarations_and_scenarios_must_declare() {
+        let dir = scratch("plans");
+        fs::create_dir(dir.join("hello")).unwrap();
+        fs::create_dir(dir.join("pair")).unwrap();
+        fs::write(
+            dir.join("pair/tessera.toml"),
+            "[[compartment]]\nname = \"a\"\nexports = [\"f\"]\n\n\
+             [[compartment]]\nname = \"b\"\ncalls = [\"a\"]\nexpect = \"fault\"\n",
+        )
+        .unwrap();
+        let hello = Plan::example(&dir, "hello").unwrap();
+        assert_eq!(
+            hello,
+            Plan::Single {
+                package: "hello".into(),
+                name: "hello".into()
+            }
+        );
+        assert_eq!(hello.packages(), ["hello"]);
+        let pair = Plan::example(&dir, "pair").unwrap();
+        assert_eq!(pair.packages(), ["pair-a", "pair-b"]);
+        let Plan::Declared(d) = &pair else {
+            panic!("pair has a tessera.toml")
+        };
+        assert_eq!(d.kind, Kind::Example("pair".into()));
+        let scenario = Plan::scenario(&dir, "pair").unwrap();
+        assert_eq!(scenario.packages(), ["a", "b"]);
+        let err = format!("{:#}", Plan::scenario(&dir, "hello").unwrap_err());
+        assert!(
+            err.contains("hello/tessera.toml") && err.contains("cannot be read"),
+            "{err}"
+        );
+        fs::write(
+            dir.join("pair/tessera.toml"),
+            "[[compartment]]\nname = \"A\"\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", Plan::example(&dir, "pair").unwrap_err());
+        assert!(
+            err.contains("pair/tessera.toml: compartment[0].name"),
+            "{err}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn directories_resolve_by_where_they_are() {
+        let err = format!("{:#}", Plan::for_dir(Path::new("xtask/src")).unwrap_err());
+        assert!(err.contains("neither in examples/"), "{err}");
+        let hello = Plan::for_dir(Path::new("examples/hello")).unwrap();
+        assert_eq!(hello.packages(), ["hello"]);
     }
 }

@@ -92,6 +92,47 @@ pub fn build_bare_metal(package: &str, bin: &str) -> Result<PathBuf> {
     Ok(paths::target_dir().join(TARGET).join("release").join(bin))
 }
 
+/// Builds every package in `packages` for x86_64-unknown-none in ONE cargo invocation
+/// (`cargo build --release --target x86_64-unknown-none -p a -p b ...`) and returns the
+/// ELF of each package's binary of the same name, in the order given.
+pub fn build_packages(packages: &[String]) -> Result<Vec<PathBuf>> {
+    if packages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(paths::workspace_root())
+        .args(["build", "--release", "--target", TARGET]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("running cargo build for {}", packages.join(", ")))?;
+    if !status.success() {
+        bail!(
+            "building {} for {TARGET} failed ({status})",
+            packages.join(", ")
+        );
+    }
+    let release = paths::target_dir().join(TARGET).join("release");
+    packages
+        .iter()
+        .map(|package| {
+            let elf = release.join(package);
+            if !elf.is_file() {
+                bail!(
+                    "package {package} built no binary named {package} ({} is missing); \
+                     a compartment package's binary must be named like the package",
+                    elf.display()
+                );
+            }
+            Ok(elf)
+        })
+        .collect()
+}
+
 /// Where the multiboot v1 header is: magic, flags and checksum summing to 0 (mod 2^32),
 /// 4-byte aligned, within the first 8 KiB.
 pub fn multiboot_header_offset(image: &[u8]) -> Option<usize> {

@@ -34,6 +34,17 @@ pub fn examples_dir() -> PathBuf {
     workspace_root().join("examples")
 }
 
+/// `compartments/scenarios/` at the workspace root: one subdirectory (with a
+/// `tessera.toml`) per scenario.
+pub fn scenarios_dir() -> PathBuf {
+    workspace_root().join("compartments/scenarios")
+}
+
+/// Where the manifests written from declarations go (`LABEL.manifest`).
+pub fn manifests_dir() -> PathBuf {
+    tessera_dir().join("manifests")
+}
+
 /// Where `capture-caps` writes the transcripts `hypervisor/core`'s host tests read.
 pub fn caps_fixtures_dir() -> PathBuf {
     workspace_root().join("hypervisor/core/tests/fixtures/caps")
