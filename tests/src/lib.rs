@@ -5,11 +5,14 @@
 //! ever skips.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+use xtask::declaration::{Declaration, Expect};
 use xtask::engine::Engine;
+use xtask::examples::Plan;
 use xtask::image::{Image, Module};
+
 use xtask::kernel::{self, Kernel};
 use xtask::runner::{self, Echo, RunOutcome, RunSpec};
 use xtask::tools::{self, Install};
@@ -141,4 +144,117 @@ pub fn assert_record(outcome: &RunOutcome, word: &str, fields: &[(&str, &str)]) 
         "no {word} line with {fields:?}\n{}",
         outcome.failure_report()
     );
+}
+
+/// The plan of a declaration directory (`examples/vault`, `compartments/scenarios/NAME`,
+/// relative to the workspace root): read and validated, not built.
+pub fn plan(path: &str) -> Plan {
+    Plan::for_dir(Path::new(path)).unwrap_or_else(|e| panic!("{path}: {e:#}"))
+}
+
+/// The declaration in `path`/tessera.toml.
+pub fn declared(path: &str) -> Declaration {
+    match plan(path) {
+        Plan::Declared(d) => d,
+        Plan::Single { .. } => panic!("{path} has no tessera.toml"),
+    }
+}
+
+/// The modules of a declaration directory (`examples/vault`,
+/// `compartments/scenarios/NAME`): its packages built in one cargo invocation, once per
+/// test binary, one module per compartment (with its `expect=`) and the manifest.
+pub fn declaration(path: &str) -> Vec<Module> {
+    static BUILT: Mutex<Option<HashMap<String, Vec<Module>>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let map = built.get_or_insert_with(HashMap::new);
+    if let Some(modules) = map.get(path) {
+        return modules.clone();
+    }
+    let modules = plan(path)
+        .build()
+        .unwrap_or_else(|e| panic!("cannot build {path}: {e:#}"));
+    map.insert(path.to_owned(), modules.clone());
+    modules
+}
+
+/// Boots `key` once per test binary: the first caller runs `boot`, later callers (other
+/// tests asserting on the same transcript, in any thread) wait for it and share the
+/// outcome. Different keys boot concurrently, within the runner's emulator limit.
+pub fn boot_once(key: &str, boot: impl FnOnce() -> RunOutcome) -> &'static RunOutcome {
+    type Cells = HashMap<String, &'static OnceLock<RunOutcome>>;
+    static BOOTS: Mutex<Option<Cells>> = Mutex::new(None);
+    let cell: &'static OnceLock<RunOutcome> = {
+        let mut boots = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
+        boots
+            .get_or_insert_with(HashMap::new)
+            .entry(key.to_owned())
+            .or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
+    };
+    cell.get_or_init(boot)
+}
+
+/// Boots the declaration in `path` on Bochs `tigerlake` (once per test binary; see
+/// [`boot_once`]) with no kernel arguments.
+pub fn boot_declaration(path: &str) -> &'static RunOutcome {
+    boot_once(path, || {
+        boot_modules(bochs("tigerlake"), "", declaration(path))
+    })
+}
+
+/// What compartment `name` printed: its console lines (`[NAME] text`), without the prefix.
+pub fn console<'a>(outcome: &'a RunOutcome, name: &str) -> Vec<&'a str> {
+    let prefix = format!("[{name}] ");
+    outcome
+        .transcript
+        .lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .collect()
+}
+
+/// The index in the transcript of the first line satisfying `pred`.
+pub fn line_index(outcome: &RunOutcome, pred: impl Fn(&str) -> bool) -> Option<usize> {
+    outcome.transcript.lines.iter().position(|l| pred(l))
+}
+
+/// What is wrong with how the compartments of `d` ended in `outcome`, each against its
+/// `expect` (default exit 0): the `@@EXIT code=`, `@@FAULT kind=` or `@@REJECT` line it
+/// needs, and `@@RESULT pass`. Empty when all is as declared.
+pub fn declared_outcome_problems(d: &Declaration, outcome: &RunOutcome) -> Vec<String> {
+    let has = |word: &str, fields: &[(&str, &str)]| {
+        records(outcome, word).into_iter().any(|r| {
+            fields
+                .iter()
+                .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
+        })
+    };
+    let mut problems = Vec::new();
+    for c in &d.compartments {
+        let name = c.name.as_str();
+        let (word, fields): (&str, Vec<(&str, String)>) = match Declaration::expected(c) {
+            Expect::Exit(code) => (
+                "EXIT",
+                vec![("compartment", name.into()), ("code", code.to_string())],
+            ),
+            Expect::Fault(Some(kind)) => (
+                "FAULT",
+                vec![("compartment", name.into()), ("kind", kind.clone())],
+            ),
+            Expect::Fault(None) => ("FAULT", vec![("compartment", name.into())]),
+            Expect::Reject => ("REJECT", vec![("module", name.into())]),
+        };
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if !has(word, &fields) {
+            let want: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            problems.push(format!(
+                "{}: no @@{word} line with {}",
+                d.file,
+                want.join(" ")
+            ));
+        }
+    }
+    if outcome.verdict != Verdict::Pass {
+        problems.push(format!("{}: {}", d.file, outcome.summary()));
+    }
+    problems
 }

@@ -45,7 +45,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use tessera_core::manifest::{Hypercall, MAX_EXPORT_NAME_LEN, MAX_NAME_LEN, Manifest};
-use tessera_core::outcome::Expect;
+/// What a compartment is expected to do (`expect=`), as the kernel reads it.
+pub use tessera_core::outcome::Expect;
 
 /// The name of the multiboot module that carries the manifest.
 pub const MANIFEST_MODULE: &str = "manifest";

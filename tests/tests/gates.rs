@@ -1,0 +1,170 @@
+//! Gates between compartments on Bochs tigerlake (hardware VMFUNC), booted from their
+//! declarations (`tessera.toml` → packages + manifest module): pingpong's round trips
+//! cost no VM exit, the vault's key stays in the vault while its clients are served, and
+//! every attack scenario in compartments/scenarios/ is contained as declared.
+//!
+//! Each declaration boots once per run; tests asserting on the same boot share it, and
+//! different declarations boot concurrently (within the runner's emulator limit).
+
+use std::thread;
+use tessera_scenarios::{
+    assert_passed, assert_record, boot_declaration, console, declared, declared_outcome_problems,
+    line_index, records,
+};
+use xtask::examples::available;
+
+/// `key=value` pairs of a console line's words.
+fn fields(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split_whitespace().filter_map(|w| w.split_once('='))
+}
+
+#[test]
+fn pingpong_round_trips_cost_no_exit_with_hardware_vmfunc() {
+    let outcome = boot_declaration("examples/pingpong");
+    let report = || outcome.failure_report();
+    assert_record(outcome, "SWITCH", &[("mode", "hardware")]);
+    let roundtrips = console(outcome, "ping")
+        .into_iter()
+        .find(|l| l.starts_with("ROUNDTRIPS "))
+        .unwrap_or_else(|| panic!("no `[ping] ROUNDTRIPS` line\n{}", report()));
+    let value = |key: &str| {
+        fields(roundtrips)
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("`[ping] {roundtrips}` has no number {key}="))
+    };
+    assert_eq!(value("n"), 10_000, "[ping] {roundtrips}\n{}", report());
+    assert_eq!(
+        value("exits"),
+        0,
+        "round trips caused VM exits: [ping] {roundtrips}\n{}",
+        report()
+    );
+    let calls_in = records(outcome, "STATS")
+        .into_iter()
+        .find(|r| r.get("compartment").map(String::as_str) == Some("pong"))
+        .and_then(|r| r.get("calls_in").and_then(|v| v.parse::<u64>().ok()))
+        .unwrap_or_else(|| panic!("no @@STATS compartment=pong calls_in=N\n{}", report()));
+    assert!(
+        calls_in >= 10_000,
+        "pong was called {calls_in} times\n{}",
+        report()
+    );
+    assert_passed(outcome);
+}
+
+/// The MACs of the client's three messages under the vault's demo key
+/// (examples/vault/README.md; checked on the host by `cargo test -p vault-vault --lib`).
+const CLIENT_MACS: [&str; 3] = [
+    "8a308287ca215f32b139ca2503adaa8606e8f644ce6b8f57192e8eaf077bcf24",
+    "4dd384bd46c69d618b3cb8c5b9cca8de5f7cc4287f4b8c1e24c0a10dc58b8ee4",
+    "75e768863cbdbe103b1f43678039bc37f27b4f8135fc4fbbe40862ab6c8098bc",
+];
+const AUDITOR_MAC: &str = "e257b148711eac77074505b249cba7c99948e69b0f3a5bd78f65610e4d6c56c1";
+
+#[test]
+fn vault_signs_stops_the_key_thief_and_still_serves_the_auditor() {
+    let outcome = boot_declaration("examples/vault");
+    let report = || outcome.failure_report();
+    let client = console(outcome, "client");
+    for (n, mac) in CLIENT_MACS.iter().enumerate() {
+        let n = (n + 1).to_string();
+        let signed = client
+            .iter()
+            .find(|l| l.starts_with("SIGNED ") && fields(l).any(|f| f == ("n", n.as_str())));
+        let got = signed.and_then(|l| fields(l).find(|(k, _)| *k == "mac").map(|(_, v)| v));
+        assert_eq!(
+            got,
+            Some(*mac),
+            "client signature {n}: {signed:?}\n{}",
+            report()
+        );
+    }
+    // The attack: reading the vault's memory (its key) is a contained EPT violation.
+    assert_record(
+        outcome,
+        "FAULT",
+        &[
+            ("compartment", "client"),
+            ("kind", "memory"),
+            ("access", "read"),
+            ("gpa", "0x1000000"),
+        ],
+    );
+    assert!(
+        !outcome
+            .transcript
+            .lines
+            .iter()
+            .any(|l| l.contains("not contained")),
+        "the client read the vault's memory\n{}",
+        report()
+    );
+    // The vault is unharmed: the auditor, running after the attack, gets its MAC.
+    let fault = line_index(outcome, |l| {
+        l.starts_with("@@FAULT compartment=client kind=memory")
+    })
+    .unwrap_or_else(|| panic!("no @@FAULT for the client\n{}", report()));
+    let audited = line_index(outcome, |l| {
+        l.starts_with("[auditor] SIGNED ") && l.contains(&format!("mac={AUDITOR_MAC}"))
+    })
+    .unwrap_or_else(|| panic!("the auditor got no (correct) signature\n{}", report()));
+    assert!(
+        audited > fault,
+        "the auditor signed before the attack\n{}",
+        report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "auditor"), ("code", "0")],
+    );
+    assert_record(
+        outcome,
+        "STATS",
+        &[("compartment", "client"), ("faults", "1")],
+    );
+    assert_record(
+        outcome,
+        "STATS",
+        &[("compartment", "vault"), ("faults", "0")],
+    );
+    assert_passed(outcome);
+}
+
+/// Every scenario in compartments/scenarios/ (whatever exists): each compartment ends as
+/// its `expect` says (`@@FAULT kind=`, `@@EXIT code=`, `@@REJECT`), and the boot passes.
+/// The scenarios boot concurrently; every problem of every scenario is reported.
+#[test]
+fn every_scenario_ends_as_declared() {
+    let names = available(&xtask::paths::scenarios_dir());
+    eprintln!("scenarios: {}", names.join(", "));
+    let results: Vec<(String, Vec<String>, String)> = thread::scope(|s| {
+        let runs: Vec<_> = names
+            .iter()
+            .map(|name| {
+                s.spawn(move || {
+                    let path = format!("compartments/scenarios/{name}");
+                    let d = declared(&path);
+                    let outcome = boot_declaration(&path);
+                    (
+                        name.clone(),
+                        declared_outcome_problems(&d, outcome),
+                        outcome.failure_report(),
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|(_, problems, _)| !problems.is_empty())
+        .map(|(name, problems, report)| {
+            format!("scenario {name}:\n  {}\n{report}", problems.join("\n  "))
+        })
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
