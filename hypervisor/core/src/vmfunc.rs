@@ -109,6 +109,7 @@ mod tests {
             walk5: false,
             ad: false,
             maxphyaddr: 40,
+            supervisor_shadow_stack: false,
         }
     }
 

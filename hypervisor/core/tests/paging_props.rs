@@ -446,7 +446,7 @@ proptest! {
         (value, maxphyaddr) in eptp_value(),
         (wb, uc, walk4, walk5, ad) in any::<(bool, bool, bool, bool, bool)>(),
     ) {
-        let rules = EptpRules { wb, uc, walk4, walk5, ad, maxphyaddr };
+        let rules = EptpRules { wb, uc, walk4, walk5, ad, maxphyaddr, supervisor_shadow_stack: false };
         let got = validate_eptp(value, &rules).map_err(eptp_rule_of);
         let want = eptp_transcription(value, &rules).map_or(Ok(()), Err);
         prop_assert_eq!(got, want, "value {:#x} rules {:?}", value, rules);

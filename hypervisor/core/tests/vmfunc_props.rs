@@ -13,7 +13,7 @@ fn sdm_eptp_valid(e: u64, r: &EptpRules) -> bool {
     let walk = (e >> 3) & 7;
     let walk_ok = (walk == 3 && r.walk4) || (walk == 4 && r.walk5);
     let ad_ok = e & (1 << 6) == 0 || r.ad;
-    let reserved_ok = (e >> 7) & 0x1F == 0;
+    let reserved_ok = (e >> 8) & 0xF == 0 && (e & (1 << 7) == 0 || r.supervisor_shadow_stack);
     let width_ok = r.maxphyaddr >= 64 || e >> r.maxphyaddr == 0;
     type_ok && walk_ok && ad_ok && reserved_ok && width_ok
 }
@@ -72,6 +72,7 @@ proptest! {
         controls in prop_oneof![Just(1u64), any::<u64>()],
         entries in proptest::collection::vec(eptp_like(), 8),
         wb in any::<bool>(), uc in any::<bool>(), walk5 in any::<bool>(), ad in any::<bool>(),
+        sss in any::<bool>(),
         maxphyaddr in 36u8..=52,
     ) {
         let mut list = [0u64; 512];
@@ -79,7 +80,7 @@ proptest! {
             list[i] = *e;
             list[511 - i] = e.rotate_left(7);
         }
-        let rules = EptpRules { wb, uc, walk4: true, walk5, ad, maxphyaddr };
+        let rules = EptpRules { wb, uc, walk4: true, walk5, ad, maxphyaddr, supervisor_shadow_stack: sss };
         let model = execute(&Inputs { rax, rcx, enabled, controls, list: &list, current: list[0], rules, same_walk_length: false });
         prop_assert_eq!(model, sdm(rax, rcx, enabled, controls, &list, &rules));
     }

@@ -97,3 +97,11 @@ fn amd_fixtures_have_no_vmx() {
     assert!(caps("bochs-ryzen").vmx.is_none());
     assert!(caps("qemu-qemu64-svm-npt").vmx.is_none());
 }
+
+#[test]
+fn eptp_bit_7_follows_cet_shadow_stacks() {
+    // Bochs tigerlake accepts EPTP bit 7 (supervisor shadow-stack control); ivy bridge has
+    // no CET, so there it is reserved.
+    assert!(caps("bochs-tigerlake").cet_ss);
+    assert!(!caps("bochs-corei7_ivy_bridge_3770k").cet_ss);
+}

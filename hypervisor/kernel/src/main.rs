@@ -9,6 +9,7 @@ extern crate alloc;
 
 mod boot;
 mod compartment;
+mod conformance;
 mod console;
 mod cpu;
 mod env;

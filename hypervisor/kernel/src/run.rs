@@ -31,12 +31,20 @@ pub fn run_modules(
     if boot.modules.is_empty() {
         return Ok(());
     }
+    let conformance = arg(boot, "conformance").as_deref() == Some("1");
     let Some(vmx) = &caps.vmx else {
         return Err(
             "no-backend: this CPU has no VMX and the SVM backend does not exist yet".into(),
         );
     };
-    let mut sys = System::build(boot, vmx, caps.maxphyaddr, frames)?;
+    let mut sys = System::build(boot, caps, frames, conformance)?;
+    if conformance {
+        sys.conformance = Some(crate::conformance::install(
+            &mut sys,
+            frames,
+            caps.maxphyaddr,
+        )?);
+    }
     let hardware = vmx.vmfunc_eptp_switching && arg(boot, "switch").as_deref() != Some("emulate");
     let ctl = controls::compute(
         vmx,

@@ -7,7 +7,7 @@ use crate::tables::FrameTables;
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_abi::gate::{self, info, state};
-use tessera_core::caps::{EptVpidCaps, VmxCaps};
+use tessera_core::caps::{Capabilities, EptVpidCaps};
 use tessera_core::contain::Frame;
 use tessera_core::frames::FrameAllocator;
 use tessera_core::layout::{self, Layout};
@@ -64,6 +64,8 @@ pub struct System {
     pub exits: u64,
     /// Switches the emulation path performed (one VM exit each).
     pub emulated_switches: u64,
+    /// The VMFUNC conformance fixture, when the boot asked for it.
+    pub conformance: Option<crate::conformance::Conformance>,
 }
 
 /// Largest image span accepted before planning (the planner then checks it fits).
@@ -91,7 +93,7 @@ fn copy_page(hpa: u64, bytes: &[u8]) {
 }
 
 /// EPTP rules of this CPU (SDM 3C "Checks on VM-Execution Control Fields").
-pub fn eptp_rules(ept: &EptVpidCaps, maxphyaddr: u8) -> EptpRules {
+pub fn eptp_rules(ept: &EptVpidCaps, maxphyaddr: u8, cet_ss: bool) -> EptpRules {
     EptpRules {
         wb: ept.wb,
         uc: ept.uc,
@@ -99,6 +101,7 @@ pub fn eptp_rules(ept: &EptVpidCaps, maxphyaddr: u8) -> EptpRules {
         walk5: ept.walk5,
         ad: ept.accessed_dirty,
         maxphyaddr,
+        supervisor_shadow_stack: cet_ss,
     }
 }
 
@@ -107,10 +110,12 @@ impl System {
     /// plans the guest-physical layout, and builds every view and the EPTP list.
     pub fn build(
         boot: &BootInfo,
-        vmx: &VmxCaps,
-        maxphyaddr: u8,
+        caps: &Capabilities,
         frames: &mut FrameAllocator,
+        conformance: bool,
     ) -> Result<System, String> {
+        let vmx = caps.vmx.as_ref().ok_or("this CPU has no VMX")?;
+        let maxphyaddr = caps.maxphyaddr;
         let ept_caps = vmx.ept_caps().copied().ok_or("this CPU has no EPT")?;
         let mut modules = Vec::new();
         let mut manifest_text = None;
@@ -204,7 +209,7 @@ impl System {
         } else {
             Perms::RX
         };
-        let rules = eptp_rules(&ept_caps, maxphyaddr);
+        let rules = eptp_rules(&ept_caps, maxphyaddr, caps.cet_ss);
         let all_callers = manifest.all_callers();
         let n = manifest.compartments.len();
 
@@ -215,8 +220,12 @@ impl System {
             let ept_err = |e| alloc::format!("view of '{}': {e}", decl.name);
             let mut ept = PageTable::new(Ept::new(ept_caps.execute_only), maxphyaddr, &mut tables)
                 .map_err(ept_err)?;
+            // Read-only everywhere; only the conformance fixture maps them writable, for
+            // its A/D-enabled entry, under which guest page walks count as writes
+            // (SDM 3C "Accessed and Dirty Flags for EPT").
+            let table_perms = if conformance { Perms::RW } else { Perms::R };
             for (gpa, hpa) in &shared.pages {
-                ept.map_range(&mut tables, *gpa, *hpa, 0x1000, Perms::R)
+                ept.map_range(&mut tables, *gpa, *hpa, 0x1000, table_perms)
                     .map_err(ept_err)?;
             }
             // Slot pages: this view's own copy of the page holding its slot, the shared
@@ -367,12 +376,30 @@ impl System {
             rules,
             exits: 0,
             emulated_switches: 0,
+            conformance: None,
         })
     }
 
-    /// The view whose EPTP is `eptp`.
+    /// The view whose EPTP is `eptp` (in the conformance fixture, every list entry is an
+    /// alias of its single compartment's view).
     pub fn view_of(&self, eptp: u64) -> Option<usize> {
-        self.views.iter().position(|v| v.eptp == eptp)
+        self.views
+            .iter()
+            .position(|v| v.eptp == eptp)
+            .or_else(|| (self.conformance.is_some() && self.list.contains(&eptp)).then_some(0))
+    }
+
+    /// The EPTP-list slot holding `eptp`.
+    pub fn slot_of(&self, eptp: u64) -> Option<usize> {
+        self.list.iter().position(|e| *e == eptp)
+    }
+
+    /// Replaces the EPTP list (conformance fixture).
+    pub fn set_list(&mut self, list: &[u64; 512]) {
+        for (i, e) in list.iter().enumerate() {
+            write_u64(self.eptp_list, 8 * i as u64, *e);
+        }
+        *self.list = *list;
     }
 
     /// The compartment whose region holds `gpa`.

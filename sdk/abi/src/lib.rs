@@ -72,6 +72,10 @@ pub mod hypercall {
     /// Gate code only: the call that just arrived violates the protocol. RDI = source view,
     /// RSI = [`crate::gate::violation`] reason. Never returns to the caller.
     pub const GATE_VIOLATION: u64 = 7;
+    /// Test fixture only (kernel argument `conformance=1`, compartment `conformance`):
+    /// reports VMFUNC conformance case RDI after executing it with RAX = RSI, RCX = RDX.
+    /// The hypervisor prints `@@VMFUNC case=.. eax=.. ecx=.. outcome=.. view=..`.
+    pub const CONFORMANCE_REPORT: u64 = 8;
 
     /// Largest buffer CONSOLE_WRITE and PANIC accept in one call.
     pub const CONSOLE_WRITE_MAX: u64 = 4096;

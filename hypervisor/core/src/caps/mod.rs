@@ -115,6 +115,9 @@ pub struct Capabilities {
     pub vendor_id: [u8; 12],
     /// Physical-address width: CPUID.80000008h:EAX[7:0], 36 if absent or zero, at most 52.
     pub maxphyaddr: u8,
+    /// CET shadow stacks (CPUID.(EAX=7,ECX=0):ECX[7] CET_SS). Where present, EPTP bit 7
+    /// is "enable supervisor shadow-stack control" rather than reserved (SDM 3C, EPTP).
+    pub cet_ss: bool,
     /// Present when CPUID.1:ECX.VMX is set and the mandatory VMX MSRs were read.
     pub vmx: Option<VmxCaps>,
     /// Present when CPUID.80000001h:ECX.SVM is set and leaf 0x8000_000A was read.
@@ -141,10 +144,12 @@ impl Capabilities {
             .map(|r| r.eax.to_le_bytes()[0])
             .filter(|&w| w != 0)
             .map_or(DEFAULT_MAXPHYADDR, |w| w.min(MAX_MAXPHYADDR));
+        let cet_ss = dump.cpuid(7, 0).is_some_and(|r| r.ecx & (1 << 7) != 0);
         Capabilities {
             vendor,
             vendor_id,
             maxphyaddr,
+            cet_ss,
             vmx: if has_vmx(dump) {
                 VmxCaps::decode(dump)
             } else {

@@ -5,9 +5,9 @@
 //! so [`validate_eptp`] is also the VMFUNC model's notion of a valid list entry.
 //!
 //! EPTP layout: bits 2:0 paging-structure memory type (0 UC, 6 WB), bits 5:3 page-walk
-//! length minus 1, bit 6 enable accessed/dirty flags, bits 11:7 reserved (newer SDMs
-//! give bit 7 to supervisor shadow-stack control; Tessera never uses it and the rules
-//! carry no capability for it, so it stays reserved here, as in KVM's nested checks),
+//! length minus 1, bit 6 enable accessed/dirty flags, bit 7 enable supervisor
+//! shadow-stack control where the CPU has CET shadow stacks (reserved otherwise; Bochs
+//! `tigerlake` accepts it, `corei7_ivy_bridge_3770k` does not), bits 11:8 reserved,
 //! bits (N-1):12 the PML4 (or PML5) table address, bits 63:N reserved, where N is
 //! MAXPHYADDR.
 
@@ -21,6 +21,8 @@ const WALK_MASK: u64 = 0b111 << WALK_SHIFT;
 const AD_ENABLE: u64 = 1 << 6;
 /// Bits 11:7.
 const RESERVED: u64 = 0b1_1111 << 7;
+/// Bit 7: supervisor shadow-stack control.
+const SSS: u64 = 1 << 7;
 const UC: u8 = 0;
 const WB: u8 = 6;
 
@@ -39,6 +41,8 @@ pub struct EptpRules {
     pub ad: bool,
     /// The physical-address width N.
     pub maxphyaddr: u8,
+    /// CET shadow stacks exist, so bit 7 (supervisor shadow-stack control) may be set.
+    pub supervisor_shadow_stack: bool,
 }
 
 /// Why an EPTP is invalid (or cannot be encoded). Each validation variant is one rule of
@@ -228,7 +232,7 @@ const fn walk_minus_one(value: u64) -> u8 {
 /// 2. bits 5:3: 3 (4 levels) needs `rules.walk4`, 4 (5 levels) needs `rules.walk5`,
 ///    others are invalid;
 /// 3. bit 6 (A/D enable) needs `rules.ad`;
-/// 4. bits 11:7 are reserved;
+/// 4. bits 11:7 are reserved (bit 7 only without `rules.supervisor_shadow_stack`);
 /// 5. bits 63:MAXPHYADDR are reserved.
 ///
 /// The newer-SDM VMFUNC rule "a walk length different from the current EPTP's is
@@ -256,9 +260,14 @@ pub fn validate_eptp(value: u64, rules: &EptpRules) -> Result<(), EptpError> {
     if value & AD_ENABLE != 0 && !rules.ad {
         return Err(EptpError::AccessDirtyUnsupported);
     }
-    if value & RESERVED != 0 {
+    let reserved = if rules.supervisor_shadow_stack {
+        RESERVED & !SSS
+    } else {
+        RESERVED
+    };
+    if value & reserved != 0 {
         return Err(EptpError::ReservedBitsSet {
-            bits: value & RESERVED,
+            bits: value & reserved,
         });
     }
     let beyond = u64::MAX

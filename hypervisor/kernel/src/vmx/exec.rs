@@ -173,6 +173,64 @@ fn emulate_vmfunc(sys: &mut System, current: usize, regs: &GuestRegs, rip: u64) 
     }
 }
 
+/// Conformance fixture: records how a `VMFUNC` ended (exit 59, #UD, a switch whose next
+/// fetch faulted) and resumes after it. `true` if the exit was such a case.
+fn conformance_step(sys: &mut System, raw: &RawExit, rip: u64) -> bool {
+    let base = sys.views[0].eptp;
+    let Some(conf) = sys.conformance.as_mut() else {
+        return false;
+    };
+    match decode(raw) {
+        VmExit::VmFunc => {
+            conf.pending = Some("exit59");
+            write(fields::GUEST_RIP, rip.wrapping_add(3));
+            true
+        }
+        VmExit::Exception { vector: 6, .. } => {
+            let mut bytes = [0u8; 4];
+            if !crate::tables::fetch_guest(&sys.views[0].ept, rip, &mut bytes) {
+                return false;
+            }
+            let len = if bytes[..3] == tessera_core::gate::VMFUNC {
+                3
+            } else if matches!(bytes[0], 0x66 | 0xF2 | 0xF3)
+                && bytes[1..] == tessera_core::gate::VMFUNC
+            {
+                4
+            } else {
+                return false;
+            };
+            conf.pending = Some("ud");
+            write(fields::GUEST_RIP, rip.wrapping_add(len));
+            true
+        }
+        VmExit::MemoryViolation { .. } if read(fields::EPT_POINTER) == conf.unbacked => {
+            conf.pending = Some("switch-fault");
+            write(fields::EPT_POINTER, base);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `@@VMFUNC case=N ...` for the case the conformance compartment just ran.
+fn conformance_report(sys: &mut System, regs: &GuestRegs) {
+    let eptp = read(fields::EPT_POINTER);
+    let slot = sys.slot_of(eptp).map_or(-1, |s| s as i64);
+    let Some(conf) = sys.conformance.as_mut() else {
+        return;
+    };
+    let outcome = conf.pending.take().unwrap_or("switch");
+    crate::sprintln!(
+        "@@VMFUNC case={} eax={:#x} ecx={:#x} rax={:#x} rcx={:#x} outcome={outcome} view={slot}",
+        regs.rdi,
+        regs.rsi as u32,
+        regs.rdx as u32,
+        regs.rsi,
+        regs.rdx
+    );
+}
+
 /// Runs every compartment's `main`. `Err` is an L1 failure (the boot fails).
 pub fn run_all(
     vmcs: &mut Vmcs,
@@ -229,10 +287,21 @@ pub fn run_all(
                     Emulated::NotVmfunc => {}
                 }
             }
+            if conformance_step(sys, &raw, rip) {
+                continue;
+            }
             let flow = match decide(&decode(&raw)) {
                 Action::Resume => None,
                 Action::Cpuid { len } => {
                     cpuid(&mut regs);
+                    write(fields::GUEST_RIP, rip.wrapping_add(len));
+                    None
+                }
+                Action::Hypercall { len }
+                    if sys.conformance.is_some()
+                        && regs.rax == tessera_abi::hypercall::CONFORMANCE_REPORT =>
+                {
+                    conformance_report(sys, &regs);
                     write(fields::GUEST_RIP, rip.wrapping_add(len));
                     None
                 }

@@ -10,6 +10,7 @@ const ALL: EptpRules = EptpRules {
     walk5: true,
     ad: true,
     maxphyaddr: 40,
+    supervisor_shadow_stack: false,
 };
 /// WB, 4-level, no A/D.
 const GOOD: u64 = ROOT | (3 << 3) | 6;
@@ -161,4 +162,20 @@ fn an_empty_eptp_list_slot_is_invalid() {
         walk_length_minus_one: 0,
     };
     assert_eq!(validate_eptp(0, &ALL), Err(expected));
+}
+
+#[test]
+fn bit_7_is_reserved_unless_the_cpu_has_cet_shadow_stacks() {
+    let bit7 = GOOD | (1 << 7);
+    assert!(matches!(
+        validate_eptp(bit7, &ALL),
+        Err(EptpError::ReservedBitsSet { bits: 0x80 })
+    ));
+    let cet = EptpRules {
+        supervisor_shadow_stack: true,
+        ..ALL
+    };
+    assert_eq!(validate_eptp(bit7, &cet), Ok(()));
+    // Bits 11:8 stay reserved either way.
+    assert!(validate_eptp(GOOD | (1 << 8), &cet).is_err());
 }

@@ -1,0 +1,83 @@
+//! The VMFUNC conformance fixture (VMFUNC-SEMANTICS.md, conformance cases): a test-only
+//! EPTP list with deliberately invalid entries, reachable only with the kernel argument
+//! `conformance=1` and a single compartment named `conformance`. Never from a manifest.
+//!
+//! L1 records how each `VMFUNC` ended — exit 59, #UD, or a switch whose next fetch
+//! faulted (an unbacked EPT) — resumes the compartment after it, and prints the case when
+//! the compartment reports it. Switches are seen from the EPT pointer at the report.
+
+use crate::system::System;
+use tessera_core::frames::FrameAllocator;
+
+/// List slots of the fixture (the compartment's case table uses the same numbers).
+pub mod slot {
+    pub const BASE: usize = 0;
+    pub const CLONE: usize = 1;
+    pub const EMPTY: usize = 2;
+    pub const TYPES: [usize; 4] = [3, 4, 5, 6];
+    pub const WALK3: usize = 7;
+    pub const WALK5: usize = 8;
+    pub const AD: usize = 9;
+    pub const BIT7: usize = 10;
+    pub const BITS_11_8: usize = 11;
+    pub const WIDE: usize = 12;
+    pub const UNBACKED: usize = 13;
+    pub const LAST: usize = 511;
+}
+
+/// Fixture state.
+#[derive(Debug)]
+pub struct Conformance {
+    /// What the last VMFUNC did, if it did not switch cleanly.
+    pub pending: Option<&'static str>,
+    /// The EPTP of the unbacked entry (a switch to it faults on the next fetch).
+    pub unbacked: u64,
+}
+
+/// A new root sharing every lower-level table of `root`: the same translations under a
+/// different EPTP (so the CPU and L1 can tell the views apart).
+fn clone_root(root: u64, frames: &mut FrameAllocator) -> Option<u64> {
+    let copy = crate::mem::zeroed_frame(frames)?;
+    // SAFETY: `root` is a PML4 L1 built and `copy` a fresh frame, both identity-mapped
+    // 4 KiB pages owned by L1.
+    unsafe { core::ptr::copy_nonoverlapping(root as *const u8, copy as *mut u8, 4096) };
+    Some(copy)
+}
+
+/// Replaces the EPTP list of `sys` (one compartment) with the fixture list.
+pub fn install(
+    sys: &mut System,
+    frames: &mut FrameAllocator,
+    maxphyaddr: u8,
+) -> Result<Conformance, &'static str> {
+    if sys.views.len() != 1 || sys.views[0].name != "conformance" {
+        return Err("conformance=1 needs exactly one compartment, named conformance");
+    }
+    let base = sys.views[0].eptp;
+    let root = base & !0xFFF;
+    let wb4 = base & 0xFFF;
+    let clone = |frames: &mut FrameAllocator| {
+        clone_root(root, frames).ok_or("out of memory for the fixture")
+    };
+    let mut list = [0u64; 512];
+    list[slot::BASE] = base;
+    list[slot::CLONE] = clone(frames)? | wb4;
+    list[slot::LAST] = clone(frames)? | wb4;
+    list[slot::EMPTY] = 0;
+    for (slot, memory_type) in slot::TYPES.iter().zip([1u64, 2, 3, 7]) {
+        list[*slot] = root | (3 << 3) | memory_type;
+    }
+    list[slot::WALK3] = root | (2 << 3) | 6;
+    list[slot::WALK5] = root | (4 << 3) | 6;
+    list[slot::AD] = clone(frames)? | wb4 | (1 << 6);
+    list[slot::BIT7] = base | (1 << 7);
+    list[slot::BITS_11_8] = base | (0xF << 8);
+    list[slot::WIDE] = base | (1u64 << maxphyaddr.min(63));
+    let unbacked = crate::mem::zeroed_frame(frames).ok_or("out of memory for the fixture")? | wb4;
+    list[slot::UNBACKED] = unbacked;
+    sys.set_list(&list);
+    Ok(Conformance {
+        pending: None,
+        unbacked,
+    })
+}
