@@ -23,4 +23,5 @@ pub mod manifest;
 pub mod multiboot;
 pub mod outcome;
 pub mod paging;
+pub mod vmfunc;
 pub mod vmx;
