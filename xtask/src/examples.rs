@@ -236,6 +236,51 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Every declaration in the tree parses, and each compartment whose package follows
+    /// the naming rule has that crate where the rule says, as a workspace member.
+    #[test]
+    fn every_declaration_in_the_tree_is_valid_and_its_crates_exist() {
+        let root = paths::workspace_root();
+        let members = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        let members: toml::Table = toml::from_str(&members).unwrap();
+        let members: Vec<&str> = members["workspace"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m.as_str())
+            .collect();
+        let mut plans = Vec::new();
+        for name in available(&paths::examples_dir()) {
+            plans.push(Plan::example(&paths::examples_dir(), &name).unwrap());
+        }
+        for name in available(&paths::scenarios_dir()) {
+            plans.push(Plan::scenario(&paths::scenarios_dir(), &name).unwrap());
+        }
+        for plan in &plans {
+            let Plan::Declared(d) = plan else { continue };
+            for c in d.compartments.iter().filter(|c| c.package.is_none()) {
+                let dir = match &d.kind {
+                    Kind::Example(ex) => format!("examples/{ex}/{}", c.name),
+                    Kind::Scenario(_) => format!("compartments/{}", c.name),
+                };
+                let manifest = fs::read_to_string(root.join(&dir).join("Cargo.toml"))
+                    .unwrap_or_else(|e| panic!("{}: {}: no {dir}/Cargo.toml: {e}", d.file, c.name));
+                let manifest: toml::Table = toml::from_str(&manifest).unwrap();
+                assert_eq!(
+                    manifest["package"]["name"].as_str(),
+                    Some(d.package_of(c).as_str()),
+                    "{}: {dir}/Cargo.toml",
+                    d.file
+                );
+                assert!(
+                    members.contains(&dir.as_str()),
+                    "{}: {dir} is not a workspace member",
+                    d.file
+                );
+            }
+        }
+    }
+
     #[test]
     fn directories_resolve_by_where_they_are() {
         let err = format!("{:#}", Plan::for_dir(Path::new("xtask/src")).unwrap_err());
