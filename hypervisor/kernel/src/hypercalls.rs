@@ -95,6 +95,19 @@ pub fn handle(sys: &mut System, current: usize, main: usize, regs: &mut GuestReg
             }
         }
         hypercall::EXIT_COUNT => ret(regs, Ok(sys.exits)),
+        hypercall::REPORT => {
+            let line = match read(sys, current, a0, a1, hypercall::REPORT_MAX) {
+                Ok(buf) => buf,
+                Err(e) => return ret(regs, Err(e)),
+            };
+            match tessera_core::outcome::report_line(&sys.views[current].name, &line) {
+                Some(text) => {
+                    crate::sprintln!("{text}");
+                    ret(regs, Ok(0))
+                }
+                None => ret(regs, Err(error::BAD_POINTER)),
+            }
+        }
         hypercall::REGISTER_EXPORT => {
             if current != main || sys.views[current].status != Status::Ready {
                 return ret(regs, Err(error::BAD_STATE));

@@ -76,6 +76,16 @@ pub mod hypercall {
     /// reports VMFUNC conformance case RDI after executing it with RAX = RSI, RCX = RDX.
     /// The hypervisor prints `@@VMFUNC case=.. eax=.. ecx=.. outcome=.. view=..`.
     pub const CONFORMANCE_REPORT: u64 = 8;
+    /// Emits one machine-readable line: RDI/RSI = `WORD rest` (printable ASCII, no
+    /// newline, at most [`REPORT_MAX`] bytes), WORD one of [`REPORT_WORDS`]. The hypervisor
+    /// prints `@@WORD compartment=NAME rest` — or, for `BENCH`, `@@BENCH {json}` with the
+    /// compartment's name added as the first JSON member — so a compartment can report
+    /// results without being able to forge any other `@@` line.
+    pub const REPORT: u64 = 9;
+    /// Words [`REPORT`] accepts.
+    pub const REPORT_WORDS: &[&str] = &["ROUNDTRIPS", "BENCH", "CALL"];
+    /// Longest [`REPORT`] line.
+    pub const REPORT_MAX: u64 = 1024;
 
     /// Largest buffer CONSOLE_WRITE and PANIC accept in one call.
     pub const CONSOLE_WRITE_MAX: u64 = 4096;

@@ -19,11 +19,13 @@ pub enum Hypercall {
     Lookup,
     /// `grant`: [`tessera_abi::hypercall::GRANT`].
     Grant,
+    /// `report`: [`tessera_abi::hypercall::REPORT`].
+    Report,
 }
 
 impl Hypercall {
     /// Every hypercall a manifest can name, in the order `to_text` writes them.
-    pub const ALL: [Hypercall; 7] = [
+    pub const ALL: [Hypercall; 8] = [
         Self::Exit,
         Self::Console,
         Self::Panic,
@@ -31,6 +33,7 @@ impl Hypercall {
         Self::RegisterExport,
         Self::Lookup,
         Self::Grant,
+        Self::Report,
     ];
 
     /// Its name in the manifest.
@@ -43,6 +46,7 @@ impl Hypercall {
             Self::RegisterExport => "register_export",
             Self::Lookup => "lookup",
             Self::Grant => "grant",
+            Self::Report => "report",
         }
     }
 
@@ -61,6 +65,7 @@ impl Hypercall {
             Self::RegisterExport => nr::REGISTER_EXPORT,
             Self::Lookup => nr::LOOKUP,
             Self::Grant => nr::GRANT,
+            Self::Report => nr::REPORT,
         }
     }
 
@@ -90,7 +95,7 @@ impl HypercallSet {
 
     /// Every hypercall (the default when a compartment line has no `hypercalls=`).
     pub const ALL: Self = Self {
-        bits: (1 << Hypercall::ALL.len()) - 1,
+        bits: u8::MAX >> (8 - Hypercall::ALL.len()),
     };
 
     /// This set plus `call`.
