@@ -83,21 +83,22 @@ const CASES: &[(u64, u64, u64, Form)] = &[
 /// Executes one `VMFUNC`. In this fixture any view the CPU lands in maps this code the
 /// same way, and the hypervisor resumes after an exit 59 or #UD.
 fn vmfunc(rax: u64, rcx: u64, form: Form) {
-    // SAFETY: VMFUNC changes only which EPT view is loaded; every view of the fixture
-    // maps this compartment's code, data and stack identically (or the hypervisor puts
-    // view 0 back). No Rust-visible state changes.
-    unsafe {
-        match form {
-            Form::Plain => {
-                asm!(".byte 0x0f, 0x01, 0xd4", in("rax") rax, in("rcx") rcx, options(nostack))
-            }
-            Form::OperandSize => {
-                asm!(".byte 0x66, 0x0f, 0x01, 0xd4", in("rax") rax, in("rcx") rcx, options(nostack))
-            }
-            Form::Rep => {
-                asm!(".byte 0xf3, 0x0f, 0x01, 0xd4", in("rax") rax, in("rcx") rcx, options(nostack))
-            }
-        }
+    // VMFUNC changes only which EPT view is loaded; every view of the fixture maps this
+    // compartment's code, data and stack identically (or the hypervisor puts view 0
+    // back), so no Rust-visible state changes.
+    match form {
+        // SAFETY: see above.
+        Form::Plain => unsafe {
+            asm!(".byte 0x0f, 0x01, 0xd4", in("rax") rax, in("rcx") rcx, options(nostack))
+        },
+        // SAFETY: see above (66 prefix: the CPU raises #UD; the hypervisor skips it).
+        Form::OperandSize => unsafe {
+            asm!(".byte 0x66, 0x0f, 0x01, 0xd4", in("rax") rax, in("rcx") rcx, options(nostack))
+        },
+        // SAFETY: see above (F3 prefix: #UD, skipped).
+        Form::Rep => unsafe {
+            asm!(".byte 0xf3, 0x0f, 0x01, 0xd4", in("rax") rax, in("rcx") rcx, options(nostack))
+        },
     }
 }
 
