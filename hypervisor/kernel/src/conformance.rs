@@ -1,6 +1,8 @@
 //! The VMFUNC conformance fixture (VMFUNC-SEMANTICS.md, conformance cases): a test-only
 //! EPTP list with deliberately invalid entries, reachable only with the kernel argument
-//! `conformance=1` and a single compartment named `conformance`. Never from a manifest.
+//! `conformance=1` and a single compartment named `conformance` (or `bench-vmfunc`, which
+//! times bare `VMFUNC` pairs between the clone views and the SWITCH_VIEW hypercall).
+//! Never from a manifest.
 //!
 //! L1 records how each `VMFUNC` ended — exit 59, #UD, or a switch whose next fetch
 //! faulted (an unbacked EPT) — resumes the compartment after it, and prints the case when
@@ -24,6 +26,9 @@ pub mod slot {
     pub const UNBACKED: usize = 13;
     pub const LAST: usize = 511;
 }
+
+/// The compartments the fixture may run.
+pub const FIXTURE_COMPARTMENTS: &[&str] = &["conformance", "bench-vmfunc"];
 
 /// Fixture state.
 #[derive(Debug)]
@@ -50,8 +55,10 @@ pub fn install(
     frames: &mut FrameAllocator,
     maxphyaddr: u8,
 ) -> Result<Conformance, &'static str> {
-    if sys.views.len() != 1 || sys.views[0].name != "conformance" {
-        return Err("conformance=1 needs exactly one compartment, named conformance");
+    if sys.views.len() != 1 || !FIXTURE_COMPARTMENTS.contains(&sys.views[0].name.as_str()) {
+        return Err(
+            "conformance=1 needs exactly one compartment, named conformance or bench-vmfunc",
+        );
     }
     let base = sys.views[0].eptp;
     let root = base & !0xFFF;

@@ -82,6 +82,10 @@ pub mod hypercall {
     /// compartment's name added as the first JSON member — so a compartment can report
     /// results without being able to forge any other `@@` line.
     pub const REPORT: u64 = 9;
+    /// Test/benchmark fixture only (kernel argument `conformance=1`): the hypervisor loads
+    /// EPTP-list entry RDI (what a design without VMFUNC does on every switch). Returns 0,
+    /// or NOT_PERMITTED outside the fixture, BAD_STATE for an invalid entry.
+    pub const SWITCH_VIEW: u64 = 10;
     /// Words [`REPORT`] accepts.
     pub const REPORT_WORDS: &[&str] = &["ROUNDTRIPS", "BENCH", "CALL"];
     /// Longest [`REPORT`] line.

@@ -305,6 +305,25 @@ pub fn run_all(
                     write(fields::GUEST_RIP, rip.wrapping_add(len));
                     None
                 }
+                Action::Hypercall { len }
+                    if sys.conformance.is_some()
+                        && regs.rax == tessera_abi::hypercall::SWITCH_VIEW =>
+                {
+                    // A hypervisor-mediated switch: what a design without VMFUNC costs.
+                    let entry = usize::try_from(regs.rdi)
+                        .ok()
+                        .and_then(|slot| sys.list.get(slot).copied())
+                        .filter(|e| tessera_core::paging::validate_eptp(*e, &sys.rules).is_ok());
+                    regs.rax = match entry {
+                        Some(eptp) => {
+                            write(fields::EPT_POINTER, eptp);
+                            0
+                        }
+                        None => tessera_abi::error::BAD_STATE as u64,
+                    };
+                    write(fields::GUEST_RIP, rip.wrapping_add(len));
+                    None
+                }
                 Action::Hypercall { len } => {
                     match hypercalls::handle(sys, current, main, &mut regs) {
                         After::Resume => {
