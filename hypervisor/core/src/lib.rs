@@ -13,6 +13,7 @@ extern crate std;
 
 pub mod caps;
 pub mod contain;
+pub mod decode;
 pub mod exit;
 pub mod frames;
 pub mod gate;
@@ -23,5 +24,6 @@ pub mod manifest;
 pub mod multiboot;
 pub mod outcome;
 pub mod paging;
+pub mod svm;
 pub mod vmfunc;
 pub mod vmx;
