@@ -25,6 +25,7 @@
 //! - [`import!`]: typed calls to other compartments' exports (LOOKUP once, then the
 //!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
 //! - [`grant`]: the shared buffers the manifest grants this compartment.
+//! - [`report!`]: machine-readable `@@WORD` result lines (REPORT hypercall).
 //! - [`exit`], [`exit_count`], and the raw [`hypercall::hypercall`].
 //! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the
 //!   `PANIC` hypercall.
@@ -45,6 +46,7 @@ pub mod heap;
 pub mod hypercall;
 pub mod import;
 mod panic;
+pub mod report;
 mod rt;
 mod text;
 
