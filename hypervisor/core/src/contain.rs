@@ -29,6 +29,40 @@ pub fn culprit(current: usize, rip: u64, region_owner: impl Fn(u64) -> Option<us
     }
 }
 
+/// The compartment actually running: start at the view whose `main` runs and follow a
+/// call A → B only when both halves agree — A's top frame is OUT to B *and* B's top
+/// frame is IN from A. Each state page is writable only by its own view, so no
+/// compartment can forge a link on its own, and none can make another look as if it runs.
+pub fn running(main: usize, views: usize, top: impl Fn(usize) -> Option<Frame>) -> usize {
+    let mut view = main;
+    for _ in 0..views {
+        let Some(out) = top(view).filter(|f| f.kind == state::OUT) else {
+            break;
+        };
+        let Ok(peer) = usize::try_from(out.peer) else {
+            break;
+        };
+        let answered = top(peer).is_some_and(|f| f.kind == state::IN && f.peer == view as u64);
+        if peer >= views || !answered {
+            break;
+        }
+        view = peer;
+    }
+    view
+}
+
+/// Final blame: a compartment other than the current view is blamed only if it is the
+/// one running (it really executed the switch, or the code, that faulted); otherwise the
+/// current view made the evidence up (jumped into another's landing pad, or to another's
+/// code address in its own view) and is blamed itself.
+pub fn blame(candidate: usize, current: usize, running: usize) -> usize {
+    if candidate == current || candidate == running {
+        candidate
+    } else {
+        current
+    }
+}
+
 /// Finds the view waiting for `failed`: follow the tops of the state pages from the view
 /// whose `main` is running (`main`), through every view that is waiting on an outgoing
 /// call, until one waits on `failed`. `top(view)` reads a view's top frame. At most
@@ -105,6 +139,38 @@ mod tests {
         assert_eq!(waiting_caller(1, 0, 3, top).map(|(v, _)| v), Some(0));
         // The main itself fails: nobody waits.
         assert_eq!(waiting_caller(0, 0, 3, top), None);
+    }
+
+    #[test]
+    fn only_the_running_compartment_can_be_blamed_from_another_view() {
+        let inn = |peer: u64| {
+            Some(Frame {
+                kind: state::IN,
+                peer,
+                saved_rsp: 0,
+            })
+        };
+        // main 0 → 1 (1 has the IN frame): 1 runs.
+        let chain = |v: usize| match v {
+            0 => out(1),
+            1 => inn(0),
+            _ => None,
+        };
+        assert_eq!(running(0, 3, chain), 1);
+        // 0 claims a call to 2, but 2 never took it: 0 runs.
+        let forged = |v: usize| match v {
+            0 => out(2),
+            _ => None,
+        };
+        assert_eq!(running(0, 3, forged), 0);
+        // Pad jump: 2 (current, running) reports a violation "by 1": blame 2.
+        assert_eq!(blame(1, 2, 2), 2);
+        // Forged return: 1 (running) switched into 2, 2 reports 1: blame 1.
+        assert_eq!(blame(1, 2, 1), 1);
+        // Rogue VMFUNC by the running 1 into view 0, fault at 1's code: blame 1.
+        assert_eq!(blame(1, 0, 1), 1);
+        // 2 jumps to victim 1's code in its own view: blame 2.
+        assert_eq!(blame(1, 2, 2), 2);
     }
 
     #[test]

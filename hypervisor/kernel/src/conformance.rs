@@ -50,8 +50,8 @@ fn clone_root(root: u64, frames: &mut FrameAllocator) -> Option<u64> {
 }
 
 /// Replaces the EPTP list of `sys` (one compartment) with the fixture list.
-pub fn install(
-    sys: &mut System,
+pub fn install<F: tessera_core::paging::EntryFormat + Copy>(
+    sys: &mut System<F>,
     frames: &mut FrameAllocator,
     maxphyaddr: u8,
 ) -> Result<Conformance, &'static str> {
@@ -60,7 +60,7 @@ pub fn install(
             "conformance=1 needs exactly one compartment, named conformance or bench-vmfunc",
         );
     }
-    let base = sys.views[0].eptp;
+    let base = sys.views[0].pointer;
     let root = base & !0xFFF;
     let wb4 = base & 0xFFF;
     let clone = |frames: &mut FrameAllocator| {

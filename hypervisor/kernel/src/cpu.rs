@@ -193,3 +193,11 @@ pub fn read_cr3() -> u64 {
     unsafe { asm!("mov {}, cr3", out(reg) value, options(nomem, nostack, preserves_flags)) };
     value
 }
+
+/// Opens an interrupt window of one instruction (`STI; NOP; CLI`) so that an interrupt
+/// held pending while a guest ran is taken by the IDT now.
+pub fn interrupt_window() {
+    // SAFETY: the IDT handles every vector that can be pending (the PICs are masked; the
+    // local-APIC timer has its handler); interrupts are off again afterwards.
+    unsafe { asm!("sti", "nop", "cli", options(nomem, nostack)) };
+}

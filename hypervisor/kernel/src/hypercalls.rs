@@ -2,13 +2,14 @@
 //! register; every guest buffer is checked against that view's permissions for its
 //! whole length and copied once.
 
+use crate::regs::GuestRegs;
 use crate::system::{Status, System};
-use crate::vmx::run::GuestRegs;
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_abi::{error, hypercall};
 use tessera_core::manifest::Access;
 use tessera_core::outcome::encode_value;
+use tessera_core::paging::EntryFormat;
 
 /// What the run loop does after a hypercall.
 #[derive(Debug)]
@@ -26,19 +27,30 @@ pub enum After {
 }
 
 /// Copies a guest buffer readable in `view`, at most `max` bytes.
-fn read(sys: &System, view: usize, ptr: u64, len: u64, max: u64) -> Result<Vec<u8>, i64> {
+fn read<F: EntryFormat>(
+    sys: &System<F>,
+    view: usize,
+    ptr: u64,
+    len: u64,
+    max: u64,
+) -> Result<Vec<u8>, i64> {
     if len > max {
         return Err(error::TOO_LARGE);
     }
     let mut buf = alloc::vec![0u8; len as usize];
-    if crate::tables::read_guest(&sys.views[view].ept, ptr, &mut buf) {
+    if crate::tables::read_guest(&sys.views[view].table, ptr, &mut buf) {
         Ok(buf)
     } else {
         Err(error::BAD_POINTER)
     }
 }
 
-fn read_name(sys: &System, view: usize, ptr: u64, len: u64) -> Result<String, i64> {
+fn read_name<F: EntryFormat>(
+    sys: &System<F>,
+    view: usize,
+    ptr: u64,
+    len: u64,
+) -> Result<String, i64> {
     let bytes = read(sys, view, ptr, len, 64)?;
     String::from_utf8(bytes).map_err(|_| error::BAD_POINTER)
 }
@@ -52,7 +64,12 @@ fn ret(regs: &mut GuestRegs, value: Result<u64, i64>) -> After {
 }
 
 /// Handles the hypercall in `regs.rax` made from view `current` while `main` runs.
-pub fn handle(sys: &mut System, current: usize, main: usize, regs: &mut GuestRegs) -> After {
+pub fn handle<F: EntryFormat>(
+    sys: &mut System<F>,
+    current: usize,
+    main: usize,
+    regs: &mut GuestRegs,
+) -> After {
     let nr = regs.rax;
     let (a0, a1, a2, a3) = (regs.rdi, regs.rsi, regs.rdx, regs.r10);
     if !sys.manifest.allows_hypercall(current, nr) {
@@ -121,7 +138,7 @@ pub fn handle(sys: &mut System, current: usize, main: usize, regs: &mut GuestReg
             };
             let view = &sys.views[current];
             let executable = view
-                .ept
+                .table
                 .translate(&crate::tables::ReadTables, a2)
                 .is_some_and(|t| t.perms.execute)
                 && view.region.contains(&a2);

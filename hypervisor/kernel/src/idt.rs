@@ -85,6 +85,7 @@ isr_\n:
     ISR_ERR 29
     ISR_ERR 30
     ISR_NOERR 31
+    ISR_NOERR 32
 
 isr_common:
     push rax
@@ -126,7 +127,7 @@ isr_common:
     .balign 8
     .global tessera_isr_table
 tessera_isr_table:
-    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32
     .quad isr_\n
     .endr
 "#,
@@ -134,7 +135,7 @@ tessera_isr_table:
 );
 
 unsafe extern "C" {
-    static tessera_isr_table: [u64; 32];
+    static tessera_isr_table: [u64; VECTORS];
 }
 
 /// One 64-bit interrupt-gate descriptor (SDM 3A §6.14.1, Figure 6-8).
@@ -154,7 +155,10 @@ impl Gate {
     }
 }
 
-static IDT: Once<[Gate; 32]> = Once::new();
+/// Exceptions 0–31, and vector 32: the local-APIC timer (the SVM watchdog).
+const VECTORS: usize = 33;
+
+static IDT: Once<[Gate; VECTORS]> = Once::new();
 
 /// Address of the IDT (the VMCS host IDTR base); 0 before [`init`].
 pub fn base() -> u64 {
@@ -178,6 +182,10 @@ pub fn init() {
 }
 
 extern "C" fn exception_dispatch(frame: &mut ExceptionFrame) {
+    if frame.vector == u64::from(crate::lapic::TIMER_VECTOR) {
+        crate::lapic::timer_fired();
+        return;
+    }
     if frame.vector == 13
         && let Some(fixup) = crate::cpu::rdmsr_fixup_for(frame.rip)
     {

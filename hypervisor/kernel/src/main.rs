@@ -7,24 +7,29 @@
 
 extern crate alloc;
 
+mod backend;
 mod boot;
 mod compartment;
 mod conformance;
 mod console;
 mod cpu;
 mod env;
+mod exec;
 mod gate;
 mod gdt;
 mod heap;
 mod hypercalls;
 mod idt;
+mod lapic;
 mod logger;
 mod mem;
 mod probe;
+mod regs;
 mod run;
 mod serial;
 mod shutdown;
 mod stats;
+mod svm;
 mod system;
 mod tables;
 mod vmx;

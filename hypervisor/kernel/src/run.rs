@@ -1,16 +1,15 @@
-//! The boot's workload: build the views from the modules (and manifest), run every
-//! compartment's `main`, print `@@STATS`, and check each compartment ended as expected.
+//! The boot's workload: build the views from the modules (and manifest), pick the
+//! backend, run every compartment's `main`, print `@@STATS`, and check each compartment
+//! ended as its module line expected.
 
+use crate::backend::Backend;
 use crate::system::System;
-use crate::vmx::exec;
-use crate::vmx::vmcs::Vmcs;
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_core::caps::Capabilities;
 use tessera_core::frames::FrameAllocator;
 use tessera_core::multiboot::BootInfo;
-use tessera_core::vmx::controls::{self, Request};
-use tessera_core::vmx::fields;
+use tessera_core::paging::EntryFormat;
 
 /// Default watchdog budget in TSC ticks (Bochs: instructions) without a VM exit.
 const WATCHDOG_TICKS: u64 = 1 << 26;
@@ -32,76 +31,52 @@ pub fn run_modules(
         return Ok(());
     }
     let conformance = arg(boot, "conformance").as_deref() == Some("1");
-    let Some(vmx) = &caps.vmx else {
-        return Err(
-            "no-backend: this CPU has no VMX and the SVM backend does not exist yet".into(),
-        );
-    };
-    let mut sys = System::build(boot, caps, frames, conformance)?;
-    if conformance {
-        sys.conformance = Some(crate::conformance::install(
-            &mut sys,
-            frames,
-            caps.maxphyaddr,
-        )?);
+    let force_emulation = arg(boot, "switch").as_deref() == Some("emulate");
+    let watchdog = arg(boot, "watchdog")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(WATCHDOG_TICKS);
+    if let Some(vmx) = &caps.vmx {
+        let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
+        let mut sys = System::build(boot, &paging, frames, conformance)?;
+        if conformance {
+            sys.conformance = Some(crate::conformance::install(
+                &mut sys,
+                frames,
+                caps.maxphyaddr,
+            )?);
+        }
+        let mut cpu = crate::vmx::backend(vmx, sys.eptp_list, force_emulation, watchdog, frames)?;
+        return run(&mut cpu, &mut sys);
     }
-    let hardware = vmx.vmfunc_eptp_switching && arg(boot, "switch").as_deref() != Some("emulate");
-    let ctl = controls::compute(
-        vmx,
-        Request {
-            vm_functions: hardware,
-        },
-    )
-    .map_err(|e| alloc::format!("{e}"))?;
-    log::info!(
-        "VMX controls: pin {:#x} proc {:#x} proc2 {:#x} exit {:#x} entry {:#x} (vpid {}, preemption timer {}, VM functions {})",
-        ctl.pin,
-        ctl.primary,
-        ctl.secondary,
-        ctl.exit,
-        ctl.entry,
-        ctl.vpid,
-        ctl.preemption_timer,
-        ctl.vm_functions
-    );
-    let mode = if ctl.vm_functions {
+    if let Some(svm) = &caps.svm {
+        let paging = crate::svm::paging(caps.maxphyaddr);
+        let mut sys = System::build(boot, &paging, frames, conformance)?;
+        if conformance {
+            sys.conformance = Some(crate::conformance::install(
+                &mut sys,
+                frames,
+                caps.maxphyaddr,
+            )?);
+        }
+        let mut cpu = crate::svm::backend(svm, &sys, watchdog, frames)?;
+        return run(&mut cpu, &mut sys);
+    }
+    Err("no-backend: this CPU has neither VMX with EPT nor SVM with NPT".into())
+}
+
+fn run<B: Backend>(cpu: &mut B, sys: &mut System<B::Format>) -> Result<(), String> {
+    let mode = if cpu.hardware_switching() {
         "hardware"
     } else {
         "emulated"
     };
-    log::info!(
-        "view switching: {mode} ({})",
-        if ctl.vm_functions {
-            "VMFUNC leaf 0 with the EPTP list, no VM exit"
-        } else if vmx.vmfunc_eptp_switching {
-            "forced with switch=emulate: VMFUNC raises #UD and L1 applies its semantics"
-        } else {
-            "this CPU has no VMFUNC: it raises #UD and L1 applies its semantics"
-        }
-    );
     crate::sprintln!("@@SWITCH mode={mode}");
-    let watchdog_ticks = arg(boot, "watchdog")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(WATCHDOG_TICKS);
-    let watchdog = ctl
-        .preemption_timer
-        .then(|| (watchdog_ticks >> vmx.preemption_timer_rate).max(1));
-    let region = crate::mem::zeroed_frame(frames).ok_or("no-memory-for-vmcs")?;
-    let mut vmcs = Vmcs::new(region, vmx, &ctl).map_err(|e| alloc::format!("vmcs-setup {e:?}"))?;
-    log::debug!("VMCS at {:#x}", vmcs.region);
-    if ctl.vm_functions {
-        // SAFETY: the EPTP list is an L1 page holding only EPTPs of views L1 built
-        // (unused entries are 0, which VMFUNC rejects with exit 59).
-        unsafe {
-            crate::vmx::instr::vmwrite(fields::EPTP_LIST_ADDRESS, sys.eptp_list)
-                .map_err(|e| alloc::format!("eptp-list {e:?}"))?;
-        }
-        // SAFETY: enables only EPTP switching (VM function 0).
-        unsafe { crate::vmx::instr::vmwrite(fields::VM_FUNCTION_CONTROLS, 1) }
-            .map_err(|e| alloc::format!("vmfunc-controls {e:?}"))?;
-    }
-    exec::run_all(&mut vmcs, vmx, &mut sys, watchdog, !ctl.vm_functions)?;
+    crate::exec::run_all(cpu, sys)?;
+    finish(sys)
+}
 
+/// `@@STATS` for every compartment, then whether each ended as expected.
+fn finish<F: EntryFormat>(sys: &System<F>) -> Result<(), String> {
     let mut mismatches: Vec<String> = Vec::new();
     for (i, view) in sys.views.iter().enumerate() {
         let (calls_in, calls_out) = sys.call_counts(i);

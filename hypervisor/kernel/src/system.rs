@@ -7,14 +7,16 @@ use crate::tables::FrameTables;
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_abi::gate::{self, info, state};
-use tessera_core::caps::{Capabilities, EptVpidCaps};
+use tessera_core::caps::EptVpidCaps;
 use tessera_core::contain::Frame;
 use tessera_core::frames::FrameAllocator;
 use tessera_core::layout::{self, Layout};
 use tessera_core::manifest::{Access, Manifest};
 use tessera_core::multiboot::BootInfo;
 use tessera_core::outcome::{Expect, Outcome, encode_value};
-use tessera_core::paging::{Ept, Eptp, EptpRules, MemoryType, PageTable, Perms, validate_eptp};
+use tessera_core::paging::{
+    EntryFormat, Eptp, EptpRules, MemoryType, PageTable, Perms, validate_eptp,
+};
 
 /// Where a compartment stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +33,7 @@ pub enum Status {
 
 /// One compartment and its view.
 #[derive(Debug)]
-pub struct View {
+pub struct View<F: EntryFormat> {
     pub name: String,
     pub expect: Expect,
     pub status: Status,
@@ -39,19 +41,37 @@ pub struct View {
     pub entry: u64,
     pub stack_top: u64,
     pub region: core::ops::Range<u64>,
-    pub ept: PageTable<Ept>,
-    pub eptp: u64,
+    /// Its second-level tables (EPT or NPT).
+    pub table: PageTable<F>,
+    /// The view's pointer in EPTP form: the VMX EPT pointer, or on SVM a synthetic EPTP
+    /// whose address is nCR3 (so one VMFUNC model and one list serve both).
+    pub pointer: u64,
     pub info_hpa: u64,
     pub state_hpa: u64,
     pub stats: Stats,
     pub console: crate::console::LineBuffer,
 }
 
+/// How views are built on this CPU: the entry format, the EPTP rules the pointers and
+/// the VMFUNC model check, what the gate pages may be, the physical-address width.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging<F> {
+    pub format: F,
+    pub rules: EptpRules,
+    pub gate_perms: Perms,
+    pub maxphyaddr: u8,
+    /// The engine needs write access to guest page tables even with A/D preset (QEMU's
+    /// TCG nested paging probes every guest page-table access as a store). Each view then
+    /// gets its own read-write copy of the tables, so a compartment can only ever change
+    /// its own; the GDT page stays shared and read-only.
+    pub private_guest_tables: bool,
+}
+
 /// Every view, the grants, the EPTP list.
 #[derive(Debug)]
-pub struct System {
+pub struct System<F: EntryFormat> {
     pub manifest: Manifest,
-    pub views: Vec<View>,
+    pub views: Vec<View<F>>,
     /// Guest-physical and host-physical address and size of each grant.
     pub grants: Vec<(u64, u64, u64)>,
     /// Host-physical address of the EPTP list page.
@@ -105,18 +125,19 @@ pub fn eptp_rules(ept: &EptVpidCaps, maxphyaddr: u8, cet_ss: bool) -> EptpRules 
     }
 }
 
-impl System {
+impl<F: EntryFormat> System<F> {
     /// Reads the manifest (or makes the implicit one), checks and loads every image,
     /// plans the guest-physical layout, and builds every view and the EPTP list.
     pub fn build(
         boot: &BootInfo,
-        caps: &Capabilities,
+        paging: &Paging<F>,
         frames: &mut FrameAllocator,
         conformance: bool,
-    ) -> Result<System, String> {
-        let vmx = caps.vmx.as_ref().ok_or("this CPU has no VMX")?;
-        let maxphyaddr = caps.maxphyaddr;
-        let ept_caps = vmx.ept_caps().copied().ok_or("this CPU has no EPT")?;
+    ) -> Result<System<F>, String>
+    where
+        F: Copy,
+    {
+        let maxphyaddr = paging.maxphyaddr;
         let mut modules = Vec::new();
         let mut manifest_text = None;
         for (index, module) in boot.modules.iter().enumerate() {
@@ -204,12 +225,8 @@ impl System {
             unsafe { core::ptr::write_bytes(hpa as *mut u8, 0, decl.size as usize) };
             grants.push((placed.gpa, hpa, decl.size));
         }
-        let gate_perms = if ept_caps.execute_only {
-            Perms::X
-        } else {
-            Perms::RX
-        };
-        let rules = eptp_rules(&ept_caps, maxphyaddr, caps.cet_ss);
+        let gate_perms = paging.gate_perms;
+        let rules = paging.rules;
         let all_callers = manifest.all_callers();
         let n = manifest.compartments.len();
 
@@ -218,14 +235,26 @@ impl System {
             let region = &plan.regions[i];
             let mut tables = FrameTables { frames };
             let ept_err = |e| alloc::format!("view of '{}': {e}", decl.name);
-            let mut ept = PageTable::new(Ept::new(ept_caps.execute_only), maxphyaddr, &mut tables)
-                .map_err(ept_err)?;
+            let mut ept =
+                PageTable::new(paging.format, maxphyaddr, &mut tables).map_err(ept_err)?;
             // Read-only everywhere; only the conformance fixture maps them writable, for
             // its A/D-enabled entry, under which guest page walks count as writes
             // (SDM 3C "Accessed and Dirty Flags for EPT").
             let table_perms = if conformance { Perms::RW } else { Perms::R };
             for (gpa, hpa) in &shared.pages {
-                ept.map_range(&mut tables, *gpa, *hpa, 0x1000, table_perms)
+                let is_table = *gpa != tessera_core::guest::GDT_GPA;
+                let (hpa, perms) = if is_table && paging.private_guest_tables {
+                    let copy = frame(tables.frames)?;
+                    // SAFETY: `hpa` is a filled guest-table page, `copy` a fresh frame,
+                    // both L1-owned and identity-mapped.
+                    unsafe {
+                        core::ptr::copy_nonoverlapping(*hpa as *const u8, copy as *mut u8, 4096)
+                    };
+                    (copy, Perms::RW)
+                } else {
+                    (*hpa, table_perms)
+                };
+                ept.map_range(&mut tables, *gpa, hpa, 0x1000, perms)
                     .map_err(ept_err)?;
             }
             // Slot pages: this view's own copy of the page holding its slot, the shared
@@ -348,8 +377,8 @@ impl System {
                 entry,
                 stack_top: region.stack_top,
                 region: region.base..region.base + region.size,
-                ept,
-                eptp,
+                table: ept,
+                pointer: eptp,
                 info_hpa,
                 state_hpa,
                 stats: Stats::default(),
@@ -359,8 +388,8 @@ impl System {
         let eptp_list = frame(frames)?;
         let mut list = alloc::boxed::Box::new([0u64; 512]);
         for (i, view) in views.iter().enumerate() {
-            write_u64(eptp_list, 8 * i as u64, view.eptp);
-            list[i] = view.eptp;
+            write_u64(eptp_list, 8 * i as u64, view.pointer);
+            list[i] = view.pointer;
         }
         log::info!(
             "{} view(s), {} grant(s), EPTP list at {eptp_list:#x}",
@@ -385,7 +414,7 @@ impl System {
     pub fn view_of(&self, eptp: u64) -> Option<usize> {
         self.views
             .iter()
-            .position(|v| v.eptp == eptp)
+            .position(|v| v.pointer == eptp)
             .or_else(|| (self.conformance.is_some() && self.list.contains(&eptp)).then_some(0))
     }
 

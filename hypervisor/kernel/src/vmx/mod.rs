@@ -2,7 +2,7 @@
 //! Entering VMX Operation", §24.8 "Restrictions on VMX Operation"). VMCS setup, the run
 //! loop and exit handling build on this (issue: VMX backend).
 
-pub mod exec;
+pub mod backend;
 pub mod instr;
 pub mod run;
 pub mod vmcs;
@@ -84,5 +84,92 @@ pub fn enable(caps: &VmxCaps, frames: &mut FrameAllocator) -> Result<VmxRoot, En
     unsafe { instr::vmxon(region) }.map_err(EnableError::Vmxon)?;
     Ok(VmxRoot {
         vmxon_region: region,
+    })
+}
+
+/// Builds the VMX backend for views already built: controls from core (VM functions
+/// when the CPU has them and the boot did not force emulation), a VMCS, and the EPTP
+/// list wired in for hardware switching.
+pub fn backend(
+    caps: &VmxCaps,
+    eptp_list: u64,
+    force_emulation: bool,
+    watchdog_ticks: u64,
+    frames: &mut FrameAllocator,
+) -> Result<backend::VmxCpu, alloc::string::String> {
+    use tessera_core::vmx::controls::{self, Request};
+    use tessera_core::vmx::fields;
+    let hardware = caps.vmfunc_eptp_switching && !force_emulation;
+    let ctl = controls::compute(
+        caps,
+        Request {
+            vm_functions: hardware,
+        },
+    )
+    .map_err(|e| alloc::format!("{e}"))?;
+    log::info!(
+        "VMX controls: pin {:#x} proc {:#x} proc2 {:#x} exit {:#x} entry {:#x} (vpid {}, preemption timer {}, VM functions {})",
+        ctl.pin,
+        ctl.primary,
+        ctl.secondary,
+        ctl.exit,
+        ctl.entry,
+        ctl.vpid,
+        ctl.preemption_timer,
+        ctl.vm_functions
+    );
+    log::info!(
+        "view switching: {}",
+        if ctl.vm_functions {
+            "hardware (VMFUNC leaf 0 with the EPTP list, no VM exit)"
+        } else if caps.vmfunc_eptp_switching {
+            "emulated (forced with switch=emulate: VMFUNC raises #UD and L1 applies its semantics)"
+        } else {
+            "emulated (this CPU has no VMFUNC: it raises #UD and L1 applies its semantics)"
+        }
+    );
+    let watchdog = ctl
+        .preemption_timer
+        .then(|| (watchdog_ticks >> caps.preemption_timer_rate).max(1));
+    let region = crate::mem::zeroed_frame(frames).ok_or("no-memory-for-vmcs")?;
+    let vmcs =
+        vmcs::Vmcs::new(region, caps, &ctl).map_err(|e| alloc::format!("vmcs-setup {e:?}"))?;
+    log::debug!("VMCS at {:#x}", vmcs.region);
+    if ctl.vm_functions {
+        // SAFETY: the EPTP list is an L1 page holding only EPTPs of views L1 built
+        // (unused entries are 0, which VMFUNC rejects with exit 59).
+        unsafe { instr::vmwrite(fields::EPTP_LIST_ADDRESS, eptp_list) }
+            .map_err(|e| alloc::format!("eptp-list {e:?}"))?;
+        // SAFETY: enables only EPTP switching (VM function 0).
+        unsafe { instr::vmwrite(fields::VM_FUNCTION_CONTROLS, 1) }
+            .map_err(|e| alloc::format!("vmfunc-controls {e:?}"))?;
+    }
+    Ok(backend::VmxCpu {
+        vmcs,
+        caps: *caps,
+        watchdog,
+        hardware: ctl.vm_functions,
+    })
+}
+
+/// How views are built on this CPU with EPT.
+pub fn paging(
+    caps: &VmxCaps,
+    maxphyaddr: u8,
+    cet_ss: bool,
+) -> Result<crate::system::Paging<tessera_core::paging::Ept>, &'static str> {
+    use tessera_core::paging::{Ept, Perms};
+    let ept = caps.ept_caps().copied().ok_or("this CPU has no EPT")?;
+    Ok(crate::system::Paging {
+        format: Ept::new(ept.execute_only),
+        rules: crate::system::eptp_rules(&ept, maxphyaddr, cet_ss),
+        // Execute-only where the CPU allows (DESIGN §6 property 1), else read-execute.
+        gate_perms: if ept.execute_only {
+            Perms::X
+        } else {
+            Perms::RX
+        },
+        maxphyaddr,
+        private_guest_tables: false,
     })
 }

@@ -4,29 +4,9 @@
 //! not saved or loaded by the CPU).
 
 use super::instr::{VmFail, vmread};
+use crate::regs::GuestRegs;
 use core::arch::global_asm;
 use tessera_core::vmx::fields;
-
-/// The guest's general registers (RSP and RIP live in the VMCS).
-#[repr(C)]
-#[derive(Debug, Default, Clone)]
-pub struct GuestRegs {
-    pub rax: u64,
-    pub rbx: u64,
-    pub rcx: u64,
-    pub rdx: u64,
-    pub rsi: u64,
-    pub rdi: u64,
-    pub rbp: u64,
-    pub r8: u64,
-    pub r9: u64,
-    pub r10: u64,
-    pub r11: u64,
-    pub r12: u64,
-    pub r13: u64,
-    pub r14: u64,
-    pub r15: u64,
-}
 
 global_asm!(
     r#"

@@ -1,0 +1,39 @@
+//! The one interface the run loop needs from a virtualization backend (VMX or SVM),
+//! chosen once at boot and dispatched statically (`exec::run_all` is generic over it).
+
+use crate::regs::GuestRegs;
+use alloc::string::String;
+use tessera_core::exit::VmExit;
+use tessera_core::paging::EntryFormat;
+
+/// One decoded exit, with the short name `@@STATS` counts it under.
+#[derive(Debug)]
+pub struct Exit {
+    pub exit: VmExit,
+    pub reason: &'static str,
+}
+
+/// A backend running one guest context.
+pub trait Backend {
+    /// The second-level page-table format of its views.
+    type Format: EntryFormat + Copy;
+
+    /// Fresh guest state for a compartment's `main`: entry point, stack, view.
+    fn start(&mut self, rip: u64, rsp: u64, view: usize, pointer: u64) -> Result<(), String>;
+    /// Enters the guest and returns at its next exit.
+    fn run(&mut self, regs: &mut GuestRegs) -> Result<Exit, String>;
+    /// Guest RIP.
+    fn rip(&self) -> u64;
+    fn set_rip(&mut self, rip: u64);
+    fn set_rsp(&mut self, rsp: u64);
+    fn rflags(&self) -> u64;
+    fn set_rflags(&mut self, rflags: u64);
+    /// Ends STI / MOV-SS blocking (an emulated instruction completed).
+    fn clear_interrupt_shadow(&mut self);
+    /// The view pointer (EPTP form) loaded now.
+    fn current_pointer(&self) -> u64;
+    /// Loads view `view` (pointer in EPTP form): the switch itself.
+    fn load_view(&mut self, view: usize, pointer: u64);
+    /// Whether the CPU switches views itself (hardware VMFUNC), without exits.
+    fn hardware_switching(&self) -> bool;
+}

@@ -1,0 +1,56 @@
+//! The local APIC timer: the SVM backend's watchdog (VMX uses its preemption timer).
+//! The one home of local-APIC MMIO (Intel SDM 3A §11.5.4 "APIC Timer"; AMD APM Vol. 2
+//! §16.4 — same registers: LVT timer 0x320, initial count 0x380, divide 0x3E0, EOI 0xB0,
+//! spurious-interrupt vector 0xF0).
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// IDT vector of the timer interrupt.
+pub const TIMER_VECTOR: u8 = 32;
+const IA32_APIC_BASE: u32 = 0x1B;
+
+static BASE: AtomicU64 = AtomicU64::new(0);
+static FIRED: AtomicBool = AtomicBool::new(false);
+
+fn write(offset: u64, value: u32) {
+    let base = BASE.load(Ordering::Relaxed);
+    if base == 0 {
+        return;
+    }
+    // SAFETY: `base` is the local APIC's MMIO page from IA32_APIC_BASE, inside the boot
+    // identity map; these registers only steer the timer and interrupt acceptance.
+    unsafe { ((base + offset) as *mut u32).write_volatile(value) };
+}
+
+/// Masks the legacy PICs (the BIOS leaves the PIT on IRQ0 = vector 8, which would look
+/// like a double fault) and enables the local APIC with the timer on [`TIMER_VECTOR`].
+pub fn init() {
+    for port in [0x21u16, 0xA1] {
+        // SAFETY: the 8259 PIC data ports; masking every line touches no memory.
+        unsafe { crate::cpu::Port::new(port) }.write_u8(0xFF);
+    }
+    let base = crate::cpu::rdmsr_safe(IA32_APIC_BASE).map_or(0xFEE0_0000, |v| v & 0xF_FFFF_F000);
+    BASE.store(base, Ordering::Relaxed);
+    write(0xF0, 0x1FF); // spurious vector 0xFF, APIC software-enabled (bit 8)
+    write(0x3E0, 0b1010); // divide by 128
+    write(0x320, u32::from(TIMER_VECTOR)); // one-shot, unmasked
+}
+
+/// Arms the one-shot timer for `count` ticks (bus clock / 128); 0 disarms it.
+pub fn arm(count: u32) {
+    FIRED.store(false, Ordering::Relaxed);
+    write(0x380, count);
+}
+
+/// Called by the IDT stub for [`TIMER_VECTOR`].
+pub fn timer_fired() {
+    FIRED.store(true, Ordering::Relaxed);
+    write(0xB0, 0);
+}
+
+/// Lets a pending interrupt in (IF=1 for one instruction) and says whether it was the
+/// watchdog timer.
+pub fn take_pending() -> bool {
+    crate::cpu::interrupt_window();
+    FIRED.swap(false, Ordering::Relaxed)
+}

@@ -1,0 +1,194 @@
+//! The SVM backend (AMD APM Vol. 2 ch. 15): EFER.SVME and VM_HSAVE_PA, one VMCB,
+//! nested paging with the same generic page-table code as EPT in the NPT format, one
+//! ASID per view where the CPU has enough, every sensitive instruction intercepted, and
+//! VMFUNC/VMCALL recognised from their #UD by the shared run loop.
+
+pub mod backend;
+pub mod run;
+pub mod vmcb;
+
+use crate::system::{Paging, System};
+use alloc::string::String;
+use alloc::vec::Vec;
+use backend::SvmCpu;
+use tessera_core::caps::SvmCaps;
+use tessera_core::frames::FrameAllocator;
+use tessera_core::guest::{self, access_rights as ar};
+use tessera_core::paging::{EptpRules, Npt, Perms};
+use tessera_core::svm::vmcb::{attrib_from_access_rights, control, state};
+use vmcb::Vmcb;
+
+const IA32_EFER: u32 = 0xC000_0080;
+const VM_HSAVE_PA: u32 = 0xC001_0117;
+const EFER_NXE: u64 = 1 << 11;
+const EFER_SVME: u64 = 1 << 12;
+
+/// How views are built with NPT. The VMFUNC model still checks EPTP-form pointers
+/// (synthetic ones here: write-back, 4 levels, no A/D), so the same rules hold on AMD.
+pub fn paging(maxphyaddr: u8) -> Paging<Npt> {
+    Paging {
+        format: Npt,
+        rules: EptpRules {
+            wb: true,
+            uc: true,
+            walk4: true,
+            walk5: false,
+            ad: false,
+            maxphyaddr,
+            supervisor_shadow_stack: false,
+        },
+        // NPT has no execute-only pages.
+        gate_perms: Perms::RX,
+        maxphyaddr,
+        // QEMU TCG's nested walk wants write access to guest page tables (Bochs' and real
+        // CPUs' do not when A/D are preset); a private copy per view keeps that safe.
+        private_guest_tables: true,
+    }
+}
+
+fn frames_filled(frames: &mut FrameAllocator, count: usize, byte: u8) -> Result<u64, String> {
+    let pa = frames
+        .alloc(count)
+        .ok_or("out of memory for SVM structures")?;
+    // SAFETY: fresh frames from the allocator, owned by L1 and identity-mapped.
+    unsafe { core::ptr::write_bytes(pa as *mut u8, byte, count * 4096) };
+    Ok(pa)
+}
+
+/// Enables SVM and builds the VMCB for views already built.
+pub fn backend(
+    caps: &SvmCaps,
+    sys: &System<Npt>,
+    watchdog_ticks: u64,
+    frames: &mut FrameAllocator,
+) -> Result<SvmCpu, String> {
+    if caps.svm_disabled_by_vm_cr {
+        return Err("SVM is disabled by the firmware (VM_CR.SVMDIS)".into());
+    }
+    if !caps.npt {
+        return Err("this CPU has SVM but no nested paging".into());
+    }
+    let nx = crate::cpu::cpuid(0x8000_0001, 0)[3] & (1 << 20) != 0;
+    let efer = crate::cpu::rdmsr_safe(IA32_EFER).map_err(|_| "cannot read EFER")?;
+    let efer = efer | EFER_SVME | if nx { EFER_NXE } else { 0 };
+    // SAFETY: sets EFER.SVME (allows SVM instructions) and EFER.NXE (NX becomes a valid
+    // page-table bit, which NPT entries use); LME/LMA and paging are unchanged.
+    unsafe { crate::cpu::wrmsr(IA32_EFER, efer) };
+    let hsave = frames_filled(frames, 1, 0)?;
+    // SAFETY: VM_HSAVE_PA gets an L1-owned page the CPU may use for host state.
+    unsafe { crate::cpu::wrmsr(VM_HSAVE_PA, hsave) };
+    crate::lapic::init();
+
+    let vmcb = Vmcb {
+        pa: frames_filled(frames, 1, 0)?,
+    };
+    // Every I/O port and MSR intercepted (APM §15.10: IOPM 12 KiB, MSRPM 8 KiB).
+    let iopm = frames_filled(frames, 3, 0xFF)?;
+    let msrpm = frames_filled(frames, 2, 0xFF)?;
+    // CR writes: CR0, CR3, CR4, CR8 (bits 16 + n).
+    vmcb.set::<u32>(
+        control::INTERCEPT_CR,
+        (1 << 16) | (1 << 19) | (1 << 20) | (1 << 24),
+    );
+    vmcb.set::<u32>(control::INTERCEPT_DR, u32::MAX);
+    vmcb.set::<u32>(control::INTERCEPT_EXCEPTIONS, u32::MAX);
+    // Vector 3: INTR, NMI, SMI, INIT, descriptor-table reads and writes (6–13), RDPMC,
+    // CPUID, INTn, INVD, HLT, INVLPG, INVLPGA, IOIO_PROT, MSR_PROT, task switch, shutdown.
+    let misc1: u32 = 0b1111
+        | (0xFF << 6)
+        | (1 << 15)
+        | (1 << 18)
+        | (1 << 21)
+        | (1 << 22)
+        | (1 << 24)
+        | (1 << 25)
+        | (1 << 26)
+        | (1 << 27)
+        | (1 << 28)
+        | (1 << 29)
+        | (1 << 31);
+    vmcb.set::<u32>(control::INTERCEPT_MISC1, misc1);
+    // Vector 4: VMRUN (mandatory), VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, ICEBP,
+    // WBINVD, MONITOR, MWAIT, MWAIT-conditional, XSETBV. RDTSCP stays allowed.
+    let misc2: u32 =
+        0b111_1111 | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13);
+    vmcb.set::<u32>(control::INTERCEPT_MISC2, misc2);
+    vmcb.set::<u64>(control::IOPM_BASE_PA, iopm);
+    vmcb.set::<u64>(control::MSRPM_BASE_PA, msrpm);
+    vmcb.set::<u64>(control::NP_ENABLE, 1);
+    // V_INTR_MASKING: the host's IF decides physical interrupts while the guest runs.
+    vmcb.set::<u64>(control::V_INTR, 1 << 24);
+
+    // One ASID per view (ASID 0 is the host's) where there are enough; else one shared
+    // ASID and a TLB flush on every switch.
+    let asid_per_view = (sys.views.len() as u64) < u64::from(caps.asids);
+    log::info!(
+        "SVM: revision {}, {} ASIDs: {}",
+        caps.revision,
+        caps.asids,
+        if asid_per_view {
+            "one ASID per view (no flush on a switch)"
+        } else {
+            "too few for one per view: flush on every switch"
+        }
+    );
+    crate::sprintln!(
+        "@@SVM tlb={}",
+        if asid_per_view {
+            "asid-per-view"
+        } else {
+            "flush"
+        }
+    );
+    let pointers: Vec<u64> = sys.views.iter().map(|v| v.pointer).collect();
+    Ok(SvmCpu {
+        vmcb,
+        pointers,
+        asid_per_view,
+        current: (0, 0),
+        flush: false,
+        // The LAPIC timer at bus clock / 128: 16 bus cycles per watchdog tick (about one
+        // second for the default budget at QEMU's 1 GHz APIC bus).
+        watchdog: u32::try_from((watchdog_ticks << 4) >> 7)
+            .unwrap_or(u32::MAX)
+            .max(1),
+    })
+}
+
+/// Guest state of a fresh compartment start (the same L2 environment as on VMX).
+pub fn write_guest_state(vmcb: &Vmcb, rip: u64, rsp: u64) {
+    let code = attrib_from_access_rights(ar::CODE);
+    let data = attrib_from_access_rights(ar::DATA);
+    let flat = 0xFFFF_FFFF;
+    vmcb.set_segment(state::CS, guest::CODE_SELECTOR, code, flat, 0);
+    for seg in [state::SS, state::DS, state::ES] {
+        vmcb.set_segment(seg, guest::DATA_SELECTOR, data, flat, 0);
+    }
+    for seg in [state::FS, state::GS, state::LDTR] {
+        vmcb.set_segment(seg, 0, 0, 0, 0);
+    }
+    vmcb.set_segment(
+        state::TR,
+        guest::TSS_SELECTOR,
+        attrib_from_access_rights(ar::TSS),
+        guest::TSS_LIMIT,
+        guest::GDT_GPA + guest::TSS_OFFSET,
+    );
+    vmcb.set_segment(state::GDTR, 0, 0, guest::GDT_LIMIT, guest::GDT_GPA);
+    vmcb.set_segment(state::IDTR, 0, 0, 0, 0);
+    vmcb.set::<u8>(state::CPL, 0);
+    // LME | LMA | SVME (a guest EFER without SVME fails VMRUN's checks, APM §15.5.1).
+    vmcb.set::<u64>(state::EFER, (1 << 8) | (1 << 10) | EFER_SVME);
+    vmcb.set::<u64>(state::CR0, 0x8001_0031); // PG, WP, NE, ET, PE
+    vmcb.set::<u64>(state::CR3, guest::PAGE_TABLES_GPA);
+    vmcb.set::<u64>(state::CR4, 1 << 5); // PAE
+    vmcb.set::<u64>(state::DR7, 0x400);
+    vmcb.set::<u64>(state::DR6, 0xFFFF_0FF0);
+    vmcb.set::<u64>(state::RFLAGS, 0x2);
+    vmcb.set::<u64>(state::RIP, rip);
+    vmcb.set::<u64>(state::RSP, rsp);
+    vmcb.set::<u64>(state::RAX, 0);
+    vmcb.set::<u64>(state::G_PAT, 0x0007_0406_0007_0406);
+    vmcb.set::<u64>(control::INTERRUPT_SHADOW, 0);
+    vmcb.set::<u64>(control::EVENT_INJ, 0);
+}

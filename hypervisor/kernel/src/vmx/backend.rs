@@ -1,0 +1,112 @@
+//! The VMX backend behind [`Backend`]: a VMCS, VM entries with the preemption-timer
+//! watchdog, exits decoded by core.
+
+use super::instr::{vmread, vmwrite};
+use super::run::enter;
+use super::vmcs::Vmcs;
+use crate::backend::{Backend, Exit};
+use crate::regs::GuestRegs;
+use alloc::string::String;
+use tessera_core::caps::VmxCaps;
+use tessera_core::paging::Ept;
+use tessera_core::vmx::exit::{RawExit, decode, reason_name};
+use tessera_core::vmx::fields;
+
+/// One vCPU on VMX.
+#[derive(Debug)]
+pub struct VmxCpu {
+    pub vmcs: Vmcs,
+    pub caps: VmxCaps,
+    /// Preemption-timer value per entry (already divided by the timer rate).
+    pub watchdog: Option<u64>,
+    /// "Enable VM functions" is on: the CPU switches views itself.
+    pub hardware: bool,
+}
+
+fn read(field: u32) -> u64 {
+    vmread(field).unwrap_or(0)
+}
+
+fn write(field: u32, value: u64) {
+    // SAFETY: the run loop writes only guest RIP/RSP/RFLAGS, the interruptibility state,
+    // the preemption timer and the EPT pointer of a view L1 built; none of them give the
+    // guest access to L1 memory.
+    let _ = unsafe { vmwrite(field, value) };
+}
+
+impl Backend for VmxCpu {
+    type Format = Ept;
+
+    fn start(&mut self, rip: u64, rsp: u64, _view: usize, pointer: u64) -> Result<(), String> {
+        self.vmcs
+            .start_guest(&self.caps, rip, rsp, pointer)
+            .map_err(|e| alloc::format!("vmcs-guest-state {e:?}"))?;
+        super::instr::invept_all().map_err(|e| alloc::format!("invept {e:?}"))
+    }
+
+    fn run(&mut self, regs: &mut GuestRegs) -> Result<Exit, String> {
+        if let Some(ticks) = self.watchdog {
+            write(fields::PREEMPTION_TIMER_VALUE, ticks);
+        }
+        // SAFETY: the VMCS holds this kernel's host state and a guest confined to views L1
+        // built; `launched` is tracked here.
+        unsafe { enter(regs, self.vmcs.launched) }
+            .map_err(|e| alloc::format!("vm-entry-instruction-failed {e:?}"))?;
+        self.vmcs.launched = true;
+        let raw = RawExit {
+            reason: read(fields::EXIT_REASON) as u32,
+            qualification: read(fields::EXIT_QUALIFICATION),
+            interruption_info: read(fields::EXIT_INTERRUPTION_INFO) as u32,
+            interruption_error: read(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
+            instruction_len: read(fields::EXIT_INSTRUCTION_LENGTH),
+            guest_physical: read(fields::GUEST_PHYSICAL_ADDRESS),
+            rcx: regs.rcx,
+        };
+        Ok(Exit {
+            exit: decode(&raw),
+            reason: reason_name(raw.reason & 0xFFFF),
+        })
+    }
+
+    fn rip(&self) -> u64 {
+        read(fields::GUEST_RIP)
+    }
+
+    fn set_rip(&mut self, rip: u64) {
+        write(fields::GUEST_RIP, rip);
+    }
+
+    fn set_rsp(&mut self, rsp: u64) {
+        write(fields::GUEST_RSP, rsp);
+    }
+
+    fn rflags(&self) -> u64 {
+        read(fields::GUEST_RFLAGS)
+    }
+
+    fn set_rflags(&mut self, rflags: u64) {
+        write(fields::GUEST_RFLAGS, rflags);
+    }
+
+    fn clear_interrupt_shadow(&mut self) {
+        // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
+        write(
+            fields::GUEST_INTERRUPTIBILITY,
+            read(fields::GUEST_INTERRUPTIBILITY) & !3,
+        );
+    }
+
+    fn current_pointer(&self) -> u64 {
+        // KVM does not maintain the EPTP-index field for L1 (VMFUNC-SEMANTICS.md): the EPT
+        // pointer itself says which view runs.
+        read(fields::EPT_POINTER)
+    }
+
+    fn load_view(&mut self, _view: usize, pointer: u64) {
+        write(fields::EPT_POINTER, pointer);
+    }
+
+    fn hardware_switching(&self) -> bool {
+        self.hardware
+    }
+}
