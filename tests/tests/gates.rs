@@ -40,6 +40,12 @@ fn pingpong_round_trips_cost_no_exit_with_hardware_vmfunc() {
         "round trips caused VM exits: [ping] {roundtrips}\n{}",
         report()
     );
+    // The same result as a machine line (the SDK's report!).
+    assert_record(
+        outcome,
+        "ROUNDTRIPS",
+        &[("compartment", "ping"), ("n", "10000"), ("exits", "0")],
+    );
     let calls_in = records(outcome, "STATS")
         .into_iter()
         .find(|r| r.get("compartment").map(String::as_str) == Some("pong"))
@@ -167,4 +173,352 @@ fn every_scenario_ends_as_declared() {
         })
         .collect();
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+// ---- compartments/scenarios: the @@ lines compartments/README.md promises ----
+
+/// A `@@FAULT` line a scenario must show: (compartment, fields besides `compartment=`).
+type Fault = (&'static str, &'static [(&'static str, &'static str)]);
+
+/// Boots scenario `name` (shared with [`every_scenario_ends_as_declared`]) and checks what
+/// every attack scenario promises: each expected `@@FAULT`, no `not contained` line, the
+/// victim and the bystander never stopped and exiting 0 (the bystander after the victim
+/// answered it), and `@@RESULT pass`.
+fn check_scenario(name: &str, faults: &[Fault]) -> &'static xtask::runner::RunOutcome {
+    let outcome = boot_declaration(&format!("compartments/scenarios/{name}"));
+    for (compartment, fields) in faults {
+        let mut want = vec![("compartment", *compartment)];
+        want.extend_from_slice(fields);
+        assert_record(outcome, "FAULT", &want);
+    }
+    assert!(
+        !outcome
+            .transcript
+            .lines
+            .iter()
+            .any(|l| l.contains("not contained")),
+        "scenario {name}: an attack was not contained\n{}",
+        outcome.failure_report()
+    );
+    let declared = declared(&format!("compartments/scenarios/{name}"));
+    for innocent in ["victim", "bystander"] {
+        if !declared.compartments.iter().any(|c| c.name == innocent) {
+            continue;
+        }
+        let stopped = records(outcome, "FAULT")
+            .into_iter()
+            .any(|r| r.get("compartment").map(String::as_str) == Some(innocent));
+        assert!(
+            !stopped,
+            "scenario {name}: {innocent} was stopped\n{}",
+            outcome.failure_report()
+        );
+        assert_record(outcome, "EXIT", &[("compartment", innocent), ("code", "0")]);
+    }
+    if declared.compartments.iter().any(|c| c.name == "bystander") {
+        assert!(
+            console(outcome, "bystander")
+                .iter()
+                .any(|l| l.starts_with("bystander: victim answers") && l.ends_with("all fine")),
+            "scenario {name}: the bystander was not served\n{}",
+            outcome.failure_report()
+        );
+    }
+    assert_passed(outcome);
+    outcome
+}
+
+#[test]
+fn scenario_read_victim() {
+    check_scenario(
+        "read-victim",
+        &[(
+            "attack-read-victim",
+            &[
+                ("kind", "memory"),
+                ("gpa", "0x1000000"),
+                ("access", "read"),
+                ("allowed", "---"),
+            ],
+        )],
+    );
+}
+
+#[test]
+fn scenario_exec_grant() {
+    check_scenario(
+        "exec-grant",
+        &[(
+            "attack-exec-grant",
+            &[
+                ("kind", "memory"),
+                ("gpa", "0x400000"),
+                ("access", "execute"),
+                ("allowed", "rw-"),
+            ],
+        )],
+    );
+}
+
+#[test]
+fn scenario_vmfunc_rogue() {
+    let outcome = check_scenario(
+        "vmfunc-rogue",
+        &[(
+            "attack-vmfunc-victim",
+            &[
+                ("kind", "memory"),
+                ("access", "execute"),
+                ("allowed", "---"),
+                ("in_view", "victim"),
+            ],
+        )],
+    );
+    // The fetch that faulted is the attacker's own next instruction.
+    let fault = records(outcome, "FAULT")
+        .into_iter()
+        .find(|r| r.get("compartment").map(String::as_str) == Some("attack-vmfunc-victim"))
+        .unwrap_or_default();
+    assert_eq!(
+        fault.get("gpa"),
+        fault.get("rip"),
+        "the execute fault is not at the attacker's own code: {fault:?}"
+    );
+}
+
+#[test]
+fn scenario_vmfunc_invalid() {
+    check_scenario(
+        "vmfunc-invalid",
+        &[
+            ("attack-vmfunc-index", &[("kind", "vmfunc")]),
+            ("attack-vmfunc-leaf", &[("kind", "vmfunc")]),
+        ],
+    );
+}
+
+#[test]
+fn scenario_gate_jump() {
+    let outcome = check_scenario(
+        "gate-jump",
+        &[
+            (
+                "attack-gate-jump-deep",
+                &[
+                    ("kind", "memory"),
+                    ("gpa", "0x11"),
+                    ("access", "write"),
+                    ("allowed", "---"),
+                ],
+            ),
+            (
+                "attack-gate-jump-slot",
+                &[
+                    ("kind", "exception"),
+                    ("vector", "3"),
+                    ("name", "breakpoint"),
+                ],
+            ),
+        ],
+    );
+    assert!(
+        console(outcome, "attack-gate-jump-mid")
+            .iter()
+            .any(|l| l.contains("refused")),
+        "the victim's view did not refuse the mid-gate call\n{}",
+        outcome.failure_report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "attack-gate-jump-mid"), ("code", "0")],
+    );
+}
+
+#[test]
+fn scenario_forged_return() {
+    check_scenario(
+        "forged-return",
+        &[(
+            "attack-forged-return",
+            &[
+                ("kind", "gate-violation"),
+                ("reason", "return-without-call"),
+                ("reported_by", "victim"),
+            ],
+        )],
+    );
+}
+
+#[test]
+fn scenario_pad_jump() {
+    // check_scenario also asserts the victim was not stopped and the bystander served.
+    check_scenario(
+        "pad-jump",
+        &[("attack-pad-jump", &[("kind", "gate-violation")])],
+    );
+}
+
+#[test]
+fn scenario_write_shared() {
+    let outcome = check_scenario(
+        "write-shared",
+        &[
+            (
+                "attack-write-gate",
+                &[("kind", "memory"), ("gpa", "0x200000"), ("access", "write")],
+            ),
+            (
+                "attack-write-pagetables",
+                &[
+                    ("kind", "memory"),
+                    ("gpa", "0x100000"),
+                    ("access", "write"),
+                    ("allowed", "r--"),
+                ],
+            ),
+            (
+                "attack-write-gdt",
+                &[
+                    ("kind", "memory"),
+                    ("gpa", "0x108000"),
+                    ("access", "write"),
+                    ("allowed", "r--"),
+                ],
+            ),
+            (
+                "attack-write-info",
+                &[
+                    ("kind", "memory"),
+                    ("gpa", "0x204000"),
+                    ("access", "write"),
+                    ("allowed", "r--"),
+                ],
+            ),
+        ],
+    );
+    // The gate's code: execute-only where the CPU has execute-only EPT, else r-x.
+    let gate = records(outcome, "FAULT")
+        .into_iter()
+        .find(|r| r.get("compartment").map(String::as_str) == Some("attack-write-gate"))
+        .and_then(|r| r.get("allowed").cloned());
+    assert!(
+        matches!(gate.as_deref(), Some("--x" | "r-x")),
+        "the gate region is mapped {gate:?}, not --x or r-x"
+    );
+}
+
+#[test]
+fn scenario_privileged() {
+    check_scenario(
+        "privileged",
+        &[
+            (
+                "attack-io-serial",
+                &[("kind", "privileged"), ("action", "io"), ("port", "0x3f8")],
+            ),
+            (
+                "attack-io-exit",
+                &[("kind", "privileged"), ("action", "io"), ("port", "0xf4")],
+            ),
+            (
+                "attack-msr",
+                &[
+                    ("kind", "privileged"),
+                    ("action", "wrmsr"),
+                    ("msr", "0xc0000082"),
+                ],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn scenario_scrub() {
+    let outcome = check_scenario("scrub", &[]);
+    assert!(
+        console(outcome, "attack-scrub")
+            .iter()
+            .any(|l| l.starts_with("attack-scrub: registers scrubbed both ways")),
+        "no 'registers scrubbed both ways' line\n{}",
+        outcome.failure_report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "attack-scrub"), ("code", "0")],
+    );
+}
+
+#[test]
+fn scenario_callee_failure() {
+    let outcome = check_scenario(
+        "callee-failure",
+        &[
+            (
+                "faulty-crash",
+                &[
+                    ("kind", "exception"),
+                    ("vector", "0"),
+                    ("name", "divide-error"),
+                ],
+            ),
+            (
+                "faulty-overflow",
+                &[("kind", "memory"), ("access", "write"), ("allowed", "---")],
+            ),
+            ("faulty-spin", &[("kind", "watchdog")]),
+        ],
+    );
+    let report = || outcome.failure_report();
+    let failed: Vec<&str> = console(outcome, "caller")
+        .into_iter()
+        .filter(|l| l.starts_with("caller: ") && l.contains("-> CalleeFailed"))
+        .collect();
+    assert_eq!(
+        failed.len(),
+        4,
+        "caller lines ending in CalleeFailed: {failed:?}\n{}",
+        report()
+    );
+    assert_record(outcome, "EXIT", &[("compartment", "caller"), ("code", "0")]);
+    // The second call to faulty-crash is refused, not run: one fault only.
+    let crashes = records(outcome, "FAULT")
+        .into_iter()
+        .filter(|r| r.get("compartment").map(String::as_str) == Some("faulty-crash"))
+        .count();
+    assert_eq!(
+        crashes,
+        1,
+        "faulty-crash faulted {crashes} times\n{}",
+        report()
+    );
+    // Each callee failed during the caller's call: its main had exited 0 before, and the
+    // caller reports the failure right after it, before it exits itself.
+    let caller_exit = line_index(outcome, |l| l.starts_with("@@EXIT compartment=caller "));
+    for (callee, call) in [
+        ("faulty-crash", "crash"),
+        ("faulty-overflow", "overflow"),
+        ("faulty-spin", "spin"),
+    ] {
+        let main_exit = line_index(outcome, |l| {
+            l.starts_with(&format!("@@EXIT compartment={callee} code=0"))
+        });
+        let fault = line_index(outcome, |l| {
+            l.starts_with(&format!("@@FAULT compartment={callee} "))
+        });
+        let reported = line_index(outcome, |l| {
+            l.starts_with(&format!(
+                "[caller] caller: {callee}.{call}() -> CalleeFailed"
+            ))
+        });
+        let order = [main_exit, fault, reported, caller_exit];
+        assert!(
+            order.iter().all(Option::is_some) && order.is_sorted(),
+            "{callee}: expected its @@EXIT code=0, its @@FAULT, the caller's \
+             '{callee}.{call}() -> CalleeFailed' and the caller's @@EXIT in that order, \
+             found at lines {order:?}\n{}",
+            report()
+        );
+    }
 }
