@@ -24,6 +24,8 @@ enum Cmd {
     Setup,
     /// Boot the capability probe on every engine and record the transcripts as fixtures.
     CaptureCaps,
+    /// Switch-latency benchmarks: table, target/bench/*.json and .svg (docs/benchmarks.md).
+    Bench(xtask::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Cmd::Test { args } => commands::test(args).map(|()| true),
         Cmd::Setup => commands::setup().map(|()| true),
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
+        Cmd::Bench(args) => xtask::bench::command(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
