@@ -73,6 +73,10 @@ pub struct BenchArgs {
     /// Seconds before one boot is killed (default: 300 + 1 per view on Bochs).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Write one bootable ISO per boot into DIR instead of running (bare metal: boot each
+    /// and read the @@BENCH lines on the serial port).
+    #[arg(long, value_name = "DIR", conflicts_with = "compare")]
+    pub iso: Option<PathBuf>,
     /// Print per-benchmark ratios B/A of two result files instead of running.
     #[arg(long, num_args = 2, value_names = ["A.json", "B.json"])]
     pub compare: Option<Vec<PathBuf>>,
@@ -878,17 +882,15 @@ fn declaration_modules(d: &Declaration, elves: &HashMap<String, PathBuf>) -> Res
     Ok(modules)
 }
 
-/// Builds everything and boots every boot `plan` needs; never fails on a failed boot
-/// (that benchmark is then missing from the report).
-pub fn run(plan: &Plan) -> Result<Report> {
+/// The image of every boot `plan` needs (an `Err` image: why it cannot be made), with
+/// the kernel and the benchmark packages built.
+pub fn images(plan: &Plan) -> Result<Vec<(BootKind, Result<Image, String>)>> {
     for &n in &plan.views {
         if !(2..=MAX_VIEWS).contains(&n) {
             bail!("--views: {n} is not in 2..={MAX_VIEWS}");
         }
     }
-    let specs = specs(&plan.views);
-    let kinds = boots(&specs, plan.switch);
-    tools::ensure(&tools::for_engine(&plan.engine), Install::IfRoot)?;
+    let kinds = boots(&specs(&plan.views), plan.switch);
     let template = gates_declaration()?;
     let kernel = kernel::build()?;
     let mut packages = template.packages();
@@ -902,8 +904,7 @@ pub fn run(plan: &Plan) -> Result<Report> {
     for (package, elf) in packages.iter().zip(&built) {
         elves.insert(package.clone(), stripped(elf, &modules_dir)?);
     }
-
-    let mut images: Vec<(BootKind, Result<Image, String>)> = Vec::new();
+    let mut images = Vec::new();
     for &kind in &kinds {
         let args = kernel_args(kind, plan.switch);
         let modules = match kind {
@@ -924,6 +925,32 @@ pub fn run(plan: &Plan) -> Result<Report> {
             .map_err(|e| format!("{e:#}"));
         images.push((kind, image));
     }
+    Ok(images)
+}
+
+/// `--iso DIR`: one bootable GRUB ISO per boot (`DIR/<boot>.iso`), for bare metal.
+pub fn write_isos(plan: &Plan, dir: &Path) -> Result<Vec<PathBuf>> {
+    tools::ensure(&tools::for_engine(&plan.engine), Install::IfRoot)?;
+    let mut written = Vec::new();
+    for (kind, image) in images(plan)? {
+        let image = image.map_err(anyhow::Error::msg)?;
+        let staging = dir.join(format!("{}.staging", kind.id()));
+        fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+        let iso = crate::image::make_iso(&image, &staging)?;
+        let to = dir.join(format!("{}.iso", kind.id()));
+        fs::rename(&iso, &to).with_context(|| format!("writing {}", to.display()))?;
+        fs::remove_dir_all(&staging)?;
+        written.push(to);
+    }
+    Ok(written)
+}
+
+/// Builds everything and boots every boot `plan` needs; never fails on a failed boot
+/// (that benchmark is then missing from the report).
+pub fn run(plan: &Plan) -> Result<Report> {
+    tools::ensure(&tools::for_engine(&plan.engine), Install::IfRoot)?;
+    let specs = specs(&plan.views);
+    let images = images(plan)?;
 
     // Bochs and TCG count work, not time: boots may share the machine. On KVM they would
     // disturb each other's cycles, so they run one at a time.
@@ -999,7 +1026,7 @@ pub fn run(plan: &Plan) -> Result<Report> {
                         .collect();
                     if !list.is_empty() {
                         eprintln!(
-                            "… {} s in; still running: {}",
+                            "… {} s in; still running (or waiting for an emulator): {}",
                             started.elapsed().as_secs(),
                             list.join(", ")
                         );
@@ -1111,7 +1138,7 @@ pub fn compare(a: &Json, b: &Json, a_name: &str, b_name: &str) -> Result<String>
     let _ = writeln!(out, "B = {b_name}: {}", describe(b));
     let _ = writeln!(
         out,
-        "{:<7} {:<46} {:>9} {:>9} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8}",
+        "{:<7} {:<52} {:>9} {:>9} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8}",
         "id",
         "benchmark",
         "median A",
@@ -1144,7 +1171,7 @@ pub fn compare(a: &Json, b: &Json, a_name: &str, b_name: &str) -> Result<String>
         let show = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
         let _ = writeln!(
             out,
-            "{:<7} {:<46} {:>9} {:>9} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8}",
+            "{:<7} {:<52} {:>9} {:>9} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8}",
             i,
             title,
             show(get(&ja, "median")),
@@ -1196,6 +1223,12 @@ pub fn command(args: &BenchArgs) -> Result<bool> {
         timeout: args.timeout.map(Duration::from_secs),
         progress: true,
     };
+    if let Some(dir) = &args.iso {
+        for iso in write_isos(&plan, dir)? {
+            println!("wrote {}", iso.display());
+        }
+        return Ok(true);
+    }
     let report = run(&plan)?;
     for b in report.boots.iter().filter(|b| !b.passed) {
         if let Some(failure) = &b.failure {
