@@ -10,10 +10,11 @@
 
 use alloc::vec::Vec;
 
-/// Guest-physical address of the guest page tables: PML4, PDPT, then four PDs.
+/// Guest-physical address of the guest page tables: PML4, PDPT, four PDs, then one page
+/// table for the first 2 MiB.
 pub const PAGE_TABLES_GPA: u64 = 0x0010_0000;
 /// Number of 4 KiB pages the guest page tables occupy.
-pub const PAGE_TABLE_PAGES: u64 = 6;
+pub const PAGE_TABLE_PAGES: u64 = 7;
 /// Guest-virtual = guest-physical for `[0, IDENTITY_LIMIT)`.
 pub const IDENTITY_LIMIT: u64 = 4 << 30;
 /// Guest-physical address of the page holding the GDT (at offset 0) and the TSS.
@@ -50,6 +51,11 @@ const DIRTY: u64 = 1 << 6;
 const PS: u64 = 1 << 7;
 
 /// The guest page tables: `(guest-physical address of the page, its 512 entries)`.
+///
+/// The first 2 MiB are mapped with 4 KiB pages so that the pages holding the tables
+/// themselves have no guest-virtual address at all: no store can reach them, whatever
+/// the second-level tables allow (the CPU's walk uses physical addresses). Everything
+/// else is identity-mapped with 2 MiB pages.
 pub fn page_tables() -> Vec<(u64, [u64; 512])> {
     let pml4_gpa = PAGE_TABLES_GPA;
     let pdpt_gpa = PAGE_TABLES_GPA + 0x1000;
@@ -69,6 +75,18 @@ pub fn page_tables() -> Vec<(u64, [u64; 512])> {
         }
         tables.push((pd_gpa(i), pd));
     }
+    let pt_gpa = PAGE_TABLES_GPA + 0x6000;
+    let mut pt = [0u64; 512];
+    let hidden = PAGE_TABLES_GPA..PAGE_TABLES_GPA + PAGE_TABLE_PAGES * 0x1000;
+    for (k, entry) in pt.iter_mut().enumerate() {
+        let gpa = (k as u64) << 12;
+        if !hidden.contains(&gpa) {
+            *entry = gpa | P | RW | ACCESSED | DIRTY;
+        }
+    }
+    // PD 0, entry 0: the page table instead of a 2 MiB page.
+    tables[2].1[0] = pt_gpa | P | RW | ACCESSED;
+    tables.push((pt_gpa, pt));
     tables
 }
 
@@ -148,6 +166,15 @@ mod tests {
             return None;
         }
         let pde = table(pdpte & !0xFFF)?[((va >> 21) & 511) as usize];
+        if pde & PS == 0 {
+            assert_eq!(pde & (P | ACCESSED), P | ACCESSED);
+            let pte = table(pde & !0xFFF)?[((va >> 12) & 511) as usize];
+            if pte & P == 0 {
+                return None;
+            }
+            assert_eq!(pte & (ACCESSED | DIRTY), ACCESSED | DIRTY);
+            return Some((pte & !0xFFF & ((1 << 52) - 1)) | (va & 0xFFF));
+        }
         assert_eq!(pde & (P | PS | ACCESSED | DIRTY), P | PS | ACCESSED | DIRTY);
         Some((pde & !0x1F_FFFF & ((1 << 52) - 1)) | (va & 0x1F_FFFF))
     }
@@ -157,18 +184,27 @@ mod tests {
         let tables = page_tables();
         assert_eq!(tables.len() as u64, PAGE_TABLE_PAGES);
         for va in [
-            0,
+            0x1000,
             0x1234_5678,
-            PAGE_TABLES_GPA,
+            0x20_0000,
             GDT_GPA + 8,
             IDENTITY_LIMIT - 1,
         ] {
             assert_eq!(walk(&tables, va), Some(va), "{va:#x}");
         }
-        assert_eq!(walk(&tables, IDENTITY_LIMIT), None);
-        // Every non-leaf entry has A set (no walk writes it).
+        // The tables themselves have no guest-virtual address.
+        for page in 0..PAGE_TABLE_PAGES {
+            assert_eq!(walk(&tables, PAGE_TABLES_GPA + page * 0x1000), None);
+        }
         assert!(
-            tables[..2]
+            tables
+                .iter()
+                .all(|(gpa, _)| (PAGE_TABLES_GPA..GDT_GPA).contains(gpa))
+        );
+        assert_eq!(walk(&tables, IDENTITY_LIMIT), None);
+        // Every entry has A set (no walk writes it).
+        assert!(
+            tables
                 .iter()
                 .all(|(_, t)| t.iter().all(|e| *e == 0 || e & ACCESSED != 0))
         );

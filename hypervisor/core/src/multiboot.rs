@@ -18,7 +18,7 @@ pub const BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
 /// Longest string accepted (command lines, module strings, loader name), NUL excluded.
 pub const MAX_STRING_LEN: usize = 4096;
 /// Most modules accepted.
-pub const MAX_MODULES: u32 = 256;
+pub const MAX_MODULES: u32 = 512;
 /// Largest memory map accepted, in bytes (over 2700 entries of 24 bytes).
 pub const MAX_MMAP_BYTES: u32 = 64 * 1024;
 /// Size of the whole v1 info block, framebuffer fields included (spec §3.3: offsets 0–115).

@@ -201,3 +201,14 @@ pub fn interrupt_window() {
     // local-APIC timer has its handler); interrupts are off again afterwards.
     unsafe { asm!("sti", "nop", "cli", options(nomem, nostack)) };
 }
+
+/// `RDTSC` (the watchdog calibration).
+pub fn rdtsc() -> u64 {
+    let lo: u32;
+    let hi: u32;
+    // SAFETY: RDTSC only reads the time-stamp counter (CR4.TSD is clear in L1).
+    unsafe {
+        asm!("rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    };
+    (u64::from(hi) << 32) | u64::from(lo)
+}

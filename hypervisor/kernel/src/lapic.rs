@@ -42,6 +42,31 @@ pub fn arm(count: u32) {
     write(0x380, count);
 }
 
+/// Timer counts (at bus clock / 128) that take about `tsc` TSC ticks, measured now
+/// against the TSC (the APIC bus rate differs per engine: QEMU's is 1 GHz of host time,
+/// Bochs' follows its instruction count).
+pub fn count_for_tsc(tsc: u64) -> u32 {
+    const SAMPLE: u64 = 1 << 20;
+    let base = BASE.load(Ordering::Relaxed);
+    if base == 0 {
+        return u32::MAX;
+    }
+    write(0x380, u32::MAX);
+    let start = crate::cpu::rdtsc();
+    while crate::cpu::rdtsc().wrapping_sub(start) < SAMPLE {
+        core::hint::spin_loop();
+    }
+    // SAFETY: as in `write`; the current-count register only reads the timer.
+    let left = unsafe { ((base + 0x390) as *const u32).read_volatile() };
+    write(0x380, 0);
+    let per_sample = u64::from(u32::MAX - left).max(1);
+    let count = (u128::from(tsc) * u128::from(per_sample) / u128::from(SAMPLE)).max(1);
+    log::info!(
+        "watchdog: {per_sample} APIC timer counts per {SAMPLE} TSC ticks; {count} counts per run"
+    );
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
 /// Called by the IDT stub for [`TIMER_VECTOR`].
 pub fn timer_fired() {
     FIRED.store(true, Ordering::Relaxed);

@@ -51,6 +51,12 @@ impl Backend for SvmCpu {
             info2: v.get::<u64>(control::EXIT_INFO2),
             rcx: regs.rcx,
         };
+        log::trace!(
+            "svm exit {:#x} info1 {:#x} info2 {:#x}",
+            raw.code,
+            raw.info1,
+            raw.info2
+        );
         let mut exit = decode(&raw);
         if exit == tessera_core::exit::VmExit::Interrupt && crate::lapic::take_pending() {
             exit = tessera_core::exit::VmExit::Watchdog;

@@ -93,12 +93,13 @@ pub fn backend(
     vmcb.set::<u32>(control::INTERCEPT_DR, u32::MAX);
     vmcb.set::<u32>(control::INTERCEPT_EXCEPTIONS, u32::MAX);
     // Vector 3: INTR, NMI, SMI, INIT, descriptor-table reads and writes (6–13), RDPMC,
-    // CPUID, INTn, INVD, HLT, INVLPG, INVLPGA, IOIO_PROT, MSR_PROT, task switch, shutdown.
+    // CPUID, INVD, HLT, INVLPG, INVLPGA, IOIO_PROT, MSR_PROT, task switch, shutdown.
+    // INTn is not intercepted: INT3 must reach the #BP exception intercept (as on VMX;
+    // QEMU reports INT3 as an INTn exit otherwise), and INT n with an empty IDT is a #GP.
     let misc1: u32 = 0b1111
         | (0xFF << 6)
         | (1 << 15)
         | (1 << 18)
-        | (1 << 21)
         | (1 << 22)
         | (1 << 24)
         | (1 << 25)
@@ -147,11 +148,9 @@ pub fn backend(
         asid_per_view,
         current: (0, 0),
         flush: false,
-        // The LAPIC timer at bus clock / 128: 16 bus cycles per watchdog tick (about one
-        // second for the default budget at QEMU's 1 GHz APIC bus).
-        watchdog: u32::try_from((watchdog_ticks << 4) >> 7)
-            .unwrap_or(u32::MAX)
-            .max(1),
+        // The budget is in TSC ticks, like VMX's preemption timer; the APIC timer runs at
+        // its own rate, measured against the TSC once.
+        watchdog: crate::lapic::count_for_tsc(watchdog_ticks),
     })
 }
 
@@ -184,7 +183,10 @@ pub fn write_guest_state(vmcb: &Vmcb, rip: u64, rsp: u64) {
     vmcb.set::<u64>(state::CR4, 1 << 5); // PAE
     vmcb.set::<u64>(state::DR7, 0x400);
     vmcb.set::<u64>(state::DR6, 0xFFFF_0FF0);
-    vmcb.set::<u64>(state::RFLAGS, 0x2);
+    // IF=1: with V_INTR_MASKING the guest's IF only gates virtual interrupts (none are
+    // ever injected), but Bochs masks physical interrupts by the guest's IF as well, so
+    // with IF=0 the watchdog timer could never end a looping guest there.
+    vmcb.set::<u64>(state::RFLAGS, 0x202);
     vmcb.set::<u64>(state::RIP, rip);
     vmcb.set::<u64>(state::RSP, rsp);
     vmcb.set::<u64>(state::RAX, 0);
