@@ -295,7 +295,7 @@ fn module_errors() {
         fails(&ram),
         MultibootError {
             field: Field::Modules,
-            problem: Problem::TooLarge(257)
+            problem: Problem::TooLarge(u64::from(MAX_MODULES) + 1)
         }
     );
     let mut ram = qemu_like();
