@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bochs;
 pub mod caps;
 pub mod commands;
+pub mod conformance;
 pub mod declaration;
 pub mod engine;
 pub mod examples;

@@ -24,6 +24,8 @@ enum Cmd {
     Setup,
     /// Boot the capability probe on every engine and record the transcripts as fixtures.
     CaptureCaps,
+    /// The VMFUNC conformance suite on every configuration; exits non-zero on a mismatch.
+    Conformance,
     /// Switch-latency benchmarks: table, target/bench/*.json and .svg (docs/benchmarks.md).
     Bench(xtask::bench::BenchArgs),
 }
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Cmd::Setup => commands::setup().map(|()| true),
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
         Cmd::Bench(args) => xtask::bench::command(args),
+        Cmd::Conformance => xtask::conformance::run(&xtask::conformance::configs()).map(|m| m == 0),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,0 +1,137 @@
+//! Same behaviour on every engine and switching path (issues: VMFUNC emulation, SVM
+//! backend). Every attack scenario and the pingpong and vault examples boot on Bochs
+//! tigerlake with hardware VMFUNC (the reference), tigerlake with `switch=emulate`, ivy
+//! bridge (no VMFUNC), QEMU TCG and Bochs ryzen (SVM + NPT, emulated switching). Each
+//! boot must end as declared, and its contained faults and exits must be the reference's,
+//! apart from what legitimately differs: `@@SWITCH`, exit counts, and the `allowed=`
+//! field of memory faults (NPT reports less than EPT about the entry).
+//!
+//! One engine deficiency is excluded by name, not skipped silently: Bochs 2.7's SVM never
+//! takes an INTR intercept for the APIC timer while a guest runs, so a looping callee is
+//! not stopped on `ryzen` (scenario `callee-failure`); QEMU TCG covers the SVM watchdog.
+
+use std::collections::BTreeSet;
+use std::thread;
+use tessera_scenarios::{
+    bochs, boot_modules, declaration, declared, declared_outcome_problems, qemu, records,
+};
+use xtask::engine::Engine;
+use xtask::examples::available;
+use xtask::runner::RunOutcome;
+
+/// (label, engine, kernel arguments).
+fn configs() -> Vec<(&'static str, Engine, &'static str)> {
+    vec![
+        ("tigerlake/emulated", bochs("tigerlake"), "switch=emulate"),
+        ("ivybridge", bochs("corei7_ivy_bridge_3770k"), ""),
+        ("qemu-svm", qemu("qemu64,+svm,+npt"), ""),
+        ("ryzen", bochs("ryzen"), ""),
+    ]
+}
+
+/// Known engine deficiencies: (config, declaration, why).
+const EXCLUDED: &[(&str, &str, &str)] = &[(
+    "ryzen",
+    "compartments/scenarios/callee-failure",
+    "Bochs 2.7 SVM takes no INTR intercept for the APIC timer: a looping callee is never stopped",
+)];
+
+/// The outcome lines that must match the reference, normalised.
+fn signature(outcome: &RunOutcome) -> BTreeSet<String> {
+    let mut lines = BTreeSet::new();
+    for word in ["EXIT", "FAULT", "REJECT", "ROUNDTRIPS"] {
+        for r in records(outcome, word) {
+            let mut fields: Vec<String> = r
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "allowed" | "exits" | "error"))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            fields.sort();
+            lines.insert(format!("{word} {}", fields.join(" ")));
+        }
+    }
+    lines
+}
+
+fn declarations() -> Vec<String> {
+    let mut paths: Vec<String> = available(&xtask::paths::scenarios_dir())
+        .into_iter()
+        .map(|n| format!("compartments/scenarios/{n}"))
+        .collect();
+    paths.push("examples/pingpong".into());
+    paths.push("examples/vault".into());
+    paths
+}
+
+#[test]
+fn every_declaration_behaves_the_same_on_every_engine() {
+    let paths = declarations();
+    for p in &paths {
+        declaration(p); // build everything before the boots start in parallel
+    }
+    let reference: Vec<(String, BTreeSet<String>)> = thread::scope(|s| {
+        let runs: Vec<_> = paths
+            .iter()
+            .map(|p| {
+                s.spawn(move || {
+                    (
+                        p.clone(),
+                        signature(&boot_modules(bochs("tigerlake"), "", declaration(p))),
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut problems = Vec::new();
+    for (label, engine, args) in configs() {
+        let results: Vec<(String, Vec<String>)> = thread::scope(|s| {
+            let runs: Vec<_> = reference
+                .iter()
+                .filter(|(p, _)| {
+                    let excluded = EXCLUDED.iter().find(|(c, d, _)| *c == label && d == p);
+                    if let Some((_, _, why)) = excluded {
+                        eprintln!("NOT RUN on {label}: {p}: {why}");
+                    }
+                    excluded.is_none()
+                })
+                .map(|(p, want)| {
+                    let engine = engine.clone();
+                    s.spawn(move || {
+                        let outcome = boot_modules(engine, args, declaration(p));
+                        let mut found = declared_outcome_problems(&declared(p), &outcome);
+                        let got = signature(&outcome);
+                        for missing in want.difference(&got) {
+                            found.push(format!("reference has `{missing}`, this engine not"));
+                        }
+                        for extra in got.difference(want) {
+                            found.push(format!("this engine has `{extra}`, the reference not"));
+                        }
+                        if !found.is_empty() {
+                            found.push(outcome.failure_report());
+                        }
+                        (p.clone(), found)
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|r| r.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for (p, found) in results {
+            if !found.is_empty() {
+                problems.push(format!("{label} {p}:\n  {}", found.join("\n  ")));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_vmfunc_conformance_suite_has_no_mismatch() {
+    let mismatches = xtask::conformance::run(&xtask::conformance::configs())
+        .unwrap_or_else(|e| panic!("conformance suite could not run: {e:#}"));
+    assert_eq!(mismatches, 0, "see the table above");
+}
