@@ -160,7 +160,8 @@ pub fn run(configs: &[Config]) -> Result<usize> {
             .map(|h| h.join().unwrap_or_else(|_| bail!("a boot thread panicked")))
             .collect()
     });
-    let mut table: BTreeMap<(u32, u64), Vec<String>> = BTreeMap::new();
+    // (case, ecx, n-th occurrence): case 17 runs twice with the same ECX (two prefixes).
+    let mut table: BTreeMap<(u32, u64, usize), Vec<String>> = BTreeMap::new();
     let mut mismatches = 0;
     let mut failures = Vec::new();
     for (i, result) in outcomes.into_iter().enumerate() {
@@ -191,7 +192,7 @@ pub fn run(configs: &[Config]) -> Result<usize> {
             .map(|c| format!("{:<22}", c.label))
             .collect::<String>()
     );
-    for ((case, ecx), row) in &table {
+    for ((case, ecx, _), row) in &table {
         if row.iter().any(|c| c == "-") {
             mismatches += row.iter().filter(|c| *c == "-").count();
         }

@@ -83,6 +83,18 @@ pub fn install<F: tessera_core::paging::EntryFormat + Copy>(
     let unbacked = crate::mem::zeroed_frame(frames).ok_or("out of memory for the fixture")? | wb4;
     list[slot::UNBACKED] = unbacked;
     sys.set_list(&list);
+    // The rules every list entry is checked against, so the expected outcome of each case
+    // can be computed from the SDM table for this CPU (A/D and bit 7 differ by CPU).
+    let r = sys.rules;
+    crate::sprintln!(
+        "@@VMFUNC_RULES ad={} sss={} walk5={} uc={} wb={} maxphyaddr={}",
+        u8::from(r.ad),
+        u8::from(r.supervisor_shadow_stack),
+        u8::from(r.walk5),
+        u8::from(r.uc),
+        u8::from(r.wb),
+        r.maxphyaddr
+    );
     Ok(Conformance {
         pending: None,
         unbacked,
