@@ -167,10 +167,13 @@ pub fn run(configs: &[Config]) -> Result<usize> {
     for (i, result) in outcomes.into_iter().enumerate() {
         match result {
             Ok((rules, cases)) => {
+                let mut occurrences: BTreeMap<(u32, u64), usize> = BTreeMap::new();
                 for (case, ecx, seen) in cases {
                     let want = expected(case, ecx, rules);
+                    let nth = occurrences.entry((case, ecx)).or_default();
+                    *nth += 1;
                     let row = table
-                        .entry((case, ecx))
+                        .entry((case, ecx, *nth))
                         .or_insert_with(|| vec![String::from("-"); configs.len()]);
                     row[i] = if seen == want {
                         seen
