@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tessera's front door on a fresh Debian/Ubuntu machine:
-#   ./tessera.sh demo [ARGS]   set up what is missing, build, boot the demo (cargo xtask run ARGS)
+#   ./tessera.sh demo [ARGS]   set up what is missing, build, boot the vault demo
+#                              (cargo xtask run --example vault ARGS)
 #   ./tessera.sh test [ARGS]   set up what is missing, run every test (cargo xtask test ARGS)
 #   ./tessera.sh setup         only set up
 # Setting up = a Rust toolchain (rustup, if cargo is missing), then the Debian packages
@@ -29,7 +30,7 @@ cmd="${1:-demo}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   setup) need_rust; cargo xtask setup ;;
-  demo)  need_rust; cargo xtask setup; cargo xtask run "$@" ;;
+  demo)  need_rust; cargo xtask setup; cargo xtask run --example vault "$@" ;;
   test)  need_rust; cargo xtask setup; cargo xtask test "$@" ;;
   *) echo "usage: ./tessera.sh demo|test|setup [ARGS]" >&2; exit 2 ;;
 esac
