@@ -37,31 +37,32 @@ pub fn run_modules(
         .unwrap_or(WATCHDOG_TICKS);
     if let Some(vmx) = &caps.vmx {
         let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
-        let mut sys = System::build(boot, &paging, frames, conformance)?;
-        if conformance {
-            sys.conformance = Some(crate::conformance::install(
-                &mut sys,
-                frames,
-                caps.maxphyaddr,
-            )?);
-        }
+        let mut sys = views(boot, &paging, frames, conformance)?;
         let mut cpu = crate::vmx::backend(vmx, sys.eptp_list, force_emulation, watchdog, frames)?;
         return run(&mut cpu, &mut sys);
     }
     if let Some(svm) = &caps.svm {
         let paging = crate::svm::paging(caps.maxphyaddr);
-        let mut sys = System::build(boot, &paging, frames, conformance)?;
-        if conformance {
-            sys.conformance = Some(crate::conformance::install(
-                &mut sys,
-                frames,
-                caps.maxphyaddr,
-            )?);
-        }
+        let mut sys = views(boot, &paging, frames, conformance)?;
         let mut cpu = crate::svm::backend(svm, &sys, watchdog, frames)?;
         return run(&mut cpu, &mut sys);
     }
     Err("no-backend: this CPU has neither VMX with EPT nor SVM with NPT".into())
+}
+
+/// Builds every view (and the conformance fixture, when asked for).
+fn views<F: EntryFormat + Copy>(
+    boot: &BootInfo,
+    paging: &crate::system::Paging<F>,
+    frames: &mut FrameAllocator,
+    conformance: bool,
+) -> Result<System<F>, String> {
+    let mut sys = System::build(boot, paging, frames, conformance)?;
+    if conformance {
+        let fixture = crate::conformance::install(&mut sys, frames, paging.maxphyaddr)?;
+        sys.conformance = Some(fixture);
+    }
+    Ok(sys)
 }
 
 fn run<B: Backend>(cpu: &mut B, sys: &mut System<B::Format>) -> Result<(), String> {
