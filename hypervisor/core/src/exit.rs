@@ -108,6 +108,30 @@ pub enum VmExit {
     EntryFailure { reason: u32, qualification: u64 },
     /// VMFUNC failed (exit 59) or was emulated into the same outcome.
     VmFunc,
+    /// A software interrupt (`INT3`, `INT n`) was intercepted as such (SVM's INTn
+    /// intercept). The run loop decodes it into the exception VMX would report.
+    SoftwareInterrupt,
+}
+
+/// The exception a software interrupt whose instruction starts with `bytes` raises in a
+/// guest without an IDT, as VMX reports it: `INT3` is #BP; `INT n` finds no gate (the IDT
+/// limit is 0), so #GP with the error code naming IDT entry n (SDM 3A §6.13: index << 3
+/// | IDT bit 1).
+pub fn software_interrupt(bytes: &[u8]) -> VmExit {
+    match bytes {
+        [0xCC, ..] => VmExit::Exception {
+            vector: 3,
+            error_code: None,
+        },
+        [0xCD, n, ..] => VmExit::Exception {
+            vector: 13,
+            error_code: Some((u32::from(*n) << 3) | 2),
+        },
+        _ => VmExit::Exception {
+            vector: 13,
+            error_code: Some(0),
+        },
+    }
 }
 
 /// Exception names for the transcript (SDM 3A Table 6-1).
@@ -196,6 +220,10 @@ pub fn decide(exit: &VmExit) -> Action {
         VmExit::TripleFault => Action::Fault(Fault {
             kind: "triple-fault",
             details: String::new(),
+        }),
+        VmExit::SoftwareInterrupt => Action::Fault(Fault {
+            kind: "exception",
+            details: String::from("name=software-interrupt"),
         }),
         VmExit::VmFunc => Action::Fault(Fault {
             kind: "vmfunc",

@@ -302,6 +302,14 @@ pub fn run_all<B: Backend>(cpu: &mut B, sys: &mut Sys<B>) -> Result<(), String> 
                     Ud::Genuine => {}
                 }
             }
+            if decoded == VmExit::SoftwareInterrupt {
+                let mut bytes = [0u8; 2];
+                let rip = cpu.rip();
+                if !crate::tables::fetch_guest(&sys.views[current].table, rip, &mut bytes) {
+                    bytes = [0, 0];
+                }
+                decoded = tessera_core::exit::software_interrupt(&bytes);
+            }
             if conformance_step(cpu, sys, &decoded) {
                 continue;
             }

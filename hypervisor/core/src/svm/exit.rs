@@ -31,6 +31,7 @@ pub mod code {
     pub const TR_WRITE: u64 = 0x6D;
     pub const RDPMC: u64 = 0x6F;
     pub const CPUID: u64 = 0x72;
+    pub const SWINT: u64 = 0x75;
     pub const INVD: u64 = 0x76;
     pub const HLT: u64 = 0x78;
     pub const INVLPG: u64 = 0x79;
@@ -85,6 +86,7 @@ pub fn decode(raw: &RawExit) -> VmExit {
         code::IDTR_READ..=code::TR_WRITE => VmExit::Privileged(Privileged::DescriptorTable),
         code::RDPMC => VmExit::Privileged(Privileged::Rdpmc),
         code::CPUID => VmExit::Cpuid { len: 2 },
+        code::SWINT => VmExit::SoftwareInterrupt,
         code::HLT => VmExit::Hlt,
         code::INVLPG | code::INVLPGA => VmExit::Privileged(Privileged::Invlpg),
         code::INVD | code::WBINVD => VmExit::Privileged(Privileged::Wbinvd),
@@ -211,6 +213,39 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn software_interrupts_become_what_vmx_reports() {
+        use crate::exit::software_interrupt;
+        assert_eq!(
+            decode(&RawExit {
+                code: 0x75,
+                ..Default::default()
+            }),
+            VmExit::SoftwareInterrupt
+        );
+        assert_eq!(
+            software_interrupt(&[0xCC, 0x90]),
+            VmExit::Exception {
+                vector: 3,
+                error_code: None
+            }
+        );
+        assert_eq!(
+            software_interrupt(&[0xCD, 0x80]),
+            VmExit::Exception {
+                vector: 13,
+                error_code: Some(0x402)
+            }
+        );
+        assert_eq!(
+            software_interrupt(&[]),
+            VmExit::Exception {
+                vector: 13,
+                error_code: Some(0)
+            }
+        );
     }
 
     #[test]

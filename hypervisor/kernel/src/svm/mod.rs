@@ -93,13 +93,15 @@ pub fn backend(
     vmcb.set::<u32>(control::INTERCEPT_DR, u32::MAX);
     vmcb.set::<u32>(control::INTERCEPT_EXCEPTIONS, u32::MAX);
     // Vector 3: INTR, NMI, SMI, INIT, descriptor-table reads and writes (6–13), RDPMC,
-    // CPUID, INVD, HLT, INVLPG, INVLPGA, IOIO_PROT, MSR_PROT, task switch, shutdown.
-    // INTn is not intercepted: INT3 must reach the #BP exception intercept (as on VMX;
-    // QEMU reports INT3 as an INTn exit otherwise), and INT n with an empty IDT is a #GP.
+    // CPUID, INTn, INVD, HLT, INVLPG, INVLPGA, IOIO_PROT, MSR_PROT, task switch,
+    // shutdown. INTn is intercepted because QEMU TCG delivers INT3 through the (empty)
+    // IDT as a #GP instead of raising the #BP intercept; the run loop decodes an INTn
+    // exit into the exception VMX reports (#BP for INT3, #GP for INT n).
     let misc1: u32 = 0b1111
         | (0xFF << 6)
         | (1 << 15)
         | (1 << 18)
+        | (1 << 21)
         | (1 << 22)
         | (1 << 24)
         | (1 << 25)
