@@ -7,9 +7,8 @@
 //! memory faults (NPT reports less than EPT about the entry), and where in its loop a
 //! watchdog stopped a compartment.
 //!
-//! One engine deficiency is excluded by name, not skipped silently: Bochs 2.7's SVM never
-//! takes an INTR intercept for the APIC timer while a guest runs, so a looping callee is
-//! not stopped on `ryzen` (scenario `callee-failure`); QEMU TCG covers the SVM watchdog.
+//! Engine deficiencies that would make a case impossible are listed in `EXCLUDED` by name
+//! with the reason, printed when the test runs; there are none today.
 
 use std::collections::BTreeSet;
 use std::thread;
@@ -31,11 +30,7 @@ fn configs() -> Vec<(&'static str, Engine, &'static str)> {
 }
 
 /// Known engine deficiencies: (config, declaration, why).
-const EXCLUDED: &[(&str, &str, &str)] = &[(
-    "ryzen",
-    "compartments/scenarios/callee-failure",
-    "Bochs 2.7 SVM takes no INTR intercept for the APIC timer: a looping callee is never stopped",
-)];
+const EXCLUDED: &[(&str, &str, &str)] = &[];
 
 /// The outcome lines that must match the reference, normalised.
 fn signature(outcome: &RunOutcome) -> BTreeSet<String> {

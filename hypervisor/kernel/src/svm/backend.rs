@@ -86,7 +86,10 @@ impl Backend for SvmCpu {
     }
 
     fn set_rflags(&mut self, rflags: u64) {
-        self.vmcb.set(state::RFLAGS, rflags);
+        // Keep IF=1: with V_INTR_MASKING the guest's IF only gates virtual interrupts (none
+        // are injected), but Bochs 2.7 also masks physical interrupts by the guest's IF,
+        // and the watchdog timer is one (see `write_guest_state`).
+        self.vmcb.set(state::RFLAGS, rflags | (1 << 9));
     }
 
     fn clear_interrupt_shadow(&mut self) {

@@ -3,11 +3,10 @@
 //! RSP, RAX and RIP to the host save area and #VMEXIT restores them; RAX and RSP of the
 //! guest live in the VMCB; other GPRs are not touched by the CPU).
 //!
-//! Interrupts: STI; VMRUN — the STI shadow covers VMRUN, so no interrupt reaches L1 in
-//! between; with V_INTR_MASKING set, the host's IF=1 lets a physical interrupt (the
-//! watchdog timer) end the guest with an INTR intercept; #VMEXIT clears GIF, so the
-//! CLI; STGI after it leaves the interrupt pending for L1 to take. (A CLGI before VMRUN
-//! kept Bochs 2.7 from ever delivering the timer to the guest.)
+//! Interrupts: CLGI; STI; VMRUN — nothing (not even an NMI) reaches L1 in between; with
+//! V_INTR_MASKING set, the host's IF=1 lets a physical interrupt (the watchdog timer) end
+//! the guest with an INTR intercept; #VMEXIT clears GIF, so the CLI; STGI after it leaves
+//! the interrupt pending for L1 to take.
 
 use crate::regs::GuestRegs;
 use core::arch::global_asm;
@@ -41,6 +40,7 @@ tessera_svm_run:
     mov r14, [rdi + 104]
     mov r15, [rdi + 112]
     mov rdi, [rdi + 40]
+    clgi
     sti
     vmrun rax
     cli
