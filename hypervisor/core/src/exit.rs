@@ -238,3 +238,38 @@ pub fn decide(exit: &VmExit) -> Action {
         )),
     }
 }
+
+/// CPUID as a compartment sees it: only leaves 0 and 1, from the host's values, with the
+/// maximum basic leaf capped at 1 and VMX (ECX bit 5) and the hypervisor bit (ECX bit 31)
+/// hidden; every other leaf reads as zero. `host` gives the real `[eax, ebx, ecx, edx]`.
+pub fn guest_cpuid(leaf: u32, host: impl Fn(u32) -> [u32; 4]) -> [u32; 4] {
+    match leaf {
+        0 => {
+            let [a, b, c, d] = host(0);
+            [a.min(1), b, c, d]
+        }
+        1 => {
+            let [a, b, c, d] = host(1);
+            [a, b, c & !((1 << 5) | (1 << 31)), d]
+        }
+        _ => [0; 4],
+    }
+}
+
+#[cfg(test)]
+mod cpuid_tests {
+    use super::guest_cpuid;
+
+    #[test]
+    fn compartments_see_a_minimal_cpu_without_virtualization() {
+        let host = |leaf: u32| match leaf {
+            0 => [0xd, 1, 2, 3],
+            1 => [0x306a9, 0x800, 0x8000_0021 | 0x1000, 0x178b_fbff],
+            _ => [7; 4],
+        };
+        assert_eq!(guest_cpuid(0, host), [1, 1, 2, 3]);
+        assert_eq!(guest_cpuid(1, host), [0x306a9, 0x800, 0x1001, 0x178b_fbff]);
+        assert_eq!(guest_cpuid(7, host), [0; 4]);
+        assert_eq!(guest_cpuid(0x4000_0000, host), [0; 4]);
+    }
+}

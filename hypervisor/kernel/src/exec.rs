@@ -369,20 +369,12 @@ pub fn run_all<B: Backend>(cpu: &mut B, sys: &mut Sys<B>) -> Result<(), String> 
     Ok(())
 }
 
-/// CPUID as compartments see it: the vendor and basic leaves, with VMX, SVM and the
-/// hypervisor bits hidden; everything else reads as zero.
+/// CPUID as compartments see it (`tessera_core::exit::guest_cpuid`); the subleaf in RCX
+/// is passed through to the host's leaves 0 and 1, which ignore it.
 fn cpuid(regs: &mut GuestRegs) {
-    let leaf = regs.rax as u32;
-    let [mut a, b, mut c, d] = match leaf {
-        0 | 1 => crate::cpu::cpuid(leaf, regs.rcx as u32),
-        _ => [0; 4],
-    };
-    if leaf == 0 {
-        a = a.min(1);
-    }
-    if leaf == 1 {
-        c &= !((1 << 5) | (1 << 31));
-    }
+    let subleaf = regs.rcx as u32;
+    let [a, b, c, d] =
+        tessera_core::exit::guest_cpuid(regs.rax as u32, |leaf| crate::cpu::cpuid(leaf, subleaf));
     regs.rax = a.into();
     regs.rbx = b.into();
     regs.rcx = c.into();
