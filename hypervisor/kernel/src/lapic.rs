@@ -22,13 +22,19 @@ fn write(offset: u64, value: u32) {
     unsafe { ((base + offset) as *mut u32).write_volatile(value) };
 }
 
-/// Masks the legacy PICs (the BIOS leaves the PIT on IRQ0 = vector 8, which would look
-/// like a double fault) and enables the local APIC with the timer on [`TIMER_VECTOR`].
-pub fn init() {
+/// Masks every line of the legacy 8259 PICs. Firmware leaves the PIT on IRQ0 (vector 8,
+/// which would look like a double fault to L1), and on VMX an unmasked line would end
+/// every guest run with an external-interrupt exit that nobody acknowledges. Called at
+/// boot for every backend.
+pub fn mask_legacy_pic() {
     for port in [0x21u16, 0xA1] {
         // SAFETY: the 8259 PIC data ports; masking every line touches no memory.
         unsafe { crate::cpu::Port::new(port) }.write_u8(0xFF);
     }
+}
+
+/// Enables the local APIC with the timer on [`TIMER_VECTOR`] (the SVM watchdog).
+pub fn init() {
     let base = crate::cpu::rdmsr_safe(IA32_APIC_BASE).map_or(0xFEE0_0000, |v| v & 0xF_FFFF_F000);
     BASE.store(base, Ordering::Relaxed);
     write(0xF0, 0x1FF); // spurious vector 0xFF, APIC software-enabled (bit 8)

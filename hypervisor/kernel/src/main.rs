@@ -43,6 +43,7 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     logger::init(log::LevelFilter::Info);
     idt::init();
     gdt::init();
+    lapic::mask_legacy_pic();
     heap::init();
     log::info!(
         "Tessera {} (ABI {})",
