@@ -172,13 +172,9 @@ fn conformance_step<B: Backend>(cpu: &mut B, sys: &mut Sys<B>, exit: &VmExit) ->
             if !crate::tables::fetch_guest(&sys.views[0].table, rip, &mut bytes) {
                 return false;
             }
-            let len = if bytes[..3] == tessera_core::gate::VMFUNC {
-                3
-            } else if matches!(bytes[0], 0x66 | 0xF2 | 0xF3)
-                && bytes[1..] == tessera_core::gate::VMFUNC
-            {
-                4
-            } else {
+            // A VMFUNC, possibly with prefixes (case 17): skip the whole instruction.
+            let Some(len) = tessera_core::decode::length_if(&bytes, &tessera_core::gate::VMFUNC)
+            else {
                 return false;
             };
             conf.pending = Some("ud");

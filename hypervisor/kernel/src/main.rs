@@ -16,6 +16,7 @@ mod cpu;
 mod env;
 mod exec;
 mod gate;
+mod gate_pages;
 mod gdt;
 mod heap;
 mod hypercalls;

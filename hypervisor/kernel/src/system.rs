@@ -2,11 +2,12 @@
 //! manifest, the gate region in every view, grants, and the EPTP list (DESIGN §5, §6).
 
 use crate::compartment::{self, Checked};
+use crate::gate_pages::{read_u64, write_u64};
 use crate::stats::Stats;
 use crate::tables::FrameTables;
 use alloc::string::String;
 use alloc::vec::Vec;
-use tessera_abi::gate::{self, info, state};
+use tessera_abi::gate::{info, state};
 use tessera_core::caps::EptVpidCaps;
 use tessera_core::contain::Frame;
 use tessera_core::frames::FrameAllocator;
@@ -93,23 +94,6 @@ const MAX_IMAGE_SPAN: u64 = 256 << 20;
 
 fn frame(frames: &mut FrameAllocator) -> Result<u64, String> {
     crate::mem::zeroed_frame(frames).ok_or_else(|| String::from("out of memory for L1 tables"))
-}
-
-fn write_u64(hpa: u64, offset: u64, value: u64) {
-    // SAFETY: callers pass info/state/list pages L1 allocated (identity-mapped, owned by
-    // L1, 4 KiB) and offsets inside them from tessera_abi's layouts.
-    unsafe { ((hpa + (offset & 0xFF8)) as *mut u64).write_volatile(value) }
-}
-
-fn read_u64(hpa: u64, offset: u64) -> u64 {
-    // SAFETY: as in `write_u64`.
-    unsafe { ((hpa + (offset & 0xFF8)) as *const u64).read_volatile() }
-}
-
-fn copy_page(hpa: u64, bytes: &[u8]) {
-    let len = bytes.len().min(4096);
-    // SAFETY: `hpa` is a fresh frame owned by L1; at most one page is written.
-    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), hpa as *mut u8, len) };
 }
 
 /// EPTP rules of this CPU (SDM 3C "Checks on VM-Execution Control Fields").
@@ -200,22 +184,7 @@ impl<F: EntryFormat> System<F> {
         // Pages every view shares.
         let shared =
             crate::env::SharedPages::build(frames).ok_or("out of memory for guest tables")?;
-        let code = crate::gate::code();
-        if code.len() as u64 > gate::CODE_SIZE {
-            return Err("gate code larger than its area".into());
-        }
-        let code_hpa = [frame(frames)?, frame(frames)?];
-        copy_page(code_hpa[0], &code[..code.len().min(4096)]);
-        if code.len() > 4096 {
-            copy_page(code_hpa[1], &code[4096..]);
-        }
-        let land = crate::gate::land_offset();
-        let int3_pages = [frame(frames)?, frame(frames)?];
-        for (page, hpa) in int3_pages.iter().enumerate() {
-            let bytes = tessera_core::gate::slot_page(page as u64, None, land)
-                .map_err(|e| alloc::format!("gate: {e:?}"))?;
-            copy_page(*hpa, &bytes);
-        }
+        let gate_pages = crate::gate_pages::GatePages::build(frames, paging.gate_perms)?;
         let mut grants = Vec::new();
         for (decl, placed) in manifest.grants.iter().zip(&plan.grants) {
             let hpa = frames
@@ -225,7 +194,6 @@ impl<F: EntryFormat> System<F> {
             unsafe { core::ptr::write_bytes(hpa as *mut u8, 0, decl.size as usize) };
             grants.push((placed.gpa, hpa, decl.size));
         }
-        let gate_perms = paging.gate_perms;
         let rules = paging.rules;
         let all_callers = manifest.all_callers();
         let n = manifest.compartments.len();
@@ -257,68 +225,22 @@ impl<F: EntryFormat> System<F> {
                 ept.map_range(&mut tables, *gpa, hpa, 0x1000, perms)
                     .map_err(ept_err)?;
             }
-            // Slot pages: this view's own copy of the page holding its slot, the shared
-            // all-int3 copy of the other one.
-            let own = tessera_core::gate::own_page(i as u64);
-            let own_hpa = frame(tables.frames)?;
-            let own_bytes = tessera_core::gate::slot_page(own, Some(i as u64), land)
-                .map_err(|e| alloc::format!("gate: {e:?}"))?;
-            copy_page(own_hpa, &own_bytes);
-            let slot_hpas = if own == 0 {
-                [own_hpa, int3_pages[1]]
-            } else {
-                [int3_pages[0], own_hpa]
-            };
-            {
-                let page = |hpa: u64| {
-                    // SAFETY: a slot frame filled above, owned by L1; a read-only view of it.
-                    unsafe { &*(hpa as *const [u8; 4096]) }
-                };
-                let pages = [page(slot_hpas[0]), page(slot_hpas[1])];
-                tessera_core::gate::check_view(i as u64, pages, code)
-                    .map_err(|e| alloc::format!("gate check for view {i}: {e:?}"))?;
-            }
-            for (k, hpa) in slot_hpas.iter().enumerate() {
-                ept.map_range(
-                    &mut tables,
-                    gate::SLOTS + 0x1000 * k as u64,
-                    *hpa,
-                    0x1000,
-                    gate_perms,
-                )
-                .map_err(ept_err)?;
-            }
-            for (k, hpa) in code_hpa.iter().enumerate() {
-                ept.map_range(
-                    &mut tables,
-                    gate::CODE + 0x1000 * k as u64,
-                    *hpa,
-                    0x1000,
-                    gate_perms,
-                )
-                .map_err(ept_err)?;
-            }
-            let info_hpa = frame(tables.frames)?;
-            let state_hpa = frame(tables.frames)?;
-            ept.map_range(&mut tables, gate::INFO, info_hpa, 0x1000, Perms::R)
-                .map_err(ept_err)?;
-            ept.map_range(&mut tables, gate::STATE, state_hpa, 0x1000, Perms::RW)
-                .map_err(ept_err)?;
-            write_u64(info_hpa, info::MAGIC_OFFSET, info::MAGIC);
-            write_u64(info_hpa, info::VIEW, i as u64);
-            write_u64(info_hpa, info::STACK_TOP, region.stack_top);
-            write_u64(info_hpa, info::EXPORT_COUNT, decl.exports.len() as u64);
-            write_u64(info_hpa, info::VIEWS, n as u64);
-            for (w, word) in all_callers[i].iter().enumerate() {
-                write_u64(info_hpa, info::CALLERS + 8 * w as u64, *word);
-            }
+            let (info_hpa, state_hpa) = gate_pages.map(
+                &mut ept,
+                &mut tables,
+                &crate::gate_pages::Info {
+                    view: i,
+                    views: n,
+                    stack_top: region.stack_top,
+                    exports: decl.exports.len(),
+                    callers: all_callers[i],
+                    failed: checked[i].is_none(),
+                },
+            )?;
 
             let mut entry = 0;
             let status = match &checked[i] {
-                None => {
-                    write_u64(info_hpa, info::FAILED, 1);
-                    Status::Rejected
-                }
+                None => Status::Rejected,
                 Some(image) => {
                     let loaded = compartment::load(&decl.name, image, region.base, tables.frames)?;
                     entry = loaded.entry;
