@@ -48,10 +48,7 @@ gate_call:
     mov rbx, rax                        /* export index */
     mov r12, {op_call}
     mov ecx, r11d                       /* target view */
-    mov r15, [r15 + {i_view}]
-    shl r15, 4
-    mov r14, {slots}
-    add r15, r14                        /* own slot: VMFUNC in this view's copy */
+    mov r15, [r15 + {i_slot}]           /* own slot: VMFUNC in this view's copy */
     xor eax, eax
     xor ebp, ebp
     xor r11d, r11d
@@ -160,10 +157,7 @@ tessera_gate_land:
 18: mov r12, {op_return}                /* switch back to R11 through our own slot */
     mov ecx, r11d
     mov r15, {info}
-    mov r15, [r15 + {i_view}]
-    shl r15, 4
-    mov r14, {slots}
-    add r15, r14
+    mov r15, [r15 + {i_slot}]
     xor eax, eax
     xor edx, edx
     xor esi, esi
@@ -192,13 +186,8 @@ tessera_gate_land:
     mov rsp, [rdi + 16]
     mov rax, r13
     mov rdx, rbx
-    xor ecx, ecx
-    xor esi, esi
-    xor edi, edi
-    xor r8d, r8d
-    xor r9d, r9d
-    xor r10d, r10d
-    xor r11d, r11d
+    /* No scrub here: the callee's gate scrubbed everything it sent but the result and
+       status; a callee that bypasses its gate can only leak its own registers. */
     jmp tessera_gate_epilogue
 
 27: mov esi, {v_return}
@@ -219,8 +208,8 @@ tessera_gate_end:
 "#,
     info = const gate::INFO,
     state = const gate::STATE,
-    slots = const gate::SLOTS,
     i_view = const info::VIEW,
+    i_slot = const info::SLOT_ADDR,
     i_views = const info::VIEWS,
     i_stack_top = const info::STACK_TOP,
     i_failed = const info::FAILED,

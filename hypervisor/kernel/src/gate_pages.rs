@@ -140,6 +140,7 @@ impl GatePages {
             .map_err(err)?;
         write_u64(info_hpa, info::MAGIC_OFFSET, info::MAGIC);
         write_u64(info_hpa, info::VIEW, i);
+        write_u64(info_hpa, info::SLOT_ADDR, gate::SLOTS + gate::SLOT_SIZE * i);
         write_u64(info_hpa, info::STACK_TOP, view.stack_top);
         write_u64(info_hpa, info::EXPORT_COUNT, view.exports as u64);
         write_u64(info_hpa, info::VIEWS, view.views as u64);

@@ -194,6 +194,8 @@ pub mod gate {
         pub const EXPORT_COUNT: u64 = 32;
         /// u64: number of views (valid targets are below it).
         pub const VIEWS: u64 = 40;
+        /// u64: the address of this view's own slot (`SLOTS + SLOT_SIZE * VIEW`).
+        pub const SLOT_ADDR: u64 = 48;
         /// 512 bits: bit S set = view S may call this view.
         pub const CALLERS: u64 = 64;
         /// u64 × EXPORT_COUNT: export addresses.
