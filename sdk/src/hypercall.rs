@@ -23,28 +23,8 @@ use tessera_abi::{error, hypercall as nr};
 #[inline]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn hypercall(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
-    let ret: i64;
-    // SAFETY: VMCALL touches no guest state itself; the hypervisor reads (and, for some
-    // hypercalls, writes) only the memory the arguments name, which the caller vouches
-    // for. The asm is not `nomem`, so the compiler keeps memory accesses ordered around
-    // it. Every argument register and RCX/R11 are treated as clobbered so the SDK relies
-    // on nothing but RAX coming back.
-    unsafe {
-        asm!(
-            "vmcall",
-            inlateout("rax") nr => ret,
-            inlateout("rdi") a0 => _,
-            inlateout("rsi") a1 => _,
-            inlateout("rdx") a2 => _,
-            inlateout("r10") a3 => _,
-            inlateout("r8") a4 => _,
-            inlateout("r9") a5 => _,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    ret
+    // SAFETY: the caller upholds this function's contract, which is `hypercall3`'s.
+    unsafe { hypercall3(nr, a0, a1, a2, a3, a4, a5) }.0
 }
 
 /// [`hypercall`] for the hypercalls that also return values in RDX and R10 (GRANT):
@@ -65,8 +45,12 @@ pub unsafe fn hypercall3(
     a5: u64,
 ) -> (i64, u64, u64) {
     let (ret, rdx, r10): (i64, u64, u64);
-    // SAFETY: as in `hypercall`; RDX and R10 are read back as outputs instead of being
-    // discarded.
+    // SAFETY: VMCALL touches no guest state itself; the hypervisor reads (and, for some
+    // hypercalls, writes) only the memory the arguments name, which the caller vouches
+    // for. The asm is not `nomem`, so the compiler keeps memory accesses ordered around
+    // it. Every argument register and RCX/R11 are treated as clobbered so the SDK relies
+    // on nothing but RAX (and, for GRANT, RDX and R10) coming back. This is the only
+    // place in the SDK that executes VMCALL.
     unsafe {
         asm!(
             "vmcall",
