@@ -9,6 +9,7 @@ use core::arch::global_asm;
 use tessera_core::vmx::fields;
 
 global_asm!(
+    concat!(
     r#"
     .section .text
     .global tessera_vmx_run
@@ -28,19 +29,9 @@ tessera_vmx_run:
     vmwrite rax, rdx
     test rsi, rsi
     mov rax, [rdi + 0]
-    mov rbx, [rdi + 8]
-    mov rcx, [rdi + 16]
-    mov rdx, [rdi + 24]
-    mov rsi, [rdi + 32]
-    mov rbp, [rdi + 48]
-    mov r8,  [rdi + 56]
-    mov r9,  [rdi + 64]
-    mov r10, [rdi + 72]
-    mov r11, [rdi + 80]
-    mov r12, [rdi + 88]
-    mov r13, [rdi + 96]
-    mov r14, [rdi + 104]
-    mov r15, [rdi + 112]
+"#,
+    crate::regs::load_guest_gprs!(),
+    r#"
     mov rdi, [rdi + 40]
     jnz 2f
     vmlaunch
@@ -60,19 +51,9 @@ tessera_vmx_exit:
     push rdi
     mov rdi, [rsp + 8]
     mov [rdi + 0], rax
-    mov [rdi + 8], rbx
-    mov [rdi + 16], rcx
-    mov [rdi + 24], rdx
-    mov [rdi + 32], rsi
-    mov [rdi + 48], rbp
-    mov [rdi + 56], r8
-    mov [rdi + 64], r9
-    mov [rdi + 72], r10
-    mov [rdi + 80], r11
-    mov [rdi + 88], r12
-    mov [rdi + 96], r13
-    mov [rdi + 104], r14
-    mov [rdi + 112], r15
+"#,
+    crate::regs::store_guest_gprs!(),
+    r#"
     pop rax
     mov [rdi + 40], rax
     pop rdi
@@ -84,7 +65,8 @@ tessera_vmx_exit:
     pop rbp
     xor eax, eax
     ret
-"#,
+"#
+    ),
     host_rsp = const fields::HOST_RSP,
     host_rip = const fields::HOST_RIP,
 );
