@@ -24,6 +24,8 @@ pub mod manifest;
 pub mod multiboot;
 pub mod outcome;
 pub mod paging;
+pub mod protocol;
 pub mod svm;
 pub mod vmfunc;
 pub mod vmx;
+pub mod watchdog;
