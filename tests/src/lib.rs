@@ -46,6 +46,8 @@ fn timeout(engine: &Engine) -> Duration {
     match engine {
         Engine::Bochs { .. } => Duration::from_secs(300),
         Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(120),
+        // Seconds of guest time per run inside the nested Linux.
+        Engine::NestedKvm { .. } => Duration::from_secs(240),
     }
 }
 

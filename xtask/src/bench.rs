@@ -580,6 +580,9 @@ pub fn ticks_meaning(engine: &Engine) -> &'static str {
             "TSC ticks under QEMU TCG follow the host clock, not the emulated work: not a time, compare only exits"
         }
         Engine::Kvm { .. } => "TSC ticks = CPU reference cycles (real hardware, nested under KVM)",
+        Engine::NestedKvm { .. } => {
+            "TSC ticks = instructions executed by the whole Bochs machine (Linux/KVM in L0, Tessera in L1, the compartments)"
+        }
     }
 }
 
@@ -802,6 +805,8 @@ pub fn default_timeout(engine: &Engine, views: usize) -> Duration {
     match engine {
         Engine::Bochs { .. } => Duration::from_secs(300 + views as u64),
         Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(120 + views as u64 / 4),
+        // Guest seconds inside the nested Linux (see crate::nested).
+        Engine::NestedKvm { .. } => Duration::from_secs(300 + views as u64),
     }
 }
 
@@ -954,7 +959,7 @@ pub fn run(plan: &Plan) -> Result<Report> {
 
     // Bochs and TCG count work, not time: boots may share the machine. On KVM they would
     // disturb each other's cycles, so they run one at a time.
-    let parallel = !matches!(plan.engine, Engine::Kvm { .. });
+    let parallel = !matches!(plan.engine, Engine::Kvm { .. } | Engine::NestedKvm { .. });
     let total = images.len();
     let done = AtomicBool::new(false);
     let running: Mutex<Vec<(String, Instant)>> = Mutex::new(Vec::new());

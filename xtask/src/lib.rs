@@ -15,6 +15,7 @@ pub mod examples;
 pub mod host;
 pub mod image;
 pub mod kernel;
+pub mod nested;
 pub mod paths;
 pub mod process;
 pub mod qemu;

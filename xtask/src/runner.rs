@@ -31,6 +31,8 @@ pub fn default_timeout(engine: &Engine) -> Duration {
     match engine {
         Engine::Bochs { .. } => Duration::from_secs(120),
         Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(60),
+        // Seconds of the Linux guest's time for QEMU to boot Tessera (about 4).
+        Engine::NestedKvm { .. } => Duration::from_secs(120),
     }
 }
 
@@ -143,6 +145,9 @@ impl RunOutcome {
 /// `Err` means the run could not be started (no ISO, emulator missing); a boot that fails
 /// or hangs is an `Ok` outcome whose verdict says so.
 pub fn run(spec: &RunSpec) -> Result<RunOutcome> {
+    if let Engine::NestedKvm { .. } = spec.engine {
+        return crate::nested::run_one(spec);
+    }
     let run_dir = new_run_dir(&spec.engine.label())?;
     let com1 = run_dir.join("com1.txt");
     let mut command = prepare(spec, &run_dir, &com1)?;
@@ -208,6 +213,7 @@ fn prepare(spec: &RunSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
         }
         Engine::Qemu { cpu } => qemu::command(qemu::Accel::Tcg, cpu, &spec.image, com1),
         Engine::Kvm { cpu } => qemu::command(qemu::Accel::Kvm, cpu, &spec.image, com1),
+        Engine::NestedKvm { .. } => anyhow::bail!("nested-kvm boots through nested::run_batch"),
     };
     command.current_dir(run_dir).stdin(Stdio::null());
     Ok(command)

@@ -56,6 +56,10 @@ pub const GRUB_I386_PC: Requirement = file("/usr/lib/grub/i386-pc/modinfo.sh", &
 pub const XORRISO: Requirement = program("xorriso", &["xorriso"]);
 pub const MFORMAT: Requirement = program("mformat", &["mtools"]);
 pub const QEMU: Requirement = program("qemu-system-x86_64", &["qemu-system-x86"]);
+/// The nested-kvm guest: the kernel's xz payload, Debian packages, the PVH stub.
+pub const XZ: Requirement = program("xz", &["xz-utils"]);
+pub const DPKG_DEB: Requirement = program("dpkg-deb", &["dpkg"]);
+pub const ASSEMBLER: Requirement = program("as", &["binutils"]);
 
 /// What booting on this engine needs.
 pub fn for_engine(engine: &Engine) -> Vec<Requirement> {
@@ -71,13 +75,18 @@ pub fn for_engine(engine: &Engine) -> Vec<Requirement> {
             MFORMAT,
         ],
         Engine::Qemu { .. } | Engine::Kvm { .. } => vec![OBJCOPY, QEMU],
+        Engine::NestedKvm { .. } => {
+            let mut needs = for_engine(&Engine::Bochs { cpu: String::new() });
+            needs.extend([QEMU, XZ, DPKG_DEB, ASSEMBLER]);
+            needs
+        }
     }
 }
 
 /// What every engine needs (for `setup` and the scenario tests).
 pub fn all() -> Vec<Requirement> {
     let mut all = for_engine(&Engine::Bochs { cpu: String::new() });
-    for requirement in for_engine(&Engine::Qemu { cpu: String::new() }) {
+    for requirement in for_engine(&Engine::NestedKvm { cpu: String::new() }) {
         if !all.contains(&requirement) {
             all.push(requirement);
         }
@@ -258,8 +267,8 @@ mod tests {
         let all = packages(&all());
         assert_eq!(
             install_command(&all),
-            "apt-get install -y --no-install-recommends binutils bochs bochsbios grub-common \
-             grub-pc-bin mtools qemu-system-x86 vgabios xorriso"
+            "apt-get install -y --no-install-recommends binutils bochs bochsbios dpkg grub-common \
+             grub-pc-bin mtools qemu-system-x86 vgabios xorriso xz-utils"
         );
     }
 
