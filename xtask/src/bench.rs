@@ -576,7 +576,7 @@ pub fn ticks_meaning(engine: &Engine) -> &'static str {
         Engine::Bochs { .. } => {
             "TSC ticks = instructions executed (Bochs, clock: sync=none), L1's included when the timed code exits"
         }
-        Engine::Qemu { .. } => {
+        Engine::Qemu { .. } | Engine::Uefi { .. } => {
             "TSC ticks under QEMU TCG follow the host clock, not the emulated work: not a time, compare only exits"
         }
         Engine::Kvm { .. } => "TSC ticks = CPU reference cycles (real hardware, nested under KVM)",
@@ -804,7 +804,9 @@ pub struct Plan {
 pub fn default_timeout(engine: &Engine, views: usize) -> Duration {
     match engine {
         Engine::Bochs { .. } => Duration::from_secs(300 + views as u64),
-        Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(120 + views as u64 / 4),
+        Engine::Qemu { .. } | Engine::Kvm { .. } | Engine::Uefi { .. } => {
+            Duration::from_secs(120 + views as u64 / 4)
+        }
         // Guest seconds inside the nested Linux (see crate::nested).
         Engine::NestedKvm { .. } => Duration::from_secs(300 + views as u64),
     }

@@ -25,24 +25,19 @@ pub enum EngineRequest {
     Kvm,
     /// QEMU/KVM inside Debian's Linux inside Bochs corei7_skylake_x (never chosen by auto).
     NestedKvm,
+    /// QEMU with TCG and OVMF (UEFI firmware) booting the GRUB ISO from its CD drive.
+    Uefi,
 }
 
-/// A concrete engine and CPU model.
+/// A concrete engine and CPU model. `NestedKvm`: QEMU/KVM in Debian's Linux in Bochs, `cpu`
+/// being the Bochs model ([`crate::nested`]); `Uefi`: QEMU TCG with OVMF booting the ISO.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Engine {
-    Bochs {
-        cpu: String,
-    },
-    Qemu {
-        cpu: String,
-    },
-    Kvm {
-        cpu: String,
-    },
-    /// Linux KVM inside Bochs (`cpu` is the Bochs model); see [`crate::nested`].
-    NestedKvm {
-        cpu: String,
-    },
+    Bochs { cpu: String },
+    Qemu { cpu: String },
+    Kvm { cpu: String },
+    NestedKvm { cpu: String },
+    Uefi { cpu: String },
 }
 
 impl Engine {
@@ -53,6 +48,7 @@ impl Engine {
             Engine::Qemu { .. } => "qemu",
             Engine::Kvm { .. } => "kvm",
             Engine::NestedKvm { .. } => "nested-kvm",
+            Engine::Uefi { .. } => "uefi",
         }
     }
 
@@ -62,7 +58,8 @@ impl Engine {
             Engine::Bochs { cpu }
             | Engine::Qemu { cpu }
             | Engine::Kvm { cpu }
-            | Engine::NestedKvm { cpu } => cpu,
+            | Engine::NestedKvm { cpu }
+            | Engine::Uefi { cpu } => cpu,
         }
     }
 
@@ -79,7 +76,7 @@ impl Engine {
     /// Bochs boots through GRUB from an ISO; QEMU loads the kernel itself (nested-kvm
     /// makes its own ISO around the guest).
     pub fn needs_iso(&self) -> bool {
-        matches!(self, Engine::Bochs { .. })
+        matches!(self, Engine::Bochs { .. } | Engine::Uefi { .. })
     }
 }
 
@@ -184,6 +181,12 @@ pub fn choose(
         EngineRequest::Kvm => kvm_nested_guest(host)
             .map(|guest| kvm(guest, "requested".into()))
             .map_err(|why| format!("--engine kvm cannot run here: {why}")),
+        EngineRequest::Uefi => Ok(Choice {
+            engine: Engine::Uefi {
+                cpu: cpu.unwrap_or(DEFAULT_QEMU_CPU).to_owned(),
+            },
+            why: "requested: the ISO on UEFI firmware (OVMF)".into(),
+        }),
         EngineRequest::NestedKvm => Ok(Choice {
             engine: Engine::NestedKvm {
                 cpu: cpu.unwrap_or(crate::nested::BOCHS_CPU).to_owned(),
@@ -353,5 +356,10 @@ mod tests {
             assert_eq!(nested.label(), "nested-kvm-corei7_skylake_x");
             assert!(!nested.needs_iso());
         }
+        let uefi = choose(EngineRequest::Uefi, None, &kvm_pvm_host())
+            .unwrap()
+            .engine;
+        assert_eq!(uefi.label(), "uefi-qemu64-svm-npt");
+        assert!(uefi.needs_iso());
     }
 }

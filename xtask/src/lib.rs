@@ -4,6 +4,7 @@
 //! host-tool table) are unit-tested here; [`runner`] is the one place that starts
 //! emulators.
 
+pub mod batch;
 pub mod bench;
 pub mod bochs;
 pub mod caps;

@@ -25,7 +25,11 @@ enum Cmd {
     /// Boot the capability probe on every engine and record the transcripts as fixtures.
     CaptureCaps,
     /// The VMFUNC conformance suite on every configuration; exits non-zero on a mismatch.
-    Conformance,
+    Conformance {
+        /// Only the configurations on this engine (nested-kvm: Linux KVM in Bochs).
+        #[arg(long, value_enum)]
+        engine: Option<xtask::engine::EngineRequest>,
+    },
     /// Switch-latency benchmarks: table, target/bench/*.json and .svg (docs/benchmarks.md).
     Bench(xtask::bench::BenchArgs),
 }
@@ -38,7 +42,7 @@ fn main() -> ExitCode {
         Cmd::Setup => commands::setup().map(|()| true),
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
         Cmd::Bench(args) => xtask::bench::command(args),
-        Cmd::Conformance => xtask::conformance::run(&xtask::conformance::configs()).map(|m| m == 0),
+        Cmd::Conformance { engine } => xtask::conformance::command(*engine),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -33,6 +33,8 @@ pub fn default_timeout(engine: &Engine) -> Duration {
         Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(60),
         // Seconds of the Linux guest's time for QEMU to boot Tessera (about 4).
         Engine::NestedKvm { .. } => Duration::from_secs(120),
+        // OVMF alone takes seconds under TCG.
+        Engine::Uefi { .. } => Duration::from_secs(120),
     }
 }
 
@@ -214,6 +216,13 @@ fn prepare(spec: &RunSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
         Engine::Qemu { cpu } => qemu::command(qemu::Accel::Tcg, cpu, &spec.image, com1),
         Engine::Kvm { cpu } => qemu::command(qemu::Accel::Kvm, cpu, &spec.image, com1),
         Engine::NestedKvm { .. } => anyhow::bail!("nested-kvm boots through nested::run_batch"),
+        Engine::Uefi { cpu } => {
+            eprintln!("making ISO…");
+            let iso = image::make_iso(&spec.image, run_dir)?;
+            let mut command = Command::new("qemu-system-x86_64");
+            command.args(qemu::uefi_args(cpu, &iso, com1));
+            command
+        }
     };
     command.current_dir(run_dir).stdin(Stdio::null());
     Ok(command)
