@@ -15,6 +15,7 @@
 //! `--compare A.json B.json` prints per-benchmark ratios.
 
 pub mod json;
+pub mod layers;
 pub mod svg;
 
 use crate::commands::SwitchMode;
@@ -264,7 +265,7 @@ pub fn boots(specs: &[Spec], switch: Option<SwitchMode>) -> Vec<BootKind> {
     kinds
 }
 
-fn views_of(kind: BootKind) -> usize {
+pub(crate) fn views_of(kind: BootKind) -> usize {
     match kind {
         BootKind::Scaling(n) => n,
         BootKind::Fixture => 1,
@@ -398,7 +399,11 @@ pub struct BootResult {
 }
 
 impl BootResult {
-    fn from_outcome(kind: BootKind, kernel_args: String, outcome: &RunOutcome) -> BootResult {
+    pub(crate) fn from_outcome(
+        kind: BootKind,
+        kernel_args: String,
+        outcome: &RunOutcome,
+    ) -> BootResult {
         let t = &outcome.transcript;
         let mode = t
             .records("SWITCH")
@@ -434,7 +439,7 @@ impl BootResult {
         }
     }
 
-    fn not_started(kind: BootKind, kernel_args: String, why: String) -> BootResult {
+    pub(crate) fn not_started(kind: BootKind, kernel_args: String, why: String) -> BootResult {
         BootResult {
             kind,
             kernel_args,
@@ -958,6 +963,10 @@ pub fn run(plan: &Plan) -> Result<Report> {
     tools::ensure(&tools::for_engine(&plan.engine), Install::IfRoot)?;
     let specs = specs(&plan.views);
     let images = images(plan)?;
+    if let Engine::NestedKvm { .. } = plan.engine {
+        let results = layers::boot_nested(plan, &images);
+        return Ok(collect(plan.engine.clone(), &specs, plan.switch, results));
+    }
 
     // Bochs and TCG count work, not time: boots may share the machine. On KVM they would
     // disturb each other's cycles, so they run one at a time.
@@ -1236,7 +1245,15 @@ pub fn command(args: &BenchArgs) -> Result<bool> {
         }
         return Ok(true);
     }
-    let report = run(&plan)?;
+    if let Engine::NestedKvm { .. } = plan.engine {
+        return layers::command(&plan);
+    }
+    present(&run(&plan)?)
+}
+
+/// Prints a report (failures, table, problems) and writes its result files; true when
+/// every benchmark was measured.
+pub(crate) fn present(report: &Report) -> Result<bool> {
     for b in report.boots.iter().filter(|b| !b.passed) {
         if let Some(failure) = &b.failure {
             eprintln!("boot {} failed:\n{failure}", b.kind.id());
@@ -1245,7 +1262,7 @@ pub fn command(args: &BenchArgs) -> Result<bool> {
     println!("{}", report.table());
     let (json, svg) = report.write(&out_dir())?;
     println!("wrote {} and {}", json.display(), svg.display());
-    let problems = check(&report);
+    let problems = check(report);
     if !problems.is_empty() {
         eprintln!("problems:");
         for p in &problems {

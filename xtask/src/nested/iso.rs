@@ -16,13 +16,23 @@ use std::process::Command;
 pub const LINUX_ARGS: &str = "console=ttyS0,115200 quiet loglevel=3 mitigations=off \
      tsc_early_khz=100000 tsc=reliable lpj=400000 nosmp";
 
+/// Extra Linux arguments for experiments (appended to [`LINUX_ARGS`]).
+pub const EXTRA_ARGS_ENV: &str = "TESSERA_NESTED_LINUX_ARGS";
+
 /// The `grub.cfg`: GRUB on COM1 too, so a stuck load shows where.
 pub fn grub_cfg() -> String {
+    let extra = std::env::var(EXTRA_ARGS_ENV).unwrap_or_default();
+    let extra = extra.trim();
+    let args = if extra.is_empty() {
+        LINUX_ARGS.to_owned()
+    } else {
+        format!("{LINUX_ARGS} {extra}")
+    };
     format!(
         "set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_output serial\n\
          menuentry \"tessera nested-kvm\" {{\n\
          \x20   echo \"grub: loading the guest (Linux, initramfs, Tessera's payload)\"\n\
-         \x20   multiboot /boot/linux.elf {LINUX_ARGS}\n\
+         \x20   multiboot /boot/linux.elf {args}\n\
          \x20   module --nounzip /boot/initramfs.cpio initramfs\n\
          \x20   module --nounzip /boot/tessera.cpio tessera\n\
          \x20   boot\n}}\n"
