@@ -24,8 +24,8 @@ use xtask::image::{Image, Module};
 use xtask::runner::{Echo, RunOutcome, RunSpec};
 use xtask::tools::{self, Install};
 
-/// Seconds of the Linux guest's time each Tessera run may take.
-const RUN_TIMEOUT: Duration = Duration::from_secs(240);
+/// Seconds of the Linux guest's time each Tessera run may take (each needs 4 to 10).
+const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 const PINGPONG_EMULATED: &str = "examples/pingpong switch=emulate";
 
 fn engine() -> Engine {
