@@ -21,6 +21,10 @@ pub fn configs() -> Vec<Engine> {
         Engine::Qemu {
             cpu: DEFAULT_QEMU_CPU.to_owned(),
         },
+        // What KVM shows its L1: Tessera under Linux KVM in Bochs corei7_skylake_x.
+        Engine::NestedKvm {
+            cpu: crate::nested::BOCHS_CPU.to_owned(),
+        },
     ]
 }
 
