@@ -106,7 +106,8 @@ mod tests {
                 "bochs-corei7_skylake_x.txt",
                 "bochs-corei7_ivy_bridge_3770k.txt",
                 "bochs-ryzen.txt",
-                "qemu-qemu64-svm-npt.txt"
+                "qemu-qemu64-svm-npt.txt",
+                "nested-kvm-corei7_skylake_x.txt"
             ]
         );
     }
