@@ -95,10 +95,15 @@ pub fn run_result(
     fs::create_dir_all(&run_dir)?;
     let com1 = run_dir.join("com1.txt");
     fs::write(&com1, record.transcript.lines.join("\n") + "\n")?;
-    fs::write(
-        run_dir.join("emulator.out"),
-        record.stderr.join("\n") + "\n",
-    )?;
+    // The runner's failure report shows the end of emulator.out: QEMU's stderr, then where
+    // this run stands, so a failed boot names its stage like every other failure here.
+    let mut out = record.stderr.clone();
+    out.push(format!(
+        "nested-kvm, stage \"Tessera\": run {id}, QEMU status {}; Linux's console and the session: {}",
+        record.ended.map_or("- (did not end)".into(), |(rc, _, _)| rc.to_string()),
+        c.dir.display()
+    ));
+    fs::write(run_dir.join("emulator.out"), out.join("\n") + "\n")?;
     fs::write(
         run_dir.join("command.txt"),
         format!("qemu-system-x86_64 {argv:?}\n"),
@@ -226,6 +231,11 @@ mod tests {
         };
         let ok = run_result(&c, &engine, 0, &[]).unwrap();
         assert_eq!(ok.verdict, Verdict::Pass);
+        let report = ok.failure_report();
+        assert!(
+            report.contains("stage \"Tessera\": run 000, QEMU status 1"),
+            "{report}"
+        );
         assert!(matches!(ok.end, End::Exited(s) if s.code() == Some(1)));
         let err = run_result(&c, &engine, 1, &[]).unwrap_err();
         let stage = err.downcast_ref::<StageError>().unwrap();
