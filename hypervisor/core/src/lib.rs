@@ -24,6 +24,7 @@ pub mod manifest;
 pub mod multiboot;
 pub mod outcome;
 pub mod paging;
+pub mod scan;
 pub mod svm;
 pub mod vmfunc;
 pub mod vmx;
