@@ -26,5 +26,6 @@ pub mod outcome;
 pub mod paging;
 pub mod scan;
 pub mod svm;
+pub mod view_scan;
 pub mod vmfunc;
 pub mod vmx;

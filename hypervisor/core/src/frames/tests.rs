@@ -18,6 +18,23 @@ fn avail(base: u64, len: u64) -> MemoryRegion {
 }
 
 #[test]
+fn freed_frames_merge_back_and_double_frees_are_refused() {
+    let mut frames = FrameAllocator::new(vec![MIB..4 * MIB]);
+    let a = frames.alloc(16).expect("a");
+    let b = frames.alloc_aligned(256, 2 * MIB).expect("b");
+    assert_eq!((a, b), (MIB, 2 * MIB));
+    assert!(frames.free(b, 256));
+    assert!(!frames.free(b, 256), "double free");
+    assert!(!frames.free(b + 0x800, 1), "misaligned");
+    assert!(!frames.free(a, 0), "empty");
+    assert!(!frames.free(!0xFFF, 2), "wraps");
+    assert!(frames.free(a, 16));
+    assert_eq!(frames.free_ranges(), [MIB..4 * MIB]);
+    // What was given back can be allocated again.
+    assert_eq!(frames.alloc_aligned(512, 2 * MIB), Some(2 * MIB));
+}
+
+#[test]
 fn qemu_map_minus_kernel_and_modules() {
     let map = [
         avail(0, 0x9_fc00),
