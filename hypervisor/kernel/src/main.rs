@@ -24,6 +24,7 @@ mod idt;
 mod lapic;
 mod logger;
 mod mem;
+mod place;
 mod probe;
 mod regs;
 mod run;
@@ -33,6 +34,7 @@ mod stats;
 mod svm;
 mod system;
 mod tables;
+mod view_check;
 mod vmx;
 
 /// Size of the boot stack (in .bss).

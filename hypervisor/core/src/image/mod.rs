@@ -45,6 +45,9 @@ pub use crate::paging::Perms;
 pub use load::{LoadedImage, load, scan_loaded};
 pub use problem::{ImageError, ImageProblem, MemoryPart, NoteDefect, Region};
 
+/// The largest span the kernel accepts for an image before planning the layout (which
+/// then checks it fits); xtask's build-time check uses the same limit.
+pub const MAX_IMAGE_SPAN: u64 = 256 << 20;
 /// Page granularity of the mapping plan.
 pub const PAGE_SIZE: u64 = 4096;
 /// The largest `p_align` a `PT_LOAD` segment may ask for: a 2 MiB large page, the
