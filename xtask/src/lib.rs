@@ -21,3 +21,4 @@ pub mod qemu;
 pub mod runner;
 pub mod tools;
 pub mod transcript;
+pub mod vmfunc_check;
