@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod declaration;
 pub mod engine;
 pub mod examples;
+pub mod fuzz;
 pub mod host;
 pub mod image;
 pub mod kernel;

@@ -28,6 +28,9 @@ enum Cmd {
     Conformance,
     /// Switch-latency benchmarks: table, target/bench/*.json and .svg (docs/benchmarks.md).
     Bench(xtask::bench::BenchArgs),
+    /// Coverage-guided fuzzing of the image, manifest, #UD and multiboot parsers
+    /// (nightly; docs/fuzzing.md).
+    Fuzz(xtask::fuzz::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Cmd::Setup => commands::setup().map(|()| true),
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
         Cmd::Bench(args) => xtask::bench::command(args),
+        Cmd::Fuzz(args) => xtask::fuzz::command(args),
         Cmd::Conformance => xtask::conformance::run(&xtask::conformance::configs()).map(|m| m == 0),
     };
     match result {

@@ -56,6 +56,14 @@ pub const GRUB_I386_PC: Requirement = file("/usr/lib/grub/i386-pc/modinfo.sh", &
 pub const XORRISO: Requirement = program("xorriso", &["xorriso"]);
 pub const MFORMAT: Requirement = program("mformat", &["mtools"]);
 pub const QEMU: Requirement = program("qemu-system-x86_64", &["qemu-system-x86"]);
+/// A C++ compiler: `cargo xtask fuzz` builds libFuzzer (C++) through `libfuzzer-sys`.
+pub const CXX: Requirement = program("c++", &["g++"]);
+
+/// What fuzzing needs besides the nightly toolchain (which `fuzz::ensure_tools` installs
+/// with rustup).
+pub fn for_fuzzing() -> Vec<Requirement> {
+    vec![CXX]
+}
 
 /// What booting on this engine needs.
 pub fn for_engine(engine: &Engine) -> Vec<Requirement> {
