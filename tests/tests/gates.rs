@@ -260,68 +260,6 @@ fn scenario_exec_grant() {
     );
 }
 
-/// `@@REJECT module=COMPARTMENT problem=PROBLEM` with a non-empty `KEY=`, and nothing
-/// else from that compartment: it never ran.
-fn assert_rejected(
-    outcome: &xtask::runner::RunOutcome,
-    compartment: &str,
-    problem: &str,
-    key: &str,
-) -> String {
-    assert_record(
-        outcome,
-        "REJECT",
-        &[("module", compartment), ("problem", problem)],
-    );
-    let value = records(outcome, "REJECT")
-        .into_iter()
-        .find(|r| r.get("module").map(String::as_str) == Some(compartment))
-        .and_then(|r| r.get(key).cloned())
-        .unwrap_or_else(|| {
-            panic!(
-                "@@REJECT of {compartment} has no {key}=\n{}",
-                outcome.failure_report()
-            )
-        });
-    assert!(
-        console(outcome, compartment).is_empty()
-            && !records(outcome, "FAULT")
-                .iter()
-                .chain(&records(outcome, "EXIT"))
-                .any(|r| r.get("compartment").map(String::as_str) == Some(compartment)),
-        "{compartment} ran although it was rejected\n{}",
-        outcome.failure_report()
-    );
-    value
-}
-
-/// Property 2: an image whose code holds VMFUNC is rejected before it runs (it would
-/// otherwise switch views where no landing pad says who it is), with the offset of the
-/// bytes; the victim and the bystander are unaffected.
-#[test]
-fn scenario_vmfunc_rogue() {
-    let outcome = check_scenario("vmfunc-rogue", &[]);
-    assert_rejected(outcome, "attack-vmfunc-victim", "vmfunc-bytes", "offset");
-}
-
-#[test]
-fn scenario_vmfunc_invalid() {
-    let outcome = check_scenario("vmfunc-invalid", &[]);
-    for attacker in ["attack-vmfunc-index", "attack-vmfunc-leaf"] {
-        assert_rejected(outcome, attacker, "vmfunc-bytes", "offset");
-    }
-}
-
-/// Issue 10, class 10: an image too large for the memory left is rejected alone (with the
-/// bytes it needed: its 255 MiB bss and more); the others load and run.
-#[test]
-fn scenario_huge_image() {
-    let outcome = check_scenario("huge-image", &[]);
-    let needed = assert_rejected(outcome, "attack-huge-image", "out-of-memory", "needed");
-    let needed: u64 = needed.parse().unwrap_or_default();
-    assert!(needed >= 255 << 20, "needed={needed}");
-}
-
 #[test]
 fn scenario_gate_jump() {
     let outcome = check_scenario(
