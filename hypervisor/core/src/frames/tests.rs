@@ -34,6 +34,17 @@ fn freed_frames_merge_back_and_double_frees_are_refused() {
     assert_eq!(frames.alloc_aligned(512, 2 * MIB), Some(2 * MIB));
 }
 
+/// Found by the `multiboot` fuzz target: an empty module (start = end, as QEMU gives an
+/// empty `-initrd` entry) and an inverted one hold no byte, so they reserve nothing and
+/// do not split the free RAM around them.
+#[test]
+fn empty_and_inverted_reserved_ranges_reserve_nothing() {
+    let map = [avail(MIB, 4 * MIB)];
+    let (start, end) = (0x30_0000, 0x28_0000); // a module whose end is below its start
+    let reserved = [0x20_3200..0x20_3200, start..end];
+    assert_eq!(free_ranges(&map, &reserved), [MIB..5 * MIB]);
+}
+
 #[test]
 fn qemu_map_minus_kernel_and_modules() {
     let map = [
