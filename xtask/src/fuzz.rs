@@ -112,6 +112,8 @@ pub fn command(args: &FuzzArgs) -> Result<bool> {
         },
     };
     ensure_tools(Install::IfRoot)?;
+    // The commit the targets are built from (a run can outlast later commits).
+    let commit = git_head().unwrap_or_else(|| "unknown".into());
     let bins = build()?;
     let limit = match (args.seconds, args.runs, args.smoke) {
         (Some(s), _, _) => Limit::Seconds(s),
@@ -126,7 +128,6 @@ pub fn command(args: &FuzzArgs) -> Result<bool> {
         let stats = run(&bins.join(target.name), target, &seeds.0, limit)?;
         rows.push((target.name, stats));
     }
-    let commit = git_head().unwrap_or_else(|| "unknown".into());
     println!(
         "| target | executions | exec/s | coverage (cov / ft) | corpus | seconds | crashes | commit |"
     );
@@ -287,15 +288,20 @@ pub fn parse_stats(log: &str) -> Stats {
     stats
 }
 
+/// The short commit of HEAD, `+dirty` when the work tree has changes.
 fn git_head() -> Option<String> {
-    let out = Command::new("git")
-        .current_dir(paths::workspace_root())
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(paths::workspace_root())
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let head = git(&["rev-parse", "--short", "HEAD"])?;
+    let dirty = git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
+    Some(if dirty { format!("{head}+dirty") } else { head })
 }
 
 #[cfg(test)]
