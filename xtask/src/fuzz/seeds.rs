@@ -50,9 +50,7 @@ fn images(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         seeds.push((name.to_owned(), fs::read(fixtures.join(name))?));
     }
     let built = paths::target_dir().join("x86_64-unknown-none/release");
-    let mut names: Vec<String> = compartment_packages();
-    names.sort();
-    for name in names {
+    for name in compartment_packages() {
         let elf = built.join(&name);
         if !elf.is_file() {
             continue;
@@ -72,36 +70,32 @@ fn images(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(seeds)
 }
 
-/// The packages under compartments/ and examples/ (their binaries are named likewise).
+/// The packages under compartments/ and examples/ (one or two levels down; their
+/// binaries are named like them).
 fn compartment_packages() -> Vec<String> {
     let root = paths::workspace_root();
+    let subdirs = |dir: &Path| -> Vec<PathBuf> {
+        fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()
+    };
     let mut out = Vec::new();
     for base in ["compartments", "examples"] {
-        let Ok(entries) = fs::read_dir(root.join(base)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            for manifest in [path.join("Cargo.toml")].into_iter().chain(
-                fs::read_dir(&path)
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .map(|e| e.path().join("Cargo.toml")),
-            ) {
-                let Ok(text) = fs::read_to_string(&manifest) else {
-                    continue;
-                };
-                if let Some(name) = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("name = \""))
-                    .and_then(|rest| rest.strip_suffix('"'))
-                {
-                    out.push(name.to_owned());
-                }
+        for dir in subdirs(&root.join(base)) {
+            for crate_dir in std::iter::once(dir.clone()).chain(subdirs(&dir)) {
+                let name = fs::read_to_string(crate_dir.join("Cargo.toml"))
+                    .ok()
+                    .and_then(|text| toml::from_str::<toml::Table>(&text).ok())
+                    .and_then(|t| t.get("package")?.get("name")?.as_str().map(str::to_owned));
+                out.extend(name);
             }
         }
     }
+    out.sort();
     out.dedup();
     out
 }
@@ -279,6 +273,23 @@ mod tests {
             assert_eq!(boot.memory_map.len(), layout.mmap.len());
             assert_eq!(boot.cmdline.as_deref(), Some(layout.cmdline));
             assert_eq!(boot.bootloader.as_deref(), Some(layout.loader));
+        }
+    }
+
+    #[test]
+    fn image_seeds_come_from_the_compartment_packages() {
+        let packages = compartment_packages();
+        for expected in [
+            "hello",
+            "victim",
+            "vault-vault",
+            "conformance",
+            "attack-huge-image",
+        ] {
+            assert!(
+                packages.iter().any(|p| p == expected),
+                "{expected}: {packages:?}"
+            );
         }
     }
 
