@@ -14,6 +14,7 @@
 //! hypercalls = ["console", "lookup", "grant"]   # optional; default: all of them
 //! stack = 65536                                  # optional; default 65536
 //! expect = "fault:memory"                        # optional; default exit:0
+//!                                                 # (also "reject" or "reject:PROBLEM")
 //!
 //! [[grant]]
 //! name = "msg"
@@ -583,7 +584,7 @@ expect = "exit:3"
         assert_eq!(
             error(&expect),
             "examples/vault/tessera.toml: compartment[1].expect: \
-             expect=crash is not one of exit:N, fault, fault:KIND, reject"
+             expect=crash is not one of exit:N, fault, fault:KIND, reject, reject:PROBLEM, aborted"
         );
         assert_eq!(
             error(""),

@@ -24,6 +24,7 @@ mod idt;
 mod lapic;
 mod logger;
 mod mem;
+mod place;
 mod probe;
 mod regs;
 mod run;
@@ -36,6 +37,7 @@ mod system;
 mod tables;
 mod ud;
 mod unwind;
+mod view_check;
 mod vmx;
 
 /// Size of the boot stack (in .bss).

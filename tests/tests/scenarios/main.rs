@@ -5,6 +5,7 @@
 
 mod classic;
 mod isolation;
+mod rejections;
 
 use std::thread;
 use tessera_scenarios::{boot_declaration, declared, declared_outcome_problems};
