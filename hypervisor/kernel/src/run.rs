@@ -26,6 +26,7 @@ fn arg(boot: &BootInfo, key: &str) -> Option<String> {
 pub fn run_modules(
     boot: &BootInfo,
     caps: &Capabilities,
+    vmx_root: Option<Result<(), String>>,
     frames: &mut FrameAllocator,
 ) -> Result<(), String> {
     if boot.modules.is_empty() {
@@ -36,6 +37,9 @@ pub fn run_modules(
     // A boot-wide budget (kernel argument `watchdog=TICKS`) also bounds every `main`.
     let boot_budget = arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok());
     if let Some(vmx) = &caps.vmx {
+        if let Some(Err(e)) = vmx_root {
+            return Err(alloc::format!("vmxon-failed {e}"));
+        }
         let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
         let mut sys = views(boot, &paging, frames, conformance)?;
         let mut cpu = crate::vmx::backend(vmx, sys.eptp_list, force_emulation, frames)?;
