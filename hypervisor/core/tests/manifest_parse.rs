@@ -82,7 +82,10 @@ fn limits_default_parse_and_round_trip() {
     assert_eq!(a.export_watchdog(), DEFAULT_WATCHDOG);
     assert_eq!(DEFAULT_WATCHDOG, 1 << 26);
     assert_eq!(a.main_watchdog(), None);
-    assert_eq!((a.max_depth, a.console), (DEFAULT_MAX_DEPTH, DEFAULT_CONSOLE));
+    assert_eq!(
+        (a.max_depth, a.console),
+        (DEFAULT_MAX_DEPTH, DEFAULT_CONSOLE)
+    );
     assert_eq!((DEFAULT_MAX_DEPTH, DEFAULT_CONSOLE), (16, 65536));
     // The key bounds exports and `main` alike.
     assert_eq!(b.watchdog, Some(MIN_WATCHDOG));
@@ -98,7 +101,10 @@ fn limits_default_parse_and_round_trip() {
         text.contains("compartment c watchdog=67108864 max_depth=32 console=16777216\n"),
         "{text}"
     );
-    assert!(text.contains("compartment d watchdog=1099511627776\n"), "{text}");
+    assert!(
+        text.contains("compartment d watchdog=1099511627776\n"),
+        "{text}"
+    );
     assert_eq!(Manifest::parse(&text), Ok(m));
 }
 
@@ -199,15 +205,30 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
         "not a decimal",
     ),
     ("compartment a watchdog=0", 2, "watchdog", "not from 1024"),
-    ("compartment a watchdog=1023", 2, "watchdog", "not from 1024"),
+    (
+        "compartment a watchdog=1023",
+        2,
+        "watchdog",
+        "not from 1024",
+    ),
     (
         "compartment a watchdog=1099511627777",
         2,
         "watchdog",
         "to 1099511627776 ticks",
     ),
-    ("compartment a watchdog=", 2, "watchdog", "not a decimal number of ticks"),
-    ("compartment a watchdog=2^26", 2, "watchdog", "not a decimal"),
+    (
+        "compartment a watchdog=",
+        2,
+        "watchdog",
+        "not a decimal number of ticks",
+    ),
+    (
+        "compartment a watchdog=2^26",
+        2,
+        "watchdog",
+        "not a decimal",
+    ),
     ("compartment a watchdog=-5", 2, "watchdog", "not a decimal"),
     (
         "compartment a watchdog=4096 watchdog=4096",
@@ -215,8 +236,18 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
         "watchdog",
         "given twice",
     ),
-    ("compartment a max_depth=0", 2, "max_depth", "not from 1 to 32"),
-    ("compartment a max_depth=33", 2, "max_depth", "not from 1 to 32"),
+    (
+        "compartment a max_depth=0",
+        2,
+        "max_depth",
+        "not from 1 to 32",
+    ),
+    (
+        "compartment a max_depth=33",
+        2,
+        "max_depth",
+        "not from 1 to 32",
+    ),
     (
         "compartment a max_depth=4294967312",
         2,
