@@ -93,6 +93,7 @@ impl fmt::Display for Error {
             error::NO_SUCH_EXPORT => "no such export",
             error::NO_SUCH_GRANT => "no such grant",
             error::BAD_STATE => "bad state",
+            error::OVER_BUDGET => "console budget spent",
             0 => "no progress",
             _ => "unknown error",
         };

@@ -524,3 +524,111 @@ fn scenario_callee_failure() {
         );
     }
 }
+
+/// Where a Unicode-aware splitter (Python's `str.splitlines`) breaks a line, and what a
+/// terminal acts on: none may appear inside a line of the transcript.
+fn breaks_or_controls(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+#[test]
+fn scenario_console() {
+    let outcome = check_scenario("console", &[]);
+    let report = || outcome.failure_report();
+    // The raw bytes on COM1, from the kernel's first line on: valid UTF-8 whose only
+    // controls are the line ends (the UART writes CR LF).
+    let raw = std::fs::read(&outcome.com1).expect("COM1 transcript");
+    let text = String::from_utf8_lossy(&raw);
+    let start = text.find("@@").unwrap_or(0);
+    let text = &text[start..];
+    assert!(
+        !text.contains('\u{fffd}'),
+        "invalid UTF-8 reached COM1\n{}",
+        report()
+    );
+    for line in text.split("\r\n") {
+        assert!(
+            !line.chars().any(breaks_or_controls),
+            "a line carries a control character or line separator: {line:?}\n{}",
+            report()
+        );
+    }
+    // So even a splitter that breaks at every control and separator sees one
+    // @@RESULT line; the forged ones stay inside the forger's prefixed lines.
+    let results = text
+        .split(breaks_or_controls)
+        .filter(|segment| segment.starts_with("@@RESULT"))
+        .count();
+    assert_eq!(
+        results,
+        1,
+        "{results} @@RESULT in the transcript\n{}",
+        report()
+    );
+    // What the forger wrote is there, escaped, behind its prefix.
+    let forge = console(outcome, "attack-console-forge");
+    for expected in [
+        "cr\\x0d@@RESULT pass",
+        "erase\\x1b[2K\\x1b[1G@@RESULT pass",
+        "nel\\u{85}@@RESULT pass",
+        "latin1-nel\\x85@@RESULT pass",
+        "ls\\u{2028}@@FAULT compartment=victim kind=memory",
+        "rlo\\u{202e}ssap TLUSER@@",
+        "escape-text \\\\x1b\\\\u{85} stays text",
+        "split\\x1b[2K@@RESULT pass",
+    ] {
+        assert!(
+            forge.contains(&expected),
+            "no `[attack-console-forge] {expected}` line\n{}",
+            report()
+        );
+    }
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "attack-console-forge"), ("code", "0")],
+    );
+    // The flood: within its 64 KiB (prefix and newline counted), then one @@TRUNCATED,
+    // and it ran on to exit 0; nobody else was truncated.
+    let truncated = records(outcome, "TRUNCATED");
+    assert_eq!(
+        truncated.len(),
+        1,
+        "expected one @@TRUNCATED line\n{}",
+        report()
+    );
+    assert_record(
+        outcome,
+        "TRUNCATED",
+        &[("compartment", "attack-console-flood")],
+    );
+    let prefix = "[attack-console-flood] ";
+    let spent: usize = outcome
+        .transcript
+        .lines
+        .iter()
+        .filter(|l| l.starts_with(prefix))
+        .map(|l| l.len() + 1)
+        .sum();
+    assert!(
+        (65536 - 200..=65536).contains(&spent),
+        "the flood printed {spent} bytes, not just under 64 KiB\n{}",
+        report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "attack-console-flood"), ("code", "0")],
+    );
+    let flood_end = line_index(outcome, |l| l.starts_with("@@TRUNCATED "));
+    let bystander = line_index(outcome, |l| l.starts_with("[bystander] "));
+    assert!(
+        flood_end < bystander,
+        "the bystander printed nothing after the flood\n{}",
+        report()
+    );
+}

@@ -92,23 +92,30 @@ pub fn handle<F: EntryFormat>(
         }
         hypercall::CONSOLE_WRITE => {
             match read(sys, current, a0, a1, hypercall::CONSOLE_WRITE_MAX) {
-                Ok(buf) => {
-                    sys.views[current].console.write(&buf);
-                    ret(regs, Ok(a1))
-                }
+                Ok(buf) => match sys.views[current].console.write(&buf) {
+                    Ok(()) => ret(regs, Ok(a1)),
+                    Err(_) => ret(regs, Err(error::OVER_BUDGET)),
+                },
                 Err(e) => ret(regs, Err(e)),
             }
         }
         hypercall::PANIC => {
             let message = match read(sys, current, a0, a1, hypercall::CONSOLE_WRITE_MAX) {
-                Ok(buf) => String::from_utf8_lossy(&buf).into_owned(),
-                Err(_) => String::from("(unreadable panic message)"),
+                Ok(buf) => tessera_core::console::panic_message(&buf),
+                Err(_) => encode_value("(unreadable panic message)"),
             };
-            sys.views[current].console.flush();
+            let console = &mut sys.views[current].console;
+            console.flush();
+            // The message is the compartment's text: its budget pays for it, or it is
+            // left out (the @@FAULT line itself is L1's verdict and always printed).
+            let message = match console.charge(message.len()) {
+                Ok(()) => message,
+                Err(_) => String::new(),
+            };
             After::Fault {
                 view: current,
                 kind: "panic",
-                details: alloc::format!("message={}", encode_value(&message)),
+                details: alloc::format!("message={message}"),
             }
         }
         hypercall::EXIT_COUNT => ret(regs, Ok(sys.exits)),
@@ -118,10 +125,10 @@ pub fn handle<F: EntryFormat>(
                 Err(e) => return ret(regs, Err(e)),
             };
             match tessera_core::outcome::report_line(&sys.views[current].name, &line) {
-                Some(text) => {
-                    crate::sprintln!("{text}");
-                    ret(regs, Ok(0))
-                }
+                Some(text) => match sys.views[current].console.report(&text) {
+                    Ok(()) => ret(regs, Ok(0)),
+                    Err(_) => ret(regs, Err(error::OVER_BUDGET)),
+                },
                 None => ret(regs, Err(error::BAD_POINTER)),
             }
         }

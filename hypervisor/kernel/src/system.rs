@@ -304,7 +304,7 @@ impl<F: EntryFormat> System<F> {
                 info_hpa,
                 state_hpa,
                 stats: Stats::default(),
-                console: crate::console::LineBuffer::new(&decl.name),
+                console: crate::console::LineBuffer::new(&decl.name, decl.console),
             });
         }
         let eptp_list = frame(frames)?;

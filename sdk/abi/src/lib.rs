@@ -47,12 +47,19 @@ pub mod exit {
 pub mod hypercall {
     /// Ends the calling compartment. RDI = exit code (i32).
     pub const EXIT: u64 = 0;
-    /// Writes RSI bytes at guest address RDI to the console, prefixed with the
-    /// compartment's name. At most [`CONSOLE_WRITE_MAX`] bytes per call. Returns the
-    /// number of bytes written.
+    /// Writes RSI bytes at guest address RDI to the console. L1 prints whole lines, each
+    /// prefixed with `[NAME] `, breaks lines only at `\n` (and after 1024 bytes), and
+    /// escapes every control character (C0 including ESC, CR, TAB and BS; DEL; C1
+    /// including U+0085), U+2028, U+2029, the bidirectional formatting characters and
+    /// every byte of invalid UTF-8 (`\xHH`, `\u{h}`; a backslash becomes `\\`). At most
+    /// [`CONSOLE_WRITE_MAX`] bytes per call (else TOO_LARGE). Returns the number of bytes
+    /// taken; [`crate::error::OVER_BUDGET`] once the compartment's console budget is
+    /// spent.
     pub const CONSOLE_WRITE: u64 = 1;
     /// Reports a panic: RDI/RSI = message (UTF-8, at most [`CONSOLE_WRITE_MAX`] bytes,
-    /// including the location). The compartment is stopped and reported as failed.
+    /// including the location; L1 prints the first 1024, encoded, as `message=` of the
+    /// `@@FAULT` line, charged to the console budget, and leaves the value empty when
+    /// the budget cannot pay). The compartment is stopped and reported as failed.
     pub const PANIC: u64 = 2;
     /// Returns the hypervisor's global VM-exit counter.
     pub const EXIT_COUNT: u64 = 3;
@@ -111,6 +118,11 @@ pub mod error {
     pub const NO_SUCH_GRANT: i64 = -6;
     /// The call is not allowed now (e.g. REGISTER_EXPORT after `main` returned).
     pub const BAD_STATE: i64 = -7;
+    /// The caller's console budget (manifest `console=`, default 64 KiB) is spent: what
+    /// this CONSOLE_WRITE or REPORT sent was (at least in part) dropped, and L1 printed
+    /// `@@TRUNCATED compartment=NAME`. Every later CONSOLE_WRITE and REPORT of this
+    /// compartment returns it too; the compartment keeps running.
+    pub const OVER_BUDGET: i64 = -8;
 }
 
 /// The gate: the only code executable in more than one view (docs/gates.md).

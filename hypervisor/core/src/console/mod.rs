@@ -26,6 +26,19 @@ pub const MAX_LINE: usize = 1024;
 /// [`MAX_LINE`] bytes escaped to 4 (`\xHH`), the newline.
 pub const MAX_LINE_COST: usize = 1 + crate::manifest::MAX_NAME_LEN + 2 + 4 * MAX_LINE + 1;
 
+/// Most bytes of a panic message L1 prints (the SDK sends at most 1024); the rest is
+/// dropped.
+pub const MAX_PANIC_MESSAGE: usize = 1024;
+
+/// The `message=` value of the `@@FAULT kind=panic` line for the message a PANIC
+/// hypercall sent: its first [`MAX_PANIC_MESSAGE`] bytes (invalid UTF-8 replaced),
+/// encoded as every `@@` value is ([`encode_value`]), so at most
+/// `3 * MAX_PANIC_MESSAGE` bytes.
+pub fn panic_message(bytes: &[u8]) -> String {
+    let kept = &bytes[..bytes.len().min(MAX_PANIC_MESSAGE)];
+    encode_value(&String::from_utf8_lossy(kept))
+}
+
 /// The compartment's output was dropped: its budget is spent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OverBudget;
@@ -267,6 +280,16 @@ mod tests {
         let (lines, results) = run(&mut silent, &[b"\n", b"x\n"]);
         assert_eq!(lines, ["@@TRUNCATED compartment=s"]);
         assert_eq!(results, [Err(OverBudget), Err(OverBudget)]);
+    }
+
+    #[test]
+    fn panic_messages_are_encoded_and_bounded() {
+        assert_eq!(
+            panic_message(b"boom\r\n@@RESULT pass \xff"),
+            "boom%0D%0A@@RESULT%20pass%20%EF%BF%BD"
+        );
+        let long = panic_message(&[0x1b; 4096]);
+        assert_eq!(long, "%1B".repeat(MAX_PANIC_MESSAGE));
     }
 
     #[test]
