@@ -624,6 +624,46 @@ fn scenario_console() {
         "EXIT",
         &[("compartment", "attack-console-flood"), ("code", "0")],
     );
+    // Reports carry only L1's identity: the honest one with the reporter's name, no
+    // forged one at all.
+    assert_record(
+        outcome,
+        "ROUNDTRIPS",
+        &[("compartment", "attack-report-identity"), ("n", "1")],
+    );
+    for word in ["ROUNDTRIPS", "CALL", "BENCH"] {
+        let forged: Vec<&str> = outcome
+            .transcript
+            .records(word)
+            .filter(|r| r.get("compartment") != Some("attack-report-identity"))
+            .map(|r| r.rest.as_str())
+            .collect();
+        assert!(
+            forged.is_empty(),
+            "@@{word} lines not from the reporter: {forged:?}\n{}",
+            report()
+        );
+    }
+    let identities: Vec<&str> = outcome
+        .transcript
+        .records
+        .iter()
+        .filter(|r| {
+            r.pairs()
+                .any(|(k, _)| matches!(k, "caller" | "callee" | "cpu"))
+        })
+        .map(|r| r.rest.as_str())
+        .collect();
+    assert!(
+        identities.is_empty(),
+        "lines naming caller/callee/cpu: {identities:?}\n{}",
+        report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "attack-report-identity"), ("code", "0")],
+    );
     let flood_end = line_index(outcome, |l| l.starts_with("@@TRUNCATED "));
     let bystander = line_index(outcome, |l| l.starts_with("[bystander] "));
     assert!(

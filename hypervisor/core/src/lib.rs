@@ -25,6 +25,7 @@ pub mod manifest;
 pub mod multiboot;
 pub mod outcome;
 pub mod paging;
+pub mod report;
 pub mod svm;
 pub mod vmfunc;
 pub mod vmx;

@@ -124,12 +124,12 @@ pub fn handle<F: EntryFormat>(
                 Ok(buf) => buf,
                 Err(e) => return ret(regs, Err(e)),
             };
-            match tessera_core::outcome::report_line(&sys.views[current].name, &line) {
-                Some(text) => match sys.views[current].console.report(&text) {
+            match tessera_core::report::report_line(&sys.views[current].name, &line) {
+                Ok(text) => match sys.views[current].console.report(&text) {
                     Ok(()) => ret(regs, Ok(0)),
                     Err(_) => ret(regs, Err(error::OVER_BUDGET)),
                 },
-                None => ret(regs, Err(error::BAD_POINTER)),
+                Err(refused) => ret(regs, Err(refused.code())),
             }
         }
         hypercall::REGISTER_EXPORT => {

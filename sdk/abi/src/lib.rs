@@ -24,6 +24,18 @@ pub mod transcript {
     pub const BOOT: &str = "@@BOOT";
     /// `@@RESULT pass` or `@@RESULT fail reason=...`: the last line of every boot.
     pub const RESULT: &str = "@@RESULT";
+    /// `@@TRUNCATED compartment=NAME`: the compartment's console budget is spent; L1
+    /// prints nothing more for it.
+    pub const TRUNCATED: &str = "@@TRUNCATED";
+    /// Keys that name who did something: only L1 writes them, from what it knows (the
+    /// view that exited, the running CPU), never from what a compartment says. A
+    /// [`crate::hypercall::REPORT`] that uses one, as a key or (for `BENCH`) as a JSON
+    /// member name at any depth, is refused with [`crate::error::IDENTITY_KEY`]. On a
+    /// reported line (`@@ROUNDTRIPS`, `@@CALL`, `@@BENCH`), `compartment` is the
+    /// reporter and everything else is that compartment's claim: `@@CALL
+    /// compartment=A target=B export=E result=ok|error:KIND` is what A says about its
+    /// call to B.
+    pub const IDENTITY_KEYS: &[&str] = &["compartment", "caller", "callee", "cpu"];
 }
 
 /// Exit conventions the kernel uses to end an emulator.
@@ -83,11 +95,21 @@ pub mod hypercall {
     /// reports VMFUNC conformance case RDI after executing it with RAX = RSI, RCX = RDX.
     /// The hypervisor prints `@@VMFUNC case=.. eax=.. ecx=.. outcome=.. view=..`.
     pub const CONFORMANCE_REPORT: u64 = 8;
-    /// Emits one machine-readable line: RDI/RSI = `WORD rest` (printable ASCII, no
-    /// newline, at most [`REPORT_MAX`] bytes), WORD one of [`REPORT_WORDS`]. The hypervisor
-    /// prints `@@WORD compartment=NAME rest` — or, for `BENCH`, `@@BENCH {json}` with the
-    /// compartment's name added as the first JSON member — so a compartment can report
-    /// results without being able to forge any other `@@` line.
+    /// Emits one machine-readable line: RDI/RSI = `WORD rest` (printable ASCII and
+    /// spaces, at most [`REPORT_MAX`] bytes, else TOO_LARGE), WORD one of
+    /// [`REPORT_WORDS`], so a compartment can report results without being able to
+    /// forge any other `@@` line, or anyone's identity:
+    /// - `ROUNDTRIPS`, `CALL`: rest is space-separated `key=value` tokens (key from
+    ///   `A-Z a-z 0-9 _ . -`, each key once); L1 prints `@@WORD compartment=NAME rest`.
+    /// - `BENCH`: rest is one JSON object (nested at most 8 deep, member names without
+    ///   escapes, each top-level name once); L1 prints `@@BENCH {json}` with
+    ///   `"compartment":"NAME"` added as its first member.
+    ///
+    /// NAME is the calling view's compartment. Returns 0, or
+    /// [`crate::error::IDENTITY_KEY`] if a key or member name is one of
+    /// [`crate::transcript::IDENTITY_KEYS`], [`crate::error::BAD_REPORT`] for anything
+    /// else out of format, BAD_POINTER, or [`crate::error::OVER_BUDGET`] (the line
+    /// counts against the console budget).
     pub const REPORT: u64 = 9;
     /// Test/benchmark fixture only (kernel argument `conformance=1`): the hypervisor loads
     /// EPTP-list entry RDI (what a design without VMFUNC does on every switch). Returns 0,
@@ -123,6 +145,11 @@ pub mod error {
     /// `@@TRUNCATED compartment=NAME`. Every later CONSOLE_WRITE and REPORT of this
     /// compartment returns it too; the compartment keeps running.
     pub const OVER_BUDGET: i64 = -8;
+    /// A REPORT line is not in the format [`crate::hypercall::REPORT`] documents.
+    pub const BAD_REPORT: i64 = -9;
+    /// A REPORT line names a key only the hypervisor writes
+    /// ([`crate::transcript::IDENTITY_KEYS`]).
+    pub const IDENTITY_KEY: i64 = -10;
 }
 
 /// The gate: the only code executable in more than one view (docs/gates.md).
