@@ -672,3 +672,22 @@ fn scenario_console() {
         report()
     );
 }
+
+#[test]
+fn scenario_hypercalls() {
+    let outcome = check_scenario("hypercalls", &[]);
+    assert!(
+        console(outcome, "attack-hypercall-pagetables")
+            .contains(&"attack-hypercall-pagetables: every page-table buffer refused"),
+        "the page tables were not refused as buffers\n{}",
+        outcome.failure_report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[
+            ("compartment", "attack-hypercall-pagetables"),
+            ("code", "0"),
+        ],
+    );
+}

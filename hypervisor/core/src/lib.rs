@@ -19,6 +19,7 @@ pub mod exit;
 pub mod frames;
 pub mod gate;
 pub mod guest;
+pub mod gva;
 pub mod image;
 pub mod layout;
 pub mod manifest;

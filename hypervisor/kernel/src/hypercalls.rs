@@ -1,6 +1,7 @@
 //! Hypercall handling (DESIGN §7): the caller is the view the CPU was in, never a
-//! register; every guest buffer is checked against that view's permissions for its
-//! whole length and copied once.
+//! register; every guest buffer is a guest-virtual address, translated through the guest
+//! page tables and then checked against that view's permissions for its whole length,
+//! and copied once.
 
 use crate::regs::GuestRegs;
 use crate::system::{Status, System};
@@ -26,7 +27,8 @@ pub enum After {
     },
 }
 
-/// Copies a guest buffer readable in `view`, at most `max` bytes.
+/// Copies a guest buffer (guest-virtual `ptr`, as the compartment addresses it) readable
+/// in `view`, at most `max` bytes.
 fn read<F: EntryFormat>(
     sys: &System<F>,
     view: usize,
@@ -38,7 +40,7 @@ fn read<F: EntryFormat>(
         return Err(error::TOO_LARGE);
     }
     let mut buf = alloc::vec![0u8; len as usize];
-    if crate::tables::read_guest(&sys.views[view].table, ptr, &mut buf) {
+    if crate::tables::read_guest_virtual(&sys.views[view].table, ptr, &mut buf) {
         Ok(buf)
     } else {
         Err(error::BAD_POINTER)
@@ -143,12 +145,13 @@ pub fn handle<F: EntryFormat>(
             let Some(index) = sys.manifest.export_index(current, &name) else {
                 return ret(regs, Err(error::NO_SUCH_EXPORT));
             };
+            // A code address: guest-virtual, executable in the guest's paging and in the
+            // view, inside the compartment's own region.
             let view = &sys.views[current];
-            let executable = view
-                .table
-                .translate(&crate::tables::ReadTables, a2)
-                .is_some_and(|t| t.perms.execute)
-                && view.region.contains(&a2);
+            let executable = crate::tables::translate_virtual(&view.table, a2)
+                .filter(|m| m.executable && view.region.contains(&m.gpa))
+                .and_then(|m| view.table.translate(&crate::tables::ReadTables, m.gpa))
+                .is_some_and(|t| t.perms.execute);
             if !executable {
                 return ret(regs, Err(error::BAD_POINTER));
             }
