@@ -690,4 +690,11 @@ fn scenario_hypercalls() {
             ("code", "0"),
         ],
     );
+    // Every error code as documented: hypercall-errors prints each mismatch and exits 1.
+    assert!(
+        console(outcome, "hypercall-errors")
+            .contains(&"hypercall-errors: every documented error code"),
+        "hypercall errors differ from the ABI docs\n{}",
+        outcome.failure_report()
+    );
 }

@@ -20,6 +20,7 @@ pub mod frames;
 pub mod gate;
 pub mod guest;
 pub mod gva;
+pub mod hypercall;
 pub mod image;
 pub mod layout;
 pub mod manifest;

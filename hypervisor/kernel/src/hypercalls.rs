@@ -8,6 +8,7 @@ use crate::system::{Status, System};
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_abi::{error, hypercall};
+use tessera_core::hypercall as hc;
 use tessera_core::manifest::Access;
 use tessera_core::outcome::encode_value;
 use tessera_core::paging::EntryFormat;
@@ -47,14 +48,15 @@ fn read<F: EntryFormat>(
     }
 }
 
+/// A name argument: TOO_LARGE past [`hc::MAX_NAME`] bytes, BAD_POINTER if unreadable;
+/// core decides what its bytes name.
 fn read_name<F: EntryFormat>(
     sys: &System<F>,
     view: usize,
     ptr: u64,
     len: u64,
-) -> Result<String, i64> {
-    let bytes = read(sys, view, ptr, len, 64)?;
-    String::from_utf8(bytes).map_err(|_| error::BAD_POINTER)
+) -> Result<Vec<u8>, i64> {
+    read(sys, view, ptr, len, hc::MAX_NAME)
 }
 
 fn ret(regs: &mut GuestRegs, value: Result<u64, i64>) -> After {
@@ -74,8 +76,8 @@ pub fn handle<F: EntryFormat>(
 ) -> After {
     let nr = regs.rax;
     let (a0, a1, a2, a3) = (regs.rdi, regs.rsi, regs.rdx, regs.r10);
-    if !sys.manifest.allows_hypercall(current, nr) {
-        return ret(regs, Err(error::NOT_PERMITTED));
+    if let Err(code) = hc::admit(&sys.manifest, current, nr) {
+        return ret(regs, Err(code));
     }
     match nr {
         hypercall::EXIT => {
@@ -142,8 +144,9 @@ pub fn handle<F: EntryFormat>(
                 Ok(n) => n,
                 Err(e) => return ret(regs, Err(e)),
             };
-            let Some(index) = sys.manifest.export_index(current, &name) else {
-                return ret(regs, Err(error::NO_SUCH_EXPORT));
+            let index = match hc::register_export(&sys.manifest, current, &name) {
+                Ok(index) => index,
+                Err(e) => return ret(regs, Err(e)),
             };
             // A code address: guest-virtual, executable in the guest's paging and in the
             // view, inside the compartment's own region.
@@ -159,35 +162,23 @@ pub fn handle<F: EntryFormat>(
             ret(regs, Ok(index as u64))
         }
         hypercall::LOOKUP => {
-            let (Ok(target), Ok(export)) = (
-                read_name(sys, current, a0, a1),
-                read_name(sys, current, a2, a3),
-            ) else {
-                return ret(regs, Err(error::BAD_POINTER));
-            };
-            let Some(view) = sys.manifest.index_of(&target) else {
-                return ret(regs, Err(error::NO_SUCH_EXPORT));
-            };
-            if !sys.manifest.may_call(current, view) {
-                return ret(regs, Err(error::NOT_PERMITTED));
-            }
-            match sys.manifest.export_index(view, &export) {
-                Some(index) => ret(regs, Ok(((view as u64) << 32) | index as u64)),
-                None => ret(regs, Err(error::NO_SUCH_EXPORT)),
-            }
+            let names = read_name(sys, current, a0, a1)
+                .and_then(|target| Ok((target, read_name(sys, current, a2, a3)?)));
+            let found = names
+                .and_then(|(target, export)| hc::lookup(&sys.manifest, current, &target, &export));
+            ret(regs, found)
         }
         hypercall::GRANT => {
-            let Ok(name) = read_name(sys, current, a0, a1) else {
-                return ret(regs, Err(error::BAD_POINTER));
-            };
-            match sys.manifest.grant_for(current, &name) {
-                Some((index, access)) => {
+            let found = read_name(sys, current, a0, a1)
+                .and_then(|name| hc::grant(&sys.manifest, current, &name));
+            match found {
+                Ok((index, access)) => {
                     let (gpa, _, size) = sys.grants[index];
                     regs.rdx = size;
                     regs.r10 = u64::from(access == Access::ReadWrite);
                     ret(regs, Ok(gpa))
                 }
-                None => ret(regs, Err(error::NO_SUCH_GRANT)),
+                Err(e) => ret(regs, Err(e)),
             }
         }
         hypercall::GATE_VIOLATION => {

@@ -56,6 +56,13 @@ pub mod exit {
 /// and arguments in RDI, RSI, RDX, R10, R8, R9. The result comes back in RAX: a value
 /// `>= 0` on success, or a negative [`error`] code. The caller is identified by the view
 /// it runs in, never by a register.
+///
+/// Every call is first checked against its number: UNKNOWN_HYPERCALL if it is not one of
+/// [`ALL`], then NOT_PERMITTED if the caller's manifest entry (`hypercalls=`) does not
+/// allow it. Every pointer argument is a guest-virtual address: L1 translates it through
+/// the guest page tables, as the CPU would, and checks the whole range against the
+/// calling view's permissions (BAD_POINTER if any byte has no guest-virtual mapping or is
+/// not readable there) after checking its length (TOO_LARGE).
 pub mod hypercall {
     /// Ends the calling compartment. RDI = exit code (i32).
     pub const EXIT: u64 = 0;
@@ -73,27 +80,39 @@ pub mod hypercall {
     /// `@@FAULT` line, charged to the console budget, and leaves the value empty when
     /// the budget cannot pay). The compartment is stopped and reported as failed.
     pub const PANIC: u64 = 2;
-    /// Returns the hypervisor's global VM-exit counter.
+    /// Returns the hypervisor's VM-exit counter: every VM exit of every compartment since
+    /// boot. **A side channel, kept on purpose**: the count is global, so a compartment
+    /// that reads it twice learns how many exits the others caused in between (for
+    /// example whether a callee took a slow path that exits). The benchmarks need the
+    /// global count (an emulated switch's exits happen in the other view); a compartment
+    /// that must not observe this can be denied it (leave `exit_count` out of its
+    /// manifest `hypercalls=`), and a secret-holding callee can avoid exits on paths
+    /// that depend on its secret. docs/security-notes.md.
     pub const EXIT_COUNT: u64 = 3;
-    /// Registers an export: RDI/RSI = its name (UTF-8, at most 64 bytes), RDX = the
-    /// function's address (must be executable in the caller's view). Allowed only before
-    /// the compartment's `main` returns. Returns the export's index (its position in the
-    /// manifest's `exports=` list) or NO_SUCH_EXPORT if the manifest does not declare it.
+    /// Registers an export: RDI/RSI = its name (UTF-8, at most 64 bytes, else
+    /// TOO_LARGE), RDX = the function's address (in the caller's own image, executable
+    /// in its view, else BAD_POINTER). Allowed only from the compartment's own `main`
+    /// before it returns (else BAD_STATE). Returns the export's index (its position in
+    /// the manifest's `exports=` list) or NO_SUCH_EXPORT if the manifest does not
+    /// declare it (bytes that are not UTF-8 name nothing).
     pub const REGISTER_EXPORT: u64 = 4;
-    /// Looks up an export: RDI/RSI = compartment name, RDX/R10 = export name. Returns
-    /// `(view << 32) | index`, or NO_SUCH_EXPORT / NOT_PERMITTED (the manifest does not
-    /// let the caller call that compartment).
+    /// Looks up an export: RDI/RSI = compartment name, RDX/R10 = export name (each at
+    /// most 64 bytes, else TOO_LARGE). Returns `(view << 32) | index`, or NO_SUCH_EXPORT
+    /// (no such compartment or export; bytes that are not UTF-8 name nothing) or
+    /// NOT_PERMITTED (the manifest does not let the caller call that compartment).
     pub const LOOKUP: u64 = 5;
-    /// Looks up a shared-memory grant: RDI/RSI = grant name. Returns its guest address;
-    /// RDX (output) = its size in bytes and whether it is writable (bit 0 of R10 output).
-    /// NO_SUCH_GRANT if the caller's view is not granted it.
+    /// Looks up a shared-memory grant: RDI/RSI = grant name (at most 64 bytes, else
+    /// TOO_LARGE). Returns its guest address, with RDX (output) = its size in bytes and
+    /// R10 (output) = 1 if it is writable, 0 if read-only. NO_SUCH_GRANT if the caller's
+    /// view is not granted it (or the name is not UTF-8).
     pub const GRANT: u64 = 6;
     /// Gate code only: the call that just arrived violates the protocol. RDI = source view,
     /// RSI = [`crate::gate::violation`] reason. Never returns to the caller.
     pub const GATE_VIOLATION: u64 = 7;
     /// Test fixture only (kernel argument `conformance=1`, compartment `conformance`):
     /// reports VMFUNC conformance case RDI after executing it with RAX = RSI, RCX = RDX.
-    /// The hypervisor prints `@@VMFUNC case=.. eax=.. ecx=.. outcome=.. view=..`.
+    /// The hypervisor prints `@@VMFUNC case=.. eax=.. ecx=.. outcome=.. view=..` and
+    /// leaves RAX as it was. NOT_PERMITTED outside the fixture.
     pub const CONFORMANCE_REPORT: u64 = 8;
     /// Emits one machine-readable line: RDI/RSI = `WORD rest` (printable ASCII and
     /// spaces, at most [`REPORT_MAX`] bytes, else TOO_LARGE), WORD one of
@@ -115,6 +134,20 @@ pub mod hypercall {
     /// EPTP-list entry RDI (what a design without VMFUNC does on every switch). Returns 0,
     /// or NOT_PERMITTED outside the fixture, BAD_STATE for an invalid entry.
     pub const SWITCH_VIEW: u64 = 10;
+    /// Every hypercall number this ABI defines; any other is UNKNOWN_HYPERCALL.
+    pub const ALL: [u64; 11] = [
+        EXIT,
+        CONSOLE_WRITE,
+        PANIC,
+        EXIT_COUNT,
+        REGISTER_EXPORT,
+        LOOKUP,
+        GRANT,
+        GATE_VIOLATION,
+        CONFORMANCE_REPORT,
+        REPORT,
+        SWITCH_VIEW,
+    ];
     /// Words [`REPORT`] accepts.
     pub const REPORT_WORDS: &[&str] = &["ROUNDTRIPS", "BENCH", "CALL"];
     /// Longest [`REPORT`] line.
@@ -126,13 +159,17 @@ pub mod hypercall {
 
 /// Negative hypercall results.
 pub mod error {
-    /// RAX named no hypercall this hypervisor knows.
+    /// RAX named no hypercall this hypervisor knows (checked before the manifest).
     pub const UNKNOWN_HYPERCALL: i64 = -1;
-    /// A pointer argument is not readable (or writable) by the caller for its whole length.
+    /// A pointer argument is not readable (or writable) by the caller for its whole
+    /// length: some byte has no guest-virtual mapping, or the caller's view does not
+    /// allow the access; or a code address is not the caller's executable code.
     pub const BAD_POINTER: i64 = -2;
-    /// A length argument is too large.
+    /// A length argument is too large (checked before the pointer is read).
     pub const TOO_LARGE: i64 = -3;
-    /// The caller's manifest entry does not allow this hypercall.
+    /// The caller's manifest entry does not allow this hypercall (fixture-only
+    /// hypercalls outside their fixture included), or, for LOOKUP, does not let it call
+    /// that compartment.
     pub const NOT_PERMITTED: i64 = -4;
     /// No such compartment or export.
     pub const NO_SUCH_EXPORT: i64 = -5;
