@@ -23,14 +23,19 @@ use crate::hypercall::{Error, hypercall};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CallError {
-    /// The callee faulted during this call, or had failed before: it is stopped.
+    /// The callee faulted during this call, or had failed before (it is stopped), or a
+    /// compartment further down the call never answered.
     CalleeFailed,
     /// The callee (or the export) does not exist.
     NoSuchExport,
     /// The manifest does not let this compartment call the callee.
     NotPermitted,
-    /// The call stack of caller or callee is full.
+    /// The callee already runs its maximum number of nested activations (manifest
+    /// `max_depth`), or the caller's own call stack is full.
     TooDeep,
+    /// The callee's gate refused the message as invalid (a protocol error of the callee
+    /// or of a compartment it called).
+    Refused,
     /// LOOKUP failed with another hypercall error (e.g. the hypercall is not allowed).
     Lookup(Error),
     /// The gate returned a status this SDK does not know (a newer ABI).
@@ -46,6 +51,7 @@ impl CallError {
             status::NO_SUCH_EXPORT => Some(Self::NoSuchExport),
             status::NOT_PERMITTED => Some(Self::NotPermitted),
             status::TOO_DEEP => Some(Self::TooDeep),
+            status::REFUSED => Some(Self::Refused),
             other => Some(Self::UnknownStatus(other)),
         }
     }
@@ -58,6 +64,7 @@ impl fmt::Display for CallError {
             Self::NoSuchExport => f.write_str("no such export"),
             Self::NotPermitted => f.write_str("not permitted"),
             Self::TooDeep => f.write_str("call stack too deep"),
+            Self::Refused => f.write_str("refused by the callee's gate"),
             Self::Lookup(e) => write!(f, "lookup failed: {e}"),
             Self::UnknownStatus(s) => write!(f, "unknown gate status {s}"),
         }

@@ -242,6 +242,7 @@ pub fn declared_outcome_problems(d: &Declaration, outcome: &RunOutcome) -> Vec<S
             ),
             Expect::Fault(None) => ("FAULT", vec![("compartment", name.into())]),
             Expect::Reject => ("REJECT", vec![("module", name.into())]),
+            Expect::Aborted => ("ABORT", vec![("compartment", name.into())]),
         };
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         if !has(word, &fields) {
@@ -257,4 +258,55 @@ pub fn declared_outcome_problems(d: &Declaration, outcome: &RunOutcome) -> Vec<S
         problems.push(format!("{}: {}", d.file, outcome.summary()));
     }
     problems
+}
+
+/// A `@@FAULT` line a scenario must show: (compartment, fields besides `compartment=`).
+pub type Fault = (&'static str, &'static [(&'static str, &'static str)]);
+
+/// Boots scenario `name` (shared with the test that checks every scenario ends as declared) and checks what
+/// every attack scenario promises: each expected `@@FAULT`, no `not contained` line, the
+/// victim and the bystander never stopped and exiting 0 (the bystander after the victim
+/// answered it), and `@@RESULT pass`.
+pub fn check_scenario(name: &str, faults: &[Fault]) -> &'static RunOutcome {
+    let outcome = boot_declaration(&format!("compartments/scenarios/{name}"));
+    for (compartment, fields) in faults {
+        let mut want = vec![("compartment", *compartment)];
+        want.extend_from_slice(fields);
+        assert_record(outcome, "FAULT", &want);
+    }
+    assert!(
+        !outcome
+            .transcript
+            .lines
+            .iter()
+            .any(|l| l.contains("not contained")),
+        "scenario {name}: an attack was not contained\n{}",
+        outcome.failure_report()
+    );
+    let declared = declared(&format!("compartments/scenarios/{name}"));
+    for innocent in ["victim", "bystander"] {
+        if !declared.compartments.iter().any(|c| c.name == innocent) {
+            continue;
+        }
+        let stopped = records(outcome, "FAULT")
+            .into_iter()
+            .any(|r| r.get("compartment").map(String::as_str) == Some(innocent));
+        assert!(
+            !stopped,
+            "scenario {name}: {innocent} was stopped\n{}",
+            outcome.failure_report()
+        );
+        assert_record(outcome, "EXIT", &[("compartment", innocent), ("code", "0")]);
+    }
+    if declared.compartments.iter().any(|c| c.name == "bystander") {
+        assert!(
+            console(outcome, "bystander")
+                .iter()
+                .any(|l| l.starts_with("bystander: victim answers") && l.ends_with("all fine")),
+            "scenario {name}: the bystander was not served\n{}",
+            outcome.failure_report()
+        );
+    }
+    assert_passed(outcome);
+    outcome
 }

@@ -35,14 +35,14 @@ const EXCLUDED: &[(&str, &str, &str)] = &[];
 /// The outcome lines that must match the reference, normalised.
 fn signature(outcome: &RunOutcome) -> BTreeSet<String> {
     let mut lines = BTreeSet::new();
-    for word in ["EXIT", "FAULT", "REJECT", "ROUNDTRIPS"] {
+    for word in ["EXIT", "FAULT", "REJECT", "ABORT", "ROUNDTRIPS"] {
         for r in records(outcome, word) {
             // Where a watchdog interrupts a loop depends on the engine's timer.
             let watchdog = r.get("kind").is_some_and(|k| k == "watchdog");
             let mut fields: Vec<String> = r
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "allowed" | "exits" | "error"))
-                .filter(|(k, _)| !(watchdog && k.as_str() == "rip"))
+                .filter(|(k, _)| !(watchdog && matches!(k.as_str(), "rip" | "used")))
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             fields.sort();

@@ -2,11 +2,10 @@
 //! entry checks, posing as a call of `victim.ping`, which this compartment's manifest
 //! entry does not permit.
 //!
-//! In the current gate (hypervisor/kernel/src/gate.rs) CODE + 0x40 is
-//! `mov [r12 + 0x10], rsp`, meant to fill a call frame on the state page; with this
-//! attacker's R12 = 1 it writes guest-physical 0x11, which no view maps. Expected:
-//! `@@FAULT kind=memory gpa=0x11 access=write` (any contained fault of this compartment
-//! is fine for another gate); never the victim's answer.
+//! In the current gate (hypervisor/kernel/src/gate.rs) CODE + 0x40 lies in the caller's
+//! path past its frame push: whatever arrives in the victim's view is refused there, and
+//! the refusal finds nothing waiting in this view: its run is aborted (`@@ABORT`). Any
+//! containment of this compartment is fine for another gate; never the victim's answer.
 #![no_std]
 #![no_main]
 

@@ -1,184 +1,383 @@
-//! Containment decisions (DESIGN §6, properties 2, 4 and 6): who is to blame for a fault,
-//! and whose pending call must return an error when a compartment fails.
+//! Containment (DESIGN §6, properties 6 and 9; docs/gates.md "Faults and unwinding"):
+//! after the thread of control broke — the executing compartment was stopped, or a gate
+//! received a reply nobody waits for — whom L1 resumes, with which error.
+//!
+//! Who is *stopped* is never decided here: the run loop stops the view the CPU was
+//! executing when that view's own instruction faulted, and nothing else. This module only
+//! decides whom to *resume*, and it may use frames that compartments wrote for that —
+//! each view writes only its own state page, so a frame can only mislead about its writer.
+//!
+//! The call chain is rebuilt from the state pages by [`walk`]. A link is positional: an
+//! OUT frame at index `j` of view A, and an IN frame of view B whose tag names (A, `j`)
+//! (the caller sends `j` with the call). A link needs both halves, each written by the
+//! view it describes, so a compartment can cut the chain at itself but never graft
+//! another compartment onto it or reorder another's frames. Where a link is cut (the
+//! callee erased or rewrote its frames), the walk continues in the caller's *own* later
+//! frames if it has any (it was re-entered through the callee: its own frames say so), so
+//! the chain always ends at some view's top frame:
+//! - `Dangling`: its top frame is a call nobody answers (the callee was stopped, or cut the
+//!   link): L1 resumes it with `CALLEE_FAILED` — the reply the callee could have sent
+//!   itself. Only ever its top frame: L1 never unwinds a view past its own nested calls.
+//! - `Running`: its top frame is an activation. If that view is not the one whose code the
+//!   thread is in, the activation can never run again (its caller stopped, or took the
+//!   thread elsewhere): [`settle`] pops it, and the walk goes on to its caller.
+//!
+//! The argument that this never harms an honest compartment is in docs/gates.md; the host
+//! test `tests/adversarial.rs` attacks it with random histories.
 
-use crate::gate::landing_source;
-use tessera_abi::gate::state;
+use alloc::vec;
+use alloc::vec::Vec;
+use tessera_abi::gate::{state, status};
 
-/// One call-stack frame of a view's state page.
+/// Every view's call stack (its state page) and whether it is stopped, as L1 sees them.
+pub trait CallStacks {
+    /// Number of views.
+    fn views(&self) -> usize;
+    /// Frames on `view`'s stack, at most `state::MAX_FRAMES` (a larger DEPTH reads as that).
+    fn depth(&self, view: usize) -> usize;
+    /// The tag of frame `index` (< depth) of `view`.
+    fn tag(&self, view: usize, index: usize) -> u64;
+    /// The stack pointer saved with frame `index` of `view`.
+    fn rsp(&self, view: usize, index: usize) -> u64;
+    /// Whether L1 stopped `view`.
+    fn stopped(&self, view: usize) -> bool;
+    /// L1 pops frames: `view` keeps its first `len` frames (and ACTIVE counts the IN
+    /// frames among them).
+    fn truncate(&mut self, view: usize, len: usize);
+}
+
+/// One activation on the chain: a view running (or waiting in) one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Frame {
-    pub kind: u64,
-    pub peer: u64,
-    pub saved_rsp: u64,
+pub struct Activation {
+    pub view: usize,
+    /// The index of its IN frame; `None` for the `main` that the chain starts from.
+    pub entered_at: Option<usize>,
 }
 
-/// The compartment to blame for a fault at `rip` while view `current` was loaded.
-///
-/// - `rip` inside a compartment's region: that compartment. After a rogue `VMFUNC` in
-///   X's code to view T, the next fetch faults in T at an address in X's region: X did it.
-/// - `rip` on a landing pad (a trap right after a switch, e.g. single-step): the pad's
-///   source view, which executed the `VMFUNC` with those flags.
-/// - Anywhere else (the gate code, a slot's `VMFUNC` itself, unmapped memory): `current`.
-pub fn culprit(current: usize, rip: u64, region_owner: impl Fn(u64) -> Option<usize>) -> usize {
-    if let Some(owner) = region_owner(rip) {
-        return owner;
-    }
-    match landing_source(rip) {
-        Some(source) => usize::try_from(source).unwrap_or(current),
-        None => current,
+impl Activation {
+    /// Index of the frame after its IN frame: where its own pending call would be.
+    fn next(&self) -> usize {
+        self.entered_at.map_or(0, |at| at + 1)
     }
 }
 
-/// The compartment actually running: start at the view whose `main` runs and follow a
-/// call A → B only when both halves agree — A's top frame is OUT to B *and* B's top
-/// frame is IN from A. Each state page is writable only by its own view, so no
-/// compartment can forge a link on its own, and none can make another look as if it runs.
-pub fn running(main: usize, views: usize, top: impl Fn(usize) -> Option<Frame>) -> usize {
-    let mut view = main;
-    for _ in 0..views {
-        let Some(out) = top(view).filter(|f| f.kind == state::OUT) else {
+/// How the chain ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The last activation waits for nothing (its frames end, or what follows is not a
+    /// call): it is the one that should be running.
+    Running,
+    /// The last activation's view has, as its top frame `out_at`, a call to `callee` that
+    /// no frame of the callee answers.
+    Dangling { out_at: usize, callee: usize },
+}
+
+/// The call chain as the state pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    pub chain: Vec<Activation>,
+    pub end: End,
+}
+
+/// The index of the IN frame of `callee` that answers frame `at` of `caller`.
+fn answer(stacks: &impl CallStacks, caller: usize, at: usize, callee: usize) -> Option<usize> {
+    let want = state::tag(state::IN, caller as u64, at as u64);
+    (0..stacks.depth(callee)).find(|&k| stacks.tag(callee, k) == want)
+}
+
+/// Rebuilds the call chain of the thread whose `main` runs in view `main`.
+pub fn walk(stacks: &impl CallStacks, main: usize) -> Walk {
+    let views = stacks.views();
+    let mut chain = vec![Activation {
+        view: main,
+        entered_at: None,
+    }];
+    // Every step moves to a frame no earlier step stood on, unless the pages contain a
+    // cycle of fake links: the bound ends that with the chain as far as it got.
+    for _ in 0..=views * state::MAX_FRAMES as usize {
+        let Some(&top) = chain.last() else { break };
+        let (view, at) = (top.view, top.next());
+        if at >= stacks.depth(view) {
             break;
-        };
-        let Ok(peer) = usize::try_from(out.peer) else {
-            break;
-        };
-        let answered = top(peer).is_some_and(|f| f.kind == state::IN && f.peer == view as u64);
-        if peer >= views || !answered {
-            break;
         }
-        view = peer;
+        let tag = stacks.tag(view, at);
+        let callee = usize::try_from(state::peer(tag)).unwrap_or(usize::MAX);
+        if state::kind(tag) != state::OUT || callee >= views {
+            break; // not a call: what lies above is the view's own business
+        }
+        if let Some(k) = answer(stacks, view, at, callee) {
+            chain.push(Activation {
+                view: callee,
+                entered_at: Some(k),
+            });
+        } else if at + 1 < stacks.depth(view) {
+            // The callee cut the link, but this view has later frames: it was re-entered
+            // (through the callee) and its own frames go on.
+            chain.push(Activation {
+                view,
+                entered_at: Some(at + 1),
+            });
+        } else {
+            return Walk {
+                chain,
+                end: End::Dangling { out_at: at, callee },
+            };
+        }
     }
-    view
+    Walk {
+        chain,
+        end: End::Running,
+    }
 }
 
-/// Final blame: a compartment other than the current view is blamed only if it is the
-/// one running (it really executed the switch, or the code, that faulted); otherwise the
-/// current view made the evidence up (jumped into another's landing pad, or to another's
-/// code address in its own view) and is blamed itself.
-pub fn blame(candidate: usize, current: usize, running: usize) -> usize {
-    if candidate == current || candidate == running {
-        candidate
-    } else {
-        current
-    }
+/// Where the thread continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Resume `view` at the gate's return path with stack pointer `rsp`: its pending call
+    /// returns `status` (and result 0).
+    Caller { view: usize, rsp: u64, status: u64 },
+    /// The `main` that started the chain is over (stopped, or its run broke at its base).
+    MainOver,
 }
 
-/// Finds the view waiting for `failed`: follow the tops of the state pages from the view
-/// whose `main` is running (`main`), through every view that is waiting on an outgoing
-/// call, until one waits on `failed`. `top(view)` reads a view's top frame. At most
-/// `views` steps (a corrupted state page cannot make this loop).
-pub fn waiting_caller(
-    failed: usize,
-    main: usize,
-    views: usize,
-    top: impl Fn(usize) -> Option<Frame>,
-) -> Option<(usize, Frame)> {
-    let mut view = main;
-    for _ in 0..views {
-        let frame = top(view)?;
-        if frame.kind != state::OUT {
-            return None;
+/// What [`settle`] did besides choosing where to resume.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Live views whose top activation was popped: it could never run again.
+    pub abandoned: Vec<usize>,
+    /// How many activations the chain has up to and including the resumed one.
+    pub depth: usize,
+}
+
+/// Repairs the chain of the `main` running in view `main` after the thread broke; see
+/// the module docs. A view stopped for its own fault must be marked stopped first.
+pub fn settle(stacks: &mut impl CallStacks, main: usize) -> (Resume, Settled) {
+    let mut done = Settled::default();
+    loop {
+        let Walk { chain, end } = walk(stacks, main);
+        let top = *chain.last().unwrap_or(&Activation {
+            view: main,
+            entered_at: None,
+        });
+        match end {
+            End::Dangling { out_at, .. } => {
+                let waiter = top.view;
+                let rsp = stacks.rsp(waiter, out_at);
+                stacks.truncate(waiter, out_at);
+                if !stacks.stopped(waiter) {
+                    done.depth = chain.len();
+                    let status = status::CALLEE_FAILED;
+                    return (
+                        Resume::Caller {
+                            view: waiter,
+                            rsp,
+                            status,
+                        },
+                        done,
+                    );
+                }
+                // A stopped waiter: its activation is on top now and goes next round.
+            }
+            End::Running => {
+                let Some(at) = top.entered_at else {
+                    return (Resume::MainOver, done);
+                };
+                if !stacks.stopped(top.view) {
+                    done.abandoned.push(top.view);
+                }
+                stacks.truncate(top.view, at);
+            }
         }
-        let peer = usize::try_from(frame.peer).ok()?;
-        if peer == failed {
-            return Some((view, frame));
-        }
-        if peer >= views {
-            return None;
-        }
-        view = peer;
     }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tessera_abi::gate::{SLOT_SIZE, SLOTS};
+    use tessera_abi::gate::state::{IN, OUT, tag};
 
-    fn out(peer: u64) -> Option<Frame> {
-        Some(Frame {
-            kind: state::OUT,
-            peer,
-            saved_rsp: 0x1000,
-        })
+    /// State pages as plain vectors of (tag, rsp).
+    #[derive(Debug, Clone, Default)]
+    struct Pages {
+        frames: Vec<Vec<(u64, u64)>>,
+        stopped: Vec<bool>,
+    }
+
+    impl Pages {
+        fn new(frames: Vec<Vec<(u64, u64)>>) -> Self {
+            let stopped = vec![false; frames.len()];
+            Pages { frames, stopped }
+        }
+    }
+
+    impl CallStacks for Pages {
+        fn views(&self) -> usize {
+            self.frames.len()
+        }
+        fn depth(&self, view: usize) -> usize {
+            self.frames[view].len()
+        }
+        fn tag(&self, view: usize, index: usize) -> u64 {
+            self.frames[view][index].0
+        }
+        fn rsp(&self, view: usize, index: usize) -> u64 {
+            self.frames[view][index].1
+        }
+        fn stopped(&self, view: usize) -> bool {
+            self.stopped[view]
+        }
+        fn truncate(&mut self, view: usize, len: usize) {
+            self.frames[view].truncate(len);
+        }
+    }
+
+    fn out(peer: u64, rsp: u64) -> (u64, u64) {
+        (tag(OUT, peer, 0), rsp)
+    }
+    /// Called by `peer` from its frame `at`.
+    fn inn(peer: u64, at: u64) -> (u64, u64) {
+        (tag(IN, peer, at), 0)
+    }
+    fn caller(view: usize, rsp: u64) -> Resume {
+        Resume::Caller {
+            view,
+            rsp,
+            status: status::CALLEE_FAILED,
+        }
     }
 
     #[test]
-    fn blame_follows_the_code_not_the_view() {
-        let owner = |rip: u64| {
-            (0x0100_0000..0x0300_0000)
-                .contains(&rip)
-                .then(|| ((rip - 0x0100_0000) >> 24) as usize)
-        };
-        // Rogue VMFUNC by view 1 (region 0x0200_0000) into view 0: fault in view 0.
-        assert_eq!(culprit(0, 0x0200_1003, owner), 1);
-        // Own bad access.
-        assert_eq!(culprit(0, 0x0100_2000, owner), 0);
-        // Trap on view 3's landing pad while view 0 is loaded: view 3 switched.
-        assert_eq!(culprit(0, SLOTS + 3 * SLOT_SIZE + 3, owner), 3);
-        // int3 in a foreign slot, or the gate code: the current view.
-        assert_eq!(culprit(2, SLOTS + 3 * SLOT_SIZE, owner), 2);
-        assert_eq!(culprit(2, 0x0020_2010, owner), 2);
+    fn walk_follows_re_entrant_chains_link_by_link() {
+        // host(0) → plugin(1).work → host.cb → plugin.inner
+        let pages = Pages::new(vec![
+            vec![out(1, 0x100), inn(1, 1), out(1, 0x200)],
+            vec![inn(0, 0), out(0, 0x300), inn(0, 2)],
+        ]);
+        let w = walk(&pages, 0);
+        let views: Vec<usize> = w.chain.iter().map(|a| a.view).collect();
+        assert_eq!(views, [0, 1, 0, 1]);
+        assert_eq!(w.chain[3].entered_at, Some(2));
+        assert_eq!(w.end, End::Running);
     }
 
     #[test]
-    fn the_waiting_caller_is_found_along_the_chain() {
-        // main 0 → 1 → 2; 2 fails: 1 is waiting.
-        let top = |v: usize| match v {
-            0 => out(1),
-            1 => out(2),
-            _ => Some(Frame {
-                kind: state::IN,
-                peer: 1,
-                saved_rsp: 0,
-            }),
-        };
-        assert_eq!(waiting_caller(2, 0, 3, top).map(|(v, _)| v), Some(1));
-        // 1 fails: main 0 is waiting.
-        assert_eq!(waiting_caller(1, 0, 3, top).map(|(v, _)| v), Some(0));
-        // The main itself fails: nobody waits.
-        assert_eq!(waiting_caller(0, 0, 3, top), None);
+    fn a_fault_at_depth_resumes_the_caller_of_the_faulting_activation() {
+        // app(0) → lib(1) → plugin(2) faults: lib's call fails, app keeps waiting on lib.
+        let mut pages = Pages::new(vec![
+            vec![out(1, 0x10)],
+            vec![inn(0, 0), out(2, 0x20)],
+            vec![inn(1, 1)],
+        ]);
+        pages.stopped[2] = true;
+        let (resume, done) = settle(&mut pages, 0);
+        assert_eq!(resume, caller(1, 0x20));
+        assert_eq!(done.depth, 2);
+        assert!(done.abandoned.is_empty());
+        assert_eq!(pages.frames[1], [inn(0, 0)]);
+        assert_eq!(pages.frames[0], [out(1, 0x10)]);
     }
 
     #[test]
-    fn only_the_running_compartment_can_be_blamed_from_another_view() {
-        let inn = |peer: u64| {
-            Some(Frame {
-                kind: state::IN,
-                peer,
-                saved_rsp: 0,
-            })
-        };
-        // main 0 → 1 (1 has the IN frame): 1 runs.
-        let chain = |v: usize| match v {
-            0 => out(1),
-            1 => inn(0),
-            _ => None,
-        };
-        assert_eq!(running(0, 3, chain), 1);
-        // 0 claims a call to 2, but 2 never took it: 0 runs.
-        let forged = |v: usize| match v {
-            0 => out(2),
-            _ => None,
-        };
-        assert_eq!(running(0, 3, forged), 0);
-        // Pad jump: 2 (current, running) reports a violation "by 1": blame 2.
-        assert_eq!(blame(1, 2, 2), 2);
-        // Forged return: 1 (running) switched into 2, 2 reports 1: blame 1.
-        assert_eq!(blame(1, 2, 1), 1);
-        // Rogue VMFUNC by the running 1 into view 0, fault at 1's code: blame 1.
-        assert_eq!(blame(1, 0, 1), 1);
-        // 2 jumps to victim 1's code in its own view: blame 2.
-        assert_eq!(blame(1, 2, 2), 2);
+    fn a_return_into_a_stopped_re_entrant_callee_fails_only_the_outer_call() {
+        // host(0) → plugin(1).work → host.cb → plugin.inner faults.
+        let mut pages = Pages::new(vec![
+            vec![out(1, 0x100), inn(1, 1), out(1, 0x200)],
+            vec![inn(0, 0), out(0, 0x300), inn(0, 2)],
+        ]);
+        pages.stopped[1] = true;
+        // host.cb gets CalleeFailed for its call to plugin.inner.
+        assert_eq!(settle(&mut pages, 0).0, caller(0, 0x200));
+        // host.cb returns to the (stopped) plugin: its gate pops IN←plugin, and the
+        // plugin's stopped view finds the reply stray: host's call to plugin.work fails.
+        pages.frames[0].truncate(1);
+        let (resume, done) = settle(&mut pages, 0);
+        assert_eq!(resume, caller(0, 0x100));
+        assert!(done.abandoned.is_empty(), "{done:?}");
+        assert!(pages.frames[0].is_empty());
     }
 
     #[test]
-    fn corrupted_state_pages_cannot_loop_or_mislead_out_of_range() {
-        let cycle = |v: usize| out(((v + 1) % 2) as u64);
-        assert_eq!(waiting_caller(5, 0, 2, cycle), None);
-        let wild = |_| out(9999);
-        assert_eq!(waiting_caller(3, 0, 4, wild), None);
-        assert_eq!(waiting_caller(1, 0, 2, |_| None), None);
+    fn a_broken_link_resumes_the_waiter_never_past_its_own_nested_calls() {
+        // v(0) → w(1) → v.cb → x(2) → w → v.cb2 → w, and w erased its frames. The walk
+        // goes on in v's own frames, reaches x, whose call to w nobody answers: x gets the
+        // reply w could have sent it. v's frames are untouched: L1 never unwinds a view
+        // past its own nested calls. (Whether x or v.cb2 is answered first, both wait on
+        // w, which could have answered either.)
+        let mut pages = Pages::new(vec![
+            vec![
+                out(1, 0x10),
+                inn(1, 9),
+                out(2, 0x20),
+                inn(1, 9),
+                out(1, 0x30),
+            ],
+            vec![],
+            vec![inn(0, 2), out(1, 0x40)],
+        ]);
+        let w = walk(&pages, 0);
+        assert_eq!(
+            w.end,
+            End::Dangling {
+                out_at: 1,
+                callee: 1
+            }
+        );
+        let (resume, _) = settle(&mut pages, 0);
+        assert_eq!(resume, caller(2, 0x40));
+        assert_eq!(pages.frames[0].len(), 5);
+        // Once x has returned (popping its frame), v.cb2's call to w is answered.
+        pages.frames[2].clear();
+        assert_eq!(settle(&mut pages, 0).0, caller(0, 0x30));
+        assert_eq!(pages.frames[0].len(), 4);
+    }
+
+    #[test]
+    fn an_activation_its_caller_abandoned_is_popped_then_the_waiter_below_resumed() {
+        // app(0) → lib(1) → plugin(2) → lib.cb; then the plugin erased its frames and took
+        // the thread elsewhere: lib.cb can never run again.
+        let mut pages = Pages::new(vec![
+            vec![out(1, 0x10)],
+            vec![inn(0, 0), out(2, 0x20), inn(2, 1)],
+            vec![],
+        ]);
+        let (resume, done) = settle(&mut pages, 0);
+        assert_eq!(done.abandoned, [1]);
+        assert_eq!(resume, caller(1, 0x20));
+        assert_eq!(pages.frames[1], [inn(0, 0)]);
+    }
+
+    #[test]
+    fn links_name_both_ends_so_frames_cannot_be_grafted() {
+        // lib(1) claims to be called by app(0) from app's frame 3, which app never used.
+        let pages = Pages::new(vec![vec![out(1, 0x10)], vec![inn(0, 3)]]);
+        assert_eq!(
+            walk(&pages, 0).end,
+            End::Dangling {
+                out_at: 0,
+                callee: 1
+            }
+        );
+    }
+
+    #[test]
+    fn the_main_itself_stopped_ends_its_run() {
+        let mut pages = Pages::new(vec![vec![], vec![]]);
+        pages.stopped[0] = true;
+        assert_eq!(settle(&mut pages, 0).0, Resume::MainOver);
+    }
+
+    #[test]
+    fn corrupted_pages_cannot_loop_or_reach_out_of_range() {
+        let wild = (tag(OUT, 9999, 0), 0);
+        let pages = Pages::new(vec![vec![wild; 3], vec![out(0, 0); 200]]);
+        let w = walk(&pages, 0);
+        assert_eq!(w.chain.len(), 1);
+        assert_eq!(w.end, End::Running);
+        // Two views answering each other's frames forever: the walk stops.
+        let cycle = Pages::new(vec![vec![out(1, 1), inn(1, 0)], vec![inn(0, 0), out(0, 2)]]);
+        let _ = walk(&cycle, 0);
+        let mut cycle = cycle;
+        cycle.stopped[1] = true;
+        let _ = settle(&mut cycle, 0);
     }
 }

@@ -52,6 +52,10 @@ pub enum Privileged {
     Monitor,
     Mwait,
     Rdpmc,
+    /// `ICEBP` (INT1, `F1`): the compartment's own instruction, reported the same on
+    /// every engine (VMX: privileged software exception; SVM: the ICEBP intercept; QEMU
+    /// TCG: #UD on `F1`).
+    Icebp,
     Other(u32),
 }
 
@@ -71,6 +75,7 @@ impl fmt::Display for Privileged {
             Privileged::Monitor => f.write_str("action=monitor"),
             Privileged::Mwait => f.write_str("action=mwait"),
             Privileged::Rdpmc => f.write_str("action=rdpmc"),
+            Privileged::Icebp => f.write_str("action=icebp"),
             Privileged::Other(r) => write!(f, "action=other exit_reason={r}"),
         }
     }
@@ -98,8 +103,13 @@ pub enum VmExit {
     Privileged(Privileged),
     /// HLT.
     Hlt,
-    /// The watchdog (VMX-preemption timer / SVM timer) fired.
+    /// The watchdog timer (VMX-preemption timer / SVM local-APIC timer) fired: time to
+    /// check the budgets (`crate::watchdog`); by itself nobody's fault.
     Watchdog,
+    /// A debug exception that is not ICEBP: with no breakpoint ever enabled (DR7 stays
+    /// 0x400 and MOV DR exits), a single-step trap. Never fatal (DESIGN §6 property 9):
+    /// TF set by one compartment traps in another's view after a switch.
+    SingleStep,
     /// Triple fault / shutdown.
     TripleFault,
     /// External interrupt or NMI: not the compartment's doing.
@@ -108,6 +118,9 @@ pub enum VmExit {
     EntryFailure { reason: u32, qualification: u64 },
     /// VMFUNC failed (exit 59) or was emulated into the same outcome.
     VmFunc,
+    /// On the emulated path, VMFUNC executed anywhere but the view's own slot: the
+    /// executing view's fault (DESIGN §6 property 2), whatever bytes it got to execute.
+    VmFuncOutsideSlot,
     /// A software interrupt (`INT3`, `INT n`) was intercepted as such (SVM's INTn
     /// intercept). The run loop decodes it into the exception VMX would report.
     SoftwareInterrupt,
@@ -169,6 +182,8 @@ pub enum Action {
     Resume,
     /// Stop the compartment: it is contained and reported with `@@FAULT`.
     Fault(Fault),
+    /// A single-step trap: clear RFLAGS.TF and the pending debug exceptions, resume.
+    ClearSingleStep,
     /// Something L1 did wrong: stop the whole run with this reason.
     Bug(String),
 }
@@ -186,7 +201,8 @@ pub fn decide(exit: &VmExit) -> Action {
     match exit {
         VmExit::Hypercall { len } => Action::Hypercall { len: *len },
         VmExit::Cpuid { len } => Action::Cpuid { len: *len },
-        VmExit::Interrupt => Action::Resume,
+        VmExit::Interrupt | VmExit::Watchdog => Action::Resume,
+        VmExit::SingleStep => Action::ClearSingleStep,
         VmExit::Exception { vector, error_code } => Action::Fault(Fault {
             kind: "exception",
             details: match error_code {
@@ -213,10 +229,6 @@ pub fn decide(exit: &VmExit) -> Action {
             kind: "privileged",
             details: String::from("action=hlt"),
         }),
-        VmExit::Watchdog => Action::Fault(Fault {
-            kind: "watchdog",
-            details: String::from("reason=no-exit-within-budget"),
-        }),
         VmExit::TripleFault => Action::Fault(Fault {
             kind: "triple-fault",
             details: String::new(),
@@ -228,6 +240,10 @@ pub fn decide(exit: &VmExit) -> Action {
         VmExit::VmFunc => Action::Fault(Fault {
             kind: "vmfunc",
             details: String::from("reason=invalid-eptp-switch"),
+        }),
+        VmExit::VmFuncOutsideSlot => Action::Fault(Fault {
+            kind: "vmfunc",
+            details: String::from("reason=outside-own-slot"),
         }),
         VmExit::Misconfig { gpa } => Action::Bug(format!("ept-misconfiguration gpa={gpa:#x}")),
         VmExit::EntryFailure {

@@ -14,6 +14,10 @@ pub enum Outcome {
     Faulted(&'static str),
     /// Its image was rejected before it could run.
     Rejected,
+    /// Its `main`'s run broke at its base without a fault: it broke the gate protocol
+    /// (e.g. sent a reply nobody waited for), and the hypervisor ended that run without
+    /// stopping the compartment (`@@ABORT`).
+    Aborted,
 }
 
 /// What the module command line says should happen (`expect=exit:0`, `expect=fault:KIND`,
@@ -23,6 +27,7 @@ pub enum Expect {
     Exit(i32),
     Fault(Option<String>),
     Reject,
+    Aborted,
 }
 
 impl Default for Expect {
@@ -39,7 +44,7 @@ impl fmt::Display for BadExpect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "expect={} is not one of exit:N, fault, fault:KIND, reject",
+            "expect={} is not one of exit:N, fault, fault:KIND, reject, aborted",
             self.0
         )
     }
@@ -51,6 +56,7 @@ impl Expect {
         let bad = || BadExpect(value.into());
         match value.split_once(':') {
             None if value == "reject" => Ok(Expect::Reject),
+            None if value == "aborted" => Ok(Expect::Aborted),
             None if value == "fault" => Ok(Expect::Fault(None)),
             Some(("exit", code)) => code.parse().map(Expect::Exit).map_err(|_| bad()),
             Some(("fault", kind)) if !kind.is_empty() => Ok(Expect::Fault(Some(kind.into()))),
@@ -65,6 +71,7 @@ impl Expect {
             (Expect::Fault(None), Outcome::Faulted(_)) => true,
             (Expect::Fault(Some(want)), Outcome::Faulted(got)) => want == got,
             (Expect::Reject, Outcome::Rejected) => true,
+            (Expect::Aborted, Outcome::Aborted) => true,
             _ => false,
         }
     }
@@ -76,6 +83,7 @@ impl fmt::Display for Outcome {
             Outcome::Exited(code) => write!(f, "exit:{code}"),
             Outcome::Faulted(kind) => write!(f, "fault:{kind}"),
             Outcome::Rejected => f.write_str("reject"),
+            Outcome::Aborted => f.write_str("aborted"),
         }
     }
 }

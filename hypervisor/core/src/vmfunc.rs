@@ -80,6 +80,9 @@ pub enum UdInstruction {
     Vmfunc,
     /// `0F 01 C1` (the hypercall on AMD, where it raises #UD).
     Vmcall,
+    /// `F1`, ICEBP: QEMU TCG's SVM raises #UD for it instead of the ICEBP intercept; it is
+    /// reported as the privileged instruction it is, as on every other engine.
+    Icebp,
     /// Anything else: a genuine #UD of the compartment.
     Other,
 }
@@ -91,6 +94,7 @@ pub fn decode_ud(bytes: &[u8]) -> UdInstruction {
     match bytes {
         [0x0F, 0x01, 0xD4, ..] => UdInstruction::Vmfunc,
         [0x0F, 0x01, 0xC1, ..] => UdInstruction::Vmcall,
+        [0xF1, ..] => UdInstruction::Icebp,
         _ => UdInstruction::Other,
     }
 }
@@ -213,6 +217,7 @@ mod tests {
     fn decoder_is_exact() {
         assert_eq!(decode_ud(&[0x0F, 0x01, 0xD4]), UdInstruction::Vmfunc);
         assert_eq!(decode_ud(&[0x0F, 0x01, 0xC1, 0x90]), UdInstruction::Vmcall);
+        assert_eq!(decode_ud(&[0xF1, 0x90]), UdInstruction::Icebp);
         for bad in [
             &[0x66, 0x0F, 0x01, 0xD4][..],
             &[0xF3, 0x0F, 0x01, 0xD4],

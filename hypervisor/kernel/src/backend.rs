@@ -34,6 +34,15 @@ pub trait Backend {
     fn current_pointer(&self) -> u64;
     /// Loads view `view` (pointer in EPTP form): the switch itself.
     fn load_view(&mut self, view: usize, pointer: u64);
-    /// Whether the CPU switches views itself (hardware VMFUNC), without exits.
+    /// Whether the CPU switches views itself (hardware VMFUNC), without exits, now.
     fn hardware_switching(&self) -> bool;
+    /// Turns trapped switching on (VMFUNC raises #UD and L1 emulates it) or back off,
+    /// where the CPU has hardware VMFUNC (`tessera_core::watchdog`); a no-op elsewhere.
+    fn set_trapped(&mut self, trapped: bool);
+    /// The next exit comes at the latest after about `ticks` TSC ticks in the guest.
+    fn arm_watchdog(&mut self, ticks: u64);
+    /// Clears a pending single-step trap: RFLAGS.TF and the pending debug exceptions
+    /// (VMX) or DR6.BS (SVM). Done on a single-step exit, and whenever L1 resumes a view
+    /// other than the one that exited (DESIGN §6 property 9).
+    fn clear_single_step(&mut self);
 }

@@ -8,7 +8,11 @@
 //! faulted (an unbacked EPT) — resumes the compartment after it, and prints the case when
 //! the compartment reports it. Switches are seen from the EPT pointer at the report.
 
+use crate::backend::Backend;
+use crate::regs::GuestRegs;
 use crate::system::System;
+use tessera_abi::{error, hypercall};
+use tessera_core::exit::VmExit;
 use tessera_core::frames::FrameAllocator;
 
 /// List slots of the fixture (the compartment's case table uses the same numbers).
@@ -99,4 +103,95 @@ pub fn install<F: tessera_core::paging::EntryFormat + Copy>(
         pending: None,
         unbacked,
     })
+}
+
+type Sys<B> = System<<B as Backend>::Format>;
+
+/// Conformance fixture: records how a `VMFUNC` ended (exit 59, #UD, a switch whose next
+/// fetch faulted) and resumes after it. `true` if the exit was such a case.
+pub fn step<B: Backend>(cpu: &mut B, sys: &mut Sys<B>, exit: &VmExit) -> bool {
+    let base = sys.views[0].pointer;
+    let current_pointer = cpu.current_pointer();
+    let rip = cpu.rip();
+    let Some(conf) = sys.conformance.as_mut() else {
+        return false;
+    };
+    match exit {
+        VmExit::VmFunc => {
+            conf.pending = Some("exit59");
+            cpu.set_rip(rip.wrapping_add(3));
+            true
+        }
+        VmExit::Exception { vector: 6, .. } => {
+            let mut bytes = [0u8; 4];
+            if !crate::tables::fetch_guest(&sys.views[0].table, rip, &mut bytes) {
+                return false;
+            }
+            // A VMFUNC, possibly with prefixes (case 17): skip the whole instruction.
+            let Some(len) = tessera_core::decode::length_if(&bytes, &tessera_core::gate::VMFUNC)
+            else {
+                return false;
+            };
+            conf.pending = Some("ud");
+            cpu.set_rip(rip.wrapping_add(len));
+            true
+        }
+        VmExit::MemoryViolation { .. } if current_pointer == conf.unbacked => {
+            conf.pending = Some("switch-fault");
+            cpu.load_view(0, base);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `@@VMFUNC case=N ...` for the case the conformance compartment just ran.
+fn report<F: tessera_core::paging::EntryFormat>(
+    sys: &mut System<F>,
+    pointer: u64,
+    regs: &GuestRegs,
+) {
+    let slot = sys.slot_of(pointer).map_or(-1, |s| s as i64);
+    let Some(conf) = sys.conformance.as_mut() else {
+        return;
+    };
+    let outcome = conf.pending.take().unwrap_or("switch");
+    crate::sprintln!(
+        "@@VMFUNC case={} eax={:#x} ecx={:#x} rax={:#x} rcx={:#x} outcome={outcome} view={slot}",
+        regs.rdi,
+        regs.rsi as u32,
+        regs.rdx as u32,
+        regs.rsi,
+        regs.rdx
+    );
+}
+
+/// Fixture-only hypercalls (CONFORMANCE_REPORT, SWITCH_VIEW). `true` if handled.
+pub fn hypercall<B: Backend>(cpu: &mut B, sys: &mut Sys<B>, regs: &mut GuestRegs) -> bool {
+    if sys.conformance.is_none() {
+        return false;
+    }
+    match regs.rax {
+        hypercall::CONFORMANCE_REPORT => {
+            report(sys, cpu.current_pointer(), regs);
+            true
+        }
+        hypercall::SWITCH_VIEW => {
+            // A hypervisor-mediated switch: what a design without VMFUNC costs.
+            let entry = usize::try_from(regs.rdi)
+                .ok()
+                .and_then(|slot| sys.list.get(slot).copied())
+                .filter(|e| tessera_core::paging::validate_eptp(*e, &sys.rules).is_ok());
+            regs.rax = match entry {
+                Some(pointer) => {
+                    let view = sys.view_of(pointer).unwrap_or(0);
+                    cpu.load_view(view, pointer);
+                    0
+                }
+                None => error::BAD_STATE as u64,
+            };
+            true
+        }
+        _ => false,
+    }
 }

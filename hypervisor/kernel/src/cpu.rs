@@ -212,3 +212,22 @@ pub fn rdtsc() -> u64 {
     };
     (u64::from(hi) << 32) | u64::from(lo)
 }
+
+/// Resets DR6 to its architectural value (no debug condition recorded).
+pub fn clear_dr6() {
+    // SAFETY: DR6 only records debug conditions; L1 uses no breakpoints.
+    unsafe {
+        asm!("mov dr6, {}", in(reg) 0xFFFF_0FF0u64, options(nomem, nostack, preserves_flags))
+    };
+}
+
+/// Zeroes FS.base, GS.base and IA32_KERNEL_GS_BASE. Guests may execute SWAPGS (it does
+/// not exit) and load FS/GS selectors, and on SVM they run with L1's live values of these
+/// (VMRUN loads them only with VMLOAD, which L1 does not use): with all of them 0 they can
+/// carry nothing from one compartment to another.
+pub fn zero_segment_bases() {
+    for msr in [0xC000_0100u32, 0xC000_0101, 0xC000_0102] {
+        // SAFETY: L1 uses neither FS nor GS; these MSRs exist on every x86-64 CPU.
+        unsafe { wrmsr(msr, 0) };
+    }
+}

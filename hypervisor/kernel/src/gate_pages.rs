@@ -30,6 +30,8 @@ pub struct Info {
     pub exports: usize,
     pub callers: [u64; 8],
     pub failed: bool,
+    /// Most nested activations (manifest `max_depth`).
+    pub max_depth: u64,
 }
 
 fn frame(frames: &mut FrameAllocator) -> Result<u64, String> {
@@ -145,6 +147,7 @@ impl GatePages {
         write_u64(info_hpa, info::EXPORT_COUNT, view.exports as u64);
         write_u64(info_hpa, info::VIEWS, view.views as u64);
         write_u64(info_hpa, info::FAILED, u64::from(view.failed));
+        write_u64(info_hpa, info::MAX_DEPTH, view.max_depth);
         for (w, word) in view.callers.iter().enumerate() {
             write_u64(info_hpa, info::CALLERS + 8 * w as u64, *word);
         }

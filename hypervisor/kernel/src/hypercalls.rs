@@ -20,12 +20,12 @@ pub enum After {
     Resume,
     /// The running `main` returned with this code.
     MainExited(i32),
-    /// Stop `view` as faulty, with this `@@FAULT` kind and details.
-    Fault {
-        view: usize,
-        kind: &'static str,
-        details: String,
-    },
+    /// Stop the calling view (it is the one executing), with this `@@FAULT` kind and
+    /// details.
+    Stop { kind: &'static str, details: String },
+    /// The calling view's gate received a reply nobody waits for: repair the thread
+    /// (`tessera_core::contain::settle`), stopping nobody.
+    Repair,
 }
 
 /// Copies a guest buffer (guest-virtual `ptr`, as the compartment addresses it) readable
@@ -87,8 +87,7 @@ pub fn handle<F: EntryFormat>(
                 crate::sprintln!("@@EXIT compartment={} code={code}", sys.views[current].name);
                 After::MainExited(code)
             } else {
-                After::Fault {
-                    view: current,
+                After::Stop {
                     kind: "exit-in-call",
                     details: alloc::format!("code={code}"),
                 }
@@ -116,8 +115,7 @@ pub fn handle<F: EntryFormat>(
                 Ok(()) => message,
                 Err(_) => String::new(),
             };
-            After::Fault {
-                view: current,
+            After::Stop {
                 kind: "panic",
                 details: alloc::format!("message={message}"),
             }
@@ -181,23 +179,14 @@ pub fn handle<F: EntryFormat>(
                 Err(e) => ret(regs, Err(e)),
             }
         }
-        hypercall::GATE_VIOLATION => {
-            let source = usize::try_from(a0)
-                .ok()
-                .filter(|s| *s < sys.views.len())
-                .unwrap_or(current);
-            let reason = match a1 {
-                tessera_abi::gate::violation::RETURN_WITHOUT_CALL => "return-without-call",
-                tessera_abi::gate::violation::BAD_OP => "bad-op",
-                tessera_abi::gate::violation::CORRUPT_STATE => "corrupt-state",
-                _ => "unknown",
-            };
-            After::Fault {
-                view: source,
-                kind: "gate-violation",
-                details: alloc::format!("reason={reason} reported_by={}", sys.views[current].name),
-            }
-        }
+        // No culprit is read from the guest: the caller is the view the CPU was in.
+        hypercall::GATE_VIOLATION => match a1 {
+            tessera_abi::gate::violation::CORRUPT_STATE => After::Stop {
+                kind: "gate-state",
+                details: String::from("reason=own-frame-overwritten"),
+            },
+            _ => After::Repair,
+        },
         _ => ret(regs, Err(error::UNKNOWN_HYPERCALL)),
     }
 }

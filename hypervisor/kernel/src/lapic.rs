@@ -48,29 +48,45 @@ pub fn arm(count: u32) {
     write(0x380, count);
 }
 
-/// Timer counts (at bus clock / 128) that take about `tsc` TSC ticks, measured now
-/// against the TSC (the APIC bus rate differs per engine: QEMU's is 1 GHz of host time,
-/// Bochs' follows its instruction count).
-pub fn count_for_tsc(tsc: u64) -> u32 {
-    const SAMPLE: u64 = 1 << 20;
-    let base = BASE.load(Ordering::Relaxed);
-    if base == 0 {
-        return u32::MAX;
+/// How fast the timer runs against the TSC, measured once (the APIC bus rate differs per
+/// engine: QEMU's is 1 GHz of host time, Bochs' follows its instruction count).
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    /// Timer counts (bus clock / 128) per [`Rate::SAMPLE`] TSC ticks.
+    counts: u64,
+}
+
+impl Rate {
+    /// TSC ticks the measurement spans.
+    pub const SAMPLE: u64 = 1 << 20;
+
+    /// Measures the rate now.
+    pub fn measure() -> Rate {
+        let base = BASE.load(Ordering::Relaxed);
+        if base == 0 {
+            return Rate { counts: 1 };
+        }
+        write(0x380, u32::MAX);
+        let start = crate::cpu::rdtsc();
+        while crate::cpu::rdtsc().wrapping_sub(start) < Self::SAMPLE {
+            core::hint::spin_loop();
+        }
+        // SAFETY: as in `write`; the current-count register only reads the timer.
+        let left = unsafe { ((base + 0x390) as *const u32).read_volatile() };
+        write(0x380, 0);
+        let counts = u64::from(u32::MAX - left).max(1);
+        log::info!(
+            "watchdog: {counts} APIC timer counts per {} TSC ticks",
+            Self::SAMPLE
+        );
+        Rate { counts }
     }
-    write(0x380, u32::MAX);
-    let start = crate::cpu::rdtsc();
-    while crate::cpu::rdtsc().wrapping_sub(start) < SAMPLE {
-        core::hint::spin_loop();
+
+    /// The count that lasts about `tsc` TSC ticks (at least 1).
+    pub fn count_for(&self, tsc: u64) -> u32 {
+        let count = u128::from(tsc) * u128::from(self.counts) / u128::from(Self::SAMPLE);
+        u32::try_from(count.max(1)).unwrap_or(u32::MAX)
     }
-    // SAFETY: as in `write`; the current-count register only reads the timer.
-    let left = unsafe { ((base + 0x390) as *const u32).read_volatile() };
-    write(0x380, 0);
-    let per_sample = u64::from(u32::MAX - left).max(1);
-    let count = (u128::from(tsc) * u128::from(per_sample) / u128::from(SAMPLE)).max(1);
-    log::info!(
-        "watchdog: {per_sample} APIC timer counts per {SAMPLE} TSC ticks; {count} counts per run"
-    );
-    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 /// Called by the IDT stub for [`TIMER_VECTOR`].

@@ -29,10 +29,13 @@ mod regs;
 mod run;
 mod serial;
 mod shutdown;
+mod stacks;
 mod stats;
 mod svm;
 mod system;
 mod tables;
+mod ud;
+mod unwind;
 mod vmx;
 
 /// Size of the boot stack (in .bss).
@@ -44,6 +47,7 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     logger::init(log::LevelFilter::Info);
     idt::init();
     gdt::init();
+    cpu::zero_segment_bases();
     lapic::mask_legacy_pic();
     heap::init();
     log::info!(

@@ -10,8 +10,9 @@ use tessera_core::caps::Capabilities;
 use tessera_core::frames::FrameAllocator;
 use tessera_core::multiboot::BootInfo;
 use tessera_core::paging::EntryFormat;
+use tessera_core::watchdog::{Budgets, Watchdog};
 
-/// Default watchdog budget in TSC ticks (Bochs: instructions) without a VM exit.
+/// Default watchdog budget of one activation, in TSC ticks (Bochs: instructions).
 const WATCHDOG_TICKS: u64 = 1 << 26;
 
 fn arg(boot: &BootInfo, key: &str) -> Option<String> {
@@ -32,20 +33,19 @@ pub fn run_modules(
     }
     let conformance = arg(boot, "conformance").as_deref() == Some("1");
     let force_emulation = arg(boot, "switch").as_deref() == Some("emulate");
-    let watchdog = arg(boot, "watchdog")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(WATCHDOG_TICKS);
+    // A boot-wide budget (kernel argument `watchdog=TICKS`) also bounds every `main`.
+    let boot_budget = arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok());
     if let Some(vmx) = &caps.vmx {
         let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
         let mut sys = views(boot, &paging, frames, conformance)?;
-        let mut cpu = crate::vmx::backend(vmx, sys.eptp_list, force_emulation, watchdog, frames)?;
-        return run(&mut cpu, &mut sys);
+        let mut cpu = crate::vmx::backend(vmx, sys.eptp_list, force_emulation, frames)?;
+        return run(&mut cpu, &mut sys, boot_budget);
     }
     if let Some(svm) = &caps.svm {
         let paging = crate::svm::paging(caps.maxphyaddr);
         let mut sys = views(boot, &paging, frames, conformance)?;
-        let mut cpu = crate::svm::backend(svm, &sys, watchdog, frames)?;
-        return run(&mut cpu, &mut sys);
+        let mut cpu = crate::svm::backend(svm, &sys, frames)?;
+        return run(&mut cpu, &mut sys, boot_budget);
     }
     Err("no-backend: this CPU has neither VMX with EPT nor SVM with NPT".into())
 }
@@ -65,14 +65,30 @@ fn views<F: EntryFormat + Copy>(
     Ok(sys)
 }
 
-fn run<B: Backend>(cpu: &mut B, sys: &mut System<B::Format>) -> Result<(), String> {
-    let mode = if cpu.hardware_switching() {
-        "hardware"
-    } else {
-        "emulated"
-    };
+fn run<B: Backend>(
+    cpu: &mut B,
+    sys: &mut System<B::Format>,
+    boot_budget: Option<u64>,
+) -> Result<(), String> {
+    let hardware = cpu.hardware_switching();
+    let mode = if hardware { "hardware" } else { "emulated" };
     crate::sprintln!("@@SWITCH mode={mode}");
-    crate::exec::run_all(cpu, sys)?;
+    let n = sys.views.len();
+    let budgets = Budgets {
+        export: alloc::vec![boot_budget.unwrap_or(WATCHDOG_TICKS); n],
+        main: alloc::vec![boot_budget; n],
+    };
+    crate::sprintln!(
+        "@@WATCHDOG period={} mode={}",
+        budgets.period(),
+        if hardware {
+            "trap-on-expiry"
+        } else {
+            "trapped"
+        }
+    );
+    let mut dog = Watchdog::new(budgets, !hardware);
+    crate::exec::run_all(cpu, sys, &mut dog)?;
     finish(sys)
 }
 

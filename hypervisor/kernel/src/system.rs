@@ -9,7 +9,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_abi::gate::{info, state};
 use tessera_core::caps::EptVpidCaps;
-use tessera_core::contain::Frame;
 use tessera_core::frames::FrameAllocator;
 use tessera_core::layout::{self, Layout};
 use tessera_core::manifest::{Access, Manifest};
@@ -91,6 +90,8 @@ pub struct System<F: EntryFormat> {
 
 /// Largest image span accepted before planning (the planner then checks it fits).
 const MAX_IMAGE_SPAN: u64 = 256 << 20;
+/// Nested activations of one compartment when its manifest entry says nothing.
+const DEFAULT_MAX_DEPTH: u64 = 16;
 
 fn frame(frames: &mut FrameAllocator) -> Result<u64, String> {
     crate::mem::zeroed_frame(frames).ok_or_else(|| String::from("out of memory for L1 tables"))
@@ -235,6 +236,7 @@ impl<F: EntryFormat> System<F> {
                     exports: decl.exports.len(),
                     callers: all_callers[i],
                     failed: checked[i].is_none(),
+                    max_depth: DEFAULT_MAX_DEPTH,
                 },
             )?;
 
@@ -353,41 +355,22 @@ impl<F: EntryFormat> System<F> {
         *self.list = *list;
     }
 
-    /// The compartment whose region holds `gpa`.
-    pub fn owner(&self, gpa: u64) -> Option<usize> {
-        self.views.iter().position(|v| v.region.contains(&gpa))
-    }
-
-    /// Top frame of a view's call stack.
-    pub fn top_frame(&self, view: usize) -> Option<Frame> {
-        let v = self.views.get(view)?;
-        let depth = read_u64(v.state_hpa, state::DEPTH);
-        if depth == 0 || depth > state::MAX_FRAMES {
-            return None;
-        }
-        let at = state::FRAMES + (depth - 1) * state::FRAME_SIZE;
-        Some(Frame {
-            kind: read_u64(v.state_hpa, at),
-            peer: read_u64(v.state_hpa, at + 8),
-            saved_rsp: read_u64(v.state_hpa, at + 16),
-        })
-    }
-
-    /// Pops the top frame of a view's call stack.
-    pub fn pop_frame(&self, view: usize) {
-        if let Some(v) = self.views.get(view) {
-            let depth = read_u64(v.state_hpa, state::DEPTH);
-            write_u64(v.state_hpa, state::DEPTH, depth.saturating_sub(1));
-        }
-    }
-
-    /// Marks a compartment failed: it refuses calls from now on, its call stack is gone.
+    /// Marks a compartment stopped: its gate refuses calls from now on. Its call stack
+    /// stays: L1 unwinds it (`tessera_core::contain::settle`).
     pub fn fail(&mut self, view: usize) {
         if let Some(v) = self.views.get_mut(view) {
             v.status = Status::Failed;
             v.stats.faults += 1;
             write_u64(v.info_hpa, info::FAILED, 1);
-            write_u64(v.state_hpa, state::DEPTH, 0);
+        }
+    }
+
+    /// Empties every view's call stack: a new `main` starts a new thread of control.
+    pub fn reset_stacks(&self) {
+        for v in &self.views {
+            for offset in [state::DEPTH, state::ACTIVE, state::SENTINEL] {
+                write_u64(v.state_hpa, offset, 0);
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 /// Version of this ABI. Hypervisor and compartments must agree on it.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The machine-readable transcript the hypervisor writes on COM1.
 ///
@@ -106,8 +106,10 @@ pub mod hypercall {
     /// R10 (output) = 1 if it is writable, 0 if read-only. NO_SUCH_GRANT if the caller's
     /// view is not granted it (or the name is not UTF-8).
     pub const GRANT: u64 = 6;
-    /// Gate code only: the call that just arrived violates the protocol. RDI = source view,
-    /// RSI = [`crate::gate::violation`] reason. Never returns to the caller.
+    /// Gate code only: RSI = [`crate::gate::violation`] reason — a reply nobody waits for
+    /// (the hypervisor decides whom to resume; nobody is stopped on it), or the calling
+    /// view's own state page is corrupt (it is stopped). No culprit is named: the caller
+    /// is the view the CPU was in. Never returns.
     pub const GATE_VIOLATION: u64 = 7;
     /// Test fixture only (kernel argument `conformance=1`, compartment `conformance`):
     /// reports VMFUNC conformance case RDI after executing it with RAX = RSI, RCX = RDX.
@@ -200,6 +202,13 @@ pub mod error {
 /// | [`CODE`] | the common gate code | R-X, shared |
 /// | [`INFO`] | X's info page | R--, X's own |
 /// | [`STATE`] | X's state page | RW-, X's own |
+///
+/// A switch carries one message in registers: R11 = the source view (set by the landing
+/// pad the CPU lands on, so it cannot be forged), R12 = the [`op`], RBX = the export index
+/// (CALL) or a [`status`] (RETURN, REFUSE), R13 = the result (RETURN), and for a CALL the
+/// six arguments in RDI, RSI, RDX, R10, R8, R9. The receiving gate zeroes every other
+/// register before any code of the receiver runs. A CALL also carries, in R14, the
+/// index of the caller's OUT frame, which the callee records in its IN frame.
 pub mod gate {
     /// First slot page.
     pub const SLOTS: u64 = 0x0020_0000;
@@ -222,38 +231,77 @@ pub mod gate {
     pub mod entry {
         /// `call [CODE + CALL]`: make a gate call. In: R11 = target view, RAX = export
         /// index, RDI, RSI, RDX, R10, R8, R9 = arguments. Out: RAX = result, RDX = status
-        /// ([`super::status`]). Preserves RBX, RBP, RSP, R12–R15 (System V callee-saved);
-        /// every other register is scrubbed.
+        /// ([`super::status`]), RFLAGS = 0x202. Preserves RBX, RBP, RSP, R12–R15 (System V
+        /// callee-saved); every other register is zeroed.
         pub const CALL: u64 = 0;
     }
 
-    /// Status of a gate call (RDX after the call).
+    /// Status of a gate call (RDX after the call). [`status::TABLE`] lists them all.
     pub mod status {
         pub const OK: u64 = 0;
-        /// The callee faulted, or has failed before.
+        /// The callee faulted during the call or had been stopped before, or the call
+        /// ended with it (a callee further down the chain broke the protocol).
         pub const CALLEE_FAILED: u64 = 1;
-        /// The callee has no export with that index.
+        /// The callee has no export with that index, or has not registered it yet.
         pub const NO_SUCH_EXPORT: u64 = 2;
         /// The manifest does not let the caller call the callee.
         pub const NOT_PERMITTED: u64 = 3;
-        /// The call stack (state page) of caller or callee is full.
+        /// The callee already runs its maximum number of nested activations
+        /// (manifest `max_depth`), or the caller's own call stack is full.
         pub const TOO_DEEP: u64 = 4;
+        /// The peer's gate refused the message as invalid (e.g. a return it was not
+        /// waiting for): a protocol error by whoever sent it.
+        pub const REFUSED: u64 = 5;
+
+        /// Every status: (value, name, meaning). One table for the SDK, docs and tools.
+        pub const TABLE: &[(u64, &str, &str)] = &[
+            (OK, "ok", "the export ran and returned"),
+            (
+                CALLEE_FAILED,
+                "callee-failed",
+                "the callee (or a callee it called) failed",
+            ),
+            (
+                NO_SUCH_EXPORT,
+                "no-such-export",
+                "no such export, or not registered yet",
+            ),
+            (
+                NOT_PERMITTED,
+                "not-permitted",
+                "the manifest does not allow this call",
+            ),
+            (
+                TOO_DEEP,
+                "too-deep",
+                "too many nested activations of the callee",
+            ),
+            (
+                REFUSED,
+                "refused",
+                "the peer's gate refused an invalid message",
+            ),
+        ];
     }
 
     /// Operation codes carried in R12 across a switch.
     pub mod op {
+        /// Call export RBX of the target with the six argument registers.
         pub const CALL: u64 = 1;
+        /// Reply to the target's pending call: result R13, status RBX.
         pub const RETURN: u64 = 2;
+        /// Reply refusing the target's message: status RBX. A refusal is never refused:
+        /// one that matches no pending call ends in GATE_VIOLATION (stray), not a reply.
+        pub const REFUSE: u64 = 3;
     }
 
-    /// Reasons in a GATE_VIOLATION hypercall.
+    /// Reasons in a GATE_VIOLATION hypercall (RSI). It names no culprit: the hypervisor
+    /// never stops a compartment on another's word (docs/gates.md).
     pub mod violation {
-        /// A RETURN arrived with no pending call to the source.
-        pub const RETURN_WITHOUT_CALL: u64 = 1;
-        /// An unknown operation arrived.
-        pub const BAD_OP: u64 = 2;
-        /// The view's own state page is inconsistent (corrupted by the view itself).
-        pub const CORRUPT_STATE: u64 = 3;
+        /// A reply arrived that this view was not waiting for.
+        pub const STRAY: u64 = 1;
+        /// This view's own state page is inconsistent (only it can write it).
+        pub const CORRUPT_STATE: u64 = 2;
     }
 
     /// Info page layout (offsets), written by the hypervisor, read-only to the view.
@@ -264,7 +312,7 @@ pub mod gate {
         pub const VIEW: u64 = 8;
         /// u64: stack top for calls arriving while the view is idle.
         pub const STACK_TOP: u64 = 16;
-        /// u64: non-zero once the hypervisor marked the compartment failed.
+        /// u64: non-zero once the hypervisor stopped the compartment.
         pub const FAILED: u64 = 24;
         /// u64: number of exports.
         pub const EXPORT_COUNT: u64 = 32;
@@ -272,35 +320,68 @@ pub mod gate {
         pub const VIEWS: u64 = 40;
         /// u64: the address of this view's own slot (`SLOTS + SLOT_SIZE * VIEW`).
         pub const SLOT_ADDR: u64 = 48;
+        /// u64: most nested activations of this view (manifest `max_depth`).
+        pub const MAX_DEPTH: u64 = 56;
         /// 512 bits: bit S set = view S may call this view.
         pub const CALLERS: u64 = 64;
-        /// u64 × EXPORT_COUNT: export addresses.
+        /// u64 × EXPORT_COUNT: export addresses; 0 = not registered yet.
         pub const EXPORTS: u64 = 128;
         /// Most exports a view can have.
         pub const MAX_EXPORTS: u64 = (4096 - EXPORTS) / 8;
-        /// "TESSERA1".
-        pub const MAGIC: u64 = u64::from_le_bytes(*b"TESSERA1");
+        /// "TESSERA2".
+        pub const MAGIC: u64 = u64::from_le_bytes(*b"TESSERA2");
     }
 
     /// State page layout (offsets), read-write to the view, read by the hypervisor.
+    ///
+    /// The call stack is two parallel arrays (so the gate indexes them with one scaled
+    /// register): frame `i` is `TAGS[i]` and `RSPS[i]`, the stack pointer saved with it.
+    /// A tag is [`tag`]`(kind, peer, at)`: an OUT frame (`at` = 0) says "this view called
+    /// `peer` and waits"; an IN frame says "`peer` called this view from its frame `at`"
+    /// (the caller sends its OUT frame's index with the call, in R14), so each link of a
+    /// call chain names both of its ends.
     pub mod state {
         /// u64: frames on the call stack.
         pub const DEPTH: u64 = 0;
+        /// u64: IN frames on the call stack (nested activations of this view).
+        pub const ACTIVE: u64 = 8;
         /// u64: calls this view made (counted by the gate).
-        pub const CALLS_OUT: u64 = 8;
-        /// u64: calls this view received.
-        pub const CALLS_IN: u64 = 16;
-        /// Frames start here; each is [`FRAME_SIZE`] bytes: kind (u64), peer view (u64),
-        /// saved RSP (u64), reserved (u64).
-        pub const FRAMES: u64 = 64;
-        /// Bytes per frame.
-        pub const FRAME_SIZE: u64 = 32;
+        pub const CALLS_OUT: u64 = 16;
+        /// u64: calls this view accepted.
+        pub const CALLS_IN: u64 = 24;
+        /// u64 that is always 0: `TAGS[-1]`, so a reply with no frame matches nothing.
+        pub const SENTINEL: u64 = TAGS - 8;
+        /// `TAGS[MAX_FRAMES]`.
+        pub const TAGS: u64 = 64;
         /// Most frames.
-        pub const MAX_FRAMES: u64 = (4096 - FRAMES) / FRAME_SIZE;
-        /// Frame kind: this view called `peer` and waits for its return.
+        pub const MAX_FRAMES: u64 = 240;
+        /// `RSPS[MAX_FRAMES]`.
+        pub const RSPS: u64 = TAGS + 8 * MAX_FRAMES;
+        /// Frame kind: this view called `peer` and waits for its reply.
         pub const OUT: u64 = 1;
-        /// Frame kind: `peer` called this view, which is running the export.
+        /// Frame kind: `peer` called this view, which runs the export.
         pub const IN: u64 = 2;
+        /// Bit position of the caller's frame index in an IN tag.
+        pub const AT_SHIFT: u64 = 16;
+
+        /// The tag of a frame.
+        pub const fn tag(kind: u64, peer: u64, at: u64) -> u64 {
+            (at << AT_SHIFT) | (peer << 2) | kind
+        }
+        /// The kind of a tag ([`OUT`], [`IN`], or something else for garbage).
+        pub const fn kind(tag: u64) -> u64 {
+            tag & 3
+        }
+        /// The peer of a tag.
+        pub const fn peer(tag: u64) -> u64 {
+            (tag & ((1 << AT_SHIFT) - 1)) >> 2
+        }
+        /// The caller's frame index an IN tag names.
+        pub const fn at(tag: u64) -> u64 {
+            tag >> AT_SHIFT
+        }
+
+        const _: () = assert!(RSPS + 8 * MAX_FRAMES <= 4096);
     }
 }
 

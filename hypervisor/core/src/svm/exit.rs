@@ -42,6 +42,7 @@ pub mod code {
     pub const SHUTDOWN: u64 = 0x7F;
     pub const VMRUN: u64 = 0x80;
     pub const VMMCALL: u64 = 0x81;
+    pub const ICEBP: u64 = 0x88;
     pub const WBINVD: u64 = 0x89;
     pub const MONITOR: u64 = 0x8A;
     pub const MWAIT: u64 = 0x8B;
@@ -73,6 +74,9 @@ pub fn decode(raw: &RawExit) -> VmExit {
         code::CR_READ_0..=0x0F => VmExit::Privileged(Privileged::CrRead((c & 0xF) as u8)),
         code::CR_WRITE_0..=0x1F => VmExit::Privileged(Privileged::CrWrite((c & 0xF) as u8)),
         code::DR_READ_0..=0x3F => VmExit::Privileged(Privileged::DrAccess),
+        // #DB: with no breakpoint enabled, a single-step trap (ICEBP has its own code).
+        0x41 => VmExit::SingleStep,
+        code::ICEBP => VmExit::Privileged(Privileged::Icebp),
         code::EXCEPTION_0..=0x5F => {
             let vector = (c - code::EXCEPTION_0) as u8;
             // APM §15.12: EXITINFO1 holds the error code for exceptions that push one.
@@ -100,7 +104,7 @@ pub fn decode(raw: &RawExit) -> VmExit {
         code::MWAIT => VmExit::Privileged(Privileged::Mwait),
         code::XSETBV => VmExit::Privileged(Privileged::Xsetbv),
         // Guests use VMCALL; VMMCALL or any SVM instruction is refused like any other.
-        code::VMRUN..=0x88 => VmExit::Privileged(Privileged::Other(c as u32)),
+        code::VMRUN..=0x87 => VmExit::Privileged(Privileged::Other(c as u32)),
         // EXITINFO1: #PF-style error code (bit 0 present, bit 1 write, bit 4 fetch);
         // EXITINFO2: the guest-physical address (§15.25.6).
         code::NPF => {

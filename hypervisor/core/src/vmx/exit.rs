@@ -82,8 +82,14 @@ pub fn decode(raw: &RawExit) -> VmExit {
             // Interruption information (§25.9.2, Table 25-19): vector 7:0, type 10:8
             // (2 = NMI), error code valid bit 11.
             let info = raw.interruption_info;
-            if (info >> 8) & 7 == 2 {
-                return VmExit::Interrupt;
+            let vector = (info & 0xFF) as u8;
+            match ((info >> 8) & 7, vector) {
+                (2, _) => return VmExit::Interrupt,
+                // Type 5, privileged software exception: ICEBP (§25.9.2).
+                (5, 1) => return VmExit::Privileged(Privileged::Icebp),
+                // A hardware #DB: single-step (the qualification has DR6.BS, §28.2.1).
+                (3, 1) => return VmExit::SingleStep,
+                _ => {}
             }
             VmExit::Exception {
                 vector: (info & 0xFF) as u8,
@@ -288,16 +294,43 @@ mod tests {
             }),
             VmExit::Interrupt
         );
+        // The preemption timer only asks L1 to check the budgets (crate::watchdog).
         assert_eq!(
             decide(&decode(&RawExit {
                 reason: 52,
                 ..Default::default()
-            }))
-            .clone(),
-            Action::Fault(crate::exit::Fault {
-                kind: "watchdog",
-                details: "reason=no-exit-within-budget".into()
-            })
+            })),
+            Action::Resume
+        );
+        // #DB: ICEBP (type 5) is the compartment's own privileged instruction; a hardware
+        // #DB (type 3) is a single-step trap, which is never fatal.
+        assert_eq!(
+            decode(&RawExit {
+                reason: 0,
+                interruption_info: 0x8000_0501,
+                ..Default::default()
+            }),
+            VmExit::Privileged(crate::exit::Privileged::Icebp)
+        );
+        let single_step = decode(&RawExit {
+            reason: 0,
+            interruption_info: 0x8000_0301,
+            qualification: 1 << 14,
+            ..Default::default()
+        });
+        assert_eq!(single_step, VmExit::SingleStep);
+        assert_eq!(decide(&single_step), Action::ClearSingleStep);
+        // INT3 (type 6) stays #BP.
+        assert_eq!(
+            decode(&RawExit {
+                reason: 0,
+                interruption_info: 0x8000_0603,
+                ..Default::default()
+            }),
+            VmExit::Exception {
+                vector: 3,
+                error_code: None
+            }
         );
     }
 }

@@ -20,7 +20,9 @@ pub struct SvmCpu {
     pub current: (usize, u64),
     /// Flush the TLB on the next VMRUN.
     pub flush: bool,
-    /// Local-APIC timer count per VMRUN.
+    /// The local-APIC timer against the TSC.
+    pub rate: crate::lapic::Rate,
+    /// Local-APIC timer count for the next VMRUN.
     pub watchdog: u32,
 }
 
@@ -119,6 +121,22 @@ impl Backend for SvmCpu {
 
     fn hardware_switching(&self) -> bool {
         false
+    }
+
+    fn set_trapped(&mut self, _trapped: bool) {
+        // SVM has no VMFUNC: every switch traps already.
+    }
+
+    fn arm_watchdog(&mut self, ticks: u64) {
+        self.watchdog = self.rate.count_for(ticks);
+    }
+
+    fn clear_single_step(&mut self) {
+        let rflags = self.vmcb.get::<u64>(state::RFLAGS);
+        self.vmcb
+            .set::<u64>(state::RFLAGS, (rflags & !(1 << 8)) | (1 << 9));
+        // DR6 with BS (bit 14) clear: its architectural reset value.
+        self.vmcb.set::<u64>(state::DR6, 0xFFFF_0FF0);
     }
 }
 

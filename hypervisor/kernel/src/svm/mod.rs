@@ -59,7 +59,6 @@ fn frames_filled(frames: &mut FrameAllocator, count: usize, byte: u8) -> Result<
 pub fn backend(
     caps: &SvmCaps,
     sys: &System<Npt>,
-    watchdog_ticks: u64,
     frames: &mut FrameAllocator,
 ) -> Result<SvmCpu, String> {
     if caps.svm_disabled_by_vm_cr {
@@ -150,9 +149,10 @@ pub fn backend(
         asid_per_view,
         current: (0, 0),
         flush: false,
-        // The budget is in TSC ticks, like VMX's preemption timer; the APIC timer runs at
+        // Budgets are in TSC ticks, like VMX's preemption timer; the APIC timer runs at
         // its own rate, measured against the TSC once.
-        watchdog: crate::lapic::count_for_tsc(watchdog_ticks),
+        rate: crate::lapic::Rate::measure(),
+        watchdog: u32::MAX,
     })
 }
 
@@ -180,7 +180,8 @@ pub fn write_guest_state(vmcb: &Vmcb, rip: u64, rsp: u64) {
     vmcb.set::<u8>(state::CPL, 0);
     // LME | LMA | SVME (a guest EFER without SVME fails VMRUN's checks, APM §15.5.1).
     vmcb.set::<u64>(state::EFER, (1 << 8) | (1 << 10) | EFER_SVME);
-    vmcb.set::<u64>(state::CR0, 0x8001_0031); // PG, WP, NE, ET, PE
+    // PG, WP, NE, ET, EM, PE. EM = 1: x87/MMX/SSE fault, so no FPU state crosses a gate.
+    vmcb.set::<u64>(state::CR0, 0x8001_0035);
     vmcb.set::<u64>(state::CR3, guest::PAGE_TABLES_GPA);
     vmcb.set::<u64>(state::CR4, 1 << 5); // PAE
     vmcb.set::<u64>(state::DR7, 0x400);

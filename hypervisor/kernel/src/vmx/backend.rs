@@ -17,10 +17,13 @@ use tessera_core::vmx::fields;
 pub struct VmxCpu {
     pub vmcs: Vmcs,
     pub caps: VmxCaps,
-    /// Preemption-timer value per entry (already divided by the timer rate).
-    pub watchdog: Option<u64>,
-    /// "Enable VM functions" is on: the CPU switches views itself.
+    /// The secondary controls with "enable VM functions" set, when the CPU switches views
+    /// itself (hardware VMFUNC in use); `None` on the emulated path.
+    pub vm_functions: Option<u32>,
+    /// "Enable VM functions" is on now (not trapped): the CPU switches views itself.
     pub hardware: bool,
+    /// Preemption-timer value for the next entry (TSC ticks >> the timer rate).
+    pub timer: u64,
 }
 
 fn read(field: u32) -> u64 {
@@ -45,9 +48,7 @@ impl Backend for VmxCpu {
     }
 
     fn run(&mut self, regs: &mut GuestRegs) -> Result<Exit, String> {
-        if let Some(ticks) = self.watchdog {
-            write(fields::PREEMPTION_TIMER_VALUE, ticks);
-        }
+        write(fields::PREEMPTION_TIMER_VALUE, self.timer);
         // SAFETY: the VMCS holds this kernel's host state and a guest confined to views L1
         // built; `launched` is tracked here.
         unsafe { enter(regs, self.vmcs.launched) }
@@ -108,5 +109,33 @@ impl Backend for VmxCpu {
 
     fn hardware_switching(&self) -> bool {
         self.hardware
+    }
+
+    fn set_trapped(&mut self, trapped: bool) {
+        let Some(secondary) = self.vm_functions else {
+            return;
+        };
+        // Without "enable VM functions" VMFUNC raises #UD (SDM 2B VMFUNC; the exception
+        // bitmap makes it exit), and L1 emulates it with the same rules.
+        let bit = tessera_core::vmx::controls::ENABLE_VM_FUNCTIONS.bit;
+        let value = if trapped {
+            secondary & !(1 << bit)
+        } else {
+            secondary
+        };
+        write(fields::SECONDARY_PROC_CONTROLS, value.into());
+        self.hardware = !trapped;
+    }
+
+    fn arm_watchdog(&mut self, ticks: u64) {
+        // The field is 32 bits wide and counts down at TSC >> rate (SDM 3C §26.5.1).
+        self.timer = (ticks >> self.caps.preemption_timer_rate).clamp(1, u32::MAX.into());
+    }
+
+    fn clear_single_step(&mut self) {
+        write(fields::GUEST_RFLAGS, read(fields::GUEST_RFLAGS) & !(1 << 8));
+        // Pending debug exceptions (SDM 3C §25.4.2): BS and friends of a trap that MOV SS
+        // or STI blocking deferred; it would fire in whichever view runs next.
+        write(fields::GUEST_PENDING_DEBUG, 0);
     }
 }

@@ -94,7 +94,6 @@ pub fn backend(
     caps: &VmxCaps,
     eptp_list: u64,
     force_emulation: bool,
-    watchdog_ticks: u64,
     frames: &mut FrameAllocator,
 ) -> Result<backend::VmxCpu, alloc::string::String> {
     use tessera_core::vmx::controls::{self, Request};
@@ -128,9 +127,10 @@ pub fn backend(
             "emulated (this CPU has no VMFUNC: it raises #UD and L1 applies its semantics)"
         }
     );
-    let watchdog = ctl
-        .preemption_timer
-        .then(|| (watchdog_ticks >> caps.preemption_timer_rate).max(1));
+    if !ctl.preemption_timer {
+        // Without it no budget could be enforced on this CPU (DESIGN §6 property 10).
+        return Err("no-watchdog: this CPU has no VMX-preemption timer".into());
+    }
     let region = crate::mem::zeroed_frame(frames).ok_or("no-memory-for-vmcs")?;
     let vmcs =
         vmcs::Vmcs::new(region, caps, &ctl).map_err(|e| alloc::format!("vmcs-setup {e:?}"))?;
@@ -147,8 +147,9 @@ pub fn backend(
     Ok(backend::VmxCpu {
         vmcs,
         caps: *caps,
-        watchdog,
+        vm_functions: ctl.vm_functions.then_some(ctl.secondary),
         hardware: ctl.vm_functions,
+        timer: u32::MAX.into(),
     })
 }
 

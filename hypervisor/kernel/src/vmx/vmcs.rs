@@ -12,8 +12,10 @@ use tessera_core::vmx::fields::*;
 const IA32_EFER: u32 = 0xC000_0080;
 /// EFER.LME | EFER.LMA: the guest is in IA-32e mode (SDM 3C §27.3.1.1).
 const GUEST_EFER: u64 = (1 << 8) | (1 << 10);
-/// CR0: PE, ET, NE, WP, PG — before the fixed bits are applied.
-const CR0_BITS: u64 = (1 << 0) | (1 << 4) | (1 << 5) | (1 << 16) | (1 << 31);
+/// CR0: PE, EM, ET, NE, WP, PG — before the fixed bits are applied. EM = 1: every x87,
+/// MMX and SSE instruction faults (#NM, #UD), so no FPU state can carry anything between
+/// compartments, at no cost per call (compartments are built soft-float).
+const CR0_BITS: u64 = (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5) | (1 << 16) | (1 << 31);
 /// CR4: PAE — VMXE comes from the fixed-0 MSR and is hidden by the read shadow.
 const CR4_BITS: u64 = 1 << 5;
 const CR4_VMXE: u64 = 1 << 13;
@@ -124,7 +126,7 @@ impl Vmcs {
         write(GUEST_IA32_EFER, GUEST_EFER)?;
         write(GUEST_RSP, rsp)?;
         write(GUEST_RIP, rip)?;
-        write(GUEST_RFLAGS, 0x2)?;
+        write(GUEST_RFLAGS, 0x202)?;
         let flat = 0xFFFF_FFFF;
         for (sel, base, limit, rights, selector, access) in [
             (
@@ -164,16 +166,16 @@ impl Vmcs {
                 GUEST_FS_BASE,
                 GUEST_FS_LIMIT,
                 GUEST_FS_ACCESS_RIGHTS,
-                0,
-                ar::UNUSABLE,
+                guest::DATA_SELECTOR,
+                ar::DATA,
             ),
             (
                 GUEST_GS_SELECTOR,
                 GUEST_GS_BASE,
                 GUEST_GS_LIMIT,
                 GUEST_GS_ACCESS_RIGHTS,
-                0,
-                ar::UNUSABLE,
+                guest::DATA_SELECTOR,
+                ar::DATA,
             ),
             (
                 GUEST_LDTR_SELECTOR,

@@ -1,0 +1,229 @@
+//! The gate protocol as the *receiving* gate decides it (docs/gates.md): what happens to
+//! a message that lands in a view, given that view's info and state pages.
+//!
+//! The gate itself is assembly (hypervisor/kernel/src/gate.rs). This is the same decision
+//! written once in Rust, for the two places that must predict the gate exactly: L1 in
+//! trapped switching (it sees every switch and keeps the watchdog's activation stack,
+//! `crate::watchdog`), and the host model that attacks the protocol with random
+//! histories (`tests/adversarial.rs`). Each branch names the assembly label it mirrors.
+
+use tessera_abi::gate::{SLOT_SIZE, SLOTS, op, state, status};
+
+/// Where view `view`'s own slot is: the only place its VMFUNC may execute (DESIGN §6
+/// property 2). L1 checks it on the emulated path, where it sees every switch.
+pub fn own_slot(view: u64) -> u64 {
+    SLOTS + SLOT_SIZE * view
+}
+
+/// A message as the receiving gate reads it from registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message {
+    /// R11: the sending view, set by the landing pad the CPU landed on.
+    pub source: u64,
+    /// R12: the operation ([`op`]).
+    pub op: u64,
+    /// RBX: the export index (CALL) or the status (RETURN, REFUSE).
+    pub word: u64,
+    /// R14 of a CALL: the index of the caller's OUT frame, which the callee records in
+    /// its IN frame (`state::tag(IN, source, at)`).
+    pub at: u64,
+}
+
+/// What the receiving gate reads from its view's info page (L1's) and state page (its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receiver<'a> {
+    /// The info page's FAILED word is non-zero.
+    pub failed: bool,
+    /// The info page's caller bitmap (bit S: view S may call).
+    pub callers: &'a [u64; 8],
+    /// The info page's export addresses (`EXPORT_COUNT` of them; 0 = not registered).
+    pub exports: &'a [u64],
+    /// The info page's MAX_DEPTH.
+    pub max_depth: u64,
+    /// The state page's ACTIVE.
+    pub active: u64,
+    /// The state page's top tag, `TAGS[DEPTH - 1]` (the sentinel 0 when DEPTH is 0).
+    pub top: u64,
+}
+
+/// What the receiving gate does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// `on_call`: the CALL is accepted; the export at this address runs in the receiver.
+    Accept(u64),
+    /// `on_reply`: a RETURN or REFUSE that answers the receiver's pending call to the
+    /// source: that call completes and the receiver's code resumes.
+    Resume,
+    /// The receiver refuses: REFUSE with this status goes back to the source, and nothing
+    /// of the receiver changes.
+    Refuse(u64),
+    /// `stray`: a refusal (or any message into a stopped view but a CALL) that no pending
+    /// call waits for. Never answered: GATE_VIOLATION(stray) lets L1 decide whom to resume.
+    Stray,
+}
+
+impl Receiver<'_> {
+    fn may_call(&self, source: u64) -> bool {
+        let word = usize::try_from(source / 64).ok();
+        word.and_then(|w| self.callers.get(w))
+            .is_some_and(|bits| bits & (1 << (source % 64)) != 0)
+    }
+}
+
+/// The receiving gate's decision (`gate_land` in hypervisor/kernel/src/gate.rs).
+pub fn receive(msg: &Message, to: &Receiver<'_>) -> Decision {
+    if to.failed {
+        // `dead`: a stopped compartment answers calls with CALLEE_FAILED and runs nothing.
+        return if msg.op == op::CALL {
+            Decision::Refuse(status::CALLEE_FAILED)
+        } else {
+            Decision::Stray
+        };
+    }
+    match msg.op {
+        op::CALL => on_call(msg, to),
+        op::RETURN | op::REFUSE => {
+            if to.top == state::tag(state::OUT, msg.source, 0) {
+                Decision::Resume
+            } else if msg.op == op::RETURN {
+                Decision::Refuse(status::REFUSED)
+            } else {
+                Decision::Stray
+            }
+        }
+        _ => Decision::Refuse(status::REFUSED),
+    }
+}
+
+/// `on_call`: permission, export index (masked against speculation in the assembly),
+/// registration, nesting depth — in that order, as the assembly checks them.
+fn on_call(msg: &Message, to: &Receiver<'_>) -> Decision {
+    if !to.may_call(msg.source) {
+        return Decision::Refuse(status::NOT_PERMITTED);
+    }
+    let address = usize::try_from(msg.word)
+        .ok()
+        .and_then(|i| to.exports.get(i))
+        .copied()
+        .unwrap_or(0);
+    if address == 0 {
+        return Decision::Refuse(status::NO_SUCH_EXPORT);
+    }
+    if to.active >= to.max_depth {
+        return Decision::Refuse(status::TOO_DEEP);
+    }
+    Decision::Accept(address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [u64; 8] = [u64::MAX; 8];
+    const NONE: [u64; 8] = [0; 8];
+
+    fn receiver<'a>(callers: &'a [u64; 8], exports: &'a [u64], top: u64) -> Receiver<'a> {
+        Receiver {
+            failed: false,
+            callers,
+            exports,
+            max_depth: 16,
+            active: 0,
+            top,
+        }
+    }
+
+    fn msg(source: u64, op: u64, word: u64) -> Message {
+        Message {
+            source,
+            op,
+            word,
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn calls_are_checked_in_the_gate_order() {
+        let exports = [0x1000, 0];
+        let open = receiver(&ALL, &exports, 0);
+        assert_eq!(
+            receive(&msg(3, op::CALL, 0), &open),
+            Decision::Accept(0x1000)
+        );
+        // Declared but not registered yet: refused, never a call to address 0.
+        assert_eq!(
+            receive(&msg(3, op::CALL, 1), &open),
+            Decision::Refuse(status::NO_SUCH_EXPORT)
+        );
+        assert_eq!(
+            receive(&msg(3, op::CALL, 2), &open),
+            Decision::Refuse(status::NO_SUCH_EXPORT)
+        );
+        assert_eq!(
+            receive(&msg(3, op::CALL, u64::MAX), &open),
+            Decision::Refuse(status::NO_SUCH_EXPORT)
+        );
+        let closed = receiver(&NONE, &exports, 0);
+        assert_eq!(
+            receive(&msg(3, op::CALL, 0), &closed),
+            Decision::Refuse(status::NOT_PERMITTED)
+        );
+        let mut one = NONE;
+        one[511 / 64] = 1 << (511 % 64);
+        let last = receiver(&one, &exports, 0);
+        assert_eq!(
+            receive(&msg(511, op::CALL, 0), &last),
+            Decision::Accept(0x1000)
+        );
+        assert_eq!(
+            receive(&msg(510, op::CALL, 0), &last),
+            Decision::Refuse(status::NOT_PERMITTED)
+        );
+        let deep = Receiver { active: 16, ..open };
+        assert_eq!(
+            receive(&msg(3, op::CALL, 0), &deep),
+            Decision::Refuse(status::TOO_DEEP)
+        );
+    }
+
+    #[test]
+    fn replies_resume_only_the_matching_pending_call() {
+        let waiting = receiver(&ALL, &[], state::tag(state::OUT, 4, 0));
+        assert_eq!(receive(&msg(4, op::RETURN, 0), &waiting), Decision::Resume);
+        assert_eq!(receive(&msg(4, op::REFUSE, 2), &waiting), Decision::Resume);
+        // From anyone else: a forged return is refused, a stray refusal is not answered.
+        assert_eq!(
+            receive(&msg(5, op::RETURN, 0), &waiting),
+            Decision::Refuse(status::REFUSED)
+        );
+        assert_eq!(receive(&msg(5, op::REFUSE, 0), &waiting), Decision::Stray);
+        // A view running an export (top IN) or idle (sentinel 0) waits for nobody.
+        for top in [state::tag(state::IN, 4, 0), 0] {
+            let busy = receiver(&ALL, &[], top);
+            assert_eq!(
+                receive(&msg(4, op::RETURN, 0), &busy),
+                Decision::Refuse(status::REFUSED)
+            );
+            assert_eq!(receive(&msg(4, op::REFUSE, 0), &busy), Decision::Stray);
+        }
+        assert_eq!(
+            receive(&msg(4, 0, 0), &waiting),
+            Decision::Refuse(status::REFUSED)
+        );
+    }
+
+    #[test]
+    fn a_stopped_view_refuses_calls_and_leaves_everything_else_to_l1() {
+        let dead = Receiver {
+            failed: true,
+            ..receiver(&ALL, &[0x1000], state::tag(state::OUT, 4, 0))
+        };
+        assert_eq!(
+            receive(&msg(4, op::CALL, 0), &dead),
+            Decision::Refuse(status::CALLEE_FAILED)
+        );
+        for op in [op::RETURN, op::REFUSE, 9] {
+            assert_eq!(receive(&msg(4, op, 0), &dead), Decision::Stray);
+        }
+    }
+}

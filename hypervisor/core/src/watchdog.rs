@@ -1,0 +1,424 @@
+//! The watchdog (DESIGN §6 property 10; docs/gates.md "Watchdog"): it bounds the time of
+//! one *activation* — from the switch that enters an export to the switch that returns
+//! from it, L1's time on its exits included, time in the compartments it calls excluded —
+//! and it cannot be aimed: a caller cannot make it expire on a callee.
+//!
+//! Time is the TSC, read by L1 at every exit; the hardware timer (VMX-preemption timer,
+//! or the local-APIC timer on SVM) only makes sure an exit comes when a budget can have
+//! run out ([`Watchdog::timer`]). So a budget survives exits and counts L1's own work.
+//!
+//! With hardware VMFUNC, L1 does not see switches, so it cannot know whose activation a
+//! tick belongs to. It runs in **hardware mode** with a timer of the smallest budget
+//! (`period`); when that expires nobody is stopped: L1 turns to **trapped switching**
+//! (VMFUNC raises #UD and L1 emulates it, exactly) and from then on sees every switch and
+//! charges every activation exactly. The activation running at that moment is charged
+//! from then on ("ambient": its earlier ticks are unknown, so it gets a whole budget, and
+//! a caller that burned the period cannot make a callee overrun). Only an activation that
+//! overran its own budget *in trapped mode*, and only while its own view executes, is
+//! stopped: so a looping callee ends within `period + budget` ≤ 2 × its budget. When no
+//! bounded activation is left (the thread is back in an unbounded `main`), L1 returns to
+//! hardware mode. Engines without hardware VMFUNC are always in trapped mode.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Ticks a stopped-activation check waits when the overrunning activation is not the one
+/// executing (its message is being refused by another view's gate: it comes back soon).
+pub const GRACE: u64 = 1 << 14;
+
+/// Per-view budgets in TSC ticks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budgets {
+    /// Budget of one activation of each view's exports.
+    pub export: Vec<u64>,
+    /// Budget of each view's `main`, `None` when its manifest entry sets no `watchdog`.
+    pub main: Vec<Option<u64>>,
+}
+
+impl Budgets {
+    /// The smallest budget anything can have: the hardware-mode period.
+    pub fn period(&self) -> u64 {
+        let exports = self.export.iter().copied();
+        let mains = self.main.iter().flatten().copied();
+        exports.chain(mains).min().unwrap_or(u64::MAX).max(1)
+    }
+}
+
+/// One activation on the watchdog's stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Activation {
+    pub view: usize,
+    /// The view that called it; `None` for a `main` or an ambient activation.
+    pub caller: Option<usize>,
+    /// Ticks charged to it so far.
+    pub used: u64,
+    /// Its budget; `None`: unbounded (a `main` without `watchdog`).
+    pub budget: Option<u64>,
+}
+
+/// How a switch L1 emulated in trapped mode ended, as the receiving gate decides it
+/// (`crate::protocol::Decision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// A CALL was accepted: a new activation of the receiver starts.
+    Call,
+    /// A reply matched the receiver's pending call: the sender's activation ends.
+    /// `at_base`: the receiver is the running `main` and has no other pending call.
+    Reply { at_base: bool },
+    /// A refusal or a stray: no activation starts or ends.
+    Other,
+}
+
+/// What L1 must do after a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing.
+    Continue,
+    /// Stop the executing view: its activation overran.
+    Overrun { view: usize, budget: u64, used: u64 },
+    /// Turn hardware switching off (VMFUNC traps from now on).
+    Trap,
+    /// Turn hardware switching back on.
+    Untrap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// L1 sees no switches: one period at a time, counted from `since`.
+    Hardware { since: u64 },
+    /// L1 sees every switch and charges [`Watchdog::stack`]'s top.
+    Trapped,
+}
+
+/// The watchdog of one vCPU.
+#[derive(Debug, Clone)]
+pub struct Watchdog {
+    budgets: Budgets,
+    /// Engine without hardware switching: always trapped.
+    always_trapped: bool,
+    mode: Mode,
+    main: usize,
+    stack: Vec<Activation>,
+    /// TSC of the last charge.
+    last: u64,
+}
+
+impl Watchdog {
+    pub fn new(budgets: Budgets, always_trapped: bool) -> Self {
+        Watchdog {
+            budgets,
+            always_trapped,
+            mode: Mode::Trapped,
+            main: 0,
+            stack: Vec::new(),
+            last: 0,
+        }
+    }
+
+    /// The activations L1 knows of (trapped mode), outermost first.
+    pub fn stack(&self) -> &[Activation] {
+        &self.stack
+    }
+
+    /// Whether VMFUNC must trap now.
+    pub fn trapped(&self) -> bool {
+        self.mode == Mode::Trapped
+    }
+
+    fn export(&self, view: usize) -> Option<u64> {
+        Some(self.budgets.export.get(view).copied().unwrap_or(u64::MAX))
+    }
+
+    fn main_budget(&self) -> Option<u64> {
+        self.budgets.main.get(self.main).copied().flatten()
+    }
+
+    /// The activation `view` runs when L1 cannot know which one it is: a fresh budget,
+    /// unless it is the `main` at its base (`at_base`), which has the main's budget.
+    fn ambient(&self, view: usize, at_base: bool) -> Activation {
+        let budget = if view == self.main && at_base {
+            self.main_budget()
+        } else {
+            self.export(view)
+        };
+        Activation {
+            view,
+            caller: None,
+            used: 0,
+            budget,
+        }
+    }
+
+    /// A `main` starts in view `main` at time `now`.
+    pub fn start_main(&mut self, main: usize, now: u64) {
+        self.main = main;
+        self.last = now;
+        self.stack = vec![self.ambient(main, true)];
+        self.mode = if self.always_trapped {
+            Mode::Trapped
+        } else {
+            Mode::Hardware { since: now }
+        };
+    }
+
+    fn charge(&mut self, now: u64) {
+        let ticks = now.saturating_sub(self.last);
+        self.last = now;
+        if self.mode == Mode::Trapped
+            && let Some(top) = self.stack.last_mut()
+        {
+            top.used = top.used.saturating_add(ticks);
+        }
+    }
+
+    /// In trapped mode: view `from` switched to view `to`, whose gate decided `what`.
+    pub fn switched(&mut self, now: u64, from: usize, to: usize, what: Switch) {
+        self.charge(now);
+        if self.mode != Mode::Trapped {
+            return;
+        }
+        match what {
+            Switch::Call => {
+                let budget = self.export(to);
+                self.stack.push(Activation {
+                    view: to,
+                    caller: Some(from),
+                    used: 0,
+                    budget,
+                });
+            }
+            Switch::Reply { at_base } => match self.stack.last() {
+                Some(top) if top.view == from && top.caller == Some(to) => {
+                    self.stack.pop();
+                }
+                // The sender ran an activation L1 entered trapped mode in the middle of,
+                // or one it never saw start: the receiver's activation is ambient too.
+                _ => {
+                    self.stack.pop();
+                    if self.stack.last().map(|a| a.view) != Some(to) {
+                        self.stack.clear();
+                        self.stack.push(self.ambient(to, at_base));
+                    }
+                }
+            },
+            Switch::Other => {}
+        }
+        if self.stack.is_empty() {
+            self.stack.push(self.ambient(to, false));
+        }
+    }
+
+    /// At every exit, with view `current` executing and `at_base` as for [`Switch`]
+    /// (`current` is the `main`, at its base).
+    pub fn check(&mut self, now: u64, current: usize, at_base: bool) -> Verdict {
+        self.charge(now);
+        match self.mode {
+            Mode::Hardware { since } => {
+                if now.saturating_sub(since) < self.budgets.period() {
+                    return Verdict::Continue;
+                }
+                let ambient = self.ambient(current, at_base);
+                if ambient.budget.is_none() {
+                    // Only an unbounded main runs: a new period.
+                    self.mode = Mode::Hardware { since: now };
+                    return Verdict::Continue;
+                }
+                self.stack = vec![ambient];
+                self.mode = Mode::Trapped;
+                Verdict::Trap
+            }
+            Mode::Trapped => {
+                let Some(top) = self.stack.last().copied() else {
+                    return Verdict::Continue;
+                };
+                if let Some(budget) = top.budget
+                    && top.used >= budget
+                    && top.view == current
+                {
+                    return Verdict::Overrun {
+                        view: current,
+                        budget,
+                        used: top.used,
+                    };
+                }
+                let unbounded = self.stack.len() == 1 && top.budget.is_none();
+                if unbounded && !self.always_trapped {
+                    self.mode = Mode::Hardware { since: now };
+                    return Verdict::Untrap;
+                }
+                Verdict::Continue
+            }
+        }
+    }
+
+    /// TSC ticks until the next exit must come (the value to arm the timer with).
+    pub fn timer(&self, now: u64) -> u64 {
+        let period = self.budgets.period();
+        match self.mode {
+            Mode::Hardware { since } => period.saturating_sub(now.saturating_sub(since)).max(1),
+            Mode::Trapped => match self.stack.last() {
+                Some(Activation {
+                    budget: Some(b),
+                    used,
+                    ..
+                }) if used >= b => GRACE,
+                Some(Activation {
+                    budget: Some(b),
+                    used,
+                    ..
+                }) => b - used,
+                _ => period,
+            },
+        }
+    }
+
+    /// After L1 repaired the chain (`crate::contain::settle`) and resumes `view`, whose
+    /// activation is the `depth`-th (1-based) of the chain: drop the activations above it.
+    pub fn resumed(&mut self, now: u64, view: usize, depth: usize) {
+        self.charge(now);
+        if self.mode != Mode::Trapped {
+            return;
+        }
+        self.stack.truncate(depth);
+        if self.stack.last().map(|a| a.view) != Some(view) {
+            self.stack = vec![self.ambient(view, depth == 1)];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: u64 = 1000;
+
+    fn dog(views: usize, always_trapped: bool) -> Watchdog {
+        Watchdog::new(
+            Budgets {
+                export: vec![B; views],
+                main: vec![None; views],
+            },
+            always_trapped,
+        )
+    }
+
+    #[test]
+    fn a_looping_callee_is_stopped_within_twice_its_budget() {
+        // Hardware mode: main 0 calls 1 (no exit), 1 loops with exits every 10 ticks.
+        let mut w = dog(2, false);
+        w.start_main(0, 0);
+        let mut now = 0;
+        let mut verdict = Verdict::Continue;
+        while now < 10 * B {
+            now += 10;
+            verdict = w.check(now, 1, false);
+            if matches!(verdict, Verdict::Overrun { .. }) {
+                break;
+            }
+            if verdict == Verdict::Trap {
+                assert_eq!(now, B);
+            }
+        }
+        assert_eq!(
+            verdict,
+            Verdict::Overrun {
+                view: 1,
+                budget: B,
+                used: B
+            }
+        );
+        assert!(now <= 2 * B, "stopped after {now}");
+    }
+
+    #[test]
+    fn a_caller_cannot_make_the_budget_expire_on_its_callee() {
+        // The caller (an export of view 1, called by main 0) burns the period, then calls
+        // view 2 just before it ends; the timer expires in view 2.
+        let mut w = dog(3, false);
+        w.start_main(0, 0);
+        assert_eq!(w.check(B - 5, 1, false), Verdict::Continue);
+        assert_eq!(w.check(B, 2, false), Verdict::Trap);
+        // The callee runs 900 ticks (under its budget), then returns to 1.
+        assert_eq!(w.check(B + 900, 2, false), Verdict::Continue);
+        w.switched(B + 900, 2, 1, Switch::Reply { at_base: false });
+        assert_eq!(w.stack().len(), 1);
+        assert_eq!(w.stack()[0].view, 1);
+        assert_eq!(w.stack()[0].used, 0);
+        // 1 returns to the main: back to hardware mode.
+        w.switched(B + 950, 1, 0, Switch::Reply { at_base: true });
+        assert_eq!(w.check(B + 960, 0, true), Verdict::Untrap);
+        assert!(!w.trapped());
+    }
+
+    #[test]
+    fn trapped_accounting_excludes_callees_and_survives_exits() {
+        let mut w = dog(3, true);
+        w.start_main(0, 0);
+        w.switched(100, 0, 1, Switch::Call);
+        // 1 runs 600 ticks, calls 2 which runs 5000 (and overruns, in its own view).
+        w.switched(700, 1, 2, Switch::Call);
+        assert_eq!(w.timer(700), B);
+        assert_eq!(
+            w.check(1700, 2, false),
+            Verdict::Overrun {
+                view: 2,
+                budget: B,
+                used: B
+            }
+        );
+        // L1 stops 2 and resumes 1 (chain depth 2): 1 has used 600 of its budget.
+        w.resumed(1800, 1, 2);
+        assert_eq!(w.stack().last().map(|a| (a.view, a.used)), Some((1, 600)));
+        assert_eq!(w.timer(1800), B - 600);
+        assert_eq!(w.check(2100, 1, false), Verdict::Continue);
+        assert_eq!(
+            w.check(2500, 1, false),
+            Verdict::Overrun {
+                view: 1,
+                budget: B,
+                used: 1300
+            }
+        );
+    }
+
+    #[test]
+    fn refusals_are_charged_to_the_sender_and_nobody_else_is_stopped() {
+        let mut w = dog(3, true);
+        w.start_main(0, 0);
+        w.switched(0, 0, 1, Switch::Call);
+        // 1 sends a forged message to 2, whose gate refuses it: still 1's time.
+        w.switched(10, 1, 2, Switch::Other);
+        // The budget runs out while 2's gate is refusing: 2 is not stopped.
+        assert_eq!(w.check(2 * B, 2, false), Verdict::Continue);
+        assert_eq!(w.timer(2 * B), GRACE);
+        w.switched(2 * B + 10, 2, 1, Switch::Other);
+        assert!(matches!(
+            w.check(2 * B + 20, 1, false),
+            Verdict::Overrun { view: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn unbounded_mains_cost_one_exit_per_period() {
+        let mut w = dog(2, false);
+        w.start_main(0, 0);
+        assert_eq!(w.timer(0), B);
+        assert_eq!(w.check(B, 0, true), Verdict::Continue);
+        assert!(!w.trapped());
+        assert_eq!(w.timer(B + 10), B - 10);
+        // A bounded main is charged like an export.
+        let mut w = Watchdog::new(
+            Budgets {
+                export: vec![B, B],
+                main: vec![Some(5 * B), None],
+            },
+            true,
+        );
+        w.start_main(0, 0);
+        assert_eq!(w.timer(0), 5 * B);
+        assert!(matches!(
+            w.check(5 * B, 0, true),
+            Verdict::Overrun { view: 0, .. }
+        ));
+    }
+}
