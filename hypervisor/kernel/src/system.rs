@@ -90,8 +90,6 @@ pub struct System<F: EntryFormat> {
 
 /// Largest image span accepted before planning (the planner then checks it fits).
 const MAX_IMAGE_SPAN: u64 = 256 << 20;
-/// Nested activations of one compartment when its manifest entry says nothing.
-const DEFAULT_MAX_DEPTH: u64 = 16;
 
 fn frame(frames: &mut FrameAllocator) -> Result<u64, String> {
     crate::mem::zeroed_frame(frames).ok_or_else(|| String::from("out of memory for L1 tables"))
@@ -236,7 +234,7 @@ impl<F: EntryFormat> System<F> {
                     exports: decl.exports.len(),
                     callers: all_callers[i],
                     failed: checked[i].is_none(),
-                    max_depth: DEFAULT_MAX_DEPTH,
+                    max_depth: u64::from(decl.max_depth),
                 },
             )?;
 
