@@ -6,6 +6,7 @@
 mod classic;
 mod hypercalls;
 mod isolation;
+mod limits;
 
 use std::thread;
 use tessera_scenarios::{boot_declaration, declared, declared_outcome_problems};
