@@ -20,3 +20,28 @@ fn scenario_max_depth() {
         outcome.failure_report()
     );
 }
+
+#[test]
+fn scenario_watchdog_budget() {
+    let outcome = check_scenario(
+        "watchdog-budget",
+        &[
+            (
+                "faulty-spin",
+                &[("kind", "watchdog"), ("budget", "1048576")],
+            ),
+            ("fault-loop", &[("kind", "watchdog"), ("budget", "1048576")]),
+        ],
+    );
+    assert!(
+        console(outcome, "spin-caller")
+            .contains(&"spin-caller: faulty-spin.spin() -> CalleeFailed"),
+        "the caller did not get CalleeFailed\n{}",
+        outcome.failure_report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "spin-caller"), ("code", "0")],
+    );
+}
