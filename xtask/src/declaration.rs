@@ -600,7 +600,7 @@ expect = "exit:3"
         assert_eq!(
             error(&expect),
             "examples/vault/tessera.toml: compartment[1].expect: \
-             expect=crash is not one of exit:N, fault, fault:KIND, reject"
+             expect=crash is not one of exit:N, fault, fault:KIND, reject, aborted"
         );
         assert_eq!(
             error(""),
