@@ -28,9 +28,12 @@ fn scenario_watchdog_budget() {
         &[
             (
                 "faulty-spin",
-                &[("kind", "watchdog"), ("budget", "1048576")],
+                &[("kind", "watchdog"), ("budget", "33554432")],
             ),
-            ("fault-loop", &[("kind", "watchdog"), ("budget", "1048576")]),
+            (
+                "fault-loop",
+                &[("kind", "watchdog"), ("budget", "33554432")],
+            ),
         ],
     );
     assert!(
