@@ -4,7 +4,7 @@
 //! A missing emulator fails the scenario with the command that installs it; nothing here
 //! ever skips.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -45,7 +45,9 @@ pub fn kernel() -> &'static Kernel {
 fn timeout(engine: &Engine) -> Duration {
     match engine {
         Engine::Bochs { .. } => Duration::from_secs(300),
-        Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(120),
+        Engine::Qemu { .. } | Engine::Kvm { .. } | Engine::Uefi { .. } => Duration::from_secs(120),
+        // Seconds of guest time per run inside the nested Linux.
+        Engine::NestedKvm { .. } => Duration::from_secs(240),
     }
 }
 
@@ -309,4 +311,38 @@ pub fn check_scenario(name: &str, faults: &[Fault]) -> &'static RunOutcome {
     }
     assert_passed(outcome);
     outcome
+}
+
+/// The outcome lines that must match the reference (Bochs tigerlake), normalised: what
+/// legitimately differs by engine is left out (exit counts, `allowed=` of memory faults,
+/// where a watchdog stopped a loop and how far past its budget).
+pub fn signature(outcome: &RunOutcome) -> BTreeSet<String> {
+    let mut lines = BTreeSet::new();
+    for word in ["EXIT", "FAULT", "REJECT", "ABORT", "ROUNDTRIPS"] {
+        for r in records(outcome, word) {
+            // Where a watchdog interrupts a loop depends on the engine's timer.
+            let watchdog = r.get("kind").is_some_and(|k| k == "watchdog");
+            let mut fields: Vec<String> = r
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "allowed" | "exits" | "error"))
+                .filter(|(k, _)| !(watchdog && matches!(k.as_str(), "rip" | "used")))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            fields.sort();
+            lines.insert(format!("{word} {}", fields.join(" ")));
+        }
+    }
+    lines
+}
+
+/// Every declaration the engine tests boot: each attack scenario in
+/// `compartments/scenarios/` (enumerated, never listed by hand), pingpong and vault.
+pub fn declarations() -> Vec<String> {
+    let mut paths: Vec<String> = xtask::examples::available(&xtask::paths::scenarios_dir())
+        .into_iter()
+        .map(|n| format!("compartments/scenarios/{n}"))
+        .collect();
+    paths.push("examples/pingpong".into());
+    paths.push("examples/vault".into());
+    paths
 }

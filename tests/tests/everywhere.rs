@@ -13,11 +13,10 @@
 use std::collections::BTreeSet;
 use std::thread;
 use tessera_scenarios::{
-    bochs, boot_modules, declaration, declared, declared_outcome_problems, qemu, records,
+    bochs, boot_modules, declaration, declarations, declared, declared_outcome_problems, qemu,
+    signature,
 };
 use xtask::engine::Engine;
-use xtask::examples::available;
-use xtask::runner::RunOutcome;
 
 /// (label, engine, kernel arguments).
 fn configs() -> Vec<(&'static str, Engine, &'static str)> {
@@ -31,36 +30,6 @@ fn configs() -> Vec<(&'static str, Engine, &'static str)> {
 
 /// Known engine deficiencies: (config, declaration, why).
 const EXCLUDED: &[(&str, &str, &str)] = &[];
-
-/// The outcome lines that must match the reference, normalised.
-fn signature(outcome: &RunOutcome) -> BTreeSet<String> {
-    let mut lines = BTreeSet::new();
-    for word in ["EXIT", "FAULT", "REJECT", "ABORT", "ROUNDTRIPS"] {
-        for r in records(outcome, word) {
-            // Where a watchdog interrupts a loop depends on the engine's timer.
-            let watchdog = r.get("kind").is_some_and(|k| k == "watchdog");
-            let mut fields: Vec<String> = r
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "allowed" | "exits" | "error"))
-                .filter(|(k, _)| !(watchdog && matches!(k.as_str(), "rip" | "used")))
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            fields.sort();
-            lines.insert(format!("{word} {}", fields.join(" ")));
-        }
-    }
-    lines
-}
-
-fn declarations() -> Vec<String> {
-    let mut paths: Vec<String> = available(&xtask::paths::scenarios_dir())
-        .into_iter()
-        .map(|n| format!("compartments/scenarios/{n}"))
-        .collect();
-    paths.push("examples/pingpong".into());
-    paths.push("examples/vault".into());
-    paths
-}
 
 #[test]
 fn every_declaration_behaves_the_same_on_every_engine() {

@@ -15,6 +15,7 @@
 //! `--compare A.json B.json` prints per-benchmark ratios.
 
 pub mod json;
+pub mod layers;
 pub mod svg;
 
 use crate::commands::SwitchMode;
@@ -264,7 +265,7 @@ pub fn boots(specs: &[Spec], switch: Option<SwitchMode>) -> Vec<BootKind> {
     kinds
 }
 
-fn views_of(kind: BootKind) -> usize {
+pub(crate) fn views_of(kind: BootKind) -> usize {
     match kind {
         BootKind::Scaling(n) => n,
         BootKind::Fixture => 1,
@@ -411,7 +412,11 @@ pub struct BootResult {
 }
 
 impl BootResult {
-    fn from_outcome(kind: BootKind, kernel_args: String, outcome: &RunOutcome) -> BootResult {
+    pub(crate) fn from_outcome(
+        kind: BootKind,
+        kernel_args: String,
+        outcome: &RunOutcome,
+    ) -> BootResult {
         let t = &outcome.transcript;
         let mode = t
             .records("SWITCH")
@@ -447,7 +452,7 @@ impl BootResult {
         }
     }
 
-    fn not_started(kind: BootKind, kernel_args: String, why: String) -> BootResult {
+    pub(crate) fn not_started(kind: BootKind, kernel_args: String, why: String) -> BootResult {
         BootResult {
             kind,
             kernel_args,
@@ -589,10 +594,13 @@ pub fn ticks_meaning(engine: &Engine) -> &'static str {
         Engine::Bochs { .. } => {
             "TSC ticks = instructions executed (Bochs, clock: sync=none), L1's included when the timed code exits"
         }
-        Engine::Qemu { .. } => {
+        Engine::Qemu { .. } | Engine::Uefi { .. } => {
             "TSC ticks under QEMU TCG follow the host clock, not the emulated work: not a time, compare only exits"
         }
         Engine::Kvm { .. } => "TSC ticks = CPU reference cycles (real hardware, nested under KVM)",
+        Engine::NestedKvm { .. } => {
+            "TSC ticks = instructions executed by the whole Bochs machine (Linux/KVM in L0, Tessera in L1, the compartments)"
+        }
     }
 }
 
@@ -814,7 +822,11 @@ pub struct Plan {
 pub fn default_timeout(engine: &Engine, views: usize) -> Duration {
     match engine {
         Engine::Bochs { .. } => Duration::from_secs(300 + views as u64),
-        Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(120 + views as u64 / 4),
+        Engine::Qemu { .. } | Engine::Kvm { .. } | Engine::Uefi { .. } => {
+            Duration::from_secs(120 + views as u64 / 4)
+        }
+        // Guest seconds inside the nested Linux (see crate::nested).
+        Engine::NestedKvm { .. } => Duration::from_secs(300 + views as u64),
     }
 }
 
@@ -964,10 +976,14 @@ pub fn run(plan: &Plan) -> Result<Report> {
     tools::ensure(&tools::for_engine(&plan.engine), Install::IfRoot)?;
     let specs = specs(&plan.views);
     let images = images(plan)?;
+    if let Engine::NestedKvm { .. } = plan.engine {
+        let results = layers::boot_nested(plan, &images);
+        return Ok(collect(plan.engine.clone(), &specs, plan.switch, results));
+    }
 
     // Bochs and TCG count work, not time: boots may share the machine. On KVM they would
     // disturb each other's cycles, so they run one at a time.
-    let parallel = !matches!(plan.engine, Engine::Kvm { .. });
+    let parallel = !matches!(plan.engine, Engine::Kvm { .. } | Engine::NestedKvm { .. });
     let total = images.len();
     let done = AtomicBool::new(false);
     let running: Mutex<Vec<(String, Instant)>> = Mutex::new(Vec::new());
@@ -1242,7 +1258,15 @@ pub fn command(args: &BenchArgs) -> Result<bool> {
         }
         return Ok(true);
     }
-    let report = run(&plan)?;
+    if let Engine::NestedKvm { .. } = plan.engine {
+        return layers::command(&plan);
+    }
+    present(&run(&plan)?)
+}
+
+/// Prints a report (failures, table, problems) and writes its result files; true when
+/// every benchmark was measured.
+pub(crate) fn present(report: &Report) -> Result<bool> {
     for b in report.boots.iter().filter(|b| !b.passed) {
         if let Some(failure) = &b.failure {
             eprintln!("boot {} failed:\n{failure}", b.kind.id());
@@ -1251,7 +1275,7 @@ pub fn command(args: &BenchArgs) -> Result<bool> {
     println!("{}", report.table());
     let (json, svg) = report.write(&out_dir())?;
     println!("wrote {} and {}", json.display(), svg.display());
-    let problems = check(&report);
+    let problems = check(report);
     if !problems.is_empty() {
         eprintln!("problems:");
         for p in &problems {

@@ -16,11 +16,16 @@ pub const MEGS: u32 = 256;
 
 /// The bochsrc for booting `iso` on CPU model `cpu`, with COM1 and the log in `run_dir`.
 pub fn bochsrc(cpu: &str, iso: &Path, run_dir: &Path) -> String {
+    bochsrc_sized(cpu, iso, run_dir, MEGS)
+}
+
+/// [`bochsrc`] with `megs` MiB of guest memory.
+pub fn bochsrc_sized(cpu: &str, iso: &Path, run_dir: &Path, megs: u32) -> String {
     let iso = iso.display();
     let dir = run_dir.display();
     format!(
         "\
-megs: {MEGS}
+megs: {megs}
 cpu: model={cpu}, count=1, ips=100000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest

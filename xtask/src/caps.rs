@@ -21,6 +21,10 @@ pub fn configs() -> Vec<Engine> {
         Engine::Qemu {
             cpu: DEFAULT_QEMU_CPU.to_owned(),
         },
+        // What KVM shows its L1: Tessera under Linux KVM in Bochs corei7_skylake_x.
+        Engine::NestedKvm {
+            cpu: crate::nested::BOCHS_CPU.to_owned(),
+        },
     ]
 }
 
@@ -102,7 +106,8 @@ mod tests {
                 "bochs-corei7_skylake_x.txt",
                 "bochs-corei7_ivy_bridge_3770k.txt",
                 "bochs-ryzen.txt",
-                "qemu-qemu64-svm-npt.txt"
+                "qemu-qemu64-svm-npt.txt",
+                "nested-kvm-corei7_skylake_x.txt"
             ]
         );
     }

@@ -119,9 +119,21 @@ pub fn run(args: &RunArgs) -> Result<bool> {
     }
 }
 
-/// `cargo xtask test`: host tests, then the emulator scenarios; `extra` (e.g.
-/// `-- --nocapture`) goes to both `cargo test` runs.
-pub fn test(extra: &[String]) -> Result<()> {
+/// The scenario test file of an engine that has one of its own.
+pub fn engine_test_file(engine: EngineRequest) -> Result<&'static str> {
+    match engine {
+        EngineRequest::NestedKvm => Ok("nested"),
+        EngineRequest::Uefi => Ok("uefi"),
+        other => bail!(
+            "--engine {other:?}: its scenarios are part of the whole suite; run `cargo xtask test`"
+        ),
+    }
+}
+
+/// `cargo xtask test`: host tests, then the emulator scenarios (only `engine`'s own test
+/// file when given); `extra` (e.g. `-- --nocapture`) goes to both `cargo test` runs.
+pub fn test(engine: Option<EngineRequest>, extra: &[String]) -> Result<()> {
+    let only = engine.map(engine_test_file).transpose()?;
     let with_extra = |base: &[&str]| -> Vec<String> {
         base.iter()
             .map(|s| s.to_string())
@@ -136,7 +148,10 @@ pub fn test(extra: &[String]) -> Result<()> {
     cargo(&host)?;
     eprintln!("== host tools for the emulator scenarios");
     tools::ensure(&tools::all(), Install::IfRoot)?;
-    let scenarios = with_extra(&["test", "-p", "tessera-scenarios"]);
+    let scenarios = match only {
+        Some(file) => with_extra(&["test", "-p", "tessera-scenarios", "--test", file]),
+        None => with_extra(&["test", "-p", "tessera-scenarios"]),
+    };
     eprintln!("== emulator scenarios: cargo {}", scenarios.join(" "));
     cargo(&scenarios)?;
     eprintln!("== all tests passed");

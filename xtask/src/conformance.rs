@@ -4,12 +4,16 @@
 //! Bochs ryzen: emulated over NPT). Each case's outcome is compared with what the SDM's
 //! rules give for the EPTP rules that configuration reports (`@@VMFUNC_RULES`), and the
 //! configurations with the same rules must agree case by case.
+//!
+//! [`nested_configs`] adds Tessera under real Linux KVM (`--engine nested-kvm`, both in
+//! one Linux boot): KVM emulates VMFUNC for its L1 in L0, and its EPT capabilities differ
+//! from Bochs' (no #VE, no UC memory type), which the reported rules carry.
 
 use crate::engine::Engine;
 use crate::image::{Image, Module};
-use crate::kernel;
-use crate::runner::{self, Echo, RunSpec};
+use crate::runner::{Echo, RunSpec};
 use crate::transcript::Transcript;
+use crate::{batch, kernel};
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -56,12 +60,44 @@ pub fn configs() -> Vec<Config> {
     ]
 }
 
+/// The configurations under Linux KVM in Bochs: KVM's own VMFUNC emulation (the L1
+/// enables VMFUNC and KVM performs each switch in L0) and Tessera's (`switch=emulate`).
+pub fn nested_configs() -> Vec<Config> {
+    let nested = Engine::NestedKvm {
+        cpu: crate::nested::BOCHS_CPU.into(),
+    };
+    vec![
+        Config {
+            label: "KVM nested (L0-emulated VMFUNC)",
+            engine: nested.clone(),
+            kernel_args: "conformance=1",
+        },
+        Config {
+            label: "KVM nested/emulated",
+            engine: nested,
+            kernel_args: "conformance=1 switch=emulate",
+        },
+    ]
+}
+
+/// The configurations on `engine` (`None`: every one, Linux KVM included).
+pub fn configs_for(engine: Option<&str>) -> Vec<Config> {
+    let mut all = configs();
+    all.extend(nested_configs());
+    all.retain(|c| engine.is_none_or(|name| c.engine.name() == name));
+    all
+}
+
 /// The EPTP rules a configuration reported.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rules {
     pub ad: bool,
     pub sss: bool,
     pub walk5: bool,
+    /// The UC (0) and WB (6) EPT memory types are allowed (IA32_VMX_EPT_VPID_CAP bits 8
+    /// and 14; KVM offers its L1 WB only).
+    pub uc: bool,
+    pub wb: bool,
 }
 
 /// The rules a boot reported and its cases: `(case, ecx, outcome)` — `(case, ecx)`
@@ -103,6 +139,8 @@ pub fn read(transcript: &Transcript) -> Result<Results> {
         ad: flag(rules, "ad"),
         sss: flag(rules, "sss"),
         walk5: flag(rules, "walk5"),
+        uc: flag(rules, "uc"),
+        wb: flag(rules, "wb"),
     };
     let mut cases = Vec::new();
     for r in transcript.records("VMFUNC") {
@@ -124,97 +162,144 @@ pub fn read(transcript: &Transcript) -> Result<Results> {
     Ok((rules, cases))
 }
 
-/// Runs the suite; `Ok(mismatches)`.
-pub fn run(configs: &[Config]) -> Result<usize> {
+/// Boots every configuration (the nested-kvm ones in one Linux boot) and reads each.
+pub fn boot(configs: &[Config]) -> Result<Vec<Result<Results>>> {
     eprintln!("conformance: building the kernel and the conformance compartment…");
     let kernel = kernel::build()?;
     let module = Module::new(
         kernel::build_bare_metal("conformance", "conformance")?,
         "conformance",
     );
-    let outcomes: Vec<Result<Results>> = std::thread::scope(|s| {
-        let handles: Vec<_> = configs
-            .iter()
-            .map(|c| {
-                let spec = RunSpec {
-                    engine: c.engine.clone(),
-                    image: Image {
-                        modules: vec![module.clone()],
-                        ..Image::new(kernel.elf32.clone(), c.kernel_args)
-                    },
-                    timeout: Duration::from_secs(300),
-                    echo: Echo::Quiet,
-                };
-                s.spawn(move || -> Result<Results> {
-                    eprintln!("conformance: booting {}…", c.label);
-                    let run = runner::run(&spec)?;
-                    if !run.passed() {
-                        bail!("{} did not pass:\n{}", c.label, run.failure_report());
-                    }
-                    read(&run.transcript)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| bail!("a boot thread panicked")))
-            .collect()
-    });
-    // (case, ecx, n-th occurrence): case 17 runs twice with the same ECX (two prefixes).
-    let mut table: BTreeMap<(u32, u64, usize), Vec<String>> = BTreeMap::new();
-    let mut mismatches = 0;
-    let mut failures = Vec::new();
-    for (i, result) in outcomes.into_iter().enumerate() {
-        match result {
-            Ok((rules, cases)) => {
-                let mut occurrences: BTreeMap<(u32, u64), usize> = BTreeMap::new();
-                for (case, ecx, seen) in cases {
-                    let want = expected(case, ecx, rules);
-                    let nth = occurrences.entry((case, ecx)).or_default();
-                    *nth += 1;
-                    let row = table
-                        .entry((case, ecx, *nth))
-                        .or_insert_with(|| vec![String::from("-"); configs.len()]);
-                    row[i] = if seen == want {
-                        seen
-                    } else {
-                        mismatches += 1;
-                        format!("{seen}!={want}")
-                    };
-                }
-            }
-            Err(e) => failures.push(format!("{}: {e:#}", configs[i].label)),
-        }
-    }
-    println!(
-        "{:<6} {:<12} {}",
-        "case",
-        "ecx",
+    let specs: Vec<RunSpec> = configs
+        .iter()
+        .map(|c| RunSpec {
+            engine: c.engine.clone(),
+            image: Image {
+                modules: vec![module.clone()],
+                ..Image::new(kernel.elf32.clone(), c.kernel_args)
+            },
+            timeout: Duration::from_secs(300),
+            echo: Echo::Quiet,
+        })
+        .collect();
+    eprintln!(
+        "conformance: booting {}…",
         configs
             .iter()
-            .map(|c| format!("{:<22}", c.label))
-            .collect::<String>()
+            .map(|c| c.label)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    for ((case, ecx, _), row) in &table {
-        if row.iter().any(|c| c == "-") {
-            mismatches += row.iter().filter(|c| *c == "-").count();
-        }
-        println!(
-            "{case:<6} {:<12} {}",
-            format!("{ecx:#x}"),
-            row.iter().map(|c| format!("{c:<22}")).collect::<String>()
+    Ok(batch::run_all(&specs)
+        .into_iter()
+        .zip(configs)
+        .map(|(run, c)| read_outcome(c, &run?))
+        .collect())
+}
+
+/// The rules and cases of a configuration's boot, which must have passed.
+pub fn read_outcome(config: &Config, run: &crate::runner::RunOutcome) -> Result<Results> {
+    if !run.passed() {
+        bail!("{} did not pass:\n{}", config.label, run.failure_report());
+    }
+    read(&run.transcript)
+}
+
+/// `cargo xtask conformance [--engine E]`: every configuration, or those on one engine
+/// (`bochs`, `qemu`, `nested-kvm`); true when nothing mismatched.
+pub fn command(engine: Option<crate::engine::EngineRequest>) -> Result<bool> {
+    use crate::engine::EngineRequest as R;
+    let name = match engine {
+        None | Some(R::Auto) => None,
+        Some(R::Bochs) => Some("bochs"),
+        Some(R::Qemu) => Some("qemu"),
+        Some(R::Kvm) => Some("kvm"),
+        Some(R::NestedKvm) => Some("nested-kvm"),
+        Some(R::Uefi) => Some("uefi"),
+    };
+    let configs = configs_for(name);
+    if configs.is_empty() {
+        bail!(
+            "no conformance configuration runs on {}",
+            name.unwrap_or("?")
         );
     }
-    for f in &failures {
-        println!("{f}");
-    }
-    let cases = table.len();
-    mismatches += failures.len() * cases.max(1);
-    println!(
-        "conformance: {cases} cases x {} configurations, {mismatches} mismatches",
-        configs.len()
-    );
+    Ok(run(&configs)? == 0)
+}
+
+/// Runs the suite and prints its table; `Ok(mismatches)`.
+pub fn run(configs: &[Config]) -> Result<usize> {
+    let (text, mismatches) = table(configs, boot(configs)?);
+    print!("{text}");
     Ok(mismatches)
+}
+
+/// The table of `outcomes` (one per configuration, in order): every row against the
+/// SDM's outcome for that configuration's rules, the rules each reported, failures, and
+/// the number of mismatches (a failed configuration counts every row).
+pub fn table(configs: &[Config], outcomes: Vec<Result<Results>>) -> (String, usize) {
+    // (case, ecx, n-th occurrence): case 17 runs twice with the same ECX (two prefixes).
+    let mut rows: BTreeMap<(u32, u64, usize), Vec<String>> = BTreeMap::new();
+    let mut mismatches = 0;
+    let mut failures = Vec::new();
+    let mut rules_seen = Vec::new();
+    for (i, result) in outcomes.into_iter().enumerate() {
+        let (rules, cases) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{}: {e:#}", configs[i].label));
+                continue;
+            }
+        };
+        rules_seen.push(format!("{}: {rules:?}", configs[i].label));
+        let mut occurrences: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+        for (case, ecx, seen) in cases {
+            let want = expected(case, ecx, rules);
+            let nth = occurrences.entry((case, ecx)).or_default();
+            *nth += 1;
+            let row = rows
+                .entry((case, ecx, *nth))
+                .or_insert_with(|| vec![String::from("-"); configs.len()]);
+            row[i] = if seen == want {
+                seen
+            } else {
+                mismatches += 1;
+                format!("{seen}!={want}")
+            };
+        }
+    }
+    let width = configs
+        .iter()
+        .map(|c| c.label.len() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(22);
+    let mut out = format!("{:<6} {:<12} ", "case", "ecx");
+    for c in configs {
+        out.push_str(&format!("{:<width$}", c.label));
+    }
+    out.push('\n');
+    for ((case, ecx, _), row) in &rows {
+        mismatches += row.iter().filter(|c| *c == "-").count();
+        out.push_str(&format!("{case:<6} {:<12} ", format!("{ecx:#x}")));
+        for cell in row {
+            out.push_str(&format!("{cell:<width$}"));
+        }
+        out.push('\n');
+    }
+    for r in &rules_seen {
+        out.push_str(&format!("rules {r}\n"));
+    }
+    for f in &failures {
+        out.push_str(&format!("{f}\n"));
+    }
+    let cases = rows.len();
+    mismatches += failures.len() * cases.max(1);
+    out.push_str(&format!(
+        "conformance: {cases} cases x {} configurations, {mismatches} mismatches\n",
+        configs.len()
+    ));
+    (out, mismatches)
 }
 
 #[cfg(test)]
@@ -228,6 +313,8 @@ mod tests {
             ad: true,
             sss: true,
             walk5: false,
+            uc: true,
+            wb: true,
         };
         assert_eq!(expected(9, 9, none), "exit59");
         assert_eq!(expected(9, 9, tiger), "switch:9");
@@ -246,7 +333,7 @@ mod tests {
              @@VMFUNC case=4 eax=0x0 ecx=0x200 rax=0x0 rcx=0x200 outcome=exit59 view=0\n",
         );
         let (rules, cases) = read(&t).expect("reads");
-        assert!(rules.ad && !rules.sss);
+        assert!(rules.ad && !rules.sss && rules.uc && rules.wb);
         assert_eq!(
             cases,
             vec![
@@ -255,5 +342,45 @@ mod tests {
             ]
         );
         assert!(read(&Transcript::parse("@@VMFUNC case=1\n")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn the_table_counts_mismatches_missing_rows_and_failures() {
+        let configs = configs_for(Some("nested-kvm"));
+        assert_eq!(configs.len(), 2);
+        assert_eq!(configs[0].label, "KVM nested (L0-emulated VMFUNC)");
+        let kvm = Rules {
+            ad: true,
+            wb: true,
+            ..Rules::default()
+        };
+        let good = vec![
+            (1, 1, "switch:1".to_owned()),
+            (4, 0x200, "exit59".to_owned()),
+        ];
+        let (text, n) = table(
+            &configs,
+            vec![Ok((kvm, good.clone())), Ok((kvm, good.clone()))],
+        );
+        assert_eq!(n, 0, "{text}");
+        assert!(text.contains("uc: false"), "{text}");
+        let wrong = vec![(1, 1, "ud".to_owned())];
+        let (text, n) = table(&configs, vec![Ok((kvm, good.clone())), Ok((kvm, wrong))]);
+        assert_eq!(n, 2, "one wrong, one missing\n{text}");
+        assert!(text.contains("ud!=switch:1"), "{text}");
+        let (_, n) = table(
+            &configs,
+            vec![Ok((kvm, good)), Err(anyhow::anyhow!("boot failed"))],
+        );
+        assert_eq!(
+            n, 4,
+            "a failed configuration: every row missing, and every row again"
+        );
+        assert_eq!(configs_for(None).len(), super::configs().len() + 2);
     }
 }

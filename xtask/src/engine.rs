@@ -23,14 +23,21 @@ pub enum EngineRequest {
     Qemu,
     /// QEMU with KVM (-cpu host), booting with -kernel.
     Kvm,
+    /// QEMU/KVM inside Debian's Linux inside Bochs corei7_skylake_x (never chosen by auto).
+    NestedKvm,
+    /// QEMU with TCG and OVMF (UEFI firmware) booting the GRUB ISO from its CD drive.
+    Uefi,
 }
 
-/// A concrete engine and CPU model.
+/// A concrete engine and CPU model. `NestedKvm`: QEMU/KVM in Debian's Linux in Bochs, `cpu`
+/// being the Bochs model ([`crate::nested`]); `Uefi`: QEMU TCG with OVMF booting the ISO.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Engine {
     Bochs { cpu: String },
     Qemu { cpu: String },
     Kvm { cpu: String },
+    NestedKvm { cpu: String },
+    Uefi { cpu: String },
 }
 
 impl Engine {
@@ -40,13 +47,19 @@ impl Engine {
             Engine::Bochs { .. } => "bochs",
             Engine::Qemu { .. } => "qemu",
             Engine::Kvm { .. } => "kvm",
+            Engine::NestedKvm { .. } => "nested-kvm",
+            Engine::Uefi { .. } => "uefi",
         }
     }
 
     /// The CPU model string given to the emulator.
     pub fn cpu(&self) -> &str {
         match self {
-            Engine::Bochs { cpu } | Engine::Qemu { cpu } | Engine::Kvm { cpu } => cpu,
+            Engine::Bochs { cpu }
+            | Engine::Qemu { cpu }
+            | Engine::Kvm { cpu }
+            | Engine::NestedKvm { cpu }
+            | Engine::Uefi { cpu } => cpu,
         }
     }
 
@@ -60,9 +73,10 @@ impl Engine {
         format!("{}-{}", self.name(), cpu.join("-"))
     }
 
-    /// Bochs boots through GRUB from an ISO; QEMU loads the kernel itself.
+    /// Bochs boots through GRUB from an ISO; QEMU loads the kernel itself (nested-kvm
+    /// makes its own ISO around the guest).
     pub fn needs_iso(&self) -> bool {
-        matches!(self, Engine::Bochs { .. })
+        matches!(self, Engine::Bochs { .. } | Engine::Uefi { .. })
     }
 }
 
@@ -167,6 +181,18 @@ pub fn choose(
         EngineRequest::Kvm => kvm_nested_guest(host)
             .map(|guest| kvm(guest, "requested".into()))
             .map_err(|why| format!("--engine kvm cannot run here: {why}")),
+        EngineRequest::Uefi => Ok(Choice {
+            engine: Engine::Uefi {
+                cpu: cpu.unwrap_or(DEFAULT_QEMU_CPU).to_owned(),
+            },
+            why: "requested: the ISO on UEFI firmware (OVMF)".into(),
+        }),
+        EngineRequest::NestedKvm => Ok(Choice {
+            engine: Engine::NestedKvm {
+                cpu: cpu.unwrap_or(crate::nested::BOCHS_CPU).to_owned(),
+            },
+            why: "requested: QEMU/KVM in Debian's Linux in Bochs (minutes per Linux boot)".into(),
+        }),
         EngineRequest::Auto => Ok(match kvm_nested_guest(host) {
             Ok(guest) => kvm(guest, format!("/dev/kvm can run {guest:?} guests")),
             Err(why) => bochs(format!("KVM is not usable: {why}")),
@@ -306,5 +332,34 @@ mod tests {
         let auto = choose(EngineRequest::Auto, Some("corei7_skylake_x"), &host).unwrap();
         assert_eq!(auto.engine, bochs("corei7_skylake_x"));
         assert!(auto.engine.needs_iso() && !qemu.needs_iso());
+    }
+
+    #[test]
+    fn nested_kvm_only_when_asked_for() {
+        for host in [
+            kvm_pvm_host(),
+            intel_host(true),
+            intel_host(false),
+            amd_host(true),
+        ] {
+            let auto = choose(EngineRequest::Auto, None, &host).unwrap().engine;
+            assert_ne!(auto.name(), "nested-kvm");
+            let nested = choose(EngineRequest::NestedKvm, None, &host)
+                .unwrap()
+                .engine;
+            assert_eq!(
+                nested,
+                Engine::NestedKvm {
+                    cpu: "corei7_skylake_x".into()
+                }
+            );
+            assert_eq!(nested.label(), "nested-kvm-corei7_skylake_x");
+            assert!(!nested.needs_iso());
+        }
+        let uefi = choose(EngineRequest::Uefi, None, &kvm_pvm_host())
+            .unwrap()
+            .engine;
+        assert_eq!(uefi.label(), "uefi-qemu64-svm-npt");
+        assert!(uefi.needs_iso());
     }
 }

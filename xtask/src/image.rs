@@ -115,7 +115,10 @@ fn check_module_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Makes `dir/tessera.iso` with `grub-mkrescue` (BIOS), staging the files in `dir`.
+/// Makes `dir/tessera.iso` with `grub-mkrescue`, staging the files in `dir`. Without
+/// `-d`, grub-mkrescue includes every GRUB platform installed: BIOS (grub-pc-bin) and
+/// UEFI (grub-efi-amd64-bin, both required by the tools table), one hybrid ISO whose
+/// GRUB EFI boots the same multiboot kernel.
 pub fn make_iso(image: &Image, dir: &Path) -> Result<PathBuf> {
     let cfg = grub_cfg(image)?;
     let root = dir.join("iso-root");
@@ -131,8 +134,6 @@ pub fn make_iso(image: &Image, dir: &Path) -> Result<PathBuf> {
     }
     let iso = dir.join("tessera.iso");
     let output = Command::new("grub-mkrescue")
-        .arg("-d")
-        .arg(GRUB_I386_PC_DIR)
         .arg("-o")
         .arg(&iso)
         .arg(&root)

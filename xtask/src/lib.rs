@@ -4,6 +4,7 @@
 //! host-tool table) are unit-tested here; [`runner`] is the one place that starts
 //! emulators.
 
+pub mod batch;
 pub mod bench;
 pub mod bochs;
 pub mod caps;
@@ -15,6 +16,7 @@ pub mod examples;
 pub mod host;
 pub mod image;
 pub mod kernel;
+pub mod nested;
 pub mod paths;
 pub mod process;
 pub mod qemu;

@@ -17,6 +17,10 @@ enum Cmd {
     Run(RunArgs),
     /// Host tests, then the emulator scenarios (ARGS go to both `cargo test` runs).
     Test {
+        /// Only the scenarios of this engine (nested-kvm: tests/tests/nested.rs; uefi:
+        /// tests/tests/uefi.rs); without it, every scenario of every engine.
+        #[arg(long, value_enum)]
+        engine: Option<xtask::engine::EngineRequest>,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -25,7 +29,11 @@ enum Cmd {
     /// Boot the capability probe on every engine and record the transcripts as fixtures.
     CaptureCaps,
     /// The VMFUNC conformance suite on every configuration; exits non-zero on a mismatch.
-    Conformance,
+    Conformance {
+        /// Only the configurations on this engine (nested-kvm: Linux KVM in Bochs).
+        #[arg(long, value_enum)]
+        engine: Option<xtask::engine::EngineRequest>,
+    },
     /// Switch-latency benchmarks: table, target/bench/*.json and .svg (docs/benchmarks.md).
     Bench(xtask::bench::BenchArgs),
 }
@@ -34,11 +42,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Cmd::Run(args) => commands::run(args),
-        Cmd::Test { args } => commands::test(args).map(|()| true),
+        Cmd::Test { engine, args } => commands::test(*engine, args).map(|()| true),
         Cmd::Setup => commands::setup().map(|()| true),
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
         Cmd::Bench(args) => xtask::bench::command(args),
-        Cmd::Conformance => xtask::conformance::run(&xtask::conformance::configs()).map(|m| m == 0),
+        Cmd::Conformance { engine } => xtask::conformance::command(*engine),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -67,6 +67,42 @@ pub fn args(accel: Accel, cpu: &str, image: &Image, com1: &Path) -> Vec<OsString
     args
 }
 
+/// UEFI firmware for QEMU (package ovmf).
+pub const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
+
+/// The arguments booting the GRUB `iso` on OVMF (a q35 machine, as UEFI PCs are).
+pub fn uefi_args(cpu: &str, iso: &Path, com1: &Path) -> Vec<OsString> {
+    let mut serial = OsString::from("file:");
+    serial.push(com1);
+    let mut args: Vec<OsString> = [
+        "-machine",
+        "q35",
+        "-accel",
+        "tcg",
+        "-cpu",
+        cpu,
+        "-m",
+        "512",
+        "-bios",
+        OVMF,
+        "-display",
+        "none",
+        "-no-reboot",
+        "-monitor",
+        "none",
+        "-serial",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    args.push(serial);
+    args.push("-device".into());
+    args.push(format!("isa-debug-exit,iobase={QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04").into());
+    args.push("-cdrom".into());
+    args.push(iso.as_os_str().to_owned());
+    args
+}
+
 /// `qemu-system-x86_64 <args>`; the caller redirects stdin and output.
 pub fn command(accel: Accel, cpu: &str, image: &Image, com1: &Path) -> Command {
     let mut command = Command::new("qemu-system-x86_64");
@@ -103,6 +139,22 @@ mod tests {
         );
         // The arguments stay one argv entry.
         assert_eq!(args[args.len() - 1], "a=1 b=2");
+    }
+
+    #[test]
+    fn uefi_boots_the_iso_on_ovmf() {
+        let args = uefi_args("qemu64,+svm,+npt", Path::new("/r/t.iso"), Path::new("/r/c"));
+        let args = joined(&args);
+        assert!(
+            args.starts_with("-machine q35 -accel tcg -cpu qemu64,+svm,+npt -m 512 -bios /usr/share/ovmf/OVMF.fd "),
+            "{args}"
+        );
+        assert!(
+            args.ends_with(
+                "-serial file:/r/c -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom /r/t.iso"
+            ),
+            "{args}"
+        );
     }
 
     #[test]

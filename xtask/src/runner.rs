@@ -31,6 +31,10 @@ pub fn default_timeout(engine: &Engine) -> Duration {
     match engine {
         Engine::Bochs { .. } => Duration::from_secs(120),
         Engine::Qemu { .. } | Engine::Kvm { .. } => Duration::from_secs(60),
+        // Seconds of the Linux guest's time for QEMU to boot Tessera (about 4).
+        Engine::NestedKvm { .. } => Duration::from_secs(120),
+        // OVMF alone takes seconds under TCG.
+        Engine::Uefi { .. } => Duration::from_secs(120),
     }
 }
 
@@ -143,6 +147,9 @@ impl RunOutcome {
 /// `Err` means the run could not be started (no ISO, emulator missing); a boot that fails
 /// or hangs is an `Ok` outcome whose verdict says so.
 pub fn run(spec: &RunSpec) -> Result<RunOutcome> {
+    if let Engine::NestedKvm { .. } = spec.engine {
+        return crate::nested::run_one(spec);
+    }
     let run_dir = new_run_dir(&spec.engine.label())?;
     let com1 = run_dir.join("com1.txt");
     let mut command = prepare(spec, &run_dir, &com1)?;
@@ -208,6 +215,14 @@ fn prepare(spec: &RunSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
         }
         Engine::Qemu { cpu } => qemu::command(qemu::Accel::Tcg, cpu, &spec.image, com1),
         Engine::Kvm { cpu } => qemu::command(qemu::Accel::Kvm, cpu, &spec.image, com1),
+        Engine::NestedKvm { .. } => anyhow::bail!("nested-kvm boots through nested::run_batch"),
+        Engine::Uefi { cpu } => {
+            eprintln!("making ISO…");
+            let iso = image::make_iso(&spec.image, run_dir)?;
+            let mut command = Command::new("qemu-system-x86_64");
+            command.args(qemu::uefi_args(cpu, &iso, com1));
+            command
+        }
     };
     command.current_dir(run_dir).stdin(Stdio::null());
     Ok(command)

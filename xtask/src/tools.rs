@@ -53,9 +53,19 @@ pub const GRUB_MKRESCUE: Requirement = program(
 );
 /// GRUB's BIOS platform files (grub-mkrescue alone builds no BIOS-bootable ISO).
 pub const GRUB_I386_PC: Requirement = file("/usr/lib/grub/i386-pc/modinfo.sh", &["grub-pc-bin"]);
+/// GRUB's UEFI platform files: with them grub-mkrescue makes the ISO boot on UEFI too.
+pub const GRUB_X86_64_EFI: Requirement = file(
+    "/usr/lib/grub/x86_64-efi/modinfo.sh",
+    &["grub-efi-amd64-bin"],
+);
+pub const OVMF: Requirement = file(crate::qemu::OVMF, &["ovmf"]);
 pub const XORRISO: Requirement = program("xorriso", &["xorriso"]);
 pub const MFORMAT: Requirement = program("mformat", &["mtools"]);
 pub const QEMU: Requirement = program("qemu-system-x86_64", &["qemu-system-x86"]);
+/// The nested-kvm guest: the kernel's xz payload, Debian packages, the PVH stub.
+pub const XZ: Requirement = program("xz", &["xz-utils"]);
+pub const DPKG_DEB: Requirement = program("dpkg-deb", &["dpkg"]);
+pub const ASSEMBLER: Requirement = program("as", &["binutils"]);
 
 /// What booting on this engine needs.
 pub fn for_engine(engine: &Engine) -> Vec<Requirement> {
@@ -67,19 +77,40 @@ pub fn for_engine(engine: &Engine) -> Vec<Requirement> {
             BOCHS_VGABIOS,
             GRUB_MKRESCUE,
             GRUB_I386_PC,
+            GRUB_X86_64_EFI,
             XORRISO,
             MFORMAT,
         ],
         Engine::Qemu { .. } | Engine::Kvm { .. } => vec![OBJCOPY, QEMU],
+        Engine::Uefi { .. } => vec![
+            OBJCOPY,
+            QEMU,
+            OVMF,
+            GRUB_MKRESCUE,
+            GRUB_I386_PC,
+            GRUB_X86_64_EFI,
+            XORRISO,
+            MFORMAT,
+        ],
+        Engine::NestedKvm { .. } => {
+            let mut needs = for_engine(&Engine::Bochs { cpu: String::new() });
+            needs.extend([QEMU, XZ, DPKG_DEB, ASSEMBLER]);
+            needs
+        }
     }
 }
 
 /// What every engine needs (for `setup` and the scenario tests).
 pub fn all() -> Vec<Requirement> {
     let mut all = for_engine(&Engine::Bochs { cpu: String::new() });
-    for requirement in for_engine(&Engine::Qemu { cpu: String::new() }) {
-        if !all.contains(&requirement) {
-            all.push(requirement);
+    for engine in [
+        Engine::NestedKvm { cpu: String::new() },
+        Engine::Uefi { cpu: String::new() },
+    ] {
+        for requirement in for_engine(&engine) {
+            if !all.contains(&requirement) {
+                all.push(requirement);
+            }
         }
     }
     all
@@ -230,6 +261,7 @@ mod tests {
                 "bochs",
                 "bochsbios",
                 "grub-common",
+                "grub-efi-amd64-bin",
                 "grub-pc-bin",
                 "mtools",
                 "vgabios",
@@ -258,8 +290,8 @@ mod tests {
         let all = packages(&all());
         assert_eq!(
             install_command(&all),
-            "apt-get install -y --no-install-recommends binutils bochs bochsbios grub-common \
-             grub-pc-bin mtools qemu-system-x86 vgabios xorriso"
+            "apt-get install -y --no-install-recommends binutils bochs bochsbios dpkg grub-common \
+             grub-efi-amd64-bin grub-pc-bin mtools ovmf qemu-system-x86 vgabios xorriso xz-utils"
         );
     }
 

@@ -9,7 +9,7 @@
 use core::arch::asm;
 use core::fmt;
 use core::ptr;
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use tessera_sdk::abi::gate;
 use tessera_sdk::println;
@@ -98,28 +98,81 @@ pub unsafe fn vmfunc(function: u32, index: u32) {
 
 /// The registers [`call_at`] loads before it calls: enough to pose as a gate call (R11 =
 /// view, RAX = export index, RDI = first argument, R12 = [`gate::op`]) or as a switch
-/// through a slot (EAX = VMFUNC leaf, ECX = target view). Every other argument register
+/// through a slot (EAX = VMFUNC leaf, ECX = target view, R12 = op, RBX = export or
+/// status, R13 = result, R14 = the caller's frame index). Every other argument register
 /// is zero.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Regs {
     pub rax: u64,
+    pub rbx: u64,
     pub rcx: u64,
     pub rdx: u64,
     pub rdi: u64,
+    pub rsi: u64,
     pub r11: u64,
     pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+}
+
+/// State [`call_at`] leaves behind right before it calls (what must not cross the gate):
+/// RFLAGS (e.g. DF or AC set), a selector loaded into DS, ES, FS and GS (0: none), and a
+/// value written to CR2 (0: none).
+#[derive(Clone, Copy, Debug)]
+pub struct Dirt {
+    pub rflags: u64,
+    pub selector: u16,
+    pub cr2: u64,
+}
+
+impl Default for Dirt {
+    fn default() -> Self {
+        Dirt {
+            rflags: 0x202,
+            selector: 0,
+            cr2: 0,
+        }
+    }
+}
+
+/// What [`call_at`] found right after the call came back, before any compiled code ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observed {
+    pub rflags: u64,
+    /// DS, ES, FS, GS, SS.
+    pub segments: [u64; 5],
+    pub cr2: u64,
 }
 
 /// Where [`call_at`] keeps its stack pointer while `target` runs.
 static SAVED_RSP: AtomicU64 = AtomicU64::new(0);
+/// The RBX [`call_at`] loads (RBX cannot be an asm operand).
+static RBX: AtomicU64 = AtomicU64::new(0);
+/// [`Dirt`] as [`call_at`]'s assembly reads it: RFLAGS, selector, CR2.
+static DIRT: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+/// [`Observed`] as [`call_at`]'s assembly writes it: RFLAGS, DS, ES, FS, GS, SS, CR2.
+static OBSERVED: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
 
-/// `call`s `target` with `regs` loaded and returns RAX and RDX, should it ever return.
+/// The state the last [`call_at`] came back with.
+pub fn observed() -> Observed {
+    let v = |i: usize| OBSERVED[i].load(Ordering::Relaxed);
+    Observed {
+        rflags: v(0),
+        segments: [v(1), v(2), v(3), v(4), v(5)],
+        cr2: v(6),
+    }
+}
+
+/// `call`s `target` with `regs` loaded and `dirt` left in RFLAGS, the data segments and
+/// CR2, and returns RAX and RDX, should it ever return ([`observed`] then says what state
+/// it came back with).
 ///
 /// Code entered in the wrong place may return with the stack unbalanced (the gate's
 /// epilogue popping more than was pushed, then `ret` taking the next word as the return
 /// address). So the return address is also stored twice above the call's own, RSP is
 /// saved in a static, and after the call RSP, RBP and RBX come back from there: whatever
-/// `target` did to the stack, control and this function's frame come back intact.
+/// `target` did to the stack, control and this function's frame come back intact. DF is
+/// cleared again before any compiled code runs.
 ///
 /// # Safety
 ///
@@ -127,11 +180,17 @@ static SAVED_RSP: AtomicU64 = AtomicU64::new(0);
 /// entered where it must not be). Call it only from an attack compartment, which the
 /// hypervisor must stop. If `target` returns, it must not have written this
 /// compartment's memory other than below the saved stack pointer.
-pub unsafe fn call_at(target: u64, regs: Regs) -> (u64, u64) {
+pub unsafe fn call_at_dirty(target: u64, regs: Regs, dirt: Dirt) -> (u64, u64) {
+    RBX.store(regs.rbx, Ordering::Relaxed);
+    DIRT[0].store(dirt.rflags, Ordering::Relaxed);
+    DIRT[1].store(dirt.selector.into(), Ordering::Relaxed);
+    DIRT[2].store(dirt.cr2, Ordering::Relaxed);
     let (rax, rdx): (u64, u64);
     // SAFETY: the caller's contract. RBX and RBP (which cannot be operands) are saved on
     // the stack and restored from there through the saved RSP; four pushes keep RSP
-    // 16-byte aligned at the call. Every other register is declared clobbered.
+    // 16-byte aligned at the call. Every other register is declared clobbered; the
+    // segment registers and CR2 are not used by compiled code in 64-bit mode, and DF is
+    // cleared before the asm ends.
     unsafe {
         asm!(
             "push rbx",
@@ -140,30 +199,114 @@ pub unsafe fn call_at(target: u64, regs: Regs) -> (u64, u64) {
             "push rbx",
             "push rbx",
             "mov [rip + {saved}], rsp",
-            "call r13",
+            "push rax",
+            "mov rax, [rip + {dirt} + 8]",
+            "test rax, rax",
+            "jz 3f",
+            "mov ds, eax",
+            "mov es, eax",
+            "mov fs, eax",
+            "mov gs, eax",
+            "3:",
+            "mov rax, [rip + {dirt} + 16]",
+            "test rax, rax",
+            "jz 4f",
+            "mov cr2, rax",
+            "4:",
+            "pop rax",
+            "mov rbx, [rip + {rbx}]",
+            "push qword ptr [rip + {dirt}]",
+            "popfq",
+            "call r15",
             "2:",
             "mov rsp, [rip + {saved}]",
+            "pushfq",
+            "pop qword ptr [rip + {obs}]",
+            "mov ecx, ds",
+            "mov [rip + {obs} + 8], rcx",
+            "mov ecx, es",
+            "mov [rip + {obs} + 16], rcx",
+            "mov ecx, fs",
+            "mov [rip + {obs} + 24], rcx",
+            "mov ecx, gs",
+            "mov [rip + {obs} + 32], rcx",
+            "mov ecx, ss",
+            "mov [rip + {obs} + 40], rcx",
+            "mov rcx, cr2",
+            "mov [rip + {obs} + 48], rcx",
+            "cld",
             "add rsp, 16",
             "pop rbp",
             "pop rbx",
             saved = sym SAVED_RSP,
-            inlateout("r13") target => _,
+            rbx = sym RBX,
+            dirt = sym DIRT,
+            obs = sym OBSERVED,
+            inlateout("r15") target => _,
             inlateout("r12") regs.r12 => _,
+            inlateout("r13") regs.r13 => _,
+            inlateout("r14") regs.r14 => _,
             inlateout("rax") regs.rax => rax,
             inlateout("rcx") regs.rcx => _,
             inlateout("rdx") regs.rdx => rdx,
             inlateout("rdi") regs.rdi => _,
-            inlateout("rsi") 0u64 => _,
+            inlateout("rsi") regs.rsi => _,
             inlateout("r8") 0u64 => _,
             inlateout("r9") 0u64 => _,
             inlateout("r10") 0u64 => _,
             inlateout("r11") regs.r11 => _,
-            lateout("r14") _,
-            lateout("r15") _,
             clobber_abi("sysv64"),
         );
     }
     (rax, rdx)
+}
+
+/// [`call_at_dirty`] with clean state.
+///
+/// # Safety
+///
+/// As [`call_at_dirty`].
+pub unsafe fn call_at(target: u64, regs: Regs) -> (u64, u64) {
+    // SAFETY: the caller's contract.
+    unsafe { call_at_dirty(target, regs, Dirt::default()) }
+}
+
+/// Enters `target` with IRETQ and `rflags` (e.g. TF set: IRETQ makes the trap come after
+/// the first instruction at `target`), with `regs` loaded. Never returns here.
+///
+/// # Safety
+///
+/// None that Rust can state: this is an attack; the hypervisor must contain it.
+pub unsafe fn iretq_to(target: u64, regs: Regs, rflags: u64) -> ! {
+    RBX.store(regs.rbx, Ordering::Relaxed);
+    // SAFETY: the caller's contract: control leaves this compartment's code for good.
+    unsafe {
+        asm!(
+            "mov rbx, [rip + {rbx}]",
+            "mov r15, ss",
+            "push r15",
+            "push rsp",
+            "add qword ptr [rsp], 8",
+            "push {flags}",
+            "mov r15, cs",
+            "push r15",
+            "push {target}",
+            "iretq",
+            rbx = sym RBX,
+            flags = in(reg) rflags,
+            target = in(reg) target,
+            in("r12") regs.r12,
+            in("r13") regs.r13,
+            in("r14") regs.r14,
+            in("rax") regs.rax,
+            in("rcx") regs.rcx,
+            in("rdx") regs.rdx,
+            in("rdi") regs.rdi,
+            in("rsi") regs.rsi,
+            in("r11") regs.r11,
+            options(noreturn),
+        );
+    }
 }
 
 /// Property 3: calls into the gate at `target` (not its entry point) posing as a call of

@@ -10,9 +10,18 @@
 use tessera_abi::gate::{SLOT_SIZE, SLOTS, op, state, status};
 
 /// Where view `view`'s own slot is: the only place its VMFUNC may execute (DESIGN §6
-/// property 2). L1 checks it on the emulated path, where it sees every switch.
+/// property 2).
 pub fn own_slot(view: u64) -> u64 {
     SLOTS + SLOT_SIZE * view
+}
+
+/// The emulated path's rule (L1 sees every switch there): a VMFUNC at `rip` executed in
+/// view `view` is emulated only at the view's own slot; anywhere else it is that view's
+/// own fault, whatever bytes it got to execute. The conformance fixture (`fixture`) is the
+/// one exemption: it executes VMFUNC from its own code on purpose. On the hardware path no
+/// loadable image can reach this (images with the bytes are rejected at load).
+pub fn emulated_switch_allowed(rip: u64, view: u64, fixture: bool) -> bool {
+    fixture || rip == own_slot(view)
 }
 
 /// A message as the receiving gate reads it from registers.
@@ -118,6 +127,22 @@ fn on_call(msg: &Message, to: &Receiver<'_>) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_switches_only_from_its_own_slot() {
+        assert!(emulated_switch_allowed(SLOTS + 16 * 5, 5, false));
+        for rip in [
+            SLOTS + 16 * 4,
+            SLOTS + 16 * 5 + 3,
+            SLOTS + 16 * 6,
+            0x0100_2000,
+            0,
+        ] {
+            assert!(!emulated_switch_allowed(rip, 5, false), "{rip:#x}");
+            assert!(emulated_switch_allowed(rip, 5, true), "{rip:#x}");
+        }
+        assert_eq!(own_slot(511), SLOTS + 0x1FF0);
+    }
 
     const ALL: [u64; 8] = [u64::MAX; 8];
     const NONE: [u64; 8] = [0; 8];

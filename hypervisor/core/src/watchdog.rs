@@ -273,15 +273,22 @@ impl Watchdog {
     }
 
     /// After L1 repaired the chain (`crate::contain::settle`) and resumes `view`, whose
-    /// activation is the `depth`-th (1-based) of the chain: drop the activations above it.
+    /// activation is the `depth`-th (1-based) of the chain. The resumed one is a waiter,
+    /// never the activation that was running, and it is its view's innermost activation
+    /// (settle resumes a view only at its top frame): pop at least one activation, then up
+    /// to the innermost one of `view`. If none is known (the stack began ambient above
+    /// it), the waiter's activation becomes ambient.
     pub fn resumed(&mut self, now: u64, view: usize, depth: usize) {
         self.charge(now);
         if self.mode != Mode::Trapped {
             return;
         }
-        self.stack.truncate(depth);
-        if self.stack.last().map(|a| a.view) != Some(view) {
-            self.stack = vec![self.ambient(view, depth == 1)];
+        self.stack.pop();
+        while self.stack.last().is_some_and(|a| a.view != view) {
+            self.stack.pop();
+        }
+        if self.stack.is_empty() {
+            self.stack.push(self.ambient(view, depth == 1));
         }
     }
 }

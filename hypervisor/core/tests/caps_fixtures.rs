@@ -157,6 +157,34 @@ fn bochs_skylake_x() {
     );
 }
 
+/// What Linux KVM 6.1 (`kvm_intel nested=1`, QEMU `-cpu host`) shows its L1 on Bochs
+/// `corei7_skylake_x`: KVM's VMCS12 revision, no EPT-violation #VE, no UC EPT memory type,
+/// VMFUNC with EPTP switching (performed by KVM in L0), the preemption timer at rate 5.
+#[test]
+fn kvm_l1_on_skylake_x() {
+    let (dump, caps) = check_common("nested-kvm-corei7_skylake_x");
+    expect(&caps, INTEL_VMFUNC);
+    let vmx = caps.vmx.expect("KVM exposes VMX to its L1");
+    assert_eq!(vmx.basic.revision_id, 0x11e5_7ed0, "KVM's VMCS12_REVISION");
+    assert!(vmx.basic.true_controls && vmx.controls_from_true_msrs);
+    assert_eq!(vmx.vmfunc, Some(1));
+    assert!(!vmx.ve, "KVM does not expose EPT-violation #VE to L1");
+    assert_eq!(vmx.preemption_timer_rate, 5);
+    assert_eq!(dump.msr_value(0x48c), Some(0x0000_0f01_0633_4041));
+    expect(
+        &caps,
+        &[
+            ("vmx.revision", "0x11e57ed0"),
+            ("vmx.ve", "0"),
+            ("vmx.preemption_timer", "1"),
+            ("ept.wb", "1"),
+            ("ept.uc", "0"),
+            ("ept.ad", "1"),
+            ("ept.execute_only", "1"),
+        ],
+    );
+}
+
 #[test]
 fn bochs_ivy_bridge() {
     let (dump, caps) = check_common("bochs-corei7_ivy_bridge_3770k");

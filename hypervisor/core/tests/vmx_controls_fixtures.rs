@@ -84,6 +84,15 @@ fn skylake_x_controls() {
 }
 
 #[test]
+fn kvm_l1_controls() {
+    check(
+        "nested-kvm-corei7_skylake_x",
+        Request { vm_functions: true },
+        true,
+    );
+}
+
+#[test]
 fn ivy_bridge_has_no_vm_functions_even_when_asked() {
     check(
         "bochs-corei7_ivy_bridge_3770k",

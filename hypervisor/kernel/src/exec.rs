@@ -55,10 +55,15 @@ fn run_main<B: Backend>(
             .view_of(cpu.current_pointer())
             .ok_or("the loaded view pointer names no view")?;
         sys.views[current].stats.count_exit(exit.reason);
-        let flow = match watchdog(cpu, sys, dog, thread, current, &mut regs) {
+        let (stopped, untrap) = watchdog(cpu, sys, dog, thread, current, &mut regs);
+        let flow = match stopped {
             Some(flow) => Some(flow),
             None => handle(cpu, sys, dog, thread, current, exit.exit, &mut regs)?,
         };
+        // Only now: this exit may be a VMFUNC that trapped, to be emulated as such.
+        if untrap {
+            cpu.set_trapped(false);
+        }
         if let Some(Flow::MainOver) = flow {
             break;
         }
@@ -76,7 +81,8 @@ fn at_base<F: tessera_core::paging::EntryFormat>(
     view == main && sys.depth_of(main) == 0
 }
 
-/// The watchdog's check at every exit; `Some` if it stopped the executing view.
+/// The watchdog's check at every exit: `Some` if it stopped the executing view, and
+/// whether hardware switching goes back on once this exit is handled.
 fn watchdog<B: Backend>(
     cpu: &mut B,
     sys: &mut Sys<B>,
@@ -84,29 +90,19 @@ fn watchdog<B: Backend>(
     thread: Thread,
     current: usize,
     regs: &mut GuestRegs,
-) -> Option<Flow> {
+) -> (Option<Flow>, bool) {
     match dog.check(thread.now, current, at_base(sys, thread.main, current)) {
-        Verdict::Continue => None,
+        Verdict::Continue => (None, false),
         Verdict::Trap => {
             log::debug!("watchdog period over: trapped switching");
             cpu.set_trapped(true);
-            None
+            (None, false)
         }
-        Verdict::Untrap => {
-            cpu.set_trapped(false);
-            None
-        }
+        Verdict::Untrap => (None, true),
         Verdict::Overrun { view, budget, used } => {
             let details = alloc::format!("budget={budget} used={used}");
-            Some(stop(
-                cpu,
-                sys,
-                dog,
-                thread,
-                view,
-                ("watchdog", &details),
-                regs,
-            ))
+            let flow = stop(cpu, sys, dog, thread, view, ("watchdog", &details), regs);
+            (Some(flow), false)
         }
     }
 }

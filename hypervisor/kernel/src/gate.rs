@@ -25,8 +25,9 @@ global_asm!(
     .global tessera_gate_start
 tessera_gate_start:
 
-/* Segments, CR2, RFLAGS as every compartment starts with them. CR2 is only written if a
-   compartment changed it (MOV to CR2 is serialising); it clobbers RCX. */
+/* Segments and CR2 as every compartment starts with them. CR2 is only written if a
+   compartment changed it (MOV to CR2 is serialising); it clobbers RCX. RFLAGS comes last,
+   right before the receiver's code: `push 0x202; popfq`, after every flag-writing xor. */
 .macro NORMALISE
     mov ecx, {data_sel}
     mov ds, ecx
@@ -39,8 +40,7 @@ tessera_gate_start:
     jz 1f
     xor ecx, ecx
     mov cr2, rcx
-1:  push 0x202
-    popfq
+1:
 .endm
 
 /* ---- gate_call (offset 0): a compartment calls `call rcx` with RCX = CODE. ---- */
@@ -119,6 +119,8 @@ tessera_gate_land:
     xor r13d, r13d
     xor r14d, r14d
     xor r15d, r15d
+    push 0x202
+    popfq
     call rax
     pop rcx
     pop r11
@@ -157,6 +159,8 @@ tessera_gate_resume:                    /* L1 also resumes a waiting caller here
     xor r9d, r9d
     xor r10d, r10d
     xor r11d, r11d
+    push 0x202
+    popfq
 9:  pop r15
     pop r14
     pop r13

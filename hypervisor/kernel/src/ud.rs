@@ -10,7 +10,7 @@ use crate::backend::Backend;
 use crate::regs::GuestRegs;
 use crate::system::System;
 use tessera_core::exit::{Privileged, VmExit};
-use tessera_core::protocol::{Decision, Message, own_slot};
+use tessera_core::protocol::{Decision, Message, emulated_switch_allowed};
 use tessera_core::vmfunc::{self, UdInstruction, decode_ud};
 use tessera_core::watchdog::{Switch, Watchdog};
 
@@ -56,7 +56,7 @@ pub fn on_ud<B: Backend>(
         UdInstruction::Vmfunc => {}
     }
     let fixture = sys.conformance.is_some();
-    if !fixture && rip != own_slot(current as u64) {
+    if !emulated_switch_allowed(rip, current as u64, fixture) {
         return Ud::Exit(VmExit::VmFuncOutsideSlot);
     }
     let inputs = vmfunc::Inputs {

@@ -208,6 +208,10 @@ fn scenario_privileged() {
                     ("msr", "0xc0000082"),
                 ],
             ),
+            (
+                "attack-icebp",
+                &[("kind", "privileged"), ("action", "icebp")],
+            ),
         ],
     );
 }

@@ -253,6 +253,24 @@ mod tests {
     }
 
     #[test]
+    fn debug_exits_are_single_step_and_icebp_is_privileged() {
+        let raw = |code| RawExit {
+            code,
+            ..Default::default()
+        };
+        assert_eq!(decode(&raw(0x41)), VmExit::SingleStep);
+        assert_eq!(
+            decode(&raw(code::ICEBP)),
+            VmExit::Privileged(Privileged::Icebp)
+        );
+        // The other SVM-instruction intercepts stay "other".
+        assert_eq!(
+            decode(&raw(0x87)),
+            VmExit::Privileged(Privileged::Other(0x87))
+        );
+    }
+
+    #[test]
     fn privileged_and_special_exits() {
         assert_eq!(
             decode(&RawExit {

@@ -86,7 +86,9 @@ impl Backend for VmxCpu {
     }
 
     fn set_rflags(&mut self, rflags: u64) {
-        write(fields::GUEST_RFLAGS, rflags);
+        // Keep IF=1 (see `Vmcs::start_guest`): harmless with external-interrupt
+        // exiting, and what lets KVM's L0 run while a compartment loops on Bochs.
+        write(fields::GUEST_RFLAGS, rflags | (1 << 9));
     }
 
     fn clear_interrupt_shadow(&mut self) {

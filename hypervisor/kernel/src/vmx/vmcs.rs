@@ -126,6 +126,11 @@ impl Vmcs {
         write(GUEST_IA32_EFER, GUEST_EFER)?;
         write(GUEST_RSP, rsp)?;
         write(GUEST_RIP, rip)?;
+        // IF=1: with external-interrupt exiting the guest's IF blocks nothing (SDM Vol. 3C
+        // 25.6.1), but Bochs computes its interrupt mask from the guest's RFLAGS before it
+        // marks itself in VMX non-root operation, so a guest entered with IF=0 takes no
+        // external-interrupt exit there. Under KVM in Bochs (nested-kvm) that starves L0
+        // of its timer, and with it KVM's emulation of the watchdog (preemption timer).
         write(GUEST_RFLAGS, 0x202)?;
         let flat = 0xFFFF_FFFF;
         for (sel, base, limit, rights, selector, access) in [
