@@ -221,18 +221,24 @@ pub fn line_index(outcome: &RunOutcome, pred: impl Fn(&str) -> bool) -> Option<u
 
 /// What is wrong with how the compartments of `d` ended in `outcome`, each against its
 /// `expect` (default exit 0): the `@@EXIT code=`, `@@FAULT kind=` or `@@REJECT` line it
-/// needs, and `@@RESULT pass`. Empty when all is as declared.
+/// needs (for `reject:PROBLEM`, with `problem=PROBLEM` and the details that problem
+/// carries: `offset=` for `vmfunc-bytes`, `needed=` for `out-of-memory`), and `@@RESULT
+/// pass`. Empty when all is as declared.
 pub fn declared_outcome_problems(d: &Declaration, outcome: &RunOutcome) -> Vec<String> {
-    let has = |word: &str, fields: &[(&str, &str)]| {
+    let has = |word: &str, fields: &[(&str, &str)], keys: &[&str]| {
         records(outcome, word).into_iter().any(|r| {
             fields
                 .iter()
                 .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
+                && keys
+                    .iter()
+                    .all(|k| r.get(*k).is_some_and(|v| !v.is_empty()))
         })
     };
     let mut problems = Vec::new();
     for c in &d.compartments {
         let name = c.name.as_str();
+        let mut keys: &[&str] = &[];
         let (word, fields): (&str, Vec<(&str, String)>) = match Declaration::expected(c) {
             Expect::Exit(code) => (
                 "EXIT",
@@ -243,12 +249,20 @@ pub fn declared_outcome_problems(d: &Declaration, outcome: &RunOutcome) -> Vec<S
                 vec![("compartment", name.into()), ("kind", kind.clone())],
             ),
             Expect::Fault(None) => ("FAULT", vec![("compartment", name.into())]),
-            Expect::Reject => ("REJECT", vec![("module", name.into())]),
+            Expect::Reject(None) => ("REJECT", vec![("module", name.into())]),
+            Expect::Reject(Some(problem)) => {
+                keys = reject_details(&problem);
+                (
+                    "REJECT",
+                    vec![("module", name.into()), ("problem", problem.clone())],
+                )
+            }
             Expect::Aborted => ("ABORT", vec![("compartment", name.into())]),
         };
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        if !has(word, &fields) {
-            let want: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if !has(word, &fields, keys) {
+            let mut want: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            want.extend(keys.iter().map(|k| format!("{k}=...")));
             problems.push(format!(
                 "{}: no @@{word} line with {}",
                 d.file,
@@ -345,4 +359,15 @@ pub fn declarations() -> Vec<String> {
     paths.push("examples/pingpong".into());
     paths.push("examples/vault".into());
     paths
+}
+
+/// The keys a `@@REJECT` line with this problem word must carry besides `module` and
+/// `problem` (`ImageProblem::details` in tessera-core).
+pub fn reject_details(problem: &str) -> &'static [&'static str] {
+    match problem {
+        "vmfunc-bytes" => &["offset"],
+        "out-of-memory" => &["needed"],
+        "relocation-in-code" => &["relocation", "offset"],
+        _ => &[],
+    }
 }

@@ -133,14 +133,14 @@ fn malformed_modules_are_rejected_by_name() {
     modules.push(hello);
     let outcome = boot_modules(bochs("tigerlake"), "", modules);
     for name in ["garbage", "truncated", "no-note"] {
-        let problem = records(&outcome, "REJECT")
+        let message = records(&outcome, "REJECT")
             .into_iter()
             .find(|r| r.get("module").map(String::as_str) == Some(name))
-            .and_then(|r| r.get("problem").cloned())
+            .and_then(|r| r.get("message").cloned())
             .unwrap_or_else(|| panic!("{name} not rejected\n{}", outcome.failure_report()));
         assert!(
-            problem.contains(&format!("module%20'{name}'")),
-            "the error for {name} does not name it: {problem}"
+            message.contains(&format!("module%20'{name}'")),
+            "the error for {name} does not name it: {message}"
         );
     }
     assert_record(&outcome, "EXIT", &[("compartment", "hello"), ("code", "0")]);

@@ -923,7 +923,7 @@ pub fn images(plan: &Plan) -> Result<Vec<(BootKind, Result<Image, String>)>> {
     if plan.progress {
         eprintln!("building {}…", packages.join(", "));
     }
-    let built = kernel::build_packages(&packages)?;
+    let built = kernel::build_packages(&packages, crate::vmfunc_check::allowance)?;
     let modules_dir = out_dir().join("modules");
     let mut elves = HashMap::new();
     for (package, elf) in packages.iter().zip(&built) {

@@ -158,8 +158,11 @@ pub fn test(engine: Option<EngineRequest>, extra: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask setup`: every host tool any engine needs, and the bare-metal target.
+/// `cargo xtask setup`: every host tool any engine needs, the bare-metal target, and what
+/// `cargo xtask fuzz` needs (the nightly toolchain, a C++ compiler).
 pub fn setup() -> Result<()> {
+    crate::fuzz::ensure_tools(Install::IfRoot)?;
+    eprintln!("fuzzing tools present: nightly toolchain, c++");
     tools::ensure(&tools::all(), Install::IfRoot)?;
     eprintln!(
         "host tools present: {}",

@@ -18,6 +18,7 @@
 //! max_depth = 16                                 # optional; nested activations, 1..=32
 //! console = 65536                                # optional; output budget in bytes
 //! expect = "fault:memory"                        # optional; default exit:0
+//!                                                 # (also "reject" or "reject:PROBLEM")
 //!
 //! [[grant]]
 //! name = "msg"
@@ -600,7 +601,7 @@ expect = "exit:3"
         assert_eq!(
             error(&expect),
             "examples/vault/tessera.toml: compartment[1].expect: \
-             expect=crash is not one of exit:N, fault, fault:KIND, reject, aborted"
+             expect=crash is not one of exit:N, fault, fault:KIND, reject, reject:PROBLEM, aborted"
         );
         assert_eq!(
             error(""),

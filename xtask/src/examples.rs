@@ -12,7 +12,7 @@
 
 use crate::declaration::{self, Declaration, Kind};
 use crate::image::Module;
-use crate::{kernel, paths};
+use crate::{kernel, paths, vmfunc_check};
 use anyhow::{Context, Result, bail};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -111,7 +111,12 @@ impl Plan {
     pub fn build(&self) -> Result<Vec<Module>> {
         let packages = self.packages();
         eprintln!("building {}…", packages.join(", "));
-        let elves = kernel::build_packages(&packages)?;
+        let elves = match self {
+            Plan::Single { .. } => kernel::build_packages(&packages, vmfunc_check::allowance)?,
+            Plan::Declared(d) => {
+                kernel::build_packages(&packages, |p| vmfunc_check::allowance_in(d, p))?
+            }
+        };
         let elf_of = |package: &str| -> PathBuf {
             let at = packages.iter().position(|p| p == package).unwrap_or(0);
             elves[at].clone()

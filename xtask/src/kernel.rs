@@ -5,6 +5,7 @@
 //! loader refuses ELF64.
 
 use crate::paths;
+use crate::vmfunc_check::{self, Allowance};
 use anyhow::{Context, Result, bail};
 use std::fs;
 use std::path::PathBuf;
@@ -69,7 +70,8 @@ pub fn build() -> Result<Kernel> {
 }
 
 /// Builds binary `bin` of `package` for x86_64-unknown-none, in a cargo invocation of its
-/// own, and returns the path of the ELF.
+/// own, checks it holds no rogue `VMFUNC` bytes ([`vmfunc_check`]; only the conformance
+/// fixture may), and returns the path of the ELF.
 pub fn build_bare_metal(package: &str, bin: &str) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
@@ -89,13 +91,20 @@ pub fn build_bare_metal(package: &str, bin: &str) -> Result<PathBuf> {
     if !status.success() {
         bail!("building {package} for {TARGET} failed ({status})");
     }
-    Ok(paths::target_dir().join(TARGET).join("release").join(bin))
+    let elf = paths::target_dir().join(TARGET).join("release").join(bin);
+    vmfunc_check::check(package, &elf, vmfunc_check::allowance(package))?;
+    Ok(elf)
 }
 
 /// Builds every package in `packages` for x86_64-unknown-none in ONE cargo invocation
-/// (`cargo build --release --target x86_64-unknown-none -p a -p b ...`) and returns the
-/// ELF of each package's binary of the same name, in the order given.
-pub fn build_packages(packages: &[String]) -> Result<Vec<PathBuf>> {
+/// (`cargo build --release --target x86_64-unknown-none -p a -p b ...`), checks each
+/// image for rogue `VMFUNC` bytes with the allowance `allowance` gives its package
+/// ([`vmfunc_check`]), and returns the ELF of each package's binary of the same name, in
+/// the order given.
+pub fn build_packages(
+    packages: &[String],
+    allowance: impl Fn(&str) -> Allowance,
+) -> Result<Vec<PathBuf>> {
     if packages.is_empty() {
         return Ok(Vec::new());
     }
@@ -128,6 +137,7 @@ pub fn build_packages(packages: &[String]) -> Result<Vec<PathBuf>> {
                     elf.display()
                 );
             }
+            vmfunc_check::check(package, &elf, allowance(package))?;
             Ok(elf)
         })
         .collect()

@@ -36,6 +36,9 @@ enum Cmd {
     },
     /// Switch-latency benchmarks: table, target/bench/*.json and .svg (docs/benchmarks.md).
     Bench(xtask::bench::BenchArgs),
+    /// Coverage-guided fuzzing of the image, manifest, #UD and multiboot parsers
+    /// (nightly; docs/fuzzing.md).
+    Fuzz(xtask::fuzz::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Cmd::Setup => commands::setup().map(|()| true),
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
         Cmd::Bench(args) => xtask::bench::command(args),
+        Cmd::Fuzz(args) => xtask::fuzz::command(args),
         Cmd::Conformance { engine } => xtask::conformance::command(*engine),
     };
     match result {

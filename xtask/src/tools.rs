@@ -67,6 +67,15 @@ pub const XZ: Requirement = program("xz", &["xz-utils"]);
 pub const DPKG_DEB: Requirement = program("dpkg-deb", &["dpkg"]);
 pub const ASSEMBLER: Requirement = program("as", &["binutils"]);
 
+/// A C++ compiler: `cargo xtask fuzz` builds libFuzzer (C++) through `libfuzzer-sys`.
+pub const CXX: Requirement = program("c++", &["g++"]);
+
+/// What fuzzing needs besides the nightly toolchain (which `fuzz::ensure_tools` installs
+/// with rustup).
+pub fn for_fuzzing() -> Vec<Requirement> {
+    vec![CXX]
+}
+
 /// What booting on this engine needs.
 pub fn for_engine(engine: &Engine) -> Vec<Requirement> {
     match engine {

@@ -82,8 +82,10 @@ pub fn free_ranges(memory_map: &[MemoryRegion], reserved: &[Range<u64>]) -> Vec<
     normalize(frame_aligned(subtract(&avail, &holes)))
 }
 
-/// First-fit allocator over free physical ranges. Frames are never freed: the hypervisor
-/// sizes everything at boot.
+/// First-fit allocator over free physical ranges. The hypervisor sizes everything at boot;
+/// [`FrameAllocator::free`] only gives back what loading an image took when a later
+/// allocation for the same image fails, so that one image cannot use up the memory of
+/// the others (it is then rejected alone).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FrameAllocator {
     free: Vec<Range<u64>>,
@@ -122,6 +124,29 @@ impl FrameAllocator {
             .filter(|p| p.start < p.end);
         self.free.splice(i..=i, pieces);
         Some(start)
+    }
+
+    /// Gives back `frames` frames from `start`, which an earlier allocation returned and
+    /// nothing uses any more. Refuses (returns `false`, changing nothing) a range that is
+    /// not frame-aligned, is empty, wraps, or overlaps memory already free.
+    pub fn free(&mut self, start: u64, frames: usize) -> bool {
+        let Some(end) = u64::try_from(frames)
+            .ok()
+            .and_then(|n| n.checked_mul(FRAME_SIZE))
+            .and_then(|len| start.checked_add(len))
+        else {
+            return false;
+        };
+        if frames == 0 || start % FRAME_SIZE != 0 {
+            return false;
+        }
+        if self.free.iter().any(|r| r.start < end && start < r.end) {
+            return false;
+        }
+        let mut ranges = core::mem::take(&mut self.free);
+        ranges.push(start..end);
+        self.free = normalize(ranges);
+        true
     }
 
     /// Bytes still free.

@@ -5,13 +5,16 @@
 //! `mov r11d, X; jmp gate_land`. After `VMFUNC` at slot X the CPU continues at slot X + 3
 //! in the *target's* copy, so the landing pad names the source, and that cannot be
 //! forged: the only `0F 01 D4` in view X's executable memory is slot X (checked by
-//! [`vmfunc_sites`], across instruction boundaries).
+//! [`check_view`] over the slot pages and the common code as one buffer, across
+//! instruction and page boundaries; `crate::view_scan` checks the whole view again).
 
-use alloc::vec::Vec;
-use tessera_abi::gate::{CODE, SLOT_COUNT, SLOT_SIZE, SLOTS};
+use crate::scan::Scanner;
+use tessera_abi::gate::{CODE, CODE_SIZE, SLOT_COUNT, SLOT_SIZE, SLOTS};
 
-/// `VMFUNC` (SDM Vol. 2B: NP 0F 01 D4).
-pub const VMFUNC: [u8; 3] = [0x0F, 0x01, 0xD4];
+pub use crate::scan::VMFUNC;
+
+// The slot pages and the common code are one contiguous executable range.
+const _: () = assert!(CODE == SLOTS + 0x2000);
 /// Bytes of slots per 4 KiB page.
 pub const SLOTS_PER_PAGE: u64 = 0x1000 / SLOT_SIZE;
 /// Offset of the landing pad inside a slot.
@@ -24,8 +27,13 @@ pub enum GateError {
     BadLandingOffset,
     /// The page index is past the slot area.
     BadPage,
-    /// A `VMFUNC` byte sequence occurs where it must not (page offset given).
+    /// A `VMFUNC` byte sequence occurs where it must not (offset from `gate::SLOTS`: the
+    /// slot pages, then the common code).
     StrayVmfunc(usize),
+    /// The view's own slot does not hold `VMFUNC`.
+    MissingVmfunc,
+    /// The common code is larger than its area (`gate::CODE_SIZE`).
+    CodeTooLarge(usize),
 }
 
 /// The slot page `page` (0 or 1) as view `view` sees it (`None`: a view whose own slot
@@ -59,41 +67,37 @@ pub fn slot_page(page: u64, view: Option<u64>, land_offset: u64) -> Result<[u8; 
     Ok(bytes)
 }
 
-/// Every offset at which the `VMFUNC` byte sequence occurs in `bytes`.
-pub fn vmfunc_sites(bytes: &[u8]) -> Vec<usize> {
-    bytes
-        .windows(3)
-        .enumerate()
-        .filter(|(_, w)| *w == VMFUNC)
-        .map(|(i, _)| i)
-        .collect()
-}
-
 /// The slot page of `view` (the page holding its own slot).
 pub fn own_page(view: u64) -> u64 {
     view / SLOTS_PER_PAGE
 }
 
-/// Checks view `view`'s executable gate bytes: its two slot pages and the common code
-/// hold `VMFUNC` exactly once, at slot `view`.
+/// Checks view `view`'s executable gate bytes: its two slot pages and the common code,
+/// which are contiguous in guest memory (`SLOTS .. CODE + CODE_SIZE`), scanned as one
+/// buffer, hold `VMFUNC` exactly once, at slot `view`. The code area past `code` is zero
+/// (fresh frames), which cannot complete a sequence.
 pub fn check_view(view: u64, pages: [&[u8; 4096]; 2], code: &[u8]) -> Result<(), GateError> {
-    if let Some(&at) = vmfunc_sites(code).first() {
-        return Err(GateError::StrayVmfunc(at));
+    if code.len() as u64 > CODE_SIZE {
+        return Err(GateError::CodeTooLarge(code.len()));
     }
-    // The two slot pages are contiguous in guest memory: check across their boundary too.
-    let mut joined = Vec::with_capacity(8192);
-    joined.extend_from_slice(pages[0]);
-    joined.extend_from_slice(pages[1]);
-    let sites = vmfunc_sites(&joined);
-    let expected = (view * SLOT_SIZE) as usize;
-    match sites.as_slice() {
-        [only] if *only == expected => Ok(()),
-        _ => Err(GateError::StrayVmfunc(
-            sites
-                .into_iter()
-                .find(|&s| s != expected)
-                .unwrap_or(expected),
-        )),
+    let own = SLOTS + view * SLOT_SIZE;
+    let mut seen_own = false;
+    let mut stray = None;
+    let mut note = |at: u64| {
+        if at == own {
+            seen_own = true;
+        } else if stray.is_none() {
+            stray = Some(at);
+        }
+    };
+    let mut scanner = Scanner::new();
+    scanner.feed(SLOTS, pages[0], &mut note);
+    scanner.feed(SLOTS + 0x1000, pages[1], &mut note);
+    scanner.feed(CODE, code, &mut note);
+    match (stray, seen_own) {
+        (Some(at), _) => Err(GateError::StrayVmfunc((at - SLOTS) as usize)),
+        (None, false) => Err(GateError::MissingVmfunc),
+        (None, true) => Ok(()),
     }
 }
 
@@ -153,11 +157,44 @@ mod tests {
         code[7..10].copy_from_slice(&VMFUNC);
         assert_eq!(
             check_view(0, [&a, &b], &code),
-            Err(GateError::StrayVmfunc(7))
+            Err(GateError::StrayVmfunc(0x2000 + 7))
         );
         // A second VMFUNC in the slot pages (someone else's slot) is refused too.
         let b2 = slot_page(1, Some(300), 0x40).expect("page");
-        assert!(check_view(0, [&a, &b2], &[]).is_err());
+        assert_eq!(
+            check_view(0, [&a, &b2], &[]),
+            Err(GateError::StrayVmfunc(300 * 16))
+        );
+        // A view whose own slot lacks VMFUNC.
+        let [none, _] = pages(300, 0x40);
+        assert_eq!(
+            check_view(0, [&none, &b], &[]),
+            Err(GateError::MissingVmfunc)
+        );
+        assert_eq!(
+            check_view(0, [&a, &b], &[0x90; 0x2001]),
+            Err(GateError::CodeTooLarge(0x2001))
+        );
+    }
+
+    #[test]
+    fn vmfunc_across_the_page_and_code_boundaries_is_found() {
+        // The slot pages end in padding that honest pages fill with int3; a sequence made
+        // of the last bytes of a slot page and the first bytes of what follows counts.
+        let [a, mut b] = pages(0, 0x40);
+        b[4094..].copy_from_slice(&[0x0F, 0x01]);
+        assert_eq!(
+            check_view(0, [&a, &b], &[0xD4, 0x90]),
+            Err(GateError::StrayVmfunc(0x2000 - 2))
+        );
+        let [mut a, b] = pages(0, 0x40);
+        a[4095] = 0x0F;
+        let mut b2 = b;
+        b2[..2].copy_from_slice(&[0x01, 0xD4]);
+        assert_eq!(
+            check_view(0, [&a, &b2], &[]),
+            Err(GateError::StrayVmfunc(0x1000 - 1))
+        );
     }
 
     #[test]

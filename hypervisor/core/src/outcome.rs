@@ -12,8 +12,9 @@ pub enum Outcome {
     Exited(i32),
     /// Stopped by the hypervisor: a contained fault of this kind (`@@FAULT kind=`).
     Faulted(&'static str),
-    /// Its image was rejected before it could run.
-    Rejected,
+    /// Its image was rejected before it could run, for this problem (`@@REJECT
+    /// problem=`, e.g. `vmfunc-bytes`).
+    Rejected(&'static str),
     /// Its `main`'s run broke at its base without a fault: it broke the gate protocol
     /// (e.g. sent a reply nobody waited for), and the hypervisor ended that run without
     /// stopping the compartment (`@@ABORT`).
@@ -21,12 +22,13 @@ pub enum Outcome {
 }
 
 /// What the module command line says should happen (`expect=exit:0`, `expect=fault:KIND`,
-/// `expect=fault`, `expect=reject`); without `expect=`, a clean exit with code 0.
+/// `expect=fault`, `expect=reject`, `expect=reject:PROBLEM`); without `expect=`, a clean
+/// exit with code 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
     Exit(i32),
     Fault(Option<String>),
-    Reject,
+    Reject(Option<String>),
     Aborted,
 }
 
@@ -44,7 +46,7 @@ impl fmt::Display for BadExpect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "expect={} is not one of exit:N, fault, fault:KIND, reject, aborted",
+            "expect={} is not one of exit:N, fault, fault:KIND, reject, reject:PROBLEM, aborted",
             self.0
         )
     }
@@ -55,11 +57,12 @@ impl Expect {
     pub fn parse(value: &str) -> Result<Expect, BadExpect> {
         let bad = || BadExpect(value.into());
         match value.split_once(':') {
-            None if value == "reject" => Ok(Expect::Reject),
+            None if value == "reject" => Ok(Expect::Reject(None)),
             None if value == "aborted" => Ok(Expect::Aborted),
             None if value == "fault" => Ok(Expect::Fault(None)),
             Some(("exit", code)) => code.parse().map(Expect::Exit).map_err(|_| bad()),
             Some(("fault", kind)) if !kind.is_empty() => Ok(Expect::Fault(Some(kind.into()))),
+            Some(("reject", word)) if is_word(word) => Ok(Expect::Reject(Some(word.into()))),
             _ => Err(bad()),
         }
     }
@@ -70,11 +73,20 @@ impl Expect {
             (Expect::Exit(want), Outcome::Exited(got)) => want == got,
             (Expect::Fault(None), Outcome::Faulted(_)) => true,
             (Expect::Fault(Some(want)), Outcome::Faulted(got)) => want == got,
-            (Expect::Reject, Outcome::Rejected) => true,
+            (Expect::Reject(None), Outcome::Rejected(_)) => true,
+            (Expect::Reject(Some(want)), Outcome::Rejected(got)) => want == got,
             (Expect::Aborted, Outcome::Aborted) => true,
             _ => false,
         }
     }
+}
+
+/// A problem word: lowercase letters, digits and `-`, not empty.
+fn is_word(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 impl fmt::Display for Outcome {
@@ -82,7 +94,7 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Exited(code) => write!(f, "exit:{code}"),
             Outcome::Faulted(kind) => write!(f, "fault:{kind}"),
-            Outcome::Rejected => f.write_str("reject"),
+            Outcome::Rejected(word) => write!(f, "reject:{word}"),
             Outcome::Aborted => f.write_str("aborted"),
         }
     }
@@ -112,13 +124,25 @@ mod tests {
     fn expectations_parse_and_match() {
         assert_eq!(Expect::parse("exit:3"), Ok(Expect::Exit(3)));
         assert_eq!(Expect::parse("exit:-1"), Ok(Expect::Exit(-1)));
-        assert_eq!(Expect::parse("reject"), Ok(Expect::Reject));
+        assert_eq!(Expect::parse("reject"), Ok(Expect::Reject(None)));
+        assert_eq!(
+            Expect::parse("reject:vmfunc-bytes"),
+            Ok(Expect::Reject(Some("vmfunc-bytes".into())))
+        );
         assert_eq!(Expect::parse("fault"), Ok(Expect::Fault(None)));
         assert_eq!(
             Expect::parse("fault:memory"),
             Ok(Expect::Fault(Some("memory".into())))
         );
-        for bad in ["", "exit", "exit:x", "fault:", "crash", "reject:1"] {
+        for bad in [
+            "",
+            "exit",
+            "exit:x",
+            "fault:",
+            "crash",
+            "reject:",
+            "reject:Out of",
+        ] {
             assert!(Expect::parse(bad).is_err(), "{bad}");
         }
         assert!(Expect::default().matches(&Outcome::Exited(0)));
@@ -126,7 +150,15 @@ mod tests {
         assert!(!Expect::default().matches(&Outcome::Faulted("memory")));
         assert!(Expect::Fault(None).matches(&Outcome::Faulted("watchdog")));
         assert!(!Expect::Fault(Some("memory".into())).matches(&Outcome::Faulted("watchdog")));
-        assert!(!Expect::Reject.matches(&Outcome::Exited(0)));
+        assert!(!Expect::Reject(None).matches(&Outcome::Exited(0)));
+        assert!(Expect::Reject(None).matches(&Outcome::Rejected("not-elf")));
+        let vmfunc = Expect::Reject(Some("vmfunc-bytes".into()));
+        assert!(vmfunc.matches(&Outcome::Rejected("vmfunc-bytes")));
+        assert!(!vmfunc.matches(&Outcome::Rejected("out-of-memory")));
+        assert_eq!(
+            alloc::format!("{}", Outcome::Rejected("vmfunc-bytes")),
+            "reject:vmfunc-bytes"
+        );
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //!
 //! Each image is checked by `tessera_core::image` before hermit-entry's loader (which
 //! panics on malformed ELF) touches it, then relocated into fresh frames for the
-//! guest-physical base the layout planner gave it.
+//! guest-physical base the layout planner gave it, scanned for rogue `VMFUNC` bytes where
+//! it sits (`image::scan_loaded`, DESIGN §6 property 2), and given its stack. Everything
+//! that can go wrong with one image (no frames left for it, `0F 01 D4` in its code)
+//! rejects that image alone: what it took is given back and the boot goes on.
 
 use alloc::string::{String, ToString};
 use core::mem::MaybeUninit;
 use tessera_core::frames::FrameAllocator;
-use tessera_core::image::{self, ImageLimits, ImagePlan};
+use tessera_core::image::{self, ImageError, ImageLimits, ImagePlan, ImageProblem, MemoryPart};
 use tessera_core::multiboot::{Module, parse_cmdline};
 use tessera_core::outcome::Expect;
 
@@ -35,46 +38,80 @@ pub struct Checked<'a> {
 }
 
 /// Validates an image; the error names the module and the problem.
-pub fn check<'a>(name: &str, bytes: &'a [u8], max_span: u64) -> Result<Checked<'a>, String> {
-    let plan =
-        image::validate(name, bytes, &ImageLimits { max_span }).map_err(|e| e.to_string())?;
+pub fn check<'a>(name: &str, bytes: &'a [u8], max_span: u64) -> Result<Checked<'a>, ImageError> {
+    let plan = image::validate(name, bytes, &ImageLimits { max_span })?;
     if plan.fixed_base.is_some() {
-        return Err(alloc::format!(
-            "module '{name}': not relocatable (ET_EXEC); build it with the Tessera SDK"
-        ));
+        return Err(ImageError {
+            module: name.into(),
+            problem: ImageProblem::NotRelocatable,
+        });
     }
     Ok(Checked { bytes, plan })
 }
 
-/// A loaded image: its frames and its entry point (guest-physical).
+/// A loaded image: its frames, its entry point (guest-physical) and its stack's frames.
 #[derive(Debug)]
 pub struct Loaded {
     pub hpa: u64,
     pub entry: u64,
+    pub stack_hpa: u64,
 }
 
-/// Relocates a checked image for guest-physical `base` into fresh frames.
+/// Why an image was not loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The image is refused; nothing it took is still allocated.
+    Reject(ImageProblem),
+    /// A bug in L1 (the loader and the validator disagree): the boot stops.
+    Bug(String),
+}
+
+/// Frames for `bytes` bytes (a multiple of 4 KiB) aligned to `align`, zeroed.
+fn zeroed(
+    frames: &mut FrameAllocator,
+    bytes: u64,
+    align: u64,
+    part: MemoryPart,
+) -> Result<u64, LoadError> {
+    let hpa = usize::try_from(bytes / 0x1000)
+        .ok()
+        .and_then(|count| frames.alloc_aligned(count, align))
+        .ok_or(LoadError::Reject(ImageProblem::OutOfMemory {
+            part,
+            needed: bytes,
+        }))?;
+    // SAFETY: the allocator handed out these frames exclusively (identity-mapped, below
+    // 4 GiB); zeroing them leaves no stale data between segments.
+    unsafe { core::ptr::write_bytes(hpa as *mut u8, 0, bytes as usize) };
+    Ok(hpa)
+}
+
+/// Relocates a checked image for guest-physical `base` into fresh frames, scans its
+/// executable memory as loaded for `0F 01 D4` (unless it is the conformance fixture,
+/// which executes `VMFUNC` by design), and allocates its stack of `stack_len` bytes.
 pub fn load(
     name: &str,
     image: &Checked<'_>,
     base: u64,
+    stack_len: u64,
     frames: &mut FrameAllocator,
-) -> Result<Loaded, String> {
+    fixture: bool,
+) -> Result<Loaded, LoadError> {
     let plan = &image.plan;
-    let align = plan.align.max(0x1000);
-    let hpa = frames
-        .alloc_aligned((plan.span / 0x1000) as usize, align)
-        .ok_or_else(|| {
-            alloc::format!(
-                "module '{name}': out of memory for a {} KiB image",
-                plan.span >> 10
-            )
-        })?;
-    // SAFETY: the allocator handed out these frames exclusively, identity-mapped; zeroing
-    // them leaves no stale data between segments.
-    unsafe { core::ptr::write_bytes(hpa as *mut u8, 0, plan.span as usize) };
-    let object = hermit_entry::elf::KernelObject::parse(image.bytes)
-        .map_err(|e| alloc::format!("module '{name}': {e}"))?;
+    let hpa = zeroed(frames, plan.span, plan.align.max(0x1000), MemoryPart::Image)?;
+    let give_back = |frames: &mut FrameAllocator, error: LoadError| {
+        frames.free(hpa, (plan.span / 0x1000) as usize);
+        error
+    };
+    let object = match hermit_entry::elf::KernelObject::parse(image.bytes) {
+        Ok(object) => object,
+        Err(e) => {
+            return Err(give_back(
+                frames,
+                LoadError::Bug(alloc::format!("module '{name}': {e}")),
+            ));
+        }
+    };
     // SAFETY: `mem_size <= span` bytes of the frames just zeroed, owned here;
     // MaybeUninit<u8> has the layout of u8.
     let memory = unsafe {
@@ -83,12 +120,25 @@ pub fn load(
     // Core's validation rules out everything hermit-entry asserts on (see core::image).
     let loaded = object.load_kernel(memory, base);
     if loaded.entry_point != base + plan.entry_offset {
-        return Err(alloc::format!(
-            "module '{name}': loader and validator disagree on the entry point"
-        ));
+        let bug =
+            alloc::format!("module '{name}': loader and validator disagree on the entry point");
+        return Err(give_back(frames, LoadError::Bug(bug)));
     }
+    if !fixture {
+        // SAFETY: the `span` bytes at `hpa` are this image's frames, initialised (zeroed,
+        // then written by the loader) and not written again while this borrow lives.
+        let bytes = unsafe { core::slice::from_raw_parts(hpa as *const u8, plan.span as usize) };
+        if let Err(problem) = image::scan_loaded(plan, bytes) {
+            return Err(give_back(frames, LoadError::Reject(problem)));
+        }
+    }
+    let stack_hpa = match zeroed(frames, stack_len, 0x1000, MemoryPart::Stack) {
+        Ok(stack) => stack,
+        Err(error) => return Err(give_back(frames, error)),
+    };
     Ok(Loaded {
         hpa,
         entry: loaded.entry_point,
+        stack_hpa,
     })
 }

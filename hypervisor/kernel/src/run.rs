@@ -23,6 +23,7 @@ fn arg(boot: &BootInfo, key: &str) -> Option<String> {
 pub fn run_modules(
     boot: &BootInfo,
     caps: &Capabilities,
+    vmx_root: Option<Result<(), String>>,
     frames: &mut FrameAllocator,
 ) -> Result<(), String> {
     if boot.modules.is_empty() {
@@ -34,6 +35,9 @@ pub fn run_modules(
     // manifest entry has no `watchdog=`; it also bounds their `main`s.
     let boot_budget = arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok());
     if let Some(vmx) = &caps.vmx {
+        if let Some(Err(e)) = vmx_root {
+            return Err(alloc::format!("vmxon-failed {e}"));
+        }
         let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
         let mut sys = views(boot, &paging, frames, conformance)?;
         let mut cpu = crate::vmx::backend(vmx, sys.eptp_list, force_emulation, frames)?;

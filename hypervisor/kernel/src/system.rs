@@ -3,6 +3,7 @@
 
 use crate::compartment::{self, Checked};
 use crate::gate_pages::{read_u64, write_u64};
+use crate::place;
 use crate::stats::Stats;
 use crate::tables::FrameTables;
 use alloc::string::String;
@@ -13,7 +14,7 @@ use tessera_core::frames::FrameAllocator;
 use tessera_core::layout::{self, Layout};
 use tessera_core::manifest::{Access, Manifest};
 use tessera_core::multiboot::BootInfo;
-use tessera_core::outcome::{Expect, Outcome, encode_value};
+use tessera_core::outcome::{Expect, Outcome};
 use tessera_core::paging::{
     EntryFormat, Eptp, EptpRules, MemoryType, PageTable, Perms, validate_eptp,
 };
@@ -88,9 +89,6 @@ pub struct System<F: EntryFormat> {
     pub conformance: Option<crate::conformance::Conformance>,
 }
 
-/// Largest image span accepted before planning (the planner then checks it fits).
-const MAX_IMAGE_SPAN: u64 = 256 << 20;
-
 fn frame(frames: &mut FrameAllocator) -> Result<u64, String> {
     crate::mem::zeroed_frame(frames).ok_or_else(|| String::from("out of memory for L1 tables"))
 }
@@ -145,6 +143,8 @@ impl<F: EntryFormat> System<F> {
 
         // Check every image first: the planner needs their spans.
         let mut checked: Vec<Option<Checked<'_>>> = Vec::new();
+        // The problem word of each image the validator refused, by view.
+        let mut rejections: Vec<Option<&'static str>> = Vec::new();
         let mut expects = Vec::new();
         for decl in &manifest.compartments {
             let Some((_, expect, bytes)) = modules.iter().find(|(n, _, _)| *n == decl.name) else {
@@ -154,18 +154,12 @@ impl<F: EntryFormat> System<F> {
                 ));
             };
             expects.push(expect.clone());
-            match compartment::check(&decl.name, bytes, MAX_IMAGE_SPAN) {
-                Ok(c) => checked.push(Some(c)),
-                Err(problem) => {
-                    log::error!("rejected: {problem}");
-                    crate::sprintln!(
-                        "@@REJECT module={} problem={}",
-                        decl.name,
-                        encode_value(&problem)
-                    );
-                    checked.push(None);
-                }
+            let image = compartment::check(&decl.name, bytes, tessera_core::image::MAX_IMAGE_SPAN);
+            if let Err(error) = &image {
+                place::reject(error);
             }
+            rejections.push(image.as_ref().err().map(|e| e.problem.word()));
+            checked.push(image.ok());
         }
         for (name, _, _) in &modules {
             if manifest.index_of(name).is_none() {
@@ -238,42 +232,6 @@ impl<F: EntryFormat> System<F> {
                 },
             )?;
 
-            let mut entry = 0;
-            let status = match &checked[i] {
-                None => Status::Rejected,
-                Some(image) => {
-                    let loaded = compartment::load(&decl.name, image, region.base, tables.frames)?;
-                    entry = loaded.entry;
-                    for seg in &image.plan.segments {
-                        ept.map_range(
-                            &mut tables,
-                            region.base + seg.offset,
-                            loaded.hpa + seg.offset,
-                            seg.len,
-                            seg.perms,
-                        )
-                        .map_err(ept_err)?;
-                    }
-                    let stack_len = region.stack_top - region.stack_bottom;
-                    let stack_hpa = tables
-                        .frames
-                        .alloc((stack_len / 0x1000) as usize)
-                        .ok_or_else(|| {
-                            alloc::format!("'{}': out of memory for its stack", decl.name)
-                        })?;
-                    // SAFETY: fresh frames owned by L1.
-                    unsafe { core::ptr::write_bytes(stack_hpa as *mut u8, 0, stack_len as usize) };
-                    ept.map_range(
-                        &mut tables,
-                        region.stack_bottom,
-                        stack_hpa,
-                        stack_len,
-                        Perms::RW,
-                    )
-                    .map_err(ept_err)?;
-                    Status::Ready
-                }
-            };
             for (g, decl_g) in manifest.grants.iter().enumerate() {
                 if let Some((_, access)) = decl_g.access.iter().find(|(c, _)| *c == decl.name) {
                     let perms = if *access == Access::ReadWrite {
@@ -294,9 +252,13 @@ impl<F: EntryFormat> System<F> {
             views.push(View {
                 name: decl.name.clone(),
                 expect: expects[i].clone(),
-                outcome: (status == Status::Rejected).then_some(Outcome::Rejected),
-                status,
-                entry,
+                outcome: rejections[i].map(Outcome::Rejected),
+                status: if rejections[i].is_some() {
+                    Status::Rejected
+                } else {
+                    Status::Ready
+                },
+                entry: 0,
                 stack_top: region.stack_top,
                 region: region.base..region.base + region.size,
                 table: ept,
@@ -307,6 +269,11 @@ impl<F: EntryFormat> System<F> {
                 console: crate::console::LineBuffer::new(&decl.name, decl.console),
             });
         }
+        // Every view exists before any image is loaded: an image too large for the memory
+        // left is rejected alone (DESIGN §4), never the views of the others.
+        let exempt = place::load_all(&mut views, &checked, &plan.regions, frames, conformance)?;
+        crate::view_check::check_all(&views, exempt)?;
+
         let eptp_list = frame(frames)?;
         let mut list = alloc::boxed::Box::new([0u64; 512]);
         for (i, view) in views.iter().enumerate() {

@@ -36,43 +36,6 @@ fn scenario_exec_grant() {
 }
 
 #[test]
-fn scenario_vmfunc_rogue() {
-    let outcome = check_scenario(
-        "vmfunc-rogue",
-        &[(
-            "attack-vmfunc-victim",
-            &[
-                ("kind", "memory"),
-                ("access", "execute"),
-                ("allowed", "---"),
-                ("in_view", "victim"),
-            ],
-        )],
-    );
-    // The fetch that faulted is the attacker's own next instruction.
-    let fault = records(outcome, "FAULT")
-        .into_iter()
-        .find(|r| r.get("compartment").map(String::as_str) == Some("attack-vmfunc-victim"))
-        .unwrap_or_default();
-    assert_eq!(
-        fault.get("gpa"),
-        fault.get("rip"),
-        "the execute fault is not at the attacker's own code: {fault:?}"
-    );
-}
-
-#[test]
-fn scenario_vmfunc_invalid() {
-    check_scenario(
-        "vmfunc-invalid",
-        &[
-            ("attack-vmfunc-index", &[("kind", "vmfunc")]),
-            ("attack-vmfunc-leaf", &[("kind", "vmfunc")]),
-        ],
-    );
-}
-
-#[test]
 fn scenario_gate_jump() {
     let outcome = check_scenario(
         "gate-jump",

@@ -7,6 +7,7 @@ mod classic;
 mod hypercalls;
 mod isolation;
 mod limits;
+mod rejections;
 
 use std::thread;
 use tessera_scenarios::{boot_declaration, declared, declared_outcome_problems};

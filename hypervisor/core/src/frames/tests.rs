@@ -18,6 +18,34 @@ fn avail(base: u64, len: u64) -> MemoryRegion {
 }
 
 #[test]
+fn freed_frames_merge_back_and_double_frees_are_refused() {
+    let mut frames = FrameAllocator::new(vec![MIB..4 * MIB]);
+    let a = frames.alloc(16).expect("a");
+    let b = frames.alloc_aligned(256, 2 * MIB).expect("b");
+    assert_eq!((a, b), (MIB, 2 * MIB));
+    assert!(frames.free(b, 256));
+    assert!(!frames.free(b, 256), "double free");
+    assert!(!frames.free(b + 0x800, 1), "misaligned");
+    assert!(!frames.free(a, 0), "empty");
+    assert!(!frames.free(!0xFFF, 2), "wraps");
+    assert!(frames.free(a, 16));
+    assert_eq!(frames.free_ranges(), [MIB..4 * MIB]);
+    // What was given back can be allocated again.
+    assert_eq!(frames.alloc_aligned(512, 2 * MIB), Some(2 * MIB));
+}
+
+/// Found by the `multiboot` fuzz target: an empty module (start = end, as QEMU gives an
+/// empty `-initrd` entry) and an inverted one hold no byte, so they reserve nothing and
+/// do not split the free RAM around them.
+#[test]
+fn empty_and_inverted_reserved_ranges_reserve_nothing() {
+    let map = [avail(MIB, 4 * MIB)];
+    let (start, end) = (0x30_0000, 0x28_0000); // a module whose end is below its start
+    let reserved = [0x20_3200..0x20_3200, start..end];
+    assert_eq!(free_ranges(&map, &reserved), [MIB..5 * MIB]);
+}
+
+#[test]
 fn qemu_map_minus_kernel_and_modules() {
     let map = [
         avail(0, 0x9_fc00),

@@ -13,9 +13,16 @@
 //!
 //! A static PIE needs only `R_X86_64_RELATIVE` (no symbols to resolve), so that is the one
 //! type accepted; the symbol-based types would index `.dynsym` with an unchecked index.
+//!
+//! No relocation may write into an executable page (DESIGN §6 property 2): the value it
+//! writes is `load address + addend`, chosen by whoever wrote the file and by the layout,
+//! so it could create the bytes `0F 01 D4` in code whose file holds none. Position-
+//! independent code never needs one (rust-lld puts every relocated pointer in `.data`,
+//! `.data.rel.ro` or the GOT).
 
+use super::PAGE_SIZE;
 use super::elf::{self, ALIGN_64, DYN_SIZE, Dyn, PT_DYNAMIC, PT_LOAD, ProgramHeader, RELA_SIZE};
-use super::elf::{R_X86_64_RELATIVE, Rela};
+use super::elf::{PF_X, R_X86_64_RELATIVE, Rela};
 use super::problem::{ImageProblem, Region};
 use super::segments::Layout;
 
@@ -83,11 +90,15 @@ fn file_offset(phs: &[ProgramHeader], vaddr: u64, size: u64) -> Option<u64> {
     ph.p_offset.checked_add(within)
 }
 
-/// Checks the dynamic section and every relocation in it.
-pub fn check(bytes: &[u8], phs: &[ProgramHeader], layout: &Layout) -> Result<(), ImageProblem> {
+/// The `DT_RELA` table as the loader reads it (`None`: no relocations), with every check
+/// of the dynamic section except those of the entries themselves.
+pub fn relocation_table<'a>(
+    bytes: &'a [u8],
+    phs: &[ProgramHeader],
+) -> Result<Option<&'a [u8]>, ImageProblem> {
     let mut dynamics = phs.iter().filter(|ph| ph.p_type == PT_DYNAMIC);
     let Some(ph) = dynamics.next() else {
-        return Ok(());
+        return Ok(None);
     };
     if dynamics.next().is_some() {
         return Err(ImageProblem::MultipleDynamic);
@@ -101,7 +112,7 @@ pub fn check(bytes: &[u8], phs: &[ProgramHeader], layout: &Layout) -> Result<(),
         return Err(ImageProblem::WrongRelaEntrySize { size });
     }
     let (vaddr, size) = match (info.rela, info.relasz) {
-        (None, None | Some(0)) => return Ok(()),
+        (None, None | Some(0)) => return Ok(None),
         (Some(vaddr), Some(size)) => (vaddr, size),
         _ => return Err(ImageProblem::IncompleteRela),
     };
@@ -110,11 +121,20 @@ pub fn check(bytes: &[u8], phs: &[ProgramHeader], layout: &Layout) -> Result<(),
     }
     let offset =
         file_offset(phs, vaddr, size).ok_or(ImageProblem::RelaNotInFile { vaddr, size })?;
-    let relocations = elf::region(bytes, Region::Relocations, offset, size, ALIGN_64)?;
-    for (index, rela) in elf::records(relocations, RELA_SIZE)
-        .filter_map(Rela::parse)
-        .enumerate()
-    {
+    elf::region(bytes, Region::Relocations, offset, size, ALIGN_64).map(Some)
+}
+
+/// The relocations of a table from [`relocation_table`].
+pub fn relocations(table: &[u8]) -> impl Iterator<Item = Rela> + '_ {
+    elf::records(table, RELA_SIZE).filter_map(Rela::parse)
+}
+
+/// Checks the dynamic section and every relocation in it.
+pub fn check(bytes: &[u8], phs: &[ProgramHeader], layout: &Layout) -> Result<(), ImageProblem> {
+    let Some(table) = relocation_table(bytes, phs)? else {
+        return Ok(());
+    };
+    for (index, rela) in relocations(table).enumerate() {
         check_relocation(index, &rela, layout)?;
     }
     Ok(())
@@ -139,6 +159,13 @@ fn check_relocation(index: usize, rela: &Rela, layout: &Layout) -> Result<(), Im
             offset: rela.offset,
         });
     }
+    if let Some(segment) = executable_page_overlap(layout, rela.offset) {
+        return Err(ImageProblem::RelocationInCode {
+            index,
+            offset: rela.offset,
+            segment,
+        });
+    }
     // The relocated value is `load address + addend`: a pointer into the image, or one
     // past its end. Bounding it also keeps the loader's `i64` addition from overflowing.
     let inside = u64::try_from(rela.addend)
@@ -150,4 +177,19 @@ fn check_relocation(index: usize, rela: &Rela, layout: &Layout) -> Result<(), Im
         });
     }
     Ok(())
+}
+
+/// The program header index of an executable `PT_LOAD` segment whose pages (the mapping is
+/// page-granular: `p_vaddr` rounded down to `p_vaddr + p_memsz` rounded up) overlap the
+/// 8 bytes a relocation writes at `offset`.
+fn executable_page_overlap(layout: &Layout, offset: u64) -> Option<usize> {
+    let end = offset.saturating_add(8);
+    layout.loads.iter().find_map(|(index, ph)| {
+        let start = ph.p_vaddr - ph.p_vaddr % PAGE_SIZE;
+        let stop = ph
+            .vaddr_end()
+            .and_then(|e| e.checked_next_multiple_of(PAGE_SIZE))
+            .unwrap_or(u64::MAX);
+        (ph.p_flags & PF_X != 0 && offset < stop && start < end).then_some(*index)
+    })
 }

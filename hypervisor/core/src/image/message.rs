@@ -199,6 +199,14 @@ impl fmt::Display for ImageProblem {
                 f,
                 "relocation {index} writes 8 bytes at {offset:#x}, outside every PT_LOAD segment"
             ),
+            Self::RelocationInCode {
+                index,
+                offset,
+                segment,
+            } => write!(
+                f,
+                "relocation {index} writes 8 bytes at {offset:#x}, into executable segment {segment} (relocated code could hold VMFUNC bytes)"
+            ),
             Self::RelocationAddendOutOfImage { index, addend } => write!(
                 f,
                 "relocation {index}'s addend {addend:#x} points outside the image"
@@ -210,6 +218,17 @@ impl fmt::Display for ImageProblem {
             Self::TooLarge { needed, available } => write!(
                 f,
                 "too large for its region: needs {needed} bytes, region holds {available}"
+            ),
+            Self::NotRelocatable => f.write_str(
+                "not relocatable (ET_EXEC); build it with the Tessera SDK",
+            ),
+            Self::VmfuncBytes { offset } => write!(
+                f,
+                "executable bytes at offset {offset:#x} from the image base are 0F 01 D4 (VMFUNC), which only a view's own gate slot may hold"
+            ),
+            Self::OutOfMemory { part, needed } => write!(
+                f,
+                "out of memory: {part} needs {needed} bytes the machine no longer has free"
             ),
         }
     }

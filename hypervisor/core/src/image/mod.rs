@@ -22,13 +22,19 @@
 //!   [`ImagePlan::fixed_base`] (`ET_EXEC`) that base and no other (it asserts this too).
 //! - Map [`ImagePlan::segments`] at that base with their permissions; pages of the span
 //!   outside every segment stay unmapped.
+//! - Before mapping, refuse the image if [`scan_loaded`] finds `0F 01 D4` in its
+//!   executable memory as loaded (DESIGN §6 property 2); [`load`] lays an image out the
+//!   way the loader does, for host tools that have no guest memory to scan.
+//! - Report a refusal with [`ImageError::reject_line`].
 
 mod dynamic;
 mod elf;
 mod headers;
+mod load;
 mod message;
 mod notes;
 mod problem;
+mod reject;
 mod segments;
 #[cfg(test)]
 mod tests;
@@ -36,8 +42,12 @@ mod tests;
 use alloc::vec::Vec;
 
 pub use crate::paging::Perms;
-pub use problem::{ImageError, ImageProblem, NoteDefect, Region};
+pub use load::{LoadedImage, load, scan_loaded};
+pub use problem::{ImageError, ImageProblem, MemoryPart, NoteDefect, Region};
 
+/// The largest span the kernel accepts for an image before planning the layout (which
+/// then checks it fits); xtask's build-time check uses the same limit.
+pub const MAX_IMAGE_SPAN: u64 = 256 << 20;
 /// Page granularity of the mapping plan.
 pub const PAGE_SIZE: u64 = 4096;
 /// The largest `p_align` a `PT_LOAD` segment may ask for: a 2 MiB large page, the

@@ -325,6 +325,16 @@ pub enum ImageProblem {
         /// `r_offset`.
         offset: u64,
     },
+    /// A relocation that writes into a page of an executable segment: the value it writes
+    /// could create `0F 01 D4` in code (DESIGN §6 property 2).
+    RelocationInCode {
+        /// Relocation index.
+        index: usize,
+        /// `r_offset`.
+        offset: u64,
+        /// Program header index of the executable segment.
+        segment: usize,
+    },
     /// A relocation whose addend points outside the image.
     RelocationAddendOutOfImage {
         /// Relocation index.
@@ -344,4 +354,42 @@ pub enum ImageProblem {
         /// Bytes of the region.
         available: u64,
     },
+    /// A fixed-address (`ET_EXEC`) image: compartments are relocated to the region the
+    /// layout planner gives them.
+    NotRelocatable,
+    /// The executable memory of the image as loaded holds the bytes `0F 01 D4` (VMFUNC):
+    /// only a view's own gate slot may (DESIGN §6 property 2).
+    VmfuncBytes {
+        /// Offset of the first byte of the first occurrence from the image base.
+        offset: u64,
+    },
+    /// The machine has no free memory for this image: loading it would need `needed`
+    /// more bytes (one contiguous run for `part`).
+    OutOfMemory {
+        /// What could not be allocated.
+        part: MemoryPart,
+        /// Bytes asked for.
+        needed: u64,
+    },
+}
+
+/// What loading an image allocates, besides its view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryPart {
+    /// Frames for the image's span.
+    Image,
+    /// Frames for its stack.
+    Stack,
+    /// Second-level table frames to map the image and the stack.
+    Mappings,
+}
+
+impl fmt::Display for MemoryPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Image => "its image",
+            Self::Stack => "its stack",
+            Self::Mappings => "the tables that map it",
+        })
+    }
 }

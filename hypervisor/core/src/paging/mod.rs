@@ -27,6 +27,7 @@ mod sim;
 mod table;
 #[cfg(test)]
 mod tests;
+mod walk;
 
 pub use ept::Ept;
 pub use eptp::{Eptp, EptpError, EptpRules, validate_eptp};
@@ -35,6 +36,7 @@ pub use format::{EntryFormat, Leaf, Level, Slot};
 pub use npt::Npt;
 pub use sim::SimTables;
 pub use table::PageTable;
+pub use walk::Mapping;
 
 /// Entries per table at every level (a 4 KiB table of 8-byte entries).
 pub const ENTRIES_PER_TABLE: usize = 512;

@@ -326,7 +326,7 @@ impl<F: EntryFormat> PageTable<F> {
     }
 
     /// Decodes an entry, turning garbage into an error that names where it was found.
-    fn decode(&self, entry: u64, level: Level, gpa: u64) -> Result<Slot, PagingError> {
+    pub(super) fn decode(&self, entry: u64, level: Level, gpa: u64) -> Result<Slot, PagingError> {
         let slot = self.format.decode(entry, level);
         let bad_table = matches!(slot, Slot::Table(t) if self.check_table_address(t).is_err());
         let bad_leaf = matches!(slot, Slot::Leaf(l) if l.hpa >> self.maxphyaddr != 0);

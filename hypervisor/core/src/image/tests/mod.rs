@@ -4,6 +4,7 @@
 mod dynamic;
 mod header;
 mod notes;
+mod scan;
 mod segments;
 
 use alloc::vec;

@@ -4,6 +4,7 @@ mod eptp;
 mod formats;
 mod ranges;
 mod single;
+mod walk;
 
 use super::{EntryFormat, Ept, Npt, PageTable, SimTables};
 
