@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     match decode_ud(data) {
         UdInstruction::Vmfunc => assert!(data.starts_with(&VMFUNC)),
         UdInstruction::Vmcall => assert!(data.starts_with(&VMCALL)),
-        UdInstruction::Other => assert!(!data.starts_with(&VMFUNC) && !data.starts_with(&VMCALL)),
+        UdInstruction::Icebp => assert_eq!(data.first(), Some(&0xF1)),
+        UdInstruction::Other => assert!(
+            !data.starts_with(&VMFUNC) && !data.starts_with(&VMCALL) && data.first() != Some(&0xF1)
+        ),
     }
     for opcode in [&VMFUNC[..], &VMCALL[..], &CPUID[..]] {
         if let Some(len) = length_if(data, opcode) {

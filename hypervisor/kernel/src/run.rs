@@ -12,9 +12,6 @@ use tessera_core::multiboot::BootInfo;
 use tessera_core::paging::EntryFormat;
 use tessera_core::watchdog::{Budgets, Watchdog};
 
-/// Default watchdog budget of one activation, in TSC ticks (Bochs: instructions).
-const WATCHDOG_TICKS: u64 = 1 << 26;
-
 fn arg(boot: &BootInfo, key: &str) -> Option<String> {
     boot.args()
         .into_iter()
@@ -34,7 +31,8 @@ pub fn run_modules(
     }
     let conformance = arg(boot, "conformance").as_deref() == Some("1");
     let force_emulation = arg(boot, "switch").as_deref() == Some("emulate");
-    // A boot-wide budget (kernel argument `watchdog=TICKS`) also bounds every `main`.
+    // A boot-wide budget (kernel argument `watchdog=TICKS`) for every compartment whose
+    // manifest entry has no `watchdog=`; it also bounds their `main`s.
     let boot_budget = arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok());
     if let Some(vmx) = &caps.vmx {
         if let Some(Err(e)) = vmx_root {
@@ -77,10 +75,18 @@ fn run<B: Backend>(
     let hardware = cpu.hardware_switching();
     let mode = if hardware { "hardware" } else { "emulated" };
     crate::sprintln!("@@SWITCH mode={mode}");
-    let n = sys.views.len();
+    // Each compartment's manifest `watchdog=` first, then the boot-wide budget; without
+    // either, exports get the default (2^26) and `main` is not bounded.
+    let decls = &sys.manifest.compartments;
     let budgets = Budgets {
-        export: alloc::vec![boot_budget.unwrap_or(WATCHDOG_TICKS); n],
-        main: alloc::vec![boot_budget; n],
+        export: decls
+            .iter()
+            .map(|c| c.watchdog.or(boot_budget).unwrap_or(c.export_watchdog()))
+            .collect(),
+        main: decls
+            .iter()
+            .map(|c| c.main_watchdog().or(boot_budget))
+            .collect(),
     };
     crate::sprintln!(
         "@@WATCHDOG period={} mode={}",
