@@ -28,7 +28,7 @@ fn scenario_watchdog_budget() {
         &[
             (
                 "faulty-spin",
-                &[("kind", "watchdog"), ("budget", "33554432")],
+                &[("kind", "watchdog"), ("budget", "134217728")],
             ),
             (
                 "fault-loop",
