@@ -24,7 +24,7 @@ use crate::engine::{self, Engine, EngineRequest};
 use crate::examples::write_manifest;
 use crate::host::HostFacts;
 use crate::image::{Image, Module};
-use crate::runner::{self, Echo, RunOutcome, RunSpec};
+use crate::runner::{self, BootOutcome, BootSpec, Echo};
 use crate::tools::{self, Install};
 use crate::{kernel, paths};
 use anyhow::{Context, Result, bail};
@@ -415,7 +415,7 @@ impl BootResult {
     pub(crate) fn from_outcome(
         kind: BootKind,
         kernel_args: String,
-        outcome: &RunOutcome,
+        outcome: &BootOutcome,
     ) -> BootResult {
         let t = &outcome.transcript;
         let mode = t
@@ -1012,13 +1012,13 @@ pub fn run(plan: &Plan) -> Result<Report> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((kind.id(), Instant::now()));
-        let spec = RunSpec {
+        let spec = BootSpec {
             engine: plan.engine.clone(),
             image,
             timeout,
             echo: Echo::Quiet,
         };
-        let result = match runner::run(&spec) {
+        let result = match runner::boot(&spec) {
             Ok(outcome) => BootResult::from_outcome(kind, args, &outcome),
             Err(e) => BootResult::not_started(kind, args, format!("{e:#}")),
         };

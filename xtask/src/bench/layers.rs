@@ -13,7 +13,7 @@ use super::{BootKind, BootResult, Entry, Plan, Report};
 use crate::batch;
 use crate::engine::Engine;
 use crate::image::Image;
-use crate::runner::{Echo, RunSpec};
+use crate::runner::{BootSpec, Echo};
 use anyhow::Result;
 use std::fmt::Write as _;
 
@@ -161,7 +161,7 @@ pub fn direct_plan(nested: &Plan) -> Plan {
 /// Every boot of a nested plan, in ONE Linux boot (one after the other, so they do not
 /// disturb each other's counts).
 pub fn boot_nested(plan: &Plan, images: &[(BootKind, Result<Image, String>)]) -> Vec<BootResult> {
-    let runnable: Vec<(BootKind, RunSpec)> = images
+    let runnable: Vec<(BootKind, BootSpec)> = images
         .iter()
         .filter_map(|(kind, image)| {
             let image = image.as_ref().ok()?.clone();
@@ -171,7 +171,7 @@ pub fn boot_nested(plan: &Plan, images: &[(BootKind, Result<Image, String>)]) ->
             let echo = Echo::Quiet;
             Some((
                 *kind,
-                RunSpec {
+                BootSpec {
                     engine: plan.engine.clone(),
                     image,
                     timeout,
@@ -180,7 +180,7 @@ pub fn boot_nested(plan: &Plan, images: &[(BootKind, Result<Image, String>)]) ->
             ))
         })
         .collect();
-    let specs: Vec<RunSpec> = runnable.iter().map(|(_, s)| s.clone()).collect();
+    let specs: Vec<BootSpec> = runnable.iter().map(|(_, s)| s.clone()).collect();
     if plan.progress {
         eprintln!(
             "{} boot(s) in one Linux boot on {}…",
@@ -188,7 +188,7 @@ pub fn boot_nested(plan: &Plan, images: &[(BootKind, Result<Image, String>)]) ->
             plan.engine.label()
         );
     }
-    let mut outcomes = batch::run_all(&specs).into_iter();
+    let mut outcomes = batch::boot_all(&specs).into_iter();
     images
         .iter()
         .map(|(kind, image)| {
