@@ -1,4 +1,4 @@
-//! The `run`, `test` and `setup` commands.
+//! The `run` ([`build_and_boot`]), `test` and `setup` commands.
 
 use crate::engine::{self, EngineRequest};
 use crate::examples::Plan;

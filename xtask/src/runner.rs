@@ -1,5 +1,6 @@
-//! Booting an image on an engine: one run directory per boot, COM1 streamed line by line
-//! while the emulator runs, a hard timeout, and the verdict read from the transcript.
+//! Booting an image on an engine ([`boot`]): one run directory per boot, COM1 streamed
+//! line by line while the emulator runs, a hard timeout, and the verdict read from the
+//! transcript. A nested-kvm boot goes to [`crate::nested`], which boots Linux first.
 //!
 //! Exit statuses are never the verdict (QEMU exits 1 on pass, Bochs 0 or 1), only
 //! `@@RESULT`. The emulator is always ended by the PID this process started.

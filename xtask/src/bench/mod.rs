@@ -14,12 +14,12 @@
 //! `target/bench/<engine>-<cpu>-<mode>.json` and an SVG plot beside it;
 //! `--compare A.json B.json` prints per-benchmark ratios.
 //!
-//! One concern per file: [`suite`] (what is measured, and the exits each must cost),
-//! [`plan`] (the images to boot), [`measure`] (booting them), [`line`] (reading a
-//! `@@BENCH` line), [`report`] (matching lines to benchmarks, the structural check),
-//! [`table`] and [`svg`] (for people), [`result_file`] (the JSON file, through
-//! serde_json), [`compare`] (two files side by side) and [`layers`] (`--engine
-//! nested-kvm`: what each layer costs a switch).
+//! One concern per file: [`suite`](mod@suite) (what is measured, and the exits each
+//! must cost), [`plan`] (the images to boot), [`measure`](mod@measure) (booting them),
+//! [`line`](mod@line) (reading a `@@BENCH` line), [`report`] (matching lines to
+//! benchmarks, the structural check), [`table`] and [`svg`] (for people),
+//! [`result_file`] (the JSON file, through serde_json), [`compare`] (two files side by
+//! side) and [`layers`] (`--engine nested-kvm`: what each layer costs a switch).
 
 pub mod compare;
 #[cfg(test)]

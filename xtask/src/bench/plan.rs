@@ -1,7 +1,7 @@
 //! What a benchmark run boots: the [`Plan`] (engine, switch mode, view counts,
 //! timeouts), the declarations behind each boot (the gates declaration, scaled to N views
 //! for the scaling benchmark), and the images built from them — booted by
-//! [`super::measure`] or written as ISOs for bare metal (`--iso DIR`).
+//! [`super::measure()`] or written as ISOs for bare metal (`--iso DIR`).
 
 use super::suite::{BootKind, MAX_VIEWS, boots_needed, suite};
 use crate::commands::SwitchMode;
