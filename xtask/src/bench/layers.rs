@@ -226,7 +226,7 @@ pub fn command(plan: &Plan) -> Result<bool> {
     let path = super::out_dir().join(format!("layers-{}.json", plan.engine.cpu()));
     std::fs::create_dir_all(super::out_dir())?;
     let file = layers_file(&direct_report, &nested_report);
-    std::fs::write(&path, serde_json::to_string_pretty(&file)? + "\n")?;
+    std::fs::write(&path, super::layout::to_text(&file))?;
     println!("wrote {}", path.display());
     Ok(direct_ok && nested_ok)
 }

@@ -18,13 +18,15 @@
 //! must cost), [`plan`] (the images to boot), [`measure`](mod@measure) (booting them),
 //! [`line`](mod@line) (reading a `@@BENCH` line), [`report`] (matching lines to
 //! benchmarks, the structural check), [`table`] and [`svg`] (for people),
-//! [`result_file`] (the JSON file, through serde_json), [`compare`] (two files side by
-//! side) and [`layers`] (`--engine nested-kvm`: what each layer costs a switch).
+//! [`result_file`] (the JSON file, through serde_json; [`layout`] its line breaks),
+//! [`compare`] (two files side by side) and [`layers`] (`--engine nested-kvm`: what each
+//! layer costs a switch).
 
 pub mod compare;
 #[cfg(test)]
 mod fixtures;
 pub mod layers;
+pub mod layout;
 pub mod line;
 pub mod measure;
 pub mod plan;
