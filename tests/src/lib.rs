@@ -14,7 +14,7 @@ use xtask::examples::Plan;
 use xtask::image::{Image, Module};
 
 use xtask::kernel::{self, Kernel};
-use xtask::runner::{self, Echo, RunOutcome, RunSpec};
+use xtask::runner::{self, BootOutcome, BootSpec, Echo};
 use xtask::tools::{self, Install};
 use xtask::transcript::Verdict;
 
@@ -71,16 +71,16 @@ pub fn compartment(package: &str) -> Module {
 
 /// Boots the kernel with `args` on `engine` and returns what happened. Panics if the
 /// engine's tools are missing (with the install command) or the run cannot start.
-pub fn boot(engine: Engine, args: &str) -> RunOutcome {
+pub fn boot(engine: Engine, args: &str) -> BootOutcome {
     boot_modules(engine, args, Vec::new())
 }
 
 /// [`boot`] with multiboot modules (compartments).
-pub fn boot_modules(engine: Engine, args: &str, modules: Vec<Module>) -> RunOutcome {
+pub fn boot_modules(engine: Engine, args: &str, modules: Vec<Module>) -> BootOutcome {
     if let Err(e) = tools::ensure(&tools::for_engine(&engine), Install::Never) {
         panic!("{e:#}");
     }
-    let spec = RunSpec {
+    let spec = BootSpec {
         image: Image {
             modules,
             ..Image::new(kernel().elf32.clone(), args)
@@ -89,11 +89,11 @@ pub fn boot_modules(engine: Engine, args: &str, modules: Vec<Module>) -> RunOutc
         echo: Echo::Prefixed(engine.label()),
         engine,
     };
-    runner::run(&spec).unwrap_or_else(|e| panic!("cannot boot {}: {e:#}", spec.engine.label()))
+    runner::boot(&spec).unwrap_or_else(|e| panic!("cannot boot {}: {e:#}", spec.engine.label()))
 }
 
 /// Asserts that the boot ended with `@@RESULT pass` as its last `@@` line.
-pub fn assert_passed(outcome: &RunOutcome) {
+pub fn assert_passed(outcome: &BootOutcome) {
     assert_eq!(
         outcome.verdict,
         Verdict::Pass,
@@ -103,7 +103,7 @@ pub fn assert_passed(outcome: &RunOutcome) {
 }
 
 /// Asserts that every `(name, value)` was reported as `@@CAP name=value`.
-pub fn assert_caps(outcome: &RunOutcome, expected: &[(&str, &str)]) {
+pub fn assert_caps(outcome: &BootOutcome, expected: &[(&str, &str)]) {
     let caps = outcome.transcript.caps();
     let wrong: Vec<String> = expected
         .iter()
@@ -122,7 +122,7 @@ pub fn assert_caps(outcome: &RunOutcome, expected: &[(&str, &str)]) {
 }
 
 /// The `key=value` pairs of every `@@WORD` line of a boot.
-pub fn records(outcome: &RunOutcome, word: &str) -> Vec<HashMap<String, String>> {
+pub fn records(outcome: &BootOutcome, word: &str) -> Vec<HashMap<String, String>> {
     outcome
         .transcript
         .records(word)
@@ -135,7 +135,7 @@ pub fn records(outcome: &RunOutcome, word: &str) -> Vec<HashMap<String, String>>
 }
 
 /// Asserts a `@@WORD` line exists whose fields include every `(key, value)` pair.
-pub fn assert_record(outcome: &RunOutcome, word: &str, fields: &[(&str, &str)]) {
+pub fn assert_record(outcome: &BootOutcome, word: &str, fields: &[(&str, &str)]) {
     let found = records(outcome, word).into_iter().any(|r| {
         fields
             .iter()
@@ -182,10 +182,10 @@ pub fn declaration(path: &str) -> Vec<Module> {
 /// Boots `key` once per test binary: the first caller runs `boot`, later callers (other
 /// tests asserting on the same transcript, in any thread) wait for it and share the
 /// outcome. Different keys boot concurrently, within the runner's emulator limit.
-pub fn boot_once(key: &str, boot: impl FnOnce() -> RunOutcome) -> &'static RunOutcome {
-    type Cells = HashMap<String, &'static OnceLock<RunOutcome>>;
+pub fn boot_once(key: &str, boot: impl FnOnce() -> BootOutcome) -> &'static BootOutcome {
+    type Cells = HashMap<String, &'static OnceLock<BootOutcome>>;
     static BOOTS: Mutex<Option<Cells>> = Mutex::new(None);
-    let cell: &'static OnceLock<RunOutcome> = {
+    let cell: &'static OnceLock<BootOutcome> = {
         let mut boots = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
         boots
             .get_or_insert_with(HashMap::new)
@@ -197,14 +197,14 @@ pub fn boot_once(key: &str, boot: impl FnOnce() -> RunOutcome) -> &'static RunOu
 
 /// Boots the declaration in `path` on Bochs `tigerlake` (once per test binary; see
 /// [`boot_once`]) with no kernel arguments.
-pub fn boot_declaration(path: &str) -> &'static RunOutcome {
+pub fn boot_declaration(path: &str) -> &'static BootOutcome {
     boot_once(path, || {
         boot_modules(bochs("tigerlake"), "", declaration(path))
     })
 }
 
 /// What compartment `name` printed: its console lines (`[NAME] text`), without the prefix.
-pub fn console<'a>(outcome: &'a RunOutcome, name: &str) -> Vec<&'a str> {
+pub fn console<'a>(outcome: &'a BootOutcome, name: &str) -> Vec<&'a str> {
     let prefix = format!("[{name}] ");
     outcome
         .transcript
@@ -215,7 +215,7 @@ pub fn console<'a>(outcome: &'a RunOutcome, name: &str) -> Vec<&'a str> {
 }
 
 /// The index in the transcript of the first line satisfying `pred`.
-pub fn line_index(outcome: &RunOutcome, pred: impl Fn(&str) -> bool) -> Option<usize> {
+pub fn line_index(outcome: &BootOutcome, pred: impl Fn(&str) -> bool) -> Option<usize> {
     outcome.transcript.lines.iter().position(|l| pred(l))
 }
 
@@ -224,7 +224,7 @@ pub fn line_index(outcome: &RunOutcome, pred: impl Fn(&str) -> bool) -> Option<u
 /// needs (for `reject:PROBLEM`, with `problem=PROBLEM` and the details that problem
 /// carries: `offset=` for `vmfunc-bytes`, `needed=` for `out-of-memory`), and `@@RESULT
 /// pass`. Empty when all is as declared.
-pub fn declared_outcome_problems(d: &Declaration, outcome: &RunOutcome) -> Vec<String> {
+pub fn declared_outcome_problems(d: &Declaration, outcome: &BootOutcome) -> Vec<String> {
     let has = |word: &str, fields: &[(&str, &str)], keys: &[&str]| {
         records(outcome, word).into_iter().any(|r| {
             fields
@@ -283,7 +283,7 @@ pub type Fault = (&'static str, &'static [(&'static str, &'static str)]);
 /// every attack scenario promises: each expected `@@FAULT`, no `not contained` line, the
 /// victim and the bystander never stopped and exiting 0 (the bystander after the victim
 /// answered it), and `@@RESULT pass`.
-pub fn check_scenario(name: &str, faults: &[Fault]) -> &'static RunOutcome {
+pub fn check_scenario(name: &str, faults: &[Fault]) -> &'static BootOutcome {
     let outcome = boot_declaration(&format!("compartments/scenarios/{name}"));
     for (compartment, fields) in faults {
         let mut want = vec![("compartment", *compartment)];
@@ -330,7 +330,7 @@ pub fn check_scenario(name: &str, faults: &[Fault]) -> &'static RunOutcome {
 /// The outcome lines that must match the reference (Bochs tigerlake), normalised: what
 /// legitimately differs by engine is left out (exit counts, `allowed=` of memory faults,
 /// where a watchdog stopped a loop and how far past its budget).
-pub fn signature(outcome: &RunOutcome) -> BTreeSet<String> {
+pub fn signature(outcome: &BootOutcome) -> BTreeSet<String> {
     let mut lines = BTreeSet::new();
     for word in ["EXIT", "FAULT", "REJECT", "ABORT", "ROUNDTRIPS"] {
         for r in records(outcome, word) {

@@ -12,12 +12,15 @@
 use std::fs;
 use std::path::PathBuf;
 use tessera_scenarios::bochs;
-use xtask::bench::json::Json;
-use xtask::bench::{self, Plan, Report};
+use xtask::bench::{self, Plan, Report, ResultFile};
 use xtask::commands::SwitchMode;
 
-/// Runs the suite and writes its result files into a directory of this test's own.
-fn run(switch: Option<SwitchMode>, views: &[usize], dir: &str) -> (Report, Json, PathBuf) {
+/// Measures the suite and writes its result files into a directory of this test's own.
+fn measure(
+    switch: Option<SwitchMode>,
+    views: &[usize],
+    dir: &str,
+) -> (Report, ResultFile, PathBuf) {
     let plan = Plan {
         engine: bochs("tigerlake"),
         switch,
@@ -25,7 +28,8 @@ fn run(switch: Option<SwitchMode>, views: &[usize], dir: &str) -> (Report, Json,
         timeout: None,
         progress: true,
     };
-    let report = bench::run(&plan).unwrap_or_else(|e| panic!("cannot run the benchmarks: {e:#}"));
+    let report =
+        bench::measure(&plan).unwrap_or_else(|e| panic!("cannot run the benchmarks: {e:#}"));
     for boot in report.boots.iter().filter(|b| !b.passed) {
         eprintln!(
             "boot {} failed:\n{}",
@@ -36,38 +40,24 @@ fn run(switch: Option<SwitchMode>, views: &[usize], dir: &str) -> (Report, Json,
     eprintln!("{}", report.table());
     let dir = bench::out_dir().join(dir);
     let (json_path, svg_path) = report.write(&dir).expect("writing the result files");
-    let text = fs::read_to_string(&json_path).expect("reading the result file");
-    let json = Json::parse(&text)
-        .unwrap_or_else(|e| panic!("{} does not parse: {e}\n{text}", json_path.display()));
+    let file = ResultFile::read(&json_path).unwrap_or_else(|e| panic!("{e:#}"));
     let svg = fs::read_to_string(&svg_path).expect("reading the plot");
     assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
-    (report, json, json_path)
+    (report, file, json_path)
 }
 
 /// `exits_per_iter` of benchmark `id` in a result file.
-fn exits(json: &Json, id: &str) -> (u64, u64) {
-    let benchmark = json
-        .get("benchmarks")
-        .and_then(Json::as_array)
-        .and_then(|all| {
-            all.iter()
-                .find(|b| b.get("id").and_then(Json::as_str) == Some(id))
-        })
-        .unwrap_or_else(|| panic!("benchmark {id} is missing from the result file\n{json}"));
-    let ratio = benchmark
-        .get("exits_per_iter")
-        .and_then(Json::as_array)
-        .unwrap_or_else(|| panic!("{id}: no exits_per_iter"));
-    match ratio {
-        [e, n] => (e.as_u64().unwrap(), n.as_u64().unwrap()),
-        _ => panic!("{id}: exits_per_iter is not a pair"),
-    }
+fn exits(file: &ResultFile, id: &str) -> (u64, u64) {
+    let benchmark = file.benchmarks.iter().find(|b| b.id == id);
+    let benchmark = benchmark
+        .unwrap_or_else(|| panic!("benchmark {id} is missing from the result file\n{file:#?}"));
+    benchmark.exits_per_iter
 }
 
 #[test]
 fn every_benchmark_reports_and_hardware_gates_cost_no_exit() {
     let views = [2, 16, 128];
-    let (report, json, path) = run(None, &views, "test-hardware");
+    let (report, file, path) = measure(None, &views, "test-hardware");
     let problems = bench::check(&report);
     assert!(
         problems.is_empty(),
@@ -75,22 +65,22 @@ fn every_benchmark_reports_and_hardware_gates_cost_no_exit() {
         problems.join("\n"),
         report.table()
     );
-    assert_eq!(json.get("engine").and_then(Json::as_str), Some("bochs"));
-    assert_eq!(json.get("cpu").and_then(Json::as_str), Some("tigerlake"));
-    assert_eq!(json.get("switch").and_then(Json::as_str), Some("hardware"));
+    assert_eq!(file.engine, "bochs");
+    assert_eq!(file.cpu, "tigerlake");
+    assert_eq!(file.switch, "hardware");
     assert!(path.ends_with("bochs-tigerlake-hardware.json"), "{path:?}");
-    for spec in bench::specs(&views) {
-        let (_, n) = exits(&json, &spec.id);
-        assert_eq!(n, bench::ITERATIONS, "{}: iterations", spec.id);
+    for benchmark in bench::suite(&views) {
+        let (_, n) = exits(&file, &benchmark.id);
+        assert_eq!(n, bench::ITERATIONS, "{}: iterations", benchmark.id);
     }
     let n = bench::ITERATIONS;
     for id in ["a", "b", "c0", "c2", "c6", "c0-raw", "d", "g2", "g16"] {
-        assert_eq!(exits(&json, id), (0, n), "{id}: hardware switching exits");
+        assert_eq!(exits(&file, id), (0, n), "{id}: hardware switching exits");
     }
-    assert_eq!(exits(&json, "e"), (n, n), "one exit per VMCALL");
-    assert_eq!(exits(&json, "h"), (2 * n, n), "SWITCH_VIEW there and back");
+    assert_eq!(exits(&file, "e"), (n, n), "one exit per VMCALL");
+    assert_eq!(exits(&file, "h"), (2 * n, n), "SWITCH_VIEW there and back");
     assert_eq!(
-        exits(&json, "f"),
+        exits(&file, "f"),
         (2 * n, n),
         "an emulated round trip is two switches, one exit each"
     );
@@ -98,7 +88,7 @@ fn every_benchmark_reports_and_hardware_gates_cost_no_exit() {
 
 #[test]
 fn with_switch_emulate_every_switch_costs_exactly_one_exit() {
-    let (report, json, path) = run(Some(SwitchMode::Emulate), &[2], "test-emulated");
+    let (report, file, path) = measure(Some(SwitchMode::Emulate), &[2], "test-emulated");
     let problems = bench::check(&report);
     assert!(
         problems.is_empty(),
@@ -108,9 +98,9 @@ fn with_switch_emulate_every_switch_costs_exactly_one_exit() {
     );
     assert!(path.ends_with("bochs-tigerlake-emulated.json"), "{path:?}");
     let n = bench::ITERATIONS;
-    assert_eq!(exits(&json, "a"), (0, n));
+    assert_eq!(exits(&file, "a"), (0, n));
     for id in ["b", "c0", "c6", "d", "f", "g2"] {
-        assert_eq!(exits(&json, id), (2 * n, n), "{id}: two emulated switches");
+        assert_eq!(exits(&file, id), (2 * n, n), "{id}: two emulated switches");
     }
-    assert_eq!(exits(&json, "e"), (n, n));
+    assert_eq!(exits(&file, "e"), (n, n));
 }

@@ -5,23 +5,27 @@
 use crate::engine::Engine;
 use crate::nested;
 use crate::nested::stage::StageError;
-use crate::runner::{self, RunOutcome, RunSpec};
+use crate::runner::{self, BootOutcome, BootSpec};
 use anyhow::{Result, anyhow};
 
+/// The name [`boot_all`] had before issue 13, kept while code written against it is
+/// still being merged (the conformance work and `tests/tests/nested.rs`).
+pub use self::boot_all as run_all;
+
 /// Boots every spec; one result per spec, in order.
-pub fn run_all(specs: &[RunSpec]) -> Vec<Result<RunOutcome>> {
+pub fn boot_all(specs: &[BootSpec]) -> Vec<Result<BootOutcome>> {
     let nested: Vec<usize> = (0..specs.len())
         .filter(|&i| matches!(specs[i].engine, Engine::NestedKvm { .. }))
         .collect();
-    let mut results: Vec<Option<Result<RunOutcome>>> = (0..specs.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<BootOutcome>>> = (0..specs.len()).map(|_| None).collect();
     std::thread::scope(|s| {
         let session = (!nested.is_empty()).then(|| {
-            let batch: Vec<RunSpec> = nested.iter().map(|&i| specs[i].clone()).collect();
+            let batch: Vec<BootSpec> = nested.iter().map(|&i| specs[i].clone()).collect();
             s.spawn(move || nested_results(&batch))
         });
         let others: Vec<_> = (0..specs.len())
             .filter(|i| !nested.contains(i))
-            .map(|i| (i, s.spawn(move || runner::run(&specs[i]))))
+            .map(|i| (i, s.spawn(move || runner::boot(&specs[i]))))
             .collect();
         for (i, handle) in others {
             results[i] = Some(
@@ -44,8 +48,8 @@ pub fn run_all(specs: &[RunSpec]) -> Vec<Result<RunOutcome>> {
 }
 
 /// One session's results; a session-wide failure becomes every run's error.
-fn nested_results(batch: &[RunSpec]) -> Vec<Result<RunOutcome>> {
-    match nested::run_batch(batch) {
+fn nested_results(batch: &[BootSpec]) -> Vec<Result<BootOutcome>> {
+    match nested::boot_all(batch) {
         Ok(results) => results,
         Err(e) => batch.iter().map(|_| Err(copy_error(&e))).collect(),
     }

@@ -2,7 +2,7 @@
 //! `hypervisor/core` is tested against, and record each whole transcript as a fixture.
 
 use crate::engine::{DEFAULT_QEMU_CPU, Engine};
-use crate::runner::{self, Echo, RunSpec};
+use crate::runner::{self, BootSpec, Echo};
 use crate::tools::{self, Install};
 use crate::{image::Image, kernel, paths};
 use anyhow::{Result, bail};
@@ -38,9 +38,9 @@ pub fn fixture_name(engine: &Engine) -> String {
 pub fn capture() -> Result<()> {
     tools::ensure(&tools::all(), Install::IfRoot)?;
     let kernel = kernel::build()?;
-    let specs: Vec<RunSpec> = configs()
+    let specs: Vec<BootSpec> = configs()
         .into_iter()
-        .map(|engine| RunSpec {
+        .map(|engine| BootSpec {
             timeout: runner::default_timeout(&engine),
             echo: Echo::Prefixed(engine.label()),
             image: Image::new(kernel.elf32.clone(), ""),
@@ -48,10 +48,10 @@ pub fn capture() -> Result<()> {
         })
         .collect();
     eprintln!("booting {} configurations…", specs.len());
-    let outcomes: Vec<Result<runner::RunOutcome>> = std::thread::scope(|scope| {
+    let outcomes: Vec<Result<runner::BootOutcome>> = std::thread::scope(|scope| {
         let handles: Vec<_> = specs
             .iter()
-            .map(|spec| scope.spawn(move || runner::run(spec)))
+            .map(|spec| scope.spawn(move || runner::boot(spec)))
             .collect();
         handles
             .into_iter()

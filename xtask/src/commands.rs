@@ -1,10 +1,10 @@
-//! The `run`, `test` and `setup` commands.
+//! The `run` ([`build_and_boot`]), `test` and `setup` commands.
 
 use crate::engine::{self, EngineRequest};
 use crate::examples::Plan;
 use crate::host::HostFacts;
 use crate::image::Image;
-use crate::runner::{self, Echo, RunSpec};
+use crate::runner::{self, BootSpec, Echo};
 use crate::tools::{self, Install};
 use crate::{kernel, paths};
 use anyhow::{Context, Result, bail};
@@ -71,8 +71,9 @@ pub fn kernel_args(args: &RunArgs) -> String {
     words.join(" ")
 }
 
-/// `cargo xtask run`: true when the boot ends with `@@RESULT pass`.
-pub fn run(args: &RunArgs) -> Result<bool> {
+/// `cargo xtask run`: builds the kernel (and the example or scenario named), boots it
+/// and follows COM1; true when the boot ends with `@@RESULT pass`.
+pub fn build_and_boot(args: &RunArgs) -> Result<bool> {
     // Fail on a wrong name or a bad declaration before anything slow happens.
     let plan = match (&args.example, &args.scenario) {
         (Some(name), _) => Some(Plan::example(&paths::examples_dir(), name)?),
@@ -97,7 +98,7 @@ pub fn run(args: &RunArgs) -> Result<bool> {
     let timeout = args
         .timeout
         .map_or_else(|| runner::default_timeout(&engine), Duration::from_secs);
-    let spec = RunSpec {
+    let spec = BootSpec {
         image,
         engine,
         timeout,
@@ -108,7 +109,7 @@ pub fn run(args: &RunArgs) -> Result<bool> {
         spec.engine.label(),
         timeout.as_secs()
     );
-    let outcome = runner::run(&spec)?;
+    let outcome = runner::boot(&spec)?;
     if outcome.passed() {
         eprintln!("PASS: {}", outcome.summary());
         eprintln!("run directory: {}", outcome.run_dir.display());

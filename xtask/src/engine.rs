@@ -1,9 +1,11 @@
-//! Which engine boots Tessera: the pure choice between KVM, Bochs and QEMU (TCG).
+//! Which engine boots Tessera: the engines ([`Engine`]: Bochs, QEMU TCG, QEMU/KVM,
+//! nested-kvm, UEFI) and the pure choice among them for `--engine`.
 //!
 //! `auto` prefers QEMU+KVM when `/dev/kvm` can run a guest that itself has VMX or SVM
 //! (nested virtualisation), because that is the fast, real-hardware path. Otherwise it
 //! falls back to Bochs with a VMFUNC-capable CPU model, the one engine here that
-//! implements VMX, EPT and VMFUNC in software.
+//! implements VMX, EPT and VMFUNC in software. `nested-kvm` and `uefi` are only ever
+//! chosen by name.
 
 use crate::host::{HostFacts, KvmDevice, KvmModule, Vendor};
 
@@ -41,7 +43,7 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// `bochs`, `qemu` or `kvm`.
+    /// `bochs`, `qemu`, `kvm`, `nested-kvm` or `uefi`.
     pub fn name(&self) -> &'static str {
         match self {
             Engine::Bochs { .. } => "bochs",

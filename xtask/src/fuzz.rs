@@ -130,7 +130,7 @@ pub fn command(args: &FuzzArgs) -> Result<bool> {
     for target in &targets {
         let seeds = seeds::write(target.name)?;
         eprintln!("fuzz {}: {} seeds, {limit:?}", target.name, seeds.1);
-        let stats = run(&bins.join(target.name), target, &seeds.0, limit)?;
+        let stats = fuzz_target(&bins.join(target.name), target, &seeds.0, limit)?;
         rows.push((target.name, stats));
     }
     println!(
@@ -203,8 +203,9 @@ fn build() -> Result<PathBuf> {
     Ok(build_dir.join(HOST).join("release"))
 }
 
-/// Runs one target; an error if it crashed (with the input that did it).
-fn run(bin: &Path, target: &Target, seeds: &Path, limit: Limit) -> Result<Stats> {
+/// Fuzzes one target under `nice -n 19` until `limit`; an error if it crashed (with
+/// the input that did it).
+fn fuzz_target(bin: &Path, target: &Target, seeds: &Path, limit: Limit) -> Result<Stats> {
     let corpus = fuzz_dir().join("corpus").join(target.name);
     let artifacts = fuzz_dir().join("artifacts").join(target.name);
     std::fs::create_dir_all(&corpus)?;

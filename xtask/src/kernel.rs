@@ -1,8 +1,10 @@
-//! Building the bare-metal kernel and converting it for the multiboot loaders.
+//! Building for the bare-metal target: the kernel, converted for the multiboot loaders,
+//! and compartment packages, each image checked for rogue `VMFUNC` bytes
+//! ([`crate::vmfunc_check`]).
 //!
-//! The kernel is built in its own cargo invocation (never together with host crates: cargo
-//! would unify features across them), then converted to ELF32 because QEMU's multiboot
-//! loader refuses ELF64.
+//! The kernel is built in its own cargo invocation (never together with host crates or
+//! compartments: cargo would unify features across them), then converted to ELF32
+//! because QEMU's multiboot loader refuses ELF64.
 
 use crate::paths;
 use crate::vmfunc_check::{self, Allowance};

@@ -1,8 +1,10 @@
 //! Tessera's build entry (`cargo xtask ...`) and the library the emulator scenarios use.
 //!
 //! Pure pieces (engine choice, transcript parsing, bochsrc/grub.cfg/QEMU arguments, the
-//! host-tool table) are unit-tested here; [`runner`] is the one place that starts
-//! emulators.
+//! host-tool table, declarations, the benchmark report) are unit-tested here. Emulators
+//! are started in two places only, each ending its emulator by the PID it started:
+//! [`runner`] boots one image (Bochs, QEMU, KVM, UEFI) and [`nested::session`] boots the
+//! Linux of `--engine nested-kvm` in Bochs; [`batch`] spreads many boots over both.
 
 pub mod batch;
 pub mod bench;

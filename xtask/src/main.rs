@@ -44,7 +44,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Cmd::Run(args) => commands::run(args),
+        Cmd::Run(args) => commands::build_and_boot(args),
         Cmd::Test { engine, args } => commands::test(*engine, args).map(|()| true),
         Cmd::Setup => commands::setup().map(|()| true),
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),

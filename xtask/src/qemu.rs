@@ -1,4 +1,6 @@
-//! QEMU (TCG or KVM) booting the ELF32 kernel with its multiboot loader (`-kernel`).
+//! QEMU's command lines: TCG or KVM booting the ELF32 kernel with its multiboot loader
+//! (`-kernel`, modules as `-initrd`), and TCG on OVMF booting the GRUB ISO from its CD
+//! drive (`--engine uefi`).
 //!
 //! The guest ends QEMU through `isa-debug-exit`: writing v to the port exits with status
 //! (v << 1) | 1, so 1 for pass and 3 for fail — never 0, and never the verdict.

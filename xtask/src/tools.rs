@@ -1,5 +1,5 @@
-//! Host tools each engine needs, the Debian packages that provide them, and installing
-//! them (as root on Debian/Ubuntu) or printing the exact command that would.
+//! Host tools each engine (and fuzzing) needs, the Debian packages that provide them, and
+//! installing them (as root on Debian/Ubuntu) or printing the exact command that would.
 
 use crate::engine::Engine;
 use anyhow::{Context, Result, bail};

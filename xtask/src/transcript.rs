@@ -1,4 +1,5 @@
-//! The machine-readable COM1 transcript: `@@WORD token token ...` lines.
+//! The machine-readable COM1 transcript: `@@WORD token token ...` lines (every word and
+//! key: docs/transcript.md).
 //!
 //! Tokens are `key=value` pairs (values without spaces) or bare words (`@@RESULT pass`).
 //! `@@BENCH` carries JSON instead of tokens: its text is kept whole in [`Record::rest`].

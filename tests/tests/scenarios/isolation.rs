@@ -5,16 +5,16 @@
 use tessera_scenarios::{
     assert_passed, assert_record, boot_declaration, check_scenario, console, line_index, records,
 };
-use xtask::runner::RunOutcome;
+use xtask::runner::BootOutcome;
 
 /// Whether `compartment` printed a console line containing `text`.
-fn said(outcome: &RunOutcome, compartment: &str, text: &str) -> bool {
+fn said(outcome: &BootOutcome, compartment: &str, text: &str) -> bool {
     console(outcome, compartment)
         .iter()
         .any(|l| l.contains(text))
 }
 
-fn assert_said(outcome: &RunOutcome, compartment: &str, text: &str) {
+fn assert_said(outcome: &BootOutcome, compartment: &str, text: &str) {
     assert!(
         said(outcome, compartment, text),
         "[{compartment}] never said `{text}`\n{}",
@@ -23,7 +23,7 @@ fn assert_said(outcome: &RunOutcome, compartment: &str, text: &str) {
 }
 
 /// No `@@FAULT` line names any of `innocents`.
-fn assert_never_stopped(outcome: &RunOutcome, innocents: &[&str]) {
+fn assert_never_stopped(outcome: &BootOutcome, innocents: &[&str]) {
     for r in records(outcome, "FAULT") {
         let who = r.get("compartment").map(String::as_str).unwrap_or("");
         assert!(

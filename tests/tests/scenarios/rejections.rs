@@ -14,10 +14,10 @@ use tessera_scenarios::{
     assert_passed, assert_record, boot_declaration, console, declared, declared_outcome_problems,
     records,
 };
-use xtask::runner::RunOutcome;
+use xtask::runner::BootOutcome;
 
 /// Boots scenario `name` and checks it ended as declared, with nothing `not contained`.
-fn boot(name: &str) -> &'static RunOutcome {
+fn boot(name: &str) -> &'static BootOutcome {
     let path = format!("compartments/scenarios/{name}");
     let outcome = boot_declaration(&path);
     let problems = declared_outcome_problems(&declared(&path), outcome);
@@ -45,7 +45,7 @@ fn boot(name: &str) -> &'static RunOutcome {
 
 /// `@@REJECT module=COMPARTMENT problem=PROBLEM` carries `KEY=` (returned), and the
 /// compartment never ran: no console line, no `@@FAULT`, no `@@EXIT`.
-fn rejected(outcome: &RunOutcome, compartment: &str, problem: &str, key: &str) -> String {
+fn rejected(outcome: &BootOutcome, compartment: &str, problem: &str, key: &str) -> String {
     assert_record(
         outcome,
         "REJECT",

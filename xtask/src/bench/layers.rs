@@ -8,13 +8,13 @@
 //! KVM's included, so every figure is instructions per round trip. The nested boots
 //! share one Linux boot; the direct ones run beside it.
 
-use super::json::Json;
 use super::{BootKind, BootResult, Entry, Plan, Report};
 use crate::batch;
 use crate::engine::Engine;
 use crate::image::Image;
-use crate::runner::{Echo, RunSpec};
+use crate::runner::{BootSpec, Echo};
 use anyhow::Result;
+use serde::Serialize;
 use std::fmt::Write as _;
 
 /// One row of the layers table: a way of switching views and the benchmark that
@@ -73,7 +73,7 @@ fn entry<'a>(report: &'a Report, id: &str) -> Option<&'a Entry> {
     report
         .entries
         .iter()
-        .find(|e| e.spec.id == id && e.result.is_ok())
+        .find(|e| e.benchmark.id == id && e.result.is_ok())
 }
 
 /// `(median, exits per iteration)` of benchmark `id`.
@@ -117,35 +117,48 @@ pub fn table(direct: &Report, nested: &Report) -> String {
     out
 }
 
-/// The same as JSON: one object per layer.
-pub fn to_json(direct: &Report, nested: &Report) -> Json {
+/// `target/bench/layers-<cpu>.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayersFile {
+    pub cpu: String,
+    pub ticks: &'static str,
+    pub layers: Vec<LayerFigures>,
+}
+
+/// One layer's row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerFigures {
+    pub layer: &'static str,
+    pub engine: String,
+    pub vmfunc_pair_median: Option<u64>,
+    pub gate_benchmark: &'static str,
+    pub gate_round_trip_median: Option<u64>,
+    pub exits_to_l1_per_round_trip: Option<u64>,
+}
+
+/// The same as the table: one object per layer.
+pub fn layers_file(direct: &Report, nested: &Report) -> LayersFile {
     let layers = LAYERS
         .iter()
         .map(|layer| {
             let report = if layer.nested { nested } else { direct };
-            let num = |f: Option<(u64, u64)>, i: usize| {
-                f.map_or(Json::Null, |(m, x)| Json::uint(if i == 0 { m } else { x }))
-            };
             let pair = layer.pair.and_then(|id| figure(report, id));
             let gate = figure(report, layer.gate);
-            Json::Obj(vec![
-                ("layer".into(), Json::str(layer.title)),
-                ("engine".into(), Json::str(report.engine_text())),
-                ("vmfunc_pair_median".into(), num(pair, 0)),
-                ("gate_benchmark".into(), Json::str(layer.gate)),
-                ("gate_round_trip_median".into(), num(gate, 0)),
-                ("exits_to_l1_per_round_trip".into(), num(gate, 1)),
-            ])
+            LayerFigures {
+                layer: layer.title,
+                engine: report.engine_text(),
+                vmfunc_pair_median: pair.map(|(median, _)| median),
+                gate_benchmark: layer.gate,
+                gate_round_trip_median: gate.map(|(median, _)| median),
+                exits_to_l1_per_round_trip: gate.map(|(_, exits)| exits),
+            }
         })
         .collect();
-    Json::Obj(vec![
-        ("cpu".into(), Json::str(direct.engine.cpu())),
-        (
-            "ticks".into(),
-            Json::str("instructions executed by the whole Bochs machine"),
-        ),
-        ("layers".into(), Json::Arr(layers)),
-    ])
+    LayersFile {
+        cpu: direct.engine.cpu().to_owned(),
+        ticks: "instructions executed by the whole Bochs machine",
+        layers,
+    }
 }
 
 /// The plan of the same suite on Bochs directly, same CPU model.
@@ -161,26 +174,17 @@ pub fn direct_plan(nested: &Plan) -> Plan {
 /// Every boot of a nested plan, in ONE Linux boot (one after the other, so they do not
 /// disturb each other's counts).
 pub fn boot_nested(plan: &Plan, images: &[(BootKind, Result<Image, String>)]) -> Vec<BootResult> {
-    let runnable: Vec<(BootKind, RunSpec)> = images
+    let specs: Vec<BootSpec> = images
         .iter()
         .filter_map(|(kind, image)| {
-            let image = image.as_ref().ok()?.clone();
-            let timeout = plan
-                .timeout
-                .unwrap_or_else(|| super::default_timeout(&plan.engine, super::views_of(*kind)));
-            let echo = Echo::Quiet;
-            Some((
-                *kind,
-                RunSpec {
-                    engine: plan.engine.clone(),
-                    image,
-                    timeout,
-                    echo,
-                },
-            ))
+            Some(BootSpec {
+                engine: plan.engine.clone(),
+                image: image.as_ref().ok()?.clone(),
+                timeout: plan.timeout_of(*kind),
+                echo: Echo::Quiet,
+            })
         })
         .collect();
-    let specs: Vec<RunSpec> = runnable.iter().map(|(_, s)| s.clone()).collect();
     if plan.progress {
         eprintln!(
             "{} boot(s) in one Linux boot on {}…",
@@ -188,11 +192,11 @@ pub fn boot_nested(plan: &Plan, images: &[(BootKind, Result<Image, String>)]) ->
             plan.engine.label()
         );
     }
-    let mut outcomes = batch::run_all(&specs).into_iter();
+    let mut outcomes = batch::boot_all(&specs).into_iter();
     images
         .iter()
         .map(|(kind, image)| {
-            let args = super::kernel_args(*kind, plan.switch);
+            let args = kind.kernel_args(plan.switch);
             match image {
                 Err(e) => BootResult::not_started(*kind, args, e.clone()),
                 Ok(_) => match outcomes.next() {
@@ -211,8 +215,8 @@ pub fn boot_nested(plan: &Plan, images: &[(BootKind, Result<Image, String>)]) ->
 pub fn command(plan: &Plan) -> Result<bool> {
     let direct = direct_plan(plan);
     let (nested_report, direct_report) = std::thread::scope(|s| {
-        let d = s.spawn(|| super::run(&direct));
-        let n = super::run(plan);
+        let d = s.spawn(|| super::measure(&direct));
+        let n = super::measure(plan);
         (n, d.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
     });
     let (nested_report, direct_report) = (nested_report?, direct_report?);
@@ -221,7 +225,43 @@ pub fn command(plan: &Plan) -> Result<bool> {
     println!("{}", table(&direct_report, &nested_report));
     let path = super::out_dir().join(format!("layers-{}.json", plan.engine.cpu()));
     std::fs::create_dir_all(super::out_dir())?;
-    std::fs::write(&path, to_json(&direct_report, &nested_report).pretty())?;
+    let file = layers_file(&direct_report, &nested_report);
+    std::fs::write(&path, super::layout::to_text(&file))?;
     println!("wrote {}", path.display());
     Ok(direct_ok && nested_ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::fixtures::qemu_report;
+
+    #[test]
+    fn the_layers_table_and_file_of_fixed_reports() {
+        let direct = qemu_report();
+        let mut nested = qemu_report();
+        nested.entries.retain(|e| e.benchmark.id != "b");
+        let table = table(&direct, &nested);
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows.len(), 2 + LAYERS.len());
+        assert_eq!(
+            rows[2],
+            "hardware VMFUNC (Bochs, no KVM)                        12          12 (c0)              0"
+        );
+        assert_eq!(
+            rows[4],
+            "KVM's emulation in L0 (nested)                          -          12 (c0)              0"
+        );
+        assert_eq!(
+            rows[5],
+            "Tessera's emulation under KVM (nested)                  -           12 (f)              2"
+        );
+        let file = serde_json::to_value(layers_file(&direct, &nested)).unwrap();
+        assert_eq!(file["layers"].as_array().unwrap().len(), LAYERS.len());
+        assert_eq!(
+            serde_json::to_string(&file["layers"][2]).unwrap(),
+            r#"{"layer":"KVM's emulation in L0 (nested)","engine":"qemu qemu64,+svm,+npt","vmfunc_pair_median":null,"gate_benchmark":"c0","gate_round_trip_median":12,"exits_to_l1_per_round_trip":0}"#
+        );
+        assert_eq!(file["cpu"], "qemu64,+svm,+npt");
+    }
 }

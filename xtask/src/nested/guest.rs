@@ -1,7 +1,8 @@
 //! The guest image — the multiboot ELF of Debian's kernel behind the PVH stub, and the
 //! initramfs — built once and cached, keyed on everything it is made of: the versions of
-//! the packages it takes files from, the list of QEMU's libraries, and the sources of the
-//! stub, `/init` and this builder. Tessera's own files are never part of it.
+//! the packages it takes files from, the list of QEMU's libraries (paths and sizes), the
+//! sources of the stub and `/init`, and this builder's version and layout constants.
+//! Tessera's own files are never part of it.
 
 use super::packages::{self, Package};
 use super::stage::{Stage, StageError};

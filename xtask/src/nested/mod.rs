@@ -32,10 +32,10 @@ pub mod stub;
 pub mod vmlinux;
 
 use crate::engine::Engine;
-use crate::runner::{Echo, RunOutcome, RunSpec};
+use crate::runner::{BootOutcome, BootSpec, Echo};
 use crate::{paths, tools};
 use anyhow::{Context, Result, bail};
-use payload::Run;
+use payload::QemuRun;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -64,16 +64,16 @@ fn session_dir(cpu: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Runs every spec (all on this nested-kvm engine) in ONE Linux boot, in order. The
+/// Boots every spec (all on this nested-kvm engine) in ONE Linux boot, in order. The
 /// outer error is the session's (package, image build, Linux boot, KVM module load);
 /// each inner one is a run's own (QEMU start, or not reached).
-pub fn run_batch(specs: &[RunSpec]) -> Result<Vec<Result<RunOutcome>>> {
+pub fn boot_all(specs: &[BootSpec]) -> Result<Vec<Result<BootOutcome>>> {
     let Some(first) = specs.first() else {
         return Ok(Vec::new());
     };
     let engine = first.engine.clone();
     let Engine::NestedKvm { cpu } = &engine else {
-        bail!("nested::run_batch was given a {} run", engine.name());
+        bail!("nested::boot_all was given a {} boot", engine.name());
     };
     if let Some(other) = specs.iter().find(|s| s.engine != engine) {
         bail!(
@@ -84,9 +84,9 @@ pub fn run_batch(specs: &[RunSpec]) -> Result<Vec<Result<RunOutcome>>> {
     tools::ensure(&tools::for_engine(&engine), tools::Install::IfRoot)?;
     let guest = guest::ensure()?;
     let dir = session_dir(cpu)?;
-    let runs: Vec<Run> = specs
+    let runs: Vec<QemuRun> = specs
         .iter()
-        .map(|s| Run {
+        .map(|s| QemuRun {
             image: s.image.clone(),
             timeout_secs: s.timeout.as_secs().max(1),
         })
@@ -130,9 +130,9 @@ pub fn run_batch(specs: &[RunSpec]) -> Result<Vec<Result<RunOutcome>>> {
         .collect())
 }
 
-/// One run in a session of its own.
-pub fn run_one(spec: &RunSpec) -> Result<RunOutcome> {
-    run_batch(std::slice::from_ref(spec))?
+/// One boot in a session of its own.
+pub fn boot(spec: &BootSpec) -> Result<BootOutcome> {
+    boot_all(std::slice::from_ref(spec))?
         .pop()
         .context("the session returned no result")?
 }

@@ -1,11 +1,11 @@
-//! From what a session saw to one result per Tessera run: a [`RunOutcome`] read from its
+//! From what a session saw to one result per Tessera run: a [`BootOutcome`] read from its
 //! own transcript exactly as on every other engine, or an error naming the stage that
 //! kept it from running (Linux boot, KVM module load, QEMU start).
 
 use super::session::{Collected, RunRecord};
 use super::stage::{Stage, StageError};
 use crate::engine::Engine;
-use crate::runner::{End, RunOutcome};
+use crate::runner::{BootOutcome, End};
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::fs;
@@ -80,7 +80,7 @@ pub fn run_result(
     engine: &Engine,
     index: usize,
     argv: &[String],
-) -> Result<RunOutcome> {
+) -> Result<BootOutcome> {
     let record = &c.runs[index];
     let id = super::payload::run_id(index);
     let Some(began) = record.began else {
@@ -123,7 +123,7 @@ pub fn run_result(
     let finished = record
         .ended
         .map_or_else(std::time::Instant::now, |(_, at, _)| at);
-    Ok(RunOutcome {
+    Ok(BootOutcome {
         engine: engine.clone(),
         run_dir,
         com1,

@@ -18,9 +18,10 @@ pub const GUEST_SERIAL: &str = "/dev/ttyS1";
 /// The CPU QEMU gives Tessera: the guest's (Bochs') own, VMX included under nesting.
 pub const QEMU_CPU: &str = "host";
 
-/// One Tessera boot of a session.
+/// One QEMU run of Tessera in a session (`##RUN id=N` on the channel, `/tessera/runs/N/`
+/// in the guest).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Run {
+pub struct QemuRun {
     pub image: Image,
     /// Seconds of guest time before `timeout` ends QEMU.
     pub timeout_secs: u64,
@@ -41,7 +42,7 @@ pub fn run_id(index: usize) -> String {
 /// The layout of `runs`: files numbered in order of first use, named
 /// `/tessera/files/N-BASENAME` (absolute, so Tessera never mistakes a path for a
 /// module name).
-pub fn layout(runs: &[Run]) -> Result<Layout> {
+pub fn layout(runs: &[QemuRun]) -> Result<Layout> {
     let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut guest_path = |host: &Path| -> String {
         let n = files.len();
@@ -81,7 +82,7 @@ pub fn layout(runs: &[Run]) -> Result<Layout> {
 }
 
 /// The payload archive of `runs`; stripped copies of the files are made in `work`.
-pub fn build(runs: &[Run], work: &Path) -> Result<Vec<u8>> {
+pub fn build(runs: &[QemuRun], work: &Path) -> Result<Vec<u8>> {
     let layout = layout(runs)?;
     fs::create_dir_all(work).with_context(|| format!("creating {}", work.display()))?;
     let mut a = Archive::new();
@@ -134,12 +135,12 @@ fn strip(from: &Path, to: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn run(args: &str, modules: &[(&str, &str)]) -> Run {
+    fn qemu_run(args: &str, modules: &[(&str, &str)]) -> QemuRun {
         let mut image = Image::new("/w/target/tessera/tessera.elf32".into(), args);
         for (path, name) in modules {
             image.modules.push(Module::new((*path).into(), *name));
         }
-        Run {
+        QemuRun {
             image,
             timeout_secs: 60,
         }
@@ -148,14 +149,14 @@ mod tests {
     #[test]
     fn files_are_shared_and_arguments_are_qemus_own() {
         let runs = [
-            run(
+            qemu_run(
                 "",
                 &[
                     ("/w/release/ping", "ping"),
                     ("/w/m/pp.manifest", "manifest"),
                 ],
             ),
-            run("switch=emulate", &[("/w/release/ping", "ping")]),
+            qemu_run("switch=emulate", &[("/w/release/ping", "ping")]),
         ];
         let layout = layout(&runs).unwrap();
         let files: Vec<&str> = layout.files.values().map(String::as_str).collect();

@@ -4,7 +4,7 @@
 //! this process started if the guest does not end it.
 
 use super::channel::{Channel, Event};
-use super::payload::Run;
+use super::payload::QemuRun;
 use crate::bochs;
 use crate::process::{BochsLaunch, Emulator, POLL, Slot, Tail};
 use crate::runner::{Echo, End};
@@ -72,7 +72,7 @@ impl Collected {
         }
     }
 
-    fn run(&mut self, id: &str) -> Option<&mut RunRecord> {
+    fn record_mut(&mut self, id: &str) -> Option<&mut RunRecord> {
         id.parse::<usize>().ok().and_then(|i| self.runs.get_mut(i))
     }
 
@@ -98,17 +98,17 @@ impl Collected {
                     "nested-kvm: run {id} ({} of {total}) starts",
                     id.parse::<usize>().map_or(0, |i| i + 1)
                 );
-                if let Some(r) = self.run(&id) {
+                if let Some(r) = self.record_mut(&id) {
                     r.began = Some(Instant::now());
                 }
             }
             Event::RunEnd { id, rc, uptime } => {
-                if let Some(r) = self.run(&id) {
+                if let Some(r) = self.record_mut(&id) {
                     r.ended = Some((rc, Instant::now(), uptime));
                 }
             }
             Event::Qemu { id, text } => {
-                if let Some(r) = self.run(&id) {
+                if let Some(r) = self.record_mut(&id) {
                     r.stderr.push(text);
                 }
             }
@@ -118,7 +118,7 @@ impl Collected {
                     Echo::Lines => println!("{line}"),
                     Echo::Prefixed(prefix) => println!("[{prefix} {id}] {line}"),
                 }
-                if let Some(r) = self.run(&id) {
+                if let Some(r) = self.record_mut(&id) {
                     r.transcript.push_line(&line);
                 }
             }
@@ -149,7 +149,7 @@ pub fn boot(
     cpu: &str,
     iso: &Path,
     dir: &Path,
-    runs: &[Run],
+    runs: &[QemuRun],
     echo: &Echo,
     limit: Duration,
 ) -> Result<Collected> {

@@ -48,7 +48,7 @@ pub fn assemble(work: &Path) -> Result<Vec<u8>> {
     for (name, value) in symbols() {
         assembler.arg("--defsym").arg(format!("{name}={value:#x}"));
     }
-    run(assembler.arg("-o").arg(&object).arg(&source), "as --32")?;
+    binutils(assembler.arg("-o").arg(&object).arg(&source), "as --32")?;
     let mut linker = Command::new("ld");
     linker
         .args(["-m", "elf_i386", "-e", "_start", "--oformat", "binary"])
@@ -56,13 +56,14 @@ pub fn assemble(work: &Path) -> Result<Vec<u8>> {
         .arg("-o")
         .arg(&binary)
         .arg(&object);
-    run(&mut linker, "ld -m elf_i386")?;
+    binutils(&mut linker, "ld -m elf_i386")?;
     let bytes = fs::read(&binary)?;
     check(&bytes)?;
     Ok(bytes)
 }
 
-fn run(command: &mut Command, what: &str) -> Result<()> {
+/// Runs one binutils command; its stderr is the error if it fails.
+fn binutils(command: &mut Command, what: &str) -> Result<()> {
     let output = command
         .output()
         .with_context(|| format!("running {what} (package binutils)"))?;
