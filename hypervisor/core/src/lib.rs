@@ -28,6 +28,7 @@ pub mod multiboot;
 pub mod outcome;
 pub mod paging;
 pub mod protocol;
+pub mod pte;
 pub mod report;
 pub mod scan;
 pub mod svm;
