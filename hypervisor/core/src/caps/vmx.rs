@@ -8,6 +8,7 @@
 //! Entering VMX Operation" (§23.7 in the 2016–2022 editions) and Vol. 4 Table 2-2.
 
 use super::raw::RawDump;
+use crate::vmx::controls::{PinControls, PrimaryControls, SecondaryControls};
 
 pub const IA32_FEATURE_CONTROL: u32 = 0x3A;
 pub const IA32_VMX_BASIC: u32 = 0x480;
@@ -29,15 +30,21 @@ pub const IA32_VMX_TRUE_ENTRY_CTLS: u32 = 0x490;
 pub const IA32_VMX_VMFUNC: u32 = 0x491;
 
 /// Pin-based control bit 6: activate VMX-preemption timer (SDM "Pin-Based VM-Execution Controls" table).
-pub const PIN_PREEMPTION_TIMER: u32 = 6;
+pub const PIN_PREEMPTION_TIMER: u32 = position(PinControls::ACTIVATE_PREEMPTION_TIMER.bits());
 /// Primary processor-based control bit 31: activate secondary controls ("Primary Processor-Based VM-Execution Controls" table).
-pub const PROC_SECONDARY_CONTROLS: u32 = 31;
+pub const PROC_SECONDARY_CONTROLS: u32 =
+    position(PrimaryControls::ACTIVATE_SECONDARY_CONTROLS.bits());
 /// Secondary processor-based control bits ("Secondary Processor-Based VM-Execution Controls" table).
-pub const PROC2_ENABLE_EPT: u32 = 1;
-pub const PROC2_ENABLE_VPID: u32 = 5;
-pub const PROC2_UNRESTRICTED_GUEST: u32 = 7;
-pub const PROC2_ENABLE_VMFUNC: u32 = 13;
-pub const PROC2_EPT_VIOLATION_VE: u32 = 18;
+pub const PROC2_ENABLE_EPT: u32 = position(SecondaryControls::ENABLE_EPT.bits());
+pub const PROC2_ENABLE_VPID: u32 = position(SecondaryControls::ENABLE_VPID.bits());
+pub const PROC2_UNRESTRICTED_GUEST: u32 = position(SecondaryControls::UNRESTRICTED_GUEST.bits());
+pub const PROC2_ENABLE_VMFUNC: u32 = position(SecondaryControls::ENABLE_VM_FUNCTIONS.bits());
+pub const PROC2_EPT_VIOLATION_VE: u32 = position(SecondaryControls::EPT_VIOLATION_VE.bits());
+
+/// The bit number of a one-bit control mask.
+const fn position(mask: u32) -> u32 {
+    mask.trailing_zeros()
+}
 
 fn bit(value: u64, n: u32) -> bool {
     value.checked_shr(n).is_some_and(|v| v & 1 == 1)

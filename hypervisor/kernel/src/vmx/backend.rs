@@ -9,6 +9,7 @@ use crate::regs::GuestRegs;
 use alloc::string::String;
 use tessera_core::caps::VmxCaps;
 use tessera_core::paging::Ept;
+use tessera_core::vmx::controls::SecondaryControls;
 use tessera_core::vmx::exit::{RawExit, decode, reason_name};
 use tessera_core::vmx::fields;
 
@@ -19,7 +20,7 @@ pub struct VmxCpu {
     pub caps: VmxCaps,
     /// The secondary controls with "enable VM functions" set, when the CPU switches views
     /// itself (hardware VMFUNC in use); `None` on the emulated path.
-    pub vm_functions: Option<u32>,
+    pub vm_functions: Option<SecondaryControls>,
     /// "Enable VM functions" is on now (not trapped): the CPU switches views itself.
     pub hardware: bool,
     /// Preemption-timer value for the next entry (TSC ticks >> the timer rate).
@@ -142,13 +143,12 @@ impl Backend for VmxCpu {
         };
         // Without "enable VM functions" VMFUNC raises #UD (SDM 2B VMFUNC; the exception
         // bitmap makes it exit), and L1 emulates it with the same rules.
-        let bit = tessera_core::vmx::controls::ENABLE_VM_FUNCTIONS.bit;
         let value = if trapped {
-            secondary & !(1 << bit)
+            secondary.difference(SecondaryControls::ENABLE_VM_FUNCTIONS)
         } else {
             secondary
         };
-        self.write(fields::SECONDARY_PROC_CONTROLS, value.into());
+        self.write(fields::SECONDARY_PROC_CONTROLS, value.bits().into());
         self.hardware = !trapped;
     }
 

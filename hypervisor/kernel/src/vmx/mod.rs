@@ -108,11 +108,11 @@ pub fn backend(
     .map_err(|e| alloc::format!("{e}"))?;
     log::info!(
         "VMX controls: pin {:#x} proc {:#x} proc2 {:#x} exit {:#x} entry {:#x} (vpid {}, preemption timer {}, VM functions {})",
-        ctl.pin,
-        ctl.primary,
-        ctl.secondary,
-        ctl.exit,
-        ctl.entry,
+        ctl.pin.bits(),
+        ctl.primary.bits(),
+        ctl.secondary.bits(),
+        ctl.exit.bits(),
+        ctl.entry.bits(),
         ctl.vpid,
         ctl.preemption_timer,
         ctl.vm_functions

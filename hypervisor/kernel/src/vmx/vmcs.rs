@@ -57,11 +57,11 @@ impl Vmcs {
     }
 
     fn write_controls(&self, c: &Controls) -> Result<(), VmFail> {
-        write(PIN_BASED_CONTROLS, c.pin.into())?;
-        write(PRIMARY_PROC_CONTROLS, c.primary.into())?;
-        write(SECONDARY_PROC_CONTROLS, c.secondary.into())?;
-        write(EXIT_CONTROLS, c.exit.into())?;
-        write(ENTRY_CONTROLS, c.entry.into())?;
+        write(PIN_BASED_CONTROLS, c.pin.bits().into())?;
+        write(PRIMARY_PROC_CONTROLS, c.primary.bits().into())?;
+        write(SECONDARY_PROC_CONTROLS, c.secondary.bits().into())?;
+        write(EXIT_CONTROLS, c.exit.bits().into())?;
+        write(ENTRY_CONTROLS, c.entry.bits().into())?;
         // Every exception exits (DESIGN §2: L2 has no IDT); with PFEC mask = match = 0
         // every #PF matches, so bit 14 makes every page fault exit (SDM 3C §26.2).
         write(EXCEPTION_BITMAP, 0xFFFF_FFFF)?;
