@@ -9,6 +9,7 @@ use crate::regs::GuestRegs;
 use alloc::string::String;
 use tessera_core::caps::VmxCaps;
 use tessera_core::paging::Ept;
+use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
 use tessera_core::vmx::exit::{RawExit, decode, reason_name};
 use tessera_core::vmx::fields;
@@ -112,7 +113,8 @@ impl Backend for VmxCpu {
     fn set_rflags(&mut self, rflags: u64) {
         // Keep IF=1 (see `Vmcs::start_guest`): harmless with external-interrupt
         // exiting, and what lets KVM's L0 run while a compartment loops on Bochs.
-        self.write(fields::GUEST_RFLAGS, rflags | (1 << 9));
+        let rflags = Rflags::from_bits_retain(rflags) | Rflags::IF;
+        self.write(fields::GUEST_RFLAGS, rflags.bits());
     }
 
     fn clear_interrupt_shadow(&mut self) {
@@ -158,10 +160,8 @@ impl Backend for VmxCpu {
     }
 
     fn clear_single_step(&mut self) {
-        self.write(
-            fields::GUEST_RFLAGS,
-            self.read(fields::GUEST_RFLAGS) & !(1 << 8),
-        );
+        let rflags = Rflags::from_bits_retain(self.read(fields::GUEST_RFLAGS));
+        self.write(fields::GUEST_RFLAGS, rflags.difference(Rflags::TF).bits());
         // Pending debug exceptions (SDM 3C §25.4.2): BS and friends of a trap that MOV SS
         // or STI blocking deferred; it would fire in whichever view runs next.
         self.write(fields::GUEST_PENDING_DEBUG, 0);

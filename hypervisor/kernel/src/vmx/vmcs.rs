@@ -5,20 +5,27 @@
 use super::instr::{self, VmFail, vmwrite};
 use crate::cpu::{Cr, rdmsr_safe, read_cr, read_cr3};
 use tessera_core::caps::VmxCaps;
+use tessera_core::efer::Efer;
 use tessera_core::guest::{self, access_rights as ar};
+use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::Controls;
 use tessera_core::vmx::fields::*;
+use x86::controlregs::{Cr0, Cr4};
+use x86::msr::IA32_EFER;
 
-const IA32_EFER: u32 = 0xC000_0080;
 /// EFER.LME | EFER.LMA: the guest is in IA-32e mode (SDM 3C §27.3.1.1).
-const GUEST_EFER: u64 = (1 << 8) | (1 << 10);
+const GUEST_EFER: Efer = Efer::LONG_MODE;
 /// CR0: PE, EM, ET, NE, WP, PG — before the fixed bits are applied. EM = 1: every x87,
 /// MMX and SSE instruction faults (#NM, #UD), so no FPU state can carry anything between
 /// compartments, at no cost per call (compartments are built soft-float).
-const CR0_BITS: u64 = (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5) | (1 << 16) | (1 << 31);
+const CR0_BITS: Cr0 = Cr0::CR0_PROTECTED_MODE
+    .union(Cr0::CR0_EMULATE_COPROCESSOR)
+    .union(Cr0::CR0_EXTENSION_TYPE)
+    .union(Cr0::CR0_NUMERIC_ERROR)
+    .union(Cr0::CR0_WRITE_PROTECT)
+    .union(Cr0::CR0_ENABLE_PAGING);
 /// CR4: PAE — VMXE comes from the fixed-0 MSR and is hidden by the read shadow.
-const CR4_BITS: u64 = 1 << 5;
-const CR4_VMXE: u64 = 1 << 13;
+const CR4_BITS: Cr4 = Cr4::CR4_ENABLE_PAE;
 
 /// A VMCS region that is current on this CPU.
 #[derive(Debug)]
@@ -101,7 +108,10 @@ impl Vmcs {
         write(HOST_SYSENTER_CS, 0)?;
         write(HOST_SYSENTER_ESP, 0)?;
         write(HOST_SYSENTER_EIP, 0)?;
-        write(HOST_IA32_EFER, rdmsr_safe(IA32_EFER).unwrap_or(0x500))?;
+        write(
+            HOST_IA32_EFER,
+            rdmsr_safe(IA32_EFER).unwrap_or(Efer::LONG_MODE.bits()),
+        )?;
         Ok(())
     }
 
@@ -114,16 +124,16 @@ impl Vmcs {
         rsp: u64,
         eptp: u64,
     ) -> Result<(), VmFail> {
-        let cr0 = caps.cr0.apply(CR0_BITS);
-        let cr4 = caps.cr4.apply(CR4_BITS);
+        let cr0 = caps.cr0.apply(CR0_BITS.bits() as u64);
+        let cr4 = caps.cr4.apply(CR4_BITS.bits() as u64);
         write(GUEST_CR0, cr0)?;
         write(CR0_READ_SHADOW, cr0)?;
         write(GUEST_CR4, cr4)?;
-        write(CR4_READ_SHADOW, cr4 & !CR4_VMXE)?;
+        write(CR4_READ_SHADOW, cr4 & !(Cr4::CR4_ENABLE_VMX.bits() as u64))?;
         write(GUEST_CR3, guest::PAGE_TABLES_GPA)?;
         write(GUEST_DR7, 0x400)?;
         write(GUEST_IA32_DEBUGCTL, 0)?;
-        write(GUEST_IA32_EFER, GUEST_EFER)?;
+        write(GUEST_IA32_EFER, GUEST_EFER.bits())?;
         write(GUEST_RSP, rsp)?;
         write(GUEST_RIP, rip)?;
         // IF=1: with external-interrupt exiting the guest's IF blocks nothing (SDM Vol. 3C
@@ -131,7 +141,7 @@ impl Vmcs {
         // marks itself in VMX non-root operation, so a guest entered with IF=0 takes no
         // external-interrupt exit there. Under KVM in Bochs (nested-kvm) that starves L0
         // of its timer, and with it KVM's emulation of the watchdog (preemption timer).
-        write(GUEST_RFLAGS, 0x202)?;
+        write(GUEST_RFLAGS, Rflags::CLEAN.bits())?;
         let flat = 0xFFFF_FFFF;
         for (sel, base, limit, rights, selector, access) in [
             (
