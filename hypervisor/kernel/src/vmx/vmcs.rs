@@ -142,78 +142,7 @@ impl Vmcs {
         // external-interrupt exit there. Under KVM in Bochs (nested-kvm) that starves L0
         // of its timer, and with it KVM's emulation of the watchdog (preemption timer).
         write(GUEST_RFLAGS, Rflags::CLEAN.bits())?;
-        let flat = 0xFFFF_FFFF;
-        for (sel, base, limit, rights, selector, access) in [
-            (
-                GUEST_CS_SELECTOR,
-                GUEST_CS_BASE,
-                GUEST_CS_LIMIT,
-                GUEST_CS_ACCESS_RIGHTS,
-                guest::CODE_SELECTOR,
-                ar::CODE,
-            ),
-            (
-                GUEST_SS_SELECTOR,
-                GUEST_SS_BASE,
-                GUEST_SS_LIMIT,
-                GUEST_SS_ACCESS_RIGHTS,
-                guest::DATA_SELECTOR,
-                ar::DATA,
-            ),
-            (
-                GUEST_DS_SELECTOR,
-                GUEST_DS_BASE,
-                GUEST_DS_LIMIT,
-                GUEST_DS_ACCESS_RIGHTS,
-                guest::DATA_SELECTOR,
-                ar::DATA,
-            ),
-            (
-                GUEST_ES_SELECTOR,
-                GUEST_ES_BASE,
-                GUEST_ES_LIMIT,
-                GUEST_ES_ACCESS_RIGHTS,
-                guest::DATA_SELECTOR,
-                ar::DATA,
-            ),
-            (
-                GUEST_FS_SELECTOR,
-                GUEST_FS_BASE,
-                GUEST_FS_LIMIT,
-                GUEST_FS_ACCESS_RIGHTS,
-                guest::DATA_SELECTOR,
-                ar::DATA,
-            ),
-            (
-                GUEST_GS_SELECTOR,
-                GUEST_GS_BASE,
-                GUEST_GS_LIMIT,
-                GUEST_GS_ACCESS_RIGHTS,
-                guest::DATA_SELECTOR,
-                ar::DATA,
-            ),
-            (
-                GUEST_LDTR_SELECTOR,
-                GUEST_LDTR_BASE,
-                GUEST_LDTR_LIMIT,
-                GUEST_LDTR_ACCESS_RIGHTS,
-                0,
-                ar::UNUSABLE,
-            ),
-        ] {
-            write(sel, selector.into())?;
-            write(base, 0)?;
-            write(limit, flat)?;
-            write(rights, access.into())?;
-        }
-        write(GUEST_TR_SELECTOR, guest::TSS_SELECTOR.into())?;
-        write(GUEST_TR_BASE, guest::GDT_GPA + guest::TSS_OFFSET)?;
-        write(GUEST_TR_LIMIT, guest::TSS_LIMIT.into())?;
-        write(GUEST_TR_ACCESS_RIGHTS, ar::TSS.into())?;
-        write(GUEST_GDTR_BASE, guest::GDT_GPA)?;
-        write(GUEST_GDTR_LIMIT, guest::GDT_LIMIT.into())?;
-        write(GUEST_IDTR_BASE, 0)?;
-        write(GUEST_IDTR_LIMIT, 0)?;
+        write_guest_segments()?;
         write(GUEST_SYSENTER_CS, 0)?;
         write(GUEST_SYSENTER_ESP, 0)?;
         write(GUEST_SYSENTER_EIP, 0)?;
@@ -224,4 +153,82 @@ impl Vmcs {
         write(EPT_POINTER, eptp)?;
         Ok(())
     }
+}
+
+/// The guest's segment registers, TR and descriptor tables: flat 64-bit segments from
+/// `tessera_core::guest`, the same for every compartment.
+fn write_guest_segments() -> Result<(), VmFail> {
+    let flat = 0xFFFF_FFFF;
+    for (sel, base, limit, rights, selector, access) in [
+        (
+            GUEST_CS_SELECTOR,
+            GUEST_CS_BASE,
+            GUEST_CS_LIMIT,
+            GUEST_CS_ACCESS_RIGHTS,
+            guest::CODE_SELECTOR,
+            ar::CODE,
+        ),
+        (
+            GUEST_SS_SELECTOR,
+            GUEST_SS_BASE,
+            GUEST_SS_LIMIT,
+            GUEST_SS_ACCESS_RIGHTS,
+            guest::DATA_SELECTOR,
+            ar::DATA,
+        ),
+        (
+            GUEST_DS_SELECTOR,
+            GUEST_DS_BASE,
+            GUEST_DS_LIMIT,
+            GUEST_DS_ACCESS_RIGHTS,
+            guest::DATA_SELECTOR,
+            ar::DATA,
+        ),
+        (
+            GUEST_ES_SELECTOR,
+            GUEST_ES_BASE,
+            GUEST_ES_LIMIT,
+            GUEST_ES_ACCESS_RIGHTS,
+            guest::DATA_SELECTOR,
+            ar::DATA,
+        ),
+        (
+            GUEST_FS_SELECTOR,
+            GUEST_FS_BASE,
+            GUEST_FS_LIMIT,
+            GUEST_FS_ACCESS_RIGHTS,
+            guest::DATA_SELECTOR,
+            ar::DATA,
+        ),
+        (
+            GUEST_GS_SELECTOR,
+            GUEST_GS_BASE,
+            GUEST_GS_LIMIT,
+            GUEST_GS_ACCESS_RIGHTS,
+            guest::DATA_SELECTOR,
+            ar::DATA,
+        ),
+        (
+            GUEST_LDTR_SELECTOR,
+            GUEST_LDTR_BASE,
+            GUEST_LDTR_LIMIT,
+            GUEST_LDTR_ACCESS_RIGHTS,
+            0,
+            ar::UNUSABLE,
+        ),
+    ] {
+        write(sel, selector.into())?;
+        write(base, 0)?;
+        write(limit, flat)?;
+        write(rights, access.into())?;
+    }
+    write(GUEST_TR_SELECTOR, guest::TSS_SELECTOR.into())?;
+    write(GUEST_TR_BASE, guest::GDT_GPA + guest::TSS_OFFSET)?;
+    write(GUEST_TR_LIMIT, guest::TSS_LIMIT.into())?;
+    write(GUEST_TR_ACCESS_RIGHTS, ar::TSS.into())?;
+    write(GUEST_GDTR_BASE, guest::GDT_GPA)?;
+    write(GUEST_GDTR_LIMIT, guest::GDT_LIMIT.into())?;
+    write(GUEST_IDTR_BASE, 0)?;
+    write(GUEST_IDTR_LIMIT, 0)?;
+    Ok(())
 }
