@@ -250,37 +250,7 @@ impl VmxCaps {
     /// them. Optional MSRs that are missing or faulted make their feature absent.
     pub fn decode(dump: &RawDump) -> Option<VmxCaps> {
         let basic = VmxBasic::decode(dump.msr_value(IA32_VMX_BASIC)?);
-        let legacy = [
-            IA32_VMX_PINBASED_CTLS,
-            IA32_VMX_PROCBASED_CTLS,
-            IA32_VMX_EXIT_CTLS,
-            IA32_VMX_ENTRY_CTLS,
-        ];
-        let truer = [
-            IA32_VMX_TRUE_PINBASED_CTLS,
-            IA32_VMX_TRUE_PROCBASED_CTLS,
-            IA32_VMX_TRUE_EXIT_CTLS,
-            IA32_VMX_TRUE_ENTRY_CTLS,
-        ];
-        // With BASIC bit 55 the TRUE MSRs report the real allowed 0-settings (A.3.1). If any
-        // of them is unreadable, the legacy MSRs are a safe superset of what must be 1.
-        let read4 = |idx: [u32; 4]| -> Option<[AllowedBits; 4]> {
-            let mut out = [AllowedBits::default(); 4];
-            for (slot, msr) in out.iter_mut().zip(idx) {
-                *slot = AllowedBits::from_msr(dump.msr_value(msr)?);
-            }
-            Some(out)
-        };
-        let true_pairs = if basic.true_controls {
-            read4(truer)
-        } else {
-            None
-        };
-        let controls_from_true_msrs = true_pairs.is_some();
-        let [pin, proc, exit, entry] = match true_pairs {
-            Some(p) => p,
-            None => read4(legacy)?,
-        };
+        let (controls_from_true_msrs, [pin, proc, exit, entry]) = control_msrs(dump, &basic)?;
         let misc_raw = dump.msr_value(IA32_VMX_MISC)?;
         let cr0 = FixedBits {
             fixed0: dump.msr_value(IA32_VMX_CR0_FIXED0)?,
@@ -347,6 +317,41 @@ impl VmxCaps {
         } else {
             None
         }
+    }
+}
+
+/// The pin-based, primary processor-based, exit and entry control MSRs, and whether they
+/// came from the TRUE MSRs. `None` when a legacy one is missing.
+fn control_msrs(dump: &RawDump, basic: &VmxBasic) -> Option<(bool, [AllowedBits; 4])> {
+    let legacy = [
+        IA32_VMX_PINBASED_CTLS,
+        IA32_VMX_PROCBASED_CTLS,
+        IA32_VMX_EXIT_CTLS,
+        IA32_VMX_ENTRY_CTLS,
+    ];
+    let truer = [
+        IA32_VMX_TRUE_PINBASED_CTLS,
+        IA32_VMX_TRUE_PROCBASED_CTLS,
+        IA32_VMX_TRUE_EXIT_CTLS,
+        IA32_VMX_TRUE_ENTRY_CTLS,
+    ];
+    // With BASIC bit 55 the TRUE MSRs report the real allowed 0-settings (A.3.1). If any
+    // of them is unreadable, the legacy MSRs are a safe superset of what must be 1.
+    let read4 = |idx: [u32; 4]| -> Option<[AllowedBits; 4]> {
+        let mut out = [AllowedBits::default(); 4];
+        for (slot, msr) in out.iter_mut().zip(idx) {
+            *slot = AllowedBits::from_msr(dump.msr_value(msr)?);
+        }
+        Some(out)
+    };
+    let true_pairs = if basic.true_controls {
+        read4(truer)
+    } else {
+        None
+    };
+    match true_pairs {
+        Some(pairs) => Some((true, pairs)),
+        None => Some((false, read4(legacy)?)),
     }
 }
 
