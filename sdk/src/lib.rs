@@ -5,6 +5,8 @@
 //!
 //! ```ignore
 //! #![no_std]
+// Issue 13's size rule: no function over 80 lines (the threshold is in clippy.toml).
+#![deny(clippy::too_many_lines)]
 //! #![no_main]
 //! use tessera_sdk::prelude::*;
 //!

@@ -3,6 +3,8 @@
 //! Versioned: a change that breaks an existing meaning bumps [`ABI_VERSION`].
 #![no_std]
 #![forbid(unsafe_code)]
+// Issue 13's size rule: no function over 80 lines (the threshold is in clippy.toml).
+#![deny(clippy::too_many_lines)]
 
 /// Version of this ABI. Hypervisor and compartments must agree on it.
 pub const ABI_VERSION: u32 = 2;
