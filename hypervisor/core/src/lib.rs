@@ -12,6 +12,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod caps;
+pub mod cases;
 pub mod contain;
 pub mod decode;
 pub mod exit;
