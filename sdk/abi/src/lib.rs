@@ -75,9 +75,10 @@ pub mod hypercall {
     /// is the view the CPU was in. Never returns.
     pub const GATE_VIOLATION: u64 = 7;
     /// Test fixture only (kernel argument `conformance=1`, compartment `conformance`):
-    /// reports VMFUNC conformance case RDI after executing it with RAX = RSI, RCX = RDX.
-    /// The hypervisor prints `@@VMFUNC case=.. eax=.. ecx=.. outcome=.. view=..`.
-    pub const CONFORMANCE_REPORT: u64 = 8;
+    /// runs case RDI of the boot's `cases` module (docs/conformance.md) and prints how it
+    /// ended, `@@VMFUNC row=.. outcome=..`; returns 0 afterwards with the caller's other
+    /// registers as they were, or BAD_STATE when there is no case RDI.
+    pub const CONFORMANCE_CASE: u64 = 8;
     /// Emits one machine-readable line: RDI/RSI = `WORD rest` (printable ASCII, no
     /// newline, at most [`REPORT_MAX`] bytes), WORD one of [`REPORT_WORDS`]. The hypervisor
     /// prints `@@WORD compartment=NAME rest` — or, for `BENCH`, `@@BENCH {json}` with the

@@ -109,6 +109,19 @@ impl Backend for VmxCpu {
         write(fields::EPT_POINTER, pointer);
     }
 
+    fn set_view_index(&mut self, index: u16) {
+        // SDM 2B "VMFUNC", EPTP switching: "if the processor supports the 1-setting of
+        // the 'EPT-violation #VE' VM-execution control, EPTP-index ← ECX[15:0]"; SDM 3C
+        // §25.6.19: the field exists only on such processors.
+        if self.caps.ve {
+            write(fields::EPTP_INDEX, index.into());
+        }
+    }
+
+    fn view_index(&self) -> Option<u16> {
+        self.caps.ve.then(|| read(fields::EPTP_INDEX) as u16)
+    }
+
     fn hardware_switching(&self) -> bool {
         self.hardware
     }
