@@ -42,27 +42,9 @@ pub fn on_ud<B: Backend>(
     regs: &GuestRegs,
 ) -> Ud {
     let rip = cpu.rip();
-    let instruction = match sys.tables_of(cpu.current_pointer()) {
-        Some(table) => match fetch_and_decode(&table, rip) {
-            Ok(instruction) => instruction,
-            // Hardware would have faulted on this fetch, in this view, before any #UD.
-            Err(fault) => return Ud::Exit(fault),
-        },
-        None => return Ud::Genuine,
-    };
-    let len = match instruction {
-        UdInstruction::Vmcall => return Ud::Hypercall,
-        UdInstruction::Icebp => return Ud::Exit(VmExit::Privileged(Privileged::Icebp)),
-        // More than 15 bytes: #GP(0), as the CPU raises it (SDM 2A §2.3.11).
-        UdInstruction::TooLong => {
-            return Ud::Exit(VmExit::Exception {
-                vector: 13,
-                error_code: Some(0),
-            });
-        }
-        UdInstruction::Other | UdInstruction::Incomplete => return Ud::Genuine,
-        UdInstruction::Vmfunc { .. } if cpu.hardware_switching() => return Ud::Genuine,
-        UdInstruction::Vmfunc { len } => u64::from(len),
+    let len = match vmfunc_length(cpu, sys, rip) {
+        Ok(len) => len,
+        Err(other) => return other,
     };
     let fixture = sys.conformance.is_some();
     if !emulated_switch_allowed(rip, current as u64, fixture) {
@@ -114,6 +96,26 @@ pub fn on_ud<B: Backend>(
             }
             Ud::Switched
         }
+    }
+}
+
+/// The length of the VMFUNC at `rip` to emulate, or what else the #UD is.
+fn vmfunc_length<B: Backend>(cpu: &B, sys: &Sys<B>, rip: u64) -> Result<u64, Ud> {
+    let Some(table) = sys.tables_of(cpu.current_pointer()) else {
+        return Err(Ud::Genuine);
+    };
+    // A fetch fault is what hardware would have raised, in this view, before any #UD.
+    match fetch_and_decode(&table, rip).map_err(Ud::Exit)? {
+        UdInstruction::Vmcall => Err(Ud::Hypercall),
+        UdInstruction::Icebp => Err(Ud::Exit(VmExit::Privileged(Privileged::Icebp))),
+        // More than 15 bytes: #GP(0), as the CPU raises it (SDM 2A §2.3.11).
+        UdInstruction::TooLong => Err(Ud::Exit(VmExit::Exception {
+            vector: 13,
+            error_code: Some(0),
+        })),
+        UdInstruction::Other | UdInstruction::Incomplete => Err(Ud::Genuine),
+        UdInstruction::Vmfunc { .. } if cpu.hardware_switching() => Err(Ud::Genuine),
+        UdInstruction::Vmfunc { len } => Ok(u64::from(len)),
     }
 }
 

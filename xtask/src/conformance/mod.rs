@@ -13,6 +13,8 @@
 
 pub mod deviations;
 pub mod oracle;
+#[cfg(test)]
+mod oracle_tests;
 pub mod rows;
 mod table;
 

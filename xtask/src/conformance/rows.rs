@@ -117,7 +117,7 @@ fn place(v: &str) -> Result<Placement> {
     })
 }
 
-fn row(name: &str, fields: &[&str]) -> Result<Case> {
+fn row(fields: &[&str]) -> Result<Case> {
     let (plain, len) = bytes("0f01d4")?;
     let mut case = Case {
         rax: 0,
@@ -169,7 +169,6 @@ fn row(name: &str, fields: &[&str]) -> Result<Case> {
             );
         }
     }
-    let _ = name;
     Ok(case)
 }
 
@@ -184,7 +183,7 @@ pub fn parse(text: &str, source: &str) -> Result<Vec<Row>> {
         };
         let fields: Vec<&str> = words.collect();
         let at = format!("{source}:{}", n + 1);
-        let case = row(name, &fields).with_context(|| format!("{at}: row {name}"))?;
+        let case = row(&fields).with_context(|| format!("{at}: row {name}"))?;
         rows.push(Row {
             name: name.to_owned(),
             source: at,

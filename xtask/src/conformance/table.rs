@@ -108,9 +108,8 @@ pub fn table(
         "{:<name_width$}{:<want_width$}",
         "row", "SDM (first configuration's rules)"
     );
-    for (i, c) in configs.iter().enumerate() {
-        out.push_str(&format!("[{}] ", i + 1));
-        let _ = c;
+    for i in 1..=configs.len() {
+        out.push_str(&format!("{:<9}", format!("[{i}]")));
     }
     out.push('\n');
     for (r, row) in rows.iter().enumerate() {
