@@ -43,6 +43,11 @@ pub const CASE_AREA: u64 = 0xC000_0000;
 pub const CASE_STRIDE: u64 = 0x2000;
 /// `mov ss, edx` (the MOV-SS-shadow prologue; the fixture sets EDX to the data selector).
 pub const MOV_SS_EDX: [u8; 2] = [0x8E, 0xD2];
+/// `pushfq; or qword [rsp], 0x100; popfq`: the case sets RFLAGS.TF itself, so the next
+/// instruction is the first to run with it (SDM 3A §18.3.1.4: the trap follows the
+/// instruction that starts with TF set). L1 never enters the guest with TF set: what a
+/// VM entry does with it is not what the rows test.
+pub const SET_TF: [u8; 10] = [0x9C, 0x48, 0x81, 0x0C, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9D];
 /// `VMCALL`: the landing after the instruction. Reaching it means the instruction
 /// completed (and, for VMFUNC, where the CPU then fetched from).
 pub const LANDING: [u8; 3] = [0x0F, 0x01, 0xC1];
@@ -184,7 +189,8 @@ impl Case {
             Placement::End => 0x1000 - len,
             Placement::Straddle(n) => 0x1000 - u64::from(n),
         };
-        let prologue = if self.movss { MOV_SS_EDX.len() } else { 0 } as u64;
+        let prologue = (if self.tf { SET_TF.len() } else { 0 }
+            + if self.movss { MOV_SS_EDX.len() } else { 0 }) as u64;
         Layout {
             code: instruction - prologue,
             instruction,
@@ -194,7 +200,11 @@ impl Case {
 
     /// The bytes from [`Layout::code`] on: prologue, instruction, landing.
     pub fn code(&self) -> alloc::vec::Vec<u8> {
+        // TF first (so the MOV SS runs with it: its trap waits for the instruction).
         let mut code = alloc::vec::Vec::new();
+        if self.tf {
+            code.extend_from_slice(&SET_TF);
+        }
         if self.movss {
             code.extend_from_slice(&MOV_SS_EDX);
         }

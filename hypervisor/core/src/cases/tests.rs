@@ -63,19 +63,23 @@ fn layouts_place_the_instruction_as_asked() {
     assert_eq!(
         c.layout(),
         Layout {
-            code: 0xFFC,
+            code: 0xFF2,
             instruction: 0xFFE,
             landing: 0x1002
         }
     );
     assert_eq!(
         c.code(),
-        [0x8E, 0xD2, 0x2E, 0x0F, 0x01, 0xD4, 0x0F, 0x01, 0xC1]
+        [
+            0x9C, 0x48, 0x81, 0x0C, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9D, 0x8E, 0xD2, 0x2E, 0x0F,
+            0x01, 0xD4, 0x0F, 0x01, 0xC1
+        ]
     );
     c.place = Placement::End;
     assert_eq!(c.layout().landing, 0x1000);
     c.place = Placement::Middle;
     c.movss = false;
+    c.tf = false;
     assert_eq!(c.layout().code, 0x800);
 }
 

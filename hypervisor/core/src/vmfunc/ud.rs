@@ -69,6 +69,8 @@ const VMCALL: [u8; 3] = [0x0F, 0x01, 0xC1];
 /// reads no byte the instruction does not have — as the CPU fetches — and a fetch that
 /// fails is the instruction's own fetch fault.
 pub fn decode_ud(bytes: &[u8]) -> UdInstruction {
+    // No instruction has more than 15 bytes: what follows cannot change the decision.
+    let bytes = &bytes[..bytes.len().min(MAX_LEN)];
     let prefixes = bytes.iter().take_while(|b| is_prefix(**b)).count();
     let (run, rest) = bytes.split_at(prefixes);
     if prefixes >= MAX_LEN {
@@ -181,6 +183,15 @@ mod tests {
         assert_eq!(fetch_decode(&with(&[0x2E; 13], &VMFUNC)), (TooLong, 15));
         assert_eq!(fetch_decode(&with(&[0x3E; 14], &VMFUNC)), (TooLong, 15));
         assert_eq!(fetch_decode(&[0x2E; 20]), (TooLong, 15));
+        // Found by the ud_decode fuzz target: 14 prefixes and `0F` are already too long,
+        // whatever bytes come after (the decision must not change with more bytes).
+        let long = [
+            0x2E, 0x44, 0x4C, 0x44, 0x44, 0x44, 0x65, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E,
+            0x0F, 0x01, 0x26, 0x2E,
+        ];
+        for n in 15..=long.len() {
+            assert_eq!(decode_ud(&long[..n]), TooLong, "{n} bytes");
+        }
         // Too long wins over a refused prefix (the length is decided while decoding).
         assert_eq!(fetch_decode(&with(&[0x66; 13], &VMFUNC)).0, TooLong);
     }

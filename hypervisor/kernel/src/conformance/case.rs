@@ -1,8 +1,8 @@
 //! Running one conformance case (docs/conformance.md). The compartment calls
 //! CONFORMANCE_CASE(i); L1 saves its registers, writes the case's EPTP list (slot 0 the
 //! start view, slot ECX the case's entry, every other slot empty), loads the start view,
-//! sets RAX, RCX, EDX (the data selector, for the MOV-SS prologue) and RFLAGS.TF, and
-//! resumes at the case's code. The next exit is how the instruction ended: the landing
+//! sets RAX, RCX and EDX (the data selector, for the MOV-SS prologue), and resumes at the
+//! case's code (which sets TF itself where the case asks). The next exit is how the instruction ended: the landing
 //! `VMCALL` after it (it completed: `switch`), or a fault, exit 59 or debug trap. After
 //! exit 59 L1 resumes once more after the instruction (the length the exit saved) to
 //! see whether a single-step #DB survived it (SDM 3C §28.3.4: the pending debug
@@ -195,7 +195,8 @@ fn launch<B: Backend>(cpu: &mut B, sys: &mut Sys<B>, regs: &mut GuestRegs) {
         list[slot] = pointer(entry);
     }
     let code = active.page + case.layout().code;
-    let rflags = (active.saved.2 & !TF) | if case.tf { TF } else { 0 };
+    // TF comes from the case's own prologue (`tessera_core::cases::SET_TF`).
+    let rflags = active.saved.2 & !TF;
     sys.set_list(&list);
     cpu.load_view(0, start_pointer);
     cpu.set_view_index(0);
