@@ -76,7 +76,7 @@ pub mod hypercall {
     pub const GATE_VIOLATION: u64 = 7;
     /// Test fixture only (kernel argument `conformance=1`, compartment `conformance`):
     /// runs case RDI of the boot's `cases` module (docs/conformance.md) and prints how it
-    /// ended, `@@VMFUNC row=.. outcome=..`; returns 0 afterwards with the caller's other
+    /// ended, `@@VMFUNC case=.. outcome=..`; returns 0 afterwards with the caller's other
     /// registers as they were, or BAD_STATE when there is no case RDI.
     pub const CONFORMANCE_CASE: u64 = 8;
     /// Emits one machine-readable line: RDI/RSI = `WORD rest` (printable ASCII, no

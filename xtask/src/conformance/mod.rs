@@ -135,7 +135,7 @@ pub fn read(transcript: &Transcript) -> Result<Results> {
     let mut cases = Vec::new();
     for r in transcript.records("VMFUNC") {
         let (Some(row), Some(word), Some(rip), Some(view), Some(index)) = (
-            r.get("row").and_then(|c| c.parse().ok()),
+            r.get("case").and_then(|c| c.parse().ok()),
             r.get("outcome"),
             r.get("rip"),
             r.get("view"),
@@ -246,4 +246,48 @@ pub fn run(configs: &[Config], rows: &[rows::Row]) -> Result<table::Figures> {
     let (text, figures) = table(configs, rows, outcomes);
     print!("{text}");
     Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcripts_are_read() {
+        let t = Transcript::parse(
+            "@@VMFUNC_RULES ad=1 sss=0 walk5=0 uc=0 wb=1 maxphyaddr=40 ve=0 tables=ept\n\
+             @@VMFUNC case=0 eax=0x0 ecx=0x1 outcome=switch rip=+0x803 view=1 index=-\n\
+             @@VMFUNC case=3 eax=0x0 ecx=0x200 outcome=exit59 rip=+0x803 view=0 index=-\n",
+        );
+        let (rules, cases) = read(&t).expect("reads");
+        assert!(rules.ad && !rules.uc && rules.wb && rules.ept && !rules.ve);
+        assert_eq!(rules.maxphyaddr, 40);
+        assert_eq!(
+            cases,
+            vec![
+                (0, "switch rip=+0x803 view=1 index=-".to_owned()),
+                (3, "exit59 rip=+0x803 view=0 index=-".to_owned()),
+            ]
+        );
+        assert!(
+            read(&Transcript::parse(
+                "@@VMFUNC case=1 outcome=ud rip=+0x800\n"
+            ))
+            .is_err()
+        );
+        let malformed = "@@VMFUNC_RULES ad=1\n@@VMFUNC case=1 outcome=ud\n";
+        let e = read(&Transcript::parse(malformed)).expect_err("malformed");
+        assert!(
+            format!("{e:#}").contains("malformed @@VMFUNC line"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn the_case_module_is_the_rows() {
+        let rows = standard();
+        let bytes = tessera_core::cases::encode(&rows.iter().map(|r| r.case).collect::<Vec<_>>());
+        assert_eq!(tessera_core::cases::count(&bytes), Ok(rows.len()));
+        assert_eq!(configs_for(None).len(), configs().len() + 2);
+    }
 }

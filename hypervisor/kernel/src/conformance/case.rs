@@ -6,8 +6,8 @@
 //! `VMCALL` after it (it completed: `switch`), or a fault, exit 59 or debug trap. After
 //! exit 59 L1 resumes once more after the instruction (the length the exit saved) to
 //! see whether a single-step #DB survived it (SDM 3C §28.3.4: the pending debug
-//! exceptions are saved clear). Then it prints `@@VMFUNC row=N outcome=WORD rip=+OFF
-//! view=SLOT index=I` and puts the compartment back where it called.
+//! exceptions are saved clear). Then it prints `@@VMFUNC case=N eax=.. ecx=..
+//! outcome=WORD rip=+OFF view=SLOT index=I` and puts the compartment back where it called.
 
 use super::Sys;
 use crate::backend::Backend;
@@ -207,7 +207,8 @@ fn launch<B: Backend>(cpu: &mut B, sys: &mut Sys<B>, regs: &mut GuestRegs) {
     cpu.set_rip(code);
 }
 
-/// `@@VMFUNC row=N outcome=WORD rip=+OFF view=SLOT index=I` for the running case.
+/// `@@VMFUNC case=N eax=.. ecx=.. outcome=WORD rip=+OFF view=SLOT index=I` for the
+/// running case.
 fn report<B: Backend>(cpu: &B, sys: &Sys<B>, word: &str, rip: u64) {
     let Some(active) = sys.conformance.as_ref().and_then(|c| c.active.as_ref()) else {
         return;
@@ -218,9 +219,12 @@ fn report<B: Backend>(cpu: &B, sys: &Sys<B>, word: &str, rip: u64) {
     let index = cpu
         .view_index()
         .map_or(String::from("-"), |i| alloc::format!("{i}"));
+    // `case eax ecx outcome` as DESIGN §9 names them; the rest is this fixture's.
     crate::sprintln!(
-        "@@VMFUNC row={} outcome={word} rip={} view={view} index={index}",
+        "@@VMFUNC case={} eax={:#x} ecx={:#x} outcome={word} rip={} view={view} index={index}",
         active.index,
+        active.case.rax as u32,
+        active.case.rcx as u32,
         place(rip, active.page),
     );
 }

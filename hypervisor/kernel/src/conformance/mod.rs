@@ -6,7 +6,7 @@
 //! The cases are data: a module named `cases` (`tessera_core::cases`, written by
 //! `cargo xtask conformance` from row files). Their code sits in the fixture's case area
 //! ([`area`]); the compartment asks for each case in turn with CONFORMANCE_CASE, and L1
-//! runs it and reports how it ended ([`case`]): `@@VMFUNC row=N outcome=...`.
+//! runs it and reports how it ended ([`case`]): `@@VMFUNC case=N ... outcome=...`.
 
 mod area;
 mod case;
