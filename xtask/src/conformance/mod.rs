@@ -38,6 +38,9 @@ pub struct Config {
     /// Bochs' own VMFUNC runs the cases (hardware switching on a Bochs VMX model, or
     /// Bochs as the L0 under Linux KVM): its documented deviations apply.
     pub bochs_vmfunc: bool,
+    /// Linux KVM in Bochs runs Tessera: KVM takes exits of its own between the guest's
+    /// instructions (`deviations::BOCHS_27_UNDER_KVM`).
+    pub under_kvm: bool,
 }
 
 /// The configurations, oracle first.
@@ -49,18 +52,21 @@ pub fn configs() -> Vec<Config> {
             engine: bochs("tigerlake"),
             kernel_args: "conformance=1",
             bochs_vmfunc: true,
+            under_kvm: false,
         },
         Config {
             label: "tigerlake/emulated",
             engine: bochs("tigerlake"),
             kernel_args: "conformance=1 switch=emulate",
             bochs_vmfunc: false,
+            under_kvm: false,
         },
         Config {
             label: "ivybridge/emulated",
             engine: bochs("corei7_ivy_bridge_3770k"),
             kernel_args: "conformance=1",
             bochs_vmfunc: false,
+            under_kvm: false,
         },
         Config {
             label: "qemu-svm/emulated",
@@ -69,12 +75,14 @@ pub fn configs() -> Vec<Config> {
             },
             kernel_args: "conformance=1",
             bochs_vmfunc: false,
+            under_kvm: false,
         },
         Config {
             label: "ryzen/emulated",
             engine: bochs("ryzen"),
             kernel_args: "conformance=1",
             bochs_vmfunc: false,
+            under_kvm: false,
         },
     ]
 }
@@ -91,12 +99,14 @@ pub fn nested_configs() -> Vec<Config> {
             engine: nested.clone(),
             kernel_args: "conformance=1",
             bochs_vmfunc: true,
+            under_kvm: true,
         },
         Config {
             label: "KVM nested/emulated",
             engine: nested,
             kernel_args: "conformance=1 switch=emulate",
             bochs_vmfunc: false,
+            under_kvm: true,
         },
     ]
 }

@@ -74,6 +74,8 @@ pub struct Assume {
     pub cached_crossing_unchecked: bool,
     /// Bochs 2.7: a pending single-step #DB is saved on exit 59 and fires on resume.
     pub exit59_keeps_single_step: bool,
+    /// Bochs 2.7 under KVM: the single step fires before the traced instruction runs.
+    pub single_step_before_instruction: bool,
 }
 
 impl Assume {
@@ -81,6 +83,7 @@ impl Assume {
     pub const NONE: Assume = Assume {
         cached_crossing_unchecked: false,
         exit59_keeps_single_step: false,
+        single_step_before_instruction: false,
     };
 }
 
@@ -145,6 +148,9 @@ pub fn expect(row: &Row, rules: &Rules, assume: Assume) -> Expect {
         view: "0".into(),
         index: index(0),
     };
+    if case.tf && assume.single_step_before_instruction {
+        return here("db".into(), layout.instruction);
+    }
     // 1. The fetch in the start view.
     let fetched = bytes.len().min(15) as u64;
     let last = layout.instruction + fetched - 1;

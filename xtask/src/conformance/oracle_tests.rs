@@ -179,6 +179,18 @@ fn deviations_change_only_what_they_say() {
         "ept-violation:x@+0x1000"
     );
     assert_eq!(expect(&rows[2], &npt(), bochs_db).word, "npf:w@0x100000");
+    let early = Assume {
+        single_step_before_instruction: true,
+        ..Assume::NONE
+    };
+    assert_eq!(
+        expect(&rows[0], &kvm(), early).to_string(),
+        "db rip=+0x800 view=0 index=-"
+    );
+    assert_eq!(
+        expect(&rows[2], &kvm(), early).word,
+        "ept-violation:r@0x100000"
+    );
     assert_eq!(
         expect(&rows[2], &kvm(), cached).word,
         "ept-violation:r@0x100000"

@@ -37,7 +37,10 @@ fn cell(
     if *seen == want {
         return ("ok", None);
     }
-    for d in deviations::of(config).iter().filter(|d| (d.applies)(row)) {
+    for d in deviations::of(config)
+        .into_iter()
+        .filter(|d| (d.applies)(row))
+    {
         if *seen == expect(row, rules, d.assume).to_string() {
             let note = format!(
                 "{}: engine deviates from SDM ({}): `{seen}`, SDM `{want}`; {}",
@@ -156,6 +159,7 @@ mod tests {
         let configs = super::super::configs_for(Some("nested-kvm"));
         assert_eq!(configs.len(), 2);
         assert!(configs[0].bochs_vmfunc && !configs[1].bochs_vmfunc);
+        assert!(configs.iter().all(|c| c.under_kvm));
         let rows = parse("switch\ntf-exit59 rcx=512 flags=tf\n", "t").expect("rows");
         let good = vec![
             (0, "switch rip=+0x803 view=1 index=-".to_owned()),
