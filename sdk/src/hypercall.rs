@@ -93,6 +93,9 @@ impl fmt::Display for Error {
             error::NO_SUCH_EXPORT => "no such export",
             error::NO_SUCH_GRANT => "no such grant",
             error::BAD_STATE => "bad state",
+            error::OVER_BUDGET => "console budget spent",
+            error::BAD_REPORT => "malformed report",
+            error::IDENTITY_KEY => "identity key in a report",
             0 => "no progress",
             _ => "unknown error",
         };

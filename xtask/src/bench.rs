@@ -325,9 +325,22 @@ pub struct BenchLine {
 }
 
 impl BenchLine {
-    /// Parses the JSON of a `@@BENCH` line.
+    /// Parses the JSON of a `@@BENCH` line. Who measured is L1's word: the first member
+    /// is `compartment` (L1 puts it there and refuses reports naming an identity key,
+    /// `tessera_abi::transcript::IDENTITY_KEYS`), and no other member may name one.
     pub fn parse(text: &str) -> Result<BenchLine, String> {
         let json = Json::parse(text)?;
+        let Json::Obj(members) = &json else {
+            return Err(format!("@@BENCH {text}: not a JSON object"));
+        };
+        let identity = |k: &str| tessera_abi::transcript::IDENTITY_KEYS.contains(&k);
+        let first = members.first().map(|(k, _)| k.as_str());
+        if first != Some("compartment") || members[1..].iter().any(|(k, _)| identity(k)) {
+            return Err(format!(
+                "@@BENCH {text}: compartment must be the first member and no other member \
+                 may name an identity key (the hypervisor writes them)"
+            ));
+        }
         let int = |key: &str| {
             json.get(key)
                 .and_then(Json::as_u64)
@@ -1380,6 +1393,19 @@ mod tests {
         assert!(BenchLine::parse(&no_min).unwrap_err().contains("min"));
         let ticks = line("x", 0, "").replace("tsc", "ns");
         assert!(BenchLine::parse(&ticks).is_err());
+        // Identity comes from L1 only: first, and once.
+        let forged = line("x", 0, r#","compartment":"victim""#);
+        assert!(BenchLine::parse(&forged).unwrap_err().contains("identity"));
+        let moved = line("x", 0, "")
+            .replace(r#""compartment":"bench","#, "")
+            .replace('}', r#","compartment":"bench"}"#);
+        assert!(
+            BenchLine::parse(&moved)
+                .unwrap_err()
+                .contains("first member")
+        );
+        let cpu = line("x", 0, r#","cpu":0"#);
+        assert!(BenchLine::parse(&cpu).is_err());
         assert_eq!(ratio_text(0, 10_000), "0");
         assert_eq!(ratio_text(20_000, 10_000), "2");
         assert_eq!(ratio_text(3, 10_000), "0.0003");

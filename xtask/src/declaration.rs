@@ -13,6 +13,10 @@
 //! calls = ["vault"]
 //! hypercalls = ["console", "lookup", "grant"]   # optional; default: all of them
 //! stack = 65536                                  # optional; default 65536
+//! watchdog = 67108864      # optional: ticks per activation of an export (default 2^26);
+//!                          # given, it also bounds `main` (absent: `main` unbounded)
+//! max_depth = 16                                 # optional; nested activations, 1..=32
+//! console = 65536                                # optional; output budget in bytes
 //! expect = "fault:memory"                        # optional; default exit:0
 //!                                                 # (also "reject" or "reject:PROBLEM")
 //!
@@ -107,6 +111,12 @@ pub struct CompartmentEntry {
     pub hypercalls: Option<Vec<String>>,
     /// Stack bytes; `None`: the manifest's default.
     pub stack: Option<u64>,
+    /// Watchdog ticks per activation; `None`: the default for exports, `main` unbounded.
+    pub watchdog: Option<u64>,
+    /// Most nested activations; `None`: the manifest's default.
+    pub max_depth: Option<u32>,
+    /// Console output budget in bytes; `None`: the manifest's default.
+    pub console: Option<u64>,
     /// The module's `expect=` value; `None`: exit with code 0.
     pub expect: Option<String>,
 }
@@ -263,8 +273,15 @@ impl Declaration {
                 Some(list) if list.is_empty() => out.push_str(" hypercalls=exit,panic"),
                 Some(list) => push_list(&mut out, "hypercalls", list),
             }
-            if let Some(stack) = c.stack {
-                out.push_str(&format!(" stack={stack}"));
+            for (key, value) in [
+                ("stack", c.stack),
+                ("watchdog", c.watchdog),
+                ("max_depth", c.max_depth.map(u64::from)),
+                ("console", c.console),
+            ] {
+                if let Some(value) = value {
+                    out.push_str(&format!(" {key}={value}"));
+                }
             }
             out.push('\n');
         }
@@ -615,6 +632,56 @@ expect = "exit:3"
         assert_eq!(example(&reserved).unwrap_err().field, "compartment[1].name");
         let own = VAULT.replace(r#"calls = ["vault"]"#, r#"calls = ["client"]"#);
         assert_eq!(example(&own).unwrap_err().field, "compartment[1].calls");
+    }
+
+    #[test]
+    fn limits_reach_the_manifest_and_their_errors_name_the_field() {
+        let limits = VAULT.replace(
+            r#"calls = ["vault"]"#,
+            "calls = [\"vault\"]\nwatchdog = 67108864\nmax_depth = 4\nconsole = 0",
+        );
+        let d = example(&limits).unwrap();
+        assert!(
+            d.manifest_text().contains(
+                "compartment client calls=vault hypercalls=exit,console,panic,lookup,grant \
+                 watchdog=67108864 max_depth=4 console=0\n"
+            ),
+            "{}",
+            d.manifest_text()
+        );
+        let parsed = Manifest::parse(&d.manifest_text()).unwrap();
+        let client = &parsed.compartments[1];
+        assert_eq!(client.main_watchdog(), Some(1 << 26));
+        assert_eq!((client.max_depth, client.console), (4, 0));
+        // Left out, nothing is written: the vault's main stays unbounded.
+        assert_eq!(parsed.compartments[0].main_watchdog(), None);
+        for (key, value, problem) in [
+            ("watchdog", "5", "5 is not from 1024 to 1099511627776 ticks"),
+            ("max_depth", "33", "33 is not from 1 to 32 activations"),
+            (
+                "console",
+                "16777217",
+                "16777217 is not from 0 to 16777216 bytes",
+            ),
+        ] {
+            let bad = VAULT.replace(
+                r#"exports = ["sign", "verify"]"#,
+                &format!("exports = [\"sign\"]\n{key} = {value}"),
+            );
+            assert_eq!(
+                error(&bad),
+                format!("examples/vault/tessera.toml: compartment[0].{key}: {problem}")
+            );
+        }
+        let negative = VAULT.replace(
+            r#"calls = ["vault"]"#,
+            "calls = [\"vault\"]\nmax_depth = -1",
+        );
+        assert!(
+            error(&negative).starts_with("examples/vault/tessera.toml:9:"),
+            "{}",
+            error(&negative)
+        );
     }
 
     #[test]

@@ -39,8 +39,8 @@ enum Cmd {
     },
     /// Switch-latency benchmarks: table, target/bench/*.json and .svg (docs/benchmarks.md).
     Bench(xtask::bench::BenchArgs),
-    /// Coverage-guided fuzzing of the image, manifest, #UD and multiboot parsers
-    /// (nightly; docs/fuzzing.md).
+    /// Coverage-guided fuzzing of the image, manifest, #UD and multiboot parsers and the
+    /// console sanitiser (nightly; docs/fuzzing.md).
     Fuzz(xtask::fuzz::FuzzArgs),
 }
 

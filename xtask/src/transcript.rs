@@ -2,6 +2,10 @@
 //!
 //! Tokens are `key=value` pairs (values without spaces) or bare words (`@@RESULT pass`).
 //! `@@BENCH` carries JSON instead of tokens: its text is kept whole in [`Record::rest`].
+//! The identity keys (`compartment`, `caller`, `callee`, `cpu`:
+//! `tessera_abi::transcript::IDENTITY_KEYS`) are the hypervisor's alone: on a line a
+//! compartment reported (`@@ROUNDTRIPS`, `@@CALL`, `@@BENCH`), `compartment` is who
+//! reported it, and the hypervisor refuses any report that names one itself.
 //! Free-form log lines never start with `@@` and are kept only as lines.
 
 use std::collections::BTreeMap;

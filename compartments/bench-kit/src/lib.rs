@@ -16,7 +16,8 @@
 //!        "p99":..,"max":..,"exits_per_iter":[EXITS,ITERATIONS],"overhead":..}
 //! ```
 //!
-//! (one line; the hypervisor prints it as `@@BENCH {"compartment":"NAME",...}`). All
+//! (one line; the hypervisor prints it as `@@BENCH {"compartment":"NAME",...}` and would
+//! refuse it if it named `compartment` or another identity key itself). All
 //! numbers are integers in TSC ticks; `exits_per_iter` is the exact ratio as a pair
 //! `[exits of the whole timed loop, iterations]`.
 #![no_std]

@@ -6,16 +6,17 @@
 #![no_std]
 #![no_main]
 
-use tessera_sdk::abi::hypercall::CONFORMANCE_CASE;
+use tessera_sdk::abi::hypercall::CONFORMANCE_REPORT;
 use tessera_sdk::prelude::*;
 
 tessera_sdk::entry!(main);
 
 fn main() -> i32 {
     let mut case = 0;
-    // SAFETY: CONFORMANCE_CASE takes no pointers; the hypervisor puts every register but
+    // SAFETY: CONFORMANCE_REPORT takes no pointers; the hypervisor puts every register but
     // RAX back as it was before it returns here.
-    while unsafe { tessera_sdk::hypercall::hypercall(CONFORMANCE_CASE, case, 0, 0, 0, 0, 0) } == 0 {
+    while unsafe { tessera_sdk::hypercall::hypercall(CONFORMANCE_REPORT, case, 0, 0, 0, 0, 0) } == 0
+    {
         case += 1;
     }
     println!("conformance: {case} cases run");

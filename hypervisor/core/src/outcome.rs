@@ -1,5 +1,6 @@
 //! How a compartment ended, what its module line said to expect, and the transcript
-//! value encoding. The boot passes when every compartment ended as expected.
+//! value encoding (REPORT lines: [`crate::report`]). The boot passes when every
+//! compartment ended as expected.
 
 use alloc::string::String;
 use core::fmt;
@@ -115,31 +116,6 @@ pub fn encode_value(text: &str) -> String {
     out
 }
 
-/// The `@@` line a compartment's REPORT hypercall asks for (`tessera_abi::hypercall::
-/// REPORT`), or `None` unless it is one of the allowed words followed by printable,
-/// single-line ASCII. `BENCH` carries a JSON object, which gets the compartment's name
-/// as its first member.
-pub fn report_line(name: &str, line: &[u8]) -> Option<String> {
-    let text = core::str::from_utf8(line).ok()?;
-    if !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        return None;
-    }
-    let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
-    if !tessera_abi::hypercall::REPORT_WORDS.contains(&word) {
-        return None;
-    }
-    let rest = rest.trim();
-    if word == "BENCH" {
-        let body = rest.strip_prefix('{')?.strip_suffix('}')?;
-        let sep = if body.trim().is_empty() { "" } else { "," };
-        return Some(alloc::format!(
-            "@@BENCH {{\"compartment\":\"{name}\"{sep}{body}}}"
-        ));
-    }
-    let line = alloc::format!("@@{word} compartment={name} {rest}");
-    Some(String::from(line.trim_end()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,29 +159,6 @@ mod tests {
             alloc::format!("{}", Outcome::Rejected("vmfunc-bytes")),
             "reject:vmfunc-bytes"
         );
-    }
-
-    #[test]
-    fn reports_cannot_forge_other_lines() {
-        assert_eq!(
-            report_line("ping", b"ROUNDTRIPS n=10000 exits=0").as_deref(),
-            Some("@@ROUNDTRIPS compartment=ping n=10000 exits=0")
-        );
-        assert_eq!(
-            report_line("b", b"BENCH {\"name\":\"x\",\"min\":3}").as_deref(),
-            Some("@@BENCH {\"compartment\":\"b\",\"name\":\"x\",\"min\":3}")
-        );
-        for bad in [
-            &b"RESULT pass"[..],
-            b"FAULT compartment=victim kind=memory",
-            b"ROUNDTRIPS n=1\n@@RESULT pass",
-            b"BENCH not-json",
-            b"CAP vmx=1",
-            b"",
-            &[0xFF, 0xFE],
-        ] {
-            assert_eq!(report_line("evil", bad), None, "{bad:?}");
-        }
     }
 
     #[test]

@@ -38,15 +38,18 @@ pub struct Message {
     pub at: u64,
 }
 
-/// What the receiving gate reads from its view's info page (L1's) and state page (its own).
+/// What the receiving gate reads from its view's info page (L1's) and state page (its own)
+/// for one message: the words it reads, already selected by the message's source and
+/// export index (so L1 reads no more than the gate does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Receiver<'a> {
+pub struct Receiver {
     /// The info page's FAILED word is non-zero.
     pub failed: bool,
-    /// The info page's caller bitmap (bit S: view S may call).
-    pub callers: &'a [u64; 8],
-    /// The info page's export addresses (`EXPORT_COUNT` of them; 0 = not registered).
-    pub exports: &'a [u64],
+    /// The source's bit in the info page's caller bitmap.
+    pub may_call: bool,
+    /// The info page's address of the export the message names (`EXPORTS[word]` if
+    /// `word < EXPORT_COUNT`, else 0; 0 = not registered).
+    pub export: u64,
     /// The info page's MAX_DEPTH.
     pub max_depth: u64,
     /// The state page's ACTIVE.
@@ -71,16 +74,8 @@ pub enum Decision {
     Stray,
 }
 
-impl Receiver<'_> {
-    fn may_call(&self, source: u64) -> bool {
-        let word = usize::try_from(source / 64).ok();
-        word.and_then(|w| self.callers.get(w))
-            .is_some_and(|bits| bits & (1 << (source % 64)) != 0)
-    }
-}
-
 /// The receiving gate's decision (`gate_land` in hypervisor/kernel/src/gate.rs).
-pub fn receive(msg: &Message, to: &Receiver<'_>) -> Decision {
+pub fn receive(msg: &Message, to: &Receiver) -> Decision {
     if to.failed {
         // `dead`: a stopped compartment answers calls with CALLEE_FAILED and runs nothing.
         return if msg.op == op::CALL {
@@ -90,7 +85,7 @@ pub fn receive(msg: &Message, to: &Receiver<'_>) -> Decision {
         };
     }
     match msg.op {
-        op::CALL => on_call(msg, to),
+        op::CALL => on_call(to),
         op::RETURN | op::REFUSE => {
             if to.top == state::tag(state::OUT, msg.source, 0) {
                 Decision::Resume
@@ -106,22 +101,45 @@ pub fn receive(msg: &Message, to: &Receiver<'_>) -> Decision {
 
 /// `on_call`: permission, export index (masked against speculation in the assembly),
 /// registration, nesting depth — in that order, as the assembly checks them.
-fn on_call(msg: &Message, to: &Receiver<'_>) -> Decision {
-    if !to.may_call(msg.source) {
+fn on_call(to: &Receiver) -> Decision {
+    if !to.may_call {
         return Decision::Refuse(status::NOT_PERMITTED);
     }
-    let address = usize::try_from(msg.word)
-        .ok()
-        .and_then(|i| to.exports.get(i))
-        .copied()
-        .unwrap_or(0);
-    if address == 0 {
+    if to.export == 0 {
         return Decision::Refuse(status::NO_SUCH_EXPORT);
     }
     if to.active >= to.max_depth {
         return Decision::Refuse(status::TOO_DEEP);
     }
-    Decision::Accept(address)
+    Decision::Accept(to.export)
+}
+
+/// What a receiving gate reads, from whole pages (the host model and tests): `callers`
+/// is the caller bitmap, `exports` the export addresses (`EXPORT_COUNT` of them).
+pub fn reads(
+    msg: &Message,
+    failed: bool,
+    callers: &[u64; 8],
+    exports: &[u64],
+    (max_depth, active, top): (u64, u64, u64),
+) -> Receiver {
+    let bit = usize::try_from(msg.source / 64)
+        .ok()
+        .and_then(|w| callers.get(w))
+        .is_some_and(|bits| bits & (1 << (msg.source % 64)) != 0);
+    let export = usize::try_from(msg.word)
+        .ok()
+        .and_then(|i| exports.get(i))
+        .copied()
+        .unwrap_or(0);
+    Receiver {
+        failed,
+        may_call: bit,
+        export,
+        max_depth,
+        active,
+        top,
+    }
 }
 
 #[cfg(test)]
@@ -147,15 +165,9 @@ mod tests {
     const ALL: [u64; 8] = [u64::MAX; 8];
     const NONE: [u64; 8] = [0; 8];
 
-    fn receiver<'a>(callers: &'a [u64; 8], exports: &'a [u64], top: u64) -> Receiver<'a> {
-        Receiver {
-            failed: false,
-            callers,
-            exports,
-            max_depth: 16,
-            active: 0,
-            top,
-        }
+    /// The receiving gate's decision from whole pages, with max_depth 16 and active 0.
+    fn decide(msg: &Message, callers: &[u64; 8], exports: &[u64], top: u64) -> Decision {
+        receive(msg, &reads(msg, false, callers, exports, (16, 0, top)))
     }
 
     fn msg(source: u64, op: u64, word: u64) -> Message {
@@ -170,85 +182,88 @@ mod tests {
     #[test]
     fn calls_are_checked_in_the_gate_order() {
         let exports = [0x1000, 0];
-        let open = receiver(&ALL, &exports, 0);
+        let call = |source, word| msg(source, op::CALL, word);
         assert_eq!(
-            receive(&msg(3, op::CALL, 0), &open),
+            decide(&call(3, 0), &ALL, &exports, 0),
             Decision::Accept(0x1000)
         );
         // Declared but not registered yet: refused, never a call to address 0.
+        for word in [1, 2, u64::MAX] {
+            assert_eq!(
+                decide(&call(3, word), &ALL, &exports, 0),
+                Decision::Refuse(status::NO_SUCH_EXPORT)
+            );
+        }
         assert_eq!(
-            receive(&msg(3, op::CALL, 1), &open),
-            Decision::Refuse(status::NO_SUCH_EXPORT)
-        );
-        assert_eq!(
-            receive(&msg(3, op::CALL, 2), &open),
-            Decision::Refuse(status::NO_SUCH_EXPORT)
-        );
-        assert_eq!(
-            receive(&msg(3, op::CALL, u64::MAX), &open),
-            Decision::Refuse(status::NO_SUCH_EXPORT)
-        );
-        let closed = receiver(&NONE, &exports, 0);
-        assert_eq!(
-            receive(&msg(3, op::CALL, 0), &closed),
+            decide(&call(3, 0), &NONE, &exports, 0),
             Decision::Refuse(status::NOT_PERMITTED)
         );
         let mut one = NONE;
         one[511 / 64] = 1 << (511 % 64);
-        let last = receiver(&one, &exports, 0);
         assert_eq!(
-            receive(&msg(511, op::CALL, 0), &last),
+            decide(&call(511, 0), &one, &exports, 0),
             Decision::Accept(0x1000)
         );
         assert_eq!(
-            receive(&msg(510, op::CALL, 0), &last),
+            decide(&call(510, 0), &one, &exports, 0),
             Decision::Refuse(status::NOT_PERMITTED)
         );
-        let deep = Receiver { active: 16, ..open };
+        let deep = reads(&call(3, 0), false, &ALL, &exports, (16, 16, 0));
         assert_eq!(
-            receive(&msg(3, op::CALL, 0), &deep),
+            receive(&call(3, 0), &deep),
             Decision::Refuse(status::TOO_DEEP)
         );
     }
 
     #[test]
     fn replies_resume_only_the_matching_pending_call() {
-        let waiting = receiver(&ALL, &[], state::tag(state::OUT, 4, 0));
-        assert_eq!(receive(&msg(4, op::RETURN, 0), &waiting), Decision::Resume);
-        assert_eq!(receive(&msg(4, op::REFUSE, 2), &waiting), Decision::Resume);
+        let waiting = state::tag(state::OUT, 4, 0);
+        assert_eq!(
+            decide(&msg(4, op::RETURN, 0), &ALL, &[], waiting),
+            Decision::Resume
+        );
+        assert_eq!(
+            decide(&msg(4, op::REFUSE, 2), &ALL, &[], waiting),
+            Decision::Resume
+        );
         // From anyone else: a forged return is refused, a stray refusal is not answered.
         assert_eq!(
-            receive(&msg(5, op::RETURN, 0), &waiting),
+            decide(&msg(5, op::RETURN, 0), &ALL, &[], waiting),
             Decision::Refuse(status::REFUSED)
         );
-        assert_eq!(receive(&msg(5, op::REFUSE, 0), &waiting), Decision::Stray);
+        assert_eq!(
+            decide(&msg(5, op::REFUSE, 0), &ALL, &[], waiting),
+            Decision::Stray
+        );
         // A view running an export (top IN) or idle (sentinel 0) waits for nobody.
         for top in [state::tag(state::IN, 4, 0), 0] {
-            let busy = receiver(&ALL, &[], top);
             assert_eq!(
-                receive(&msg(4, op::RETURN, 0), &busy),
+                decide(&msg(4, op::RETURN, 0), &ALL, &[], top),
                 Decision::Refuse(status::REFUSED)
             );
-            assert_eq!(receive(&msg(4, op::REFUSE, 0), &busy), Decision::Stray);
+            assert_eq!(
+                decide(&msg(4, op::REFUSE, 0), &ALL, &[], top),
+                Decision::Stray
+            );
         }
         assert_eq!(
-            receive(&msg(4, 0, 0), &waiting),
+            decide(&msg(4, 0, 0), &ALL, &[], waiting),
             Decision::Refuse(status::REFUSED)
         );
     }
 
     #[test]
     fn a_stopped_view_refuses_calls_and_leaves_everything_else_to_l1() {
-        let dead = Receiver {
-            failed: true,
-            ..receiver(&ALL, &[0x1000], state::tag(state::OUT, 4, 0))
-        };
-        assert_eq!(
-            receive(&msg(4, op::CALL, 0), &dead),
-            Decision::Refuse(status::CALLEE_FAILED)
-        );
-        for op in [op::RETURN, op::REFUSE, 9] {
-            assert_eq!(receive(&msg(4, op, 0), &dead), Decision::Stray);
+        let top = state::tag(state::OUT, 4, 0);
+        for op in [op::CALL, op::RETURN, op::REFUSE, 9] {
+            let m = msg(4, op, 0);
+            let dead = reads(&m, true, &ALL, &[0x1000], (16, 0, top));
+            let want = if op == op::CALL {
+                Decision::Refuse(status::CALLEE_FAILED)
+            } else {
+                Decision::Stray
+            };
+            assert_eq!(receive(&m, &dead), want);
         }
     }
 }

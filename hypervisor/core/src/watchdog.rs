@@ -94,6 +94,8 @@ enum Mode {
 #[derive(Debug, Clone)]
 pub struct Watchdog {
     budgets: Budgets,
+    /// `budgets.period()`, computed once (it is needed at every exit).
+    period: u64,
     /// Engine without hardware switching: always trapped.
     always_trapped: bool,
     mode: Mode,
@@ -106,6 +108,7 @@ pub struct Watchdog {
 impl Watchdog {
     pub fn new(budgets: Budgets, always_trapped: bool) -> Self {
         Watchdog {
+            period: budgets.period(),
             budgets,
             always_trapped,
             mode: Mode::Trapped,
@@ -214,7 +217,7 @@ impl Watchdog {
         self.charge(now);
         match self.mode {
             Mode::Hardware { since } => {
-                if now.saturating_sub(since) < self.budgets.period() {
+                if now.saturating_sub(since) < self.period {
                     return Verdict::Continue;
                 }
                 let ambient = self.ambient(current, at_base);
@@ -253,7 +256,7 @@ impl Watchdog {
 
     /// TSC ticks until the next exit must come (the value to arm the timer with).
     pub fn timer(&self, now: u64) -> u64 {
-        let period = self.budgets.period();
+        let period = self.period;
         match self.mode {
             Mode::Hardware { since } => period.saturating_sub(now.saturating_sub(since)).max(1),
             Mode::Trapped => match self.stack.last() {

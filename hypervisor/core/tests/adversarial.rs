@@ -24,7 +24,7 @@
 
 use tessera_abi::gate::{op, state, status};
 use tessera_core::contain::{self, CallStacks, Resume};
-use tessera_core::protocol::{self, Decision, Message, Receiver};
+use tessera_core::protocol::{self, Decision, Message};
 
 const MAX_FRAMES: usize = state::MAX_FRAMES as usize;
 
@@ -214,17 +214,14 @@ impl Machine {
     /// Runs the receiving gate of `to` on `msg` (gate_land), following refusals.
     fn land(&mut self, to: usize, msg: Message) {
         let v = &self.views[to];
-        let decision = protocol::receive(
+        let reads = protocol::reads(
             &msg,
-            &Receiver {
-                failed: v.stopped,
-                callers: &v.callers,
-                exports: &v.exports,
-                max_depth: v.max_depth,
-                active: v.active,
-                top: v.top(),
-            },
+            v.stopped,
+            &v.callers,
+            &v.exports,
+            (v.max_depth, v.active, v.top()),
         );
+        let decision = protocol::receive(&msg, &reads);
         self.note(format!("  {msg:?} lands in {to}: {decision:?}"));
         self.thread.current = to;
         match decision {

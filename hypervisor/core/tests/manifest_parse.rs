@@ -3,8 +3,9 @@
 
 use tessera_abi::hypercall as nr;
 use tessera_core::manifest::{
-    Access, CompartmentDecl, DEFAULT_STACK, Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_EXPORTS,
-    Manifest, ManifestError,
+    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_STACK, DEFAULT_WATCHDOG,
+    Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS, MAX_MAX_DEPTH,
+    MAX_WATCHDOG, MIN_WATCHDOG, Manifest, ManifestError,
 };
 
 const DOC_EXAMPLE: &str = "\
@@ -61,6 +62,50 @@ fn comments_blank_lines_tabs_crlf_and_forward_references() {
     assert_eq!(m.index_of("b"), Some(1));
     assert!(m.may_call(0, 1));
     assert_eq!(m.compartments[0].stack, 4096);
+}
+
+#[test]
+fn limits_default_parse_and_round_trip() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\n\
+         compartment a\n\
+         compartment b watchdog=1024 max_depth=1 console=0\n\
+         compartment c watchdog=67108864 max_depth=32 console=16777216\n\
+         compartment d watchdog=1099511627776 console=65536 max_depth=16\n",
+    )
+    .expect("valid");
+    let [a, b, c, d] = &m.compartments[..] else {
+        panic!("four compartments: {m:?}");
+    };
+    // No key: default budget for exports, `main` unbounded, defaults for the rest.
+    assert_eq!(a.watchdog, None);
+    assert_eq!(a.export_watchdog(), DEFAULT_WATCHDOG);
+    assert_eq!(DEFAULT_WATCHDOG, 1 << 26);
+    assert_eq!(a.main_watchdog(), None);
+    assert_eq!(
+        (a.max_depth, a.console),
+        (DEFAULT_MAX_DEPTH, DEFAULT_CONSOLE)
+    );
+    assert_eq!((DEFAULT_MAX_DEPTH, DEFAULT_CONSOLE), (16, 65536));
+    // The key bounds exports and `main` alike.
+    assert_eq!(b.watchdog, Some(MIN_WATCHDOG));
+    assert_eq!((b.export_watchdog(), b.main_watchdog()), (1024, Some(1024)));
+    assert_eq!((b.max_depth, b.console), (1, 0));
+    // Present at the default value is still present: `main` is bounded.
+    assert_eq!(c.main_watchdog(), Some(DEFAULT_WATCHDOG));
+    assert_eq!((c.max_depth, c.console), (MAX_MAX_DEPTH, MAX_CONSOLE));
+    assert_eq!(d.watchdog, Some(MAX_WATCHDOG));
+    let text = m.to_text();
+    assert!(text.contains("compartment a\n"), "{text}");
+    assert!(
+        text.contains("compartment c watchdog=67108864 max_depth=32 console=16777216\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("compartment d watchdog=1099511627776\n"),
+        "{text}"
+    );
+    assert_eq!(Manifest::parse(&text), Ok(m));
 }
 
 #[test]
@@ -158,6 +203,70 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
         2,
         "stack",
         "not a decimal",
+    ),
+    ("compartment a watchdog=0", 2, "watchdog", "not from 1024"),
+    (
+        "compartment a watchdog=1023",
+        2,
+        "watchdog",
+        "not from 1024",
+    ),
+    (
+        "compartment a watchdog=1099511627777",
+        2,
+        "watchdog",
+        "to 1099511627776 ticks",
+    ),
+    (
+        "compartment a watchdog=",
+        2,
+        "watchdog",
+        "not a decimal number of ticks",
+    ),
+    (
+        "compartment a watchdog=2^26",
+        2,
+        "watchdog",
+        "not a decimal",
+    ),
+    ("compartment a watchdog=-5", 2, "watchdog", "not a decimal"),
+    (
+        "compartment a watchdog=4096 watchdog=4096",
+        2,
+        "watchdog",
+        "given twice",
+    ),
+    (
+        "compartment a max_depth=0",
+        2,
+        "max_depth",
+        "not from 1 to 32",
+    ),
+    (
+        "compartment a max_depth=33",
+        2,
+        "max_depth",
+        "not from 1 to 32",
+    ),
+    (
+        "compartment a max_depth=4294967312",
+        2,
+        "max_depth",
+        "not from 1 to 32",
+    ),
+    ("compartment a max_depth=x", 2, "max_depth", "not a decimal"),
+    (
+        "compartment a console=16777217",
+        2,
+        "console",
+        "not from 0 to 16777216 bytes",
+    ),
+    ("compartment a console=64K", 2, "console", "not a decimal"),
+    (
+        "compartment a console=1 console=2",
+        2,
+        "console",
+        "given twice",
     ),
     ("compartment a colour=red", 2, "colour", "unknown field"),
     ("compartment a exports", 2, "exports", "expected key=value"),

@@ -5,7 +5,8 @@
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use tessera_core::manifest::{
-    Access, CompartmentDecl, GrantDecl, Hypercall, HypercallSet, MAX_STACK, Manifest,
+    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, GrantDecl, Hypercall,
+    HypercallSet, MAX_CONSOLE, MAX_MAX_DEPTH, MAX_STACK, MAX_WATCHDOG, MIN_WATCHDOG, Manifest,
     RESERVED_NAMES,
 };
 
@@ -33,6 +34,33 @@ fn hypercalls() -> impl Strategy<Value = HypercallSet> {
     })
 }
 
+/// `watchdog=`, `max_depth=`, `console=`: often absent or at a bound.
+fn limits() -> impl Strategy<Value = Limits> {
+    (
+        prop_oneof![
+            Just(None),
+            Just(Some(MIN_WATCHDOG)),
+            Just(Some(MAX_WATCHDOG)),
+            Just(Some(1 << 26)),
+            (MIN_WATCHDOG..=MAX_WATCHDOG).prop_map(Some),
+        ],
+        prop_oneof![
+            Just(DEFAULT_MAX_DEPTH),
+            Just(1),
+            Just(MAX_MAX_DEPTH),
+            1..=MAX_MAX_DEPTH
+        ],
+        prop_oneof![
+            Just(DEFAULT_CONSOLE),
+            Just(0),
+            Just(MAX_CONSOLE),
+            0..=MAX_CONSOLE
+        ],
+    )
+}
+
+type Limits = (Option<u64>, u32, u64);
+
 /// A valid manifest: 1–12 compartments, 0–4 grants.
 fn manifest() -> impl Strategy<Value = Manifest> {
     distinct(32, 1..12).prop_flat_map(|names| {
@@ -45,6 +73,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
                 Just(65536u64),
                 (1..=MAX_STACK / 4096).prop_map(|p| p * 4096)
             ],
+            limits(),
         );
         let grant = (
             name(32),
@@ -60,7 +89,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
     })
 }
 
-type Decl = (Vec<String>, Vec<bool>, HypercallSet, u64);
+type Decl = (Vec<String>, Vec<bool>, HypercallSet, u64, Limits);
 type Grant = (String, u64, Vec<Option<bool>>);
 
 fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
@@ -69,7 +98,7 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
         .zip(decls)
         .enumerate()
         .map(
-            |(i, (name, (exports, calls, hypercalls, stack)))| CompartmentDecl {
+            |(i, (name, (exports, calls, hypercalls, stack, limits)))| CompartmentDecl {
                 name: name.clone(),
                 exports,
                 calls: names
@@ -81,6 +110,9 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
                     .collect(),
                 hypercalls,
                 stack,
+                watchdog: limits.0,
+                max_depth: limits.1,
+                console: limits.2,
             },
         )
         .collect();
@@ -126,6 +158,13 @@ const TOKENS: &[&str] = &[
     "calls=",
     "stack=4096",
     "stack=0",
+    "watchdog=1024",
+    "watchdog=1023",
+    "watchdog=",
+    "max_depth=1",
+    "max_depth=33",
+    "console=0",
+    "console=99999999999",
     "size=4096",
     "a=rw",
     "x=r",

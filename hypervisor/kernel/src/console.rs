@@ -1,49 +1,45 @@
-//! Compartment console output: whole lines, each prefixed with the compartment's name, so
-//! nothing a compartment prints can start a line with `@@` (forge a transcript line).
+//! Compartment console output: `tessera_core::console` decides what is printed (whole
+//! lines, `[NAME] ` + escaped text, within the compartment's `console=` budget); this
+//! file only writes its lines to COM1.
 
-use alloc::string::String;
-use alloc::vec::Vec;
+use tessera_core::console::{Console, OverBudget};
 
-/// Longest line kept before it is flushed anyway.
-const MAX_LINE: usize = 1024;
-
-/// Buffers one compartment's output until a newline.
-#[derive(Debug)]
-pub struct LineBuffer {
-    name: String,
-    line: Vec<u8>,
+fn print(line: &str) {
+    crate::sprintln!("{line}");
 }
 
+/// One compartment's console.
+#[derive(Debug)]
+pub struct LineBuffer(Console);
+
 impl LineBuffer {
-    /// An empty buffer for compartment `name`.
-    pub fn new(name: &str) -> Self {
-        Self {
-            name: name.into(),
-            line: Vec::new(),
-        }
+    /// An empty console for compartment `name` with `budget` bytes of output.
+    pub fn new(name: &str, budget: u64) -> Self {
+        Self(Console::new(name, budget))
     }
 
-    /// Appends bytes, printing every completed line.
-    pub fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if b == b'\n' {
-                self.flush();
-            } else if b != b'\r' {
-                self.line.push(b);
-                if self.line.len() >= MAX_LINE {
-                    self.flush();
-                }
-            }
-        }
+    /// Takes bytes the compartment wrote, printing every completed line.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), OverBudget> {
+        self.0.write(bytes, &mut print)
     }
 
     /// Prints what is buffered (if anything) as one line.
     pub fn flush(&mut self) {
-        if self.line.is_empty() {
-            return;
-        }
-        let text = String::from_utf8_lossy(&self.line);
-        crate::sprintln!("[{}] {}", self.name, text);
-        self.line.clear();
+        self.0.flush(&mut print);
+    }
+
+    /// Prints `line`, which L1 made for the compartment (a report), if its budget pays
+    /// for it. Flushes the pending console text first, so lines keep their order.
+    pub fn report(&mut self, line: &str) -> Result<(), OverBudget> {
+        self.flush();
+        self.0.charge(line.len() as u64 + 1, &mut print)?;
+        print(line);
+        Ok(())
+    }
+
+    /// Charges `bytes` of text L1 prints for the compartment inside one of its own lines
+    /// (a panic message in `@@FAULT`).
+    pub fn charge(&mut self, bytes: usize) -> Result<(), OverBudget> {
+        self.0.charge(bytes as u64, &mut print)
     }
 }

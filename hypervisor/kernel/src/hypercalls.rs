@@ -1,12 +1,14 @@
 //! Hypercall handling (DESIGN §7): the caller is the view the CPU was in, never a
-//! register; every guest buffer is checked against that view's permissions for its
-//! whole length and copied once.
+//! register; every guest buffer is a guest-virtual address, translated through the guest
+//! page tables and then checked against that view's permissions for its whole length,
+//! and copied once.
 
 use crate::regs::GuestRegs;
 use crate::system::{Status, System};
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_abi::{error, hypercall};
+use tessera_core::hypercall as hc;
 use tessera_core::manifest::Access;
 use tessera_core::outcome::encode_value;
 use tessera_core::paging::EntryFormat;
@@ -26,7 +28,8 @@ pub enum After {
     Repair,
 }
 
-/// Copies a guest buffer readable in `view`, at most `max` bytes.
+/// Copies a guest buffer (guest-virtual `ptr`, as the compartment addresses it) readable
+/// in `view`, at most `max` bytes.
 fn read<F: EntryFormat>(
     sys: &System<F>,
     view: usize,
@@ -38,21 +41,22 @@ fn read<F: EntryFormat>(
         return Err(error::TOO_LARGE);
     }
     let mut buf = alloc::vec![0u8; len as usize];
-    if crate::tables::read_guest(&sys.views[view].table, ptr, &mut buf) {
+    if crate::tables::read_guest_virtual(&sys.views[view].table, ptr, &mut buf) {
         Ok(buf)
     } else {
         Err(error::BAD_POINTER)
     }
 }
 
+/// A name argument: TOO_LARGE past [`hc::MAX_NAME`] bytes, BAD_POINTER if unreadable;
+/// core decides what its bytes name.
 fn read_name<F: EntryFormat>(
     sys: &System<F>,
     view: usize,
     ptr: u64,
     len: u64,
-) -> Result<String, i64> {
-    let bytes = read(sys, view, ptr, len, 64)?;
-    String::from_utf8(bytes).map_err(|_| error::BAD_POINTER)
+) -> Result<Vec<u8>, i64> {
+    read(sys, view, ptr, len, hc::MAX_NAME)
 }
 
 fn ret(regs: &mut GuestRegs, value: Result<u64, i64>) -> After {
@@ -72,8 +76,8 @@ pub fn handle<F: EntryFormat>(
 ) -> After {
     let nr = regs.rax;
     let (a0, a1, a2, a3) = (regs.rdi, regs.rsi, regs.rdx, regs.r10);
-    if !sys.manifest.allows_hypercall(current, nr) {
-        return ret(regs, Err(error::NOT_PERMITTED));
+    if let Err(code) = hc::admit(&sys.manifest, current, nr) {
+        return ret(regs, Err(code));
     }
     match nr {
         hypercall::EXIT => {
@@ -91,22 +95,29 @@ pub fn handle<F: EntryFormat>(
         }
         hypercall::CONSOLE_WRITE => {
             match read(sys, current, a0, a1, hypercall::CONSOLE_WRITE_MAX) {
-                Ok(buf) => {
-                    sys.views[current].console.write(&buf);
-                    ret(regs, Ok(a1))
-                }
+                Ok(buf) => match sys.views[current].console.write(&buf) {
+                    Ok(()) => ret(regs, Ok(a1)),
+                    Err(_) => ret(regs, Err(error::OVER_BUDGET)),
+                },
                 Err(e) => ret(regs, Err(e)),
             }
         }
         hypercall::PANIC => {
             let message = match read(sys, current, a0, a1, hypercall::CONSOLE_WRITE_MAX) {
-                Ok(buf) => String::from_utf8_lossy(&buf).into_owned(),
-                Err(_) => String::from("(unreadable panic message)"),
+                Ok(buf) => tessera_core::console::panic_message(&buf),
+                Err(_) => encode_value("(unreadable panic message)"),
             };
-            sys.views[current].console.flush();
+            let console = &mut sys.views[current].console;
+            console.flush();
+            // The message is the compartment's text: its budget pays for it, or it is
+            // left out (the @@FAULT line itself is L1's verdict and always printed).
+            let message = match console.charge(message.len()) {
+                Ok(()) => message,
+                Err(_) => String::new(),
+            };
             After::Stop {
                 kind: "panic",
-                details: alloc::format!("message={}", encode_value(&message)),
+                details: alloc::format!("message={message}"),
             }
         }
         hypercall::EXIT_COUNT => ret(regs, Ok(sys.exits)),
@@ -115,12 +126,12 @@ pub fn handle<F: EntryFormat>(
                 Ok(buf) => buf,
                 Err(e) => return ret(regs, Err(e)),
             };
-            match tessera_core::outcome::report_line(&sys.views[current].name, &line) {
-                Some(text) => {
-                    crate::sprintln!("{text}");
-                    ret(regs, Ok(0))
-                }
-                None => ret(regs, Err(error::BAD_POINTER)),
+            match tessera_core::report::report_line(&sys.views[current].name, &line) {
+                Ok(text) => match sys.views[current].console.report(&text) {
+                    Ok(()) => ret(regs, Ok(0)),
+                    Err(_) => ret(regs, Err(error::OVER_BUDGET)),
+                },
+                Err(refused) => ret(regs, Err(refused.code())),
             }
         }
         hypercall::REGISTER_EXPORT => {
@@ -131,15 +142,17 @@ pub fn handle<F: EntryFormat>(
                 Ok(n) => n,
                 Err(e) => return ret(regs, Err(e)),
             };
-            let Some(index) = sys.manifest.export_index(current, &name) else {
-                return ret(regs, Err(error::NO_SUCH_EXPORT));
+            let index = match hc::register_export(&sys.manifest, current, &name) {
+                Ok(index) => index,
+                Err(e) => return ret(regs, Err(e)),
             };
+            // A code address: guest-virtual, executable in the guest's paging and in the
+            // view, inside the compartment's own region.
             let view = &sys.views[current];
-            let executable = view
-                .table
-                .translate(&crate::tables::ReadTables, a2)
-                .is_some_and(|t| t.perms.execute)
-                && view.region.contains(&a2);
+            let executable = crate::tables::translate_virtual(&view.table, a2)
+                .filter(|m| m.executable && view.region.contains(&m.gpa))
+                .and_then(|m| view.table.translate(&crate::tables::ReadTables, m.gpa))
+                .is_some_and(|t| t.perms.execute);
             if !executable {
                 return ret(regs, Err(error::BAD_POINTER));
             }
@@ -147,35 +160,23 @@ pub fn handle<F: EntryFormat>(
             ret(regs, Ok(index as u64))
         }
         hypercall::LOOKUP => {
-            let (Ok(target), Ok(export)) = (
-                read_name(sys, current, a0, a1),
-                read_name(sys, current, a2, a3),
-            ) else {
-                return ret(regs, Err(error::BAD_POINTER));
-            };
-            let Some(view) = sys.manifest.index_of(&target) else {
-                return ret(regs, Err(error::NO_SUCH_EXPORT));
-            };
-            if !sys.manifest.may_call(current, view) {
-                return ret(regs, Err(error::NOT_PERMITTED));
-            }
-            match sys.manifest.export_index(view, &export) {
-                Some(index) => ret(regs, Ok(((view as u64) << 32) | index as u64)),
-                None => ret(regs, Err(error::NO_SUCH_EXPORT)),
-            }
+            let names = read_name(sys, current, a0, a1)
+                .and_then(|target| Ok((target, read_name(sys, current, a2, a3)?)));
+            let found = names
+                .and_then(|(target, export)| hc::lookup(&sys.manifest, current, &target, &export));
+            ret(regs, found)
         }
         hypercall::GRANT => {
-            let Ok(name) = read_name(sys, current, a0, a1) else {
-                return ret(regs, Err(error::BAD_POINTER));
-            };
-            match sys.manifest.grant_for(current, &name) {
-                Some((index, access)) => {
+            let found = read_name(sys, current, a0, a1)
+                .and_then(|name| hc::grant(&sys.manifest, current, &name));
+            match found {
+                Ok((index, access)) => {
                     let (gpa, _, size) = sys.grants[index];
                     regs.rdx = size;
                     regs.r10 = u64::from(access == Access::ReadWrite);
                     ret(regs, Ok(gpa))
                 }
-                None => ret(regs, Err(error::NO_SUCH_GRANT)),
+                Err(e) => ret(regs, Err(e)),
             }
         }
         // No culprit is read from the guest: the caller is the view the CPU was in.

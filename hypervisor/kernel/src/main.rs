@@ -109,8 +109,11 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     for line in caps.cap_transcript() {
         sprintln!("{line}");
     }
-    if let Some(vmx_caps) = &caps.vmx {
-        match vmx::enable(vmx_caps, &mut frames) {
+    // VMX root operation, if this is a VMX CPU: a failure stops a boot that has
+    // compartments to run (run_modules), naming the VMXON error.
+    let vmx_root = caps.vmx.as_ref().map(|vmx_caps| {
+        let root = vmx::enable(vmx_caps, &mut frames).map_err(|e| alloc::format!("{e}"));
+        match &root {
             Ok(root) => {
                 log::info!(
                     "VMX root operation entered (VMXON region {:#x})",
@@ -123,8 +126,9 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
                 sprintln!("{} vmx.vmxon=0", tessera_abi::transcript::CAP);
             }
         }
-    }
-    if let Err(reason) = run::run_modules(&boot, &caps, &mut frames) {
+        root.map(|_| ())
+    });
+    if let Err(reason) = run::run_modules(&boot, &caps, vmx_root, &mut frames) {
         shutdown::fail(format_args!("{reason}"));
     }
     shutdown::pass()

@@ -12,9 +12,6 @@ use tessera_core::multiboot::BootInfo;
 use tessera_core::paging::EntryFormat;
 use tessera_core::watchdog::{Budgets, Watchdog};
 
-/// Default watchdog budget of one activation, in TSC ticks (Bochs: instructions).
-const WATCHDOG_TICKS: u64 = 1 << 26;
-
 fn arg(boot: &BootInfo, key: &str) -> Option<String> {
     boot.args()
         .into_iter()
@@ -26,6 +23,7 @@ fn arg(boot: &BootInfo, key: &str) -> Option<String> {
 pub fn run_modules(
     boot: &BootInfo,
     caps: &Capabilities,
+    vmx_root: Option<Result<(), String>>,
     frames: &mut FrameAllocator,
 ) -> Result<(), String> {
     if boot.modules.is_empty() {
@@ -33,9 +31,13 @@ pub fn run_modules(
     }
     let conformance = arg(boot, "conformance").as_deref() == Some("1");
     let force_emulation = arg(boot, "switch").as_deref() == Some("emulate");
-    // A boot-wide budget (kernel argument `watchdog=TICKS`) also bounds every `main`.
+    // A boot-wide budget (kernel argument `watchdog=TICKS`) for every compartment whose
+    // manifest entry has no `watchdog=`; it also bounds their `main`s.
     let boot_budget = arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok());
     if let Some(vmx) = &caps.vmx {
+        if let Some(Err(e)) = vmx_root {
+            return Err(alloc::format!("vmxon-failed {e}"));
+        }
         let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
         let fixture = crate::conformance::Cpu {
             maxphyaddr: caps.maxphyaddr,
@@ -83,10 +85,18 @@ fn run<B: Backend>(
     let hardware = cpu.hardware_switching();
     let mode = if hardware { "hardware" } else { "emulated" };
     crate::sprintln!("@@SWITCH mode={mode}");
-    let n = sys.views.len();
+    // Each compartment's manifest `watchdog=` first, then the boot-wide budget; without
+    // either, exports get the default (2^26) and `main` is not bounded.
+    let decls = &sys.manifest.compartments;
     let budgets = Budgets {
-        export: alloc::vec![boot_budget.unwrap_or(WATCHDOG_TICKS); n],
-        main: alloc::vec![boot_budget; n],
+        export: decls
+            .iter()
+            .map(|c| c.watchdog.or(boot_budget).unwrap_or(c.export_watchdog()))
+            .collect(),
+        main: decls
+            .iter()
+            .map(|c| c.main_watchdog().or(boot_budget))
+            .collect(),
     };
     crate::sprintln!(
         "@@WATCHDOG period={} mode={}",

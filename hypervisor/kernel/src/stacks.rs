@@ -4,7 +4,6 @@
 
 use crate::gate_pages::{read_u64, write_u64};
 use crate::system::{Status, System};
-use alloc::vec::Vec;
 use tessera_abi::gate::{info, state};
 use tessera_core::contain::CallStacks;
 use tessera_core::paging::EntryFormat;
@@ -48,33 +47,33 @@ impl<F: EntryFormat> System<F> {
         CallStacks::depth(self, view)
     }
 
-    /// What view `to`'s gate will do with `msg` (it reads exactly these words of its
-    /// pages, and nothing runs between this read and the gate's).
+    /// What view `to`'s gate will do with `msg`: it reads exactly these words of its
+    /// pages (selected by the message's source and export index), and nothing runs
+    /// between this read and the gate's.
     pub fn receiving_gate(&self, to: usize, msg: &Message) -> Decision {
         let v = &self.views[to];
-        let word = |page: u64, offset: u64| read_u64(page, offset);
-        let mut callers = [0u64; 8];
-        for (i, c) in callers.iter_mut().enumerate() {
-            *c = word(v.info_hpa, info::CALLERS + 8 * i as u64);
-        }
-        let count = word(v.info_hpa, info::EXPORT_COUNT).min(info::MAX_EXPORTS);
-        let exports: Vec<u64> = (0..count)
-            .map(|i| word(v.info_hpa, info::EXPORTS + 8 * i))
-            .collect();
-        let depth = word(v.state_hpa, state::DEPTH);
+        let (info_page, state_page) = (v.info_hpa, v.state_hpa);
+        let callers = read_u64(info_page, info::CALLERS + 8 * (msg.source / 64 % 8));
+        let count = read_u64(info_page, info::EXPORT_COUNT).min(info::MAX_EXPORTS);
+        let export = if msg.word < count {
+            read_u64(info_page, info::EXPORTS + 8 * msg.word)
+        } else {
+            0
+        };
+        let depth = read_u64(state_page, state::DEPTH);
         // TAGS[DEPTH - 1], as the gate indexes it (DEPTH 0 reads the sentinel).
-        let top = word(
-            v.state_hpa,
+        let top = read_u64(
+            state_page,
             (state::TAGS - 8).wrapping_add(depth.wrapping_mul(8)) & 0xFF8,
         );
         receive(
             msg,
             &Receiver {
-                failed: word(v.info_hpa, info::FAILED) != 0,
-                callers: &callers,
-                exports: &exports,
-                max_depth: word(v.info_hpa, info::MAX_DEPTH),
-                active: word(v.state_hpa, state::ACTIVE),
+                failed: read_u64(info_page, info::FAILED) != 0,
+                may_call: msg.source < 512 && callers & (1 << (msg.source % 64)) != 0,
+                export,
+                max_depth: read_u64(info_page, info::MAX_DEPTH),
+                active: read_u64(state_page, state::ACTIVE),
                 top,
             },
         )

@@ -89,9 +89,6 @@ pub struct System<F: EntryFormat> {
     pub conformance: Option<crate::conformance::Conformance>,
 }
 
-/// Nested activations of one compartment when its manifest entry says nothing.
-const DEFAULT_MAX_DEPTH: u64 = 16;
-
 fn frame(frames: &mut FrameAllocator) -> Result<u64, String> {
     crate::mem::zeroed_frame(frames).ok_or_else(|| String::from("out of memory for L1 tables"))
 }
@@ -234,7 +231,7 @@ impl<F: EntryFormat> System<F> {
                     exports: decl.exports.len(),
                     callers: all_callers[i],
                     failed: checked[i].is_none(),
-                    max_depth: DEFAULT_MAX_DEPTH,
+                    max_depth: u64::from(decl.max_depth),
                 },
             )?;
 
@@ -272,7 +269,7 @@ impl<F: EntryFormat> System<F> {
                 info_hpa,
                 state_hpa,
                 stats: Stats::default(),
-                console: crate::console::LineBuffer::new(&decl.name),
+                console: crate::console::LineBuffer::new(&decl.name, decl.console),
             });
         }
         // Every view exists before any image is loaded: an image too large for the memory

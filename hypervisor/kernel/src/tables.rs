@@ -1,5 +1,6 @@
 //! Second-level page tables (EPT now, NPT later) in real frames: `TableMemory` for core's
-//! page-table builder, plus reading guest memory through a view for hypercalls.
+//! page-table builder, plus reading guest memory through a view for hypercalls (by
+//! guest-virtual address, through the guest page tables, then the view).
 
 use tessera_core::frames::FrameAllocator;
 use tessera_core::paging::{EntryFormat, PageTable, PagingError, TableMemory};
@@ -89,6 +90,43 @@ pub fn fetch_byte<F: EntryFormat>(
         })
         .unwrap_or_default();
     Err(allowed)
+}
+
+/// What guest-virtual `gva` maps to in `view`: the guest page tables walked as the CPU
+/// walks them (`tessera_core::gva`), every paging-structure entry read through `view`
+/// (it must be readable there, as for the CPU's own walk). The root is the guest's CR3,
+/// which is always `guest::PAGE_TABLES_GPA`: L1 loads it at entry and refuses every
+/// CR3 write (DESIGN §5).
+pub fn translate_virtual<F: EntryFormat>(
+    view: &PageTable<F>,
+    gva: u64,
+) -> Option<tessera_core::gva::Mapping> {
+    let entry = |gpa: u64| {
+        let mut bytes = [0u8; 8];
+        read_guest(view, gpa, &mut bytes).then(|| u64::from_le_bytes(bytes))
+    };
+    tessera_core::gva::translate(entry, tessera_core::guest::PAGE_TABLES_GPA, gva).ok()
+}
+
+/// Copies `out.len()` bytes at guest-virtual `gva` into `out`, but only if the whole
+/// range translates through the guest page tables and every byte it maps to is readable
+/// in `view` (DESIGN §7): the buffers hypercalls take are guest-virtual addresses. A
+/// range with no guest-virtual mapping (such as the guest page tables themselves) is
+/// refused even where its guest-physical pages are readable. `false` (and `out` holds
+/// nothing to use) otherwise.
+pub fn read_guest_virtual<F: EntryFormat>(view: &PageTable<F>, gva: u64, out: &mut [u8]) -> bool {
+    let Some(pieces) = tessera_core::gva::pages(gva, out.len()) else {
+        return false;
+    };
+    for (at, offset, len) in pieces {
+        let Some(mapping) = translate_virtual(view, at) else {
+            return false;
+        };
+        if !read_guest(view, mapping.gpa, &mut out[offset..offset + len]) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Copies `len` bytes at guest-physical `gpa` into `out`, but only if every byte is

@@ -4,7 +4,9 @@
 //! per run (`boot_declaration`); scenarios boot concurrently within the runner's limit.
 
 mod classic;
+mod hypercalls;
 mod isolation;
+mod limits;
 mod rejections;
 
 use std::thread;

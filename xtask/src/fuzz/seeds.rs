@@ -10,7 +10,12 @@
 //!   without prefixes, CPUID, and near misses);
 //! - `multiboot`: information blocks laid out as QEMU's `-kernel` loader and GRUB lay
 //!   them out (the layouts of core's multiboot tests: memory map, modules with command
-//!   lines, kernel command line, loader name).
+//!   lines, kernel command line, loader name);
+//! - `console`: what a compartment may write to forge a line (the forgeries of
+//!   `compartments/attack-console-forge`: CR, ESC sequences, backspaces, C1 controls,
+//!   U+2028/U+2029, bidi overrides, invalid UTF-8, escape-like text), ordinary text and a
+//!   line longer than the line limit, each behind the target's two header bytes (budget,
+//!   piece size).
 
 use crate::declaration::{self, Declaration, Kind};
 use crate::examples::available;
@@ -29,6 +34,7 @@ pub fn write(target: &str) -> Result<(PathBuf, usize)> {
         "image" => images(&dir)?,
         "manifest" => manifests()?,
         "ud_decode" => instructions(),
+        "console" => console_text(),
         "multiboot" => vec![
             ("qemu-kernel".into(), multiboot(&QEMU)),
             ("grub".into(), multiboot(&GRUB)),
@@ -260,6 +266,45 @@ fn multiboot(layout: &Layout) -> Vec<u8> {
     seed
 }
 
+/// Console output seeds: byte 0 picks the budget (`1 << b`, unlimited from 40), byte 1 the
+/// size of the pieces the rest is written in (`8 * b`), as `fuzz_targets/console.rs`
+/// reads them.
+fn console_text() -> Vec<(String, Vec<u8>)> {
+    let forgeries: [&[u8]; 12] = [
+        b"hello, world\n",
+        b"cr\r@@RESULT pass\n",
+        b"erase\x1b[2K\x1b[1G@@RESULT pass\n",
+        b"\x08\x08\x08\x08\x08\x08@@RESULT pass\n",
+        "nel\u{85}@@RESULT pass\n".as_bytes(),
+        "csi\u{9b}2K@@RESULT pass\n".as_bytes(),
+        b"latin1-nel\x85@@RESULT pass\n",
+        "ls\u{2028}@@FAULT compartment=victim\u{2029}\n".as_bytes(),
+        "rlo\u{202e}ssap TLUSER@@\n".as_bytes(),
+        b"broken\xe2\x80 \xff\xfe \xc0\xaf \xed\xa0\x80\n",
+        b"escape-text \\x1b\\u{85}\n",
+        "caf\u{e9} \u{2192} \u{65e5}\u{672c}\n".as_bytes(),
+    ];
+    let mut seeds: Vec<(String, Vec<u8>)> = forgeries
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut bytes = vec![40, 1];
+            bytes.extend_from_slice(text);
+            (format!("line-{i}"), bytes)
+        })
+        .collect();
+    // Everything at once in small pieces with a budget that runs out partway.
+    let mut all = vec![8, 1];
+    all.extend(forgeries.concat());
+    seeds.push(("all-small-budget".into(), all));
+    // A line past the line limit, with a character across the break.
+    let mut long = vec![40, 16];
+    long.extend(std::iter::repeat_n(b'x', 1023));
+    long.extend("\u{e9}\n".as_bytes());
+    seeds.push(("long-line".into(), long));
+    seeds
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +358,16 @@ mod tests {
             tessera_core::manifest::Manifest::parse(&text)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn console_seeds_carry_the_header_and_the_forgeries() {
+        let seeds = console_text();
+        assert!(seeds.len() > 10);
+        for (name, bytes) in &seeds {
+            assert!(bytes.len() > 2 && bytes[1] >= 1, "{name}");
+        }
+        assert!(seeds.iter().any(|(_, b)| b.contains(&0x1b)));
+        assert!(seeds.iter().any(|(_, b)| b.len() > 1026));
     }
 }

@@ -9,8 +9,8 @@ pub struct ManifestError {
     /// 1-based line of the problem; 0 for a problem of the manifest as a whole (no
     /// header, no compartment) or of an implicit manifest (the problem names the module).
     pub line: usize,
-    /// The field at fault: a key (`exports`, `calls`, `hypercalls`, `stack`, `size`), a
-    /// grant's compartment key, `name`, or the directive (`tessera-manifest`,
+    /// The field at fault: a key (`exports`, `calls`, `hypercalls`, `stack`, `watchdog`,
+    /// `max_depth`, `console`, `size`), a grant's compartment key, `name`, or the directive (`tessera-manifest`,
     /// `compartment`, `grant`).
     pub field: String,
     /// What is wrong, in words.

@@ -57,8 +57,36 @@ pub(super) fn list(
 
 /// A byte count: decimal digits, a multiple of [`PAGE_SIZE`], in `min..=max`.
 pub(super) fn bytes(line: usize, key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
-    let expected = format!("must be a multiple of {PAGE_SIZE} from {min} to {max} bytes");
-    let n = value
+    let n = decimal(line, key, value, "bytes")?;
+    if n % PAGE_SIZE != 0 || !(min..=max).contains(&n) {
+        let expected = format!("must be a multiple of {PAGE_SIZE} from {min} to {max} bytes");
+        return Err(err(line, key, format!("{n} {expected}")));
+    }
+    Ok(n)
+}
+
+/// A count of `unit`s: decimal digits, in `min..=max`.
+pub(super) fn count(
+    line: usize,
+    key: &str,
+    value: &str,
+    (min, max): (u64, u64),
+    unit: &str,
+) -> Result<u64> {
+    let n = decimal(line, key, value, unit)?;
+    if !(min..=max).contains(&n) {
+        return Err(err(
+            line,
+            key,
+            format!("{n} is not from {min} to {max} {unit}"),
+        ));
+    }
+    Ok(n)
+}
+
+/// Decimal digits only (no sign, no `0x`, no separators) that fit in a u64.
+fn decimal(line: usize, key: &str, value: &str, unit: &str) -> Result<u64> {
+    value
         .bytes()
         .all(|b| b.is_ascii_digit())
         .then(|| value.parse::<u64>().ok())
@@ -67,13 +95,9 @@ pub(super) fn bytes(line: usize, key: &str, value: &str, min: u64, max: u64) -> 
             err(
                 line,
                 key,
-                format!("'{}' is not a decimal number of bytes", shown(value)),
+                format!("'{}' is not a decimal number of {unit}", shown(value)),
             )
-        })?;
-    if n % PAGE_SIZE != 0 || !(min..=max).contains(&n) {
-        return Err(err(line, key, format!("{n} {expected}")));
-    }
-    Ok(n)
+        })
 }
 
 /// 1 to `max` characters from `a-z 0-9 _ -`.

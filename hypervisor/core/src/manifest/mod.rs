@@ -1,5 +1,6 @@
 //! The manifest (docs/manifest.md): which compartments exist, what each exports, which
-//! may call which, which memory they share and which hypercalls each may use.
+//! may call which, which memory they share, which hypercalls each may use, and the limits
+//! L1 enforces on each (stack, watchdog budget, nesting depth, console output).
 //!
 //! [`Manifest::parse`] reads and validates the text format; [`Manifest::implicit`] is the
 //! manifest of a boot without one. Both return only manifests that satisfy every rule of
@@ -40,6 +41,22 @@ pub const MAX_STACK: u64 = 1 << 20;
 pub const DEFAULT_STACK: u64 = tessera_abi::entry::STACK_SIZE;
 /// Largest grant `size=`.
 pub const MAX_GRANT_SIZE: u64 = 1 << 20;
+/// Watchdog budget, in TSC ticks, of one activation of an export of a compartment whose
+/// line has no `watchdog=` (2^26).
+pub const DEFAULT_WATCHDOG: u64 = 1 << 26;
+/// Smallest `watchdog=`: below this not even a gate round trip (a few hundred
+/// instructions, so ticks on Bochs) would fit.
+pub const MIN_WATCHDOG: u64 = 1 << 10;
+/// Largest `watchdog=` (2^40 ticks: minutes at any real TSC frequency).
+pub const MAX_WATCHDOG: u64 = 1 << 40;
+/// Nested activations of one compartment without `max_depth=`.
+pub const DEFAULT_MAX_DEPTH: u32 = 16;
+/// Largest `max_depth=` (the smallest is 1).
+pub const MAX_MAX_DEPTH: u32 = 32;
+/// Console output budget of a compartment without `console=` (bytes).
+pub const DEFAULT_CONSOLE: u64 = 64 << 10;
+/// Largest `console=` (bytes; the smallest is 0, a compartment that may print nothing).
+pub const MAX_CONSOLE: u64 = 16 << 20;
 /// The version `tessera-manifest` must name.
 pub const VERSION: u32 = 1;
 
@@ -65,10 +82,23 @@ pub struct CompartmentDecl {
     pub hypercalls: HypercallSet,
     /// Stack bytes: a multiple of [`PAGE_SIZE`] in `MIN_STACK..=MAX_STACK`.
     pub stack: u64,
+    /// `watchdog=`: TSC ticks one activation of one of its exports may run, in
+    /// `MIN_WATCHDOG..=MAX_WATCHDOG`; `None` when the line has no `watchdog=` (exports
+    /// then get [`DEFAULT_WATCHDOG`] and `main` is not bounded). See
+    /// [`CompartmentDecl::export_watchdog`] and [`CompartmentDecl::main_watchdog`].
+    pub watchdog: Option<u64>,
+    /// `max_depth=`: most nested activations of this compartment at once, in
+    /// `1..=MAX_MAX_DEPTH`; default [`DEFAULT_MAX_DEPTH`].
+    pub max_depth: u32,
+    /// `console=`: bytes of output L1 prints for it (console lines with their `[NAME] `
+    /// prefix, reports, its panic message) before it prints `@@TRUNCATED` and drops the
+    /// rest, in `0..=MAX_CONSOLE`; default [`DEFAULT_CONSOLE`].
+    pub console: u64,
 }
 
 impl CompartmentDecl {
-    /// A compartment with no exports and no calls, every hypercall and the default stack.
+    /// A compartment with no exports and no calls, every hypercall and every limit at
+    /// its default (no `watchdog=`).
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -76,7 +106,22 @@ impl CompartmentDecl {
             calls: Vec::new(),
             hypercalls: HypercallSet::ALL,
             stack: DEFAULT_STACK,
+            watchdog: None,
+            max_depth: DEFAULT_MAX_DEPTH,
+            console: DEFAULT_CONSOLE,
         }
+    }
+
+    /// The watchdog budget (TSC ticks) of one activation of one of its exports: its
+    /// `watchdog=`, or [`DEFAULT_WATCHDOG`].
+    pub fn export_watchdog(&self) -> u64 {
+        self.watchdog.unwrap_or(DEFAULT_WATCHDOG)
+    }
+
+    /// The watchdog budget of its `main`: only a line that says `watchdog=` bounds it
+    /// (benchmarks and long-running mains have none).
+    pub fn main_watchdog(&self) -> Option<u64> {
+        self.watchdog
     }
 }
 

@@ -6,11 +6,13 @@
 //! manifest costs time proportional to its length (times a logarithm) at boot.
 
 use super::error::shown;
-use super::fields::{bytes, check_name, compartment_name, err, key_value, known_hypercalls, list};
+use super::fields::{
+    bytes, check_name, compartment_name, count, err, key_value, known_hypercalls, list,
+};
 use super::{
-    Access, CompartmentDecl, GrantDecl, Hypercall, HypercallSet, MAX_COMPARTMENTS,
-    MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_NAME_LEN, MAX_STACK, MIN_STACK, Manifest,
-    ManifestError, PAGE_SIZE, VERSION,
+    Access, CompartmentDecl, GrantDecl, Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE,
+    MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_MAX_DEPTH, MAX_NAME_LEN, MAX_STACK,
+    MAX_WATCHDOG, MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE, VERSION,
 };
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -198,11 +200,23 @@ impl Parser {
                         .collect::<HypercallSet>();
                 }
                 "stack" => decl.stack = bytes(line, key, value, MIN_STACK, MAX_STACK)?,
+                "watchdog" => {
+                    let range = (MIN_WATCHDOG, MAX_WATCHDOG);
+                    decl.watchdog = Some(count(line, key, value, range, "ticks")?);
+                }
+                "max_depth" => {
+                    let range = (1, u64::from(MAX_MAX_DEPTH));
+                    let depth = count(line, key, value, range, "activations")?;
+                    // In range, so it fits.
+                    decl.max_depth = u32::try_from(depth).unwrap_or(MAX_MAX_DEPTH);
+                }
+                "console" => decl.console = count(line, key, value, (0, MAX_CONSOLE), "bytes")?,
                 _ => {
                     return Err(err(
                         line,
                         key,
-                        "unknown field (expected exports, calls, hypercalls or stack)",
+                        "unknown field (expected exports, calls, hypercalls, stack, watchdog, \
+                         max_depth or console)",
                     ));
                 }
             }

@@ -1,6 +1,8 @@
 //! Writing a manifest back as text (the canonical form `parse` reads).
 
-use super::{Access, DEFAULT_STACK, HypercallSet, Manifest, VERSION};
+use super::{
+    Access, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_STACK, HypercallSet, Manifest, VERSION,
+};
 use alloc::string::String;
 use core::fmt::Write;
 
@@ -22,6 +24,16 @@ pub(super) fn write(manifest: &Manifest) -> String {
         }
         if c.stack != DEFAULT_STACK {
             let _ = write!(out, " stack={}", c.stack);
+        }
+        // Written whenever present, even at the default: its presence bounds `main`.
+        if let Some(ticks) = c.watchdog {
+            let _ = write!(out, " watchdog={ticks}");
+        }
+        if c.max_depth != DEFAULT_MAX_DEPTH {
+            let _ = write!(out, " max_depth={}", c.max_depth);
+        }
+        if c.console != DEFAULT_CONSOLE {
+            let _ = write!(out, " console={}", c.console);
         }
         out.push('\n');
     }

@@ -4,6 +4,7 @@
 pub mod controls;
 pub mod exit;
 pub mod fields;
+pub mod instruction_error;
 
 #[cfg(test)]
 mod controls_tests;

@@ -1,5 +1,5 @@
 //! Running one conformance case (docs/conformance.md). The compartment calls
-//! CONFORMANCE_CASE(i); L1 saves its registers, writes the case's EPTP list (slot 0 the
+//! CONFORMANCE_REPORT(i); L1 saves its registers, writes the case's EPTP list (slot 0 the
 //! start view, slot ECX the case's entry, every other slot empty), loads the start view,
 //! sets RAX, RCX and EDX (the data selector, for the MOV-SS prologue), and resumes at the
 //! case's code (which sets TF itself where the case asks). The next exit is how the instruction ended: the landing
@@ -22,7 +22,7 @@ use tessera_core::exit::{Access, Privileged, VmExit};
 pub struct Active {
     index: usize,
     case: Case,
-    /// The compartment's registers, its RIP after CONFORMANCE_CASE, its RFLAGS.
+    /// The compartment's registers, its RIP after CONFORMANCE_REPORT, its RFLAGS.
     saved: (GuestRegs, u64, u64),
     /// Guest-physical address of the case's first page.
     page: u64,
@@ -41,7 +41,7 @@ enum Event {
 
 const TF: u64 = 1 << 8;
 
-/// Conformance fixture: starts a case (CONFORMANCE_CASE) or ends the running one with
+/// Conformance fixture: starts a case (CONFORMANCE_REPORT) or ends the running one with
 /// this exit. `true` if the exit was the fixture's (the run loop resumes the guest).
 pub fn step<B: Backend>(
     cpu: &mut B,
@@ -54,7 +54,7 @@ pub fn step<B: Backend>(
     };
     let Some(active) = conf.active.as_mut() else {
         return match exit {
-            VmExit::Hypercall { len } if regs.rax == hypercall::CONFORMANCE_CASE => {
+            VmExit::Hypercall { len } if regs.rax == hypercall::CONFORMANCE_REPORT => {
                 begin(cpu, sys, regs, *len);
                 true
             }
@@ -143,7 +143,7 @@ fn letters(access: &Access) -> String {
     s
 }
 
-/// CONFORMANCE_CASE(RDI): starts case RDI, or returns BAD_STATE past the last one.
+/// CONFORMANCE_REPORT(RDI): starts case RDI, or returns BAD_STATE past the last one.
 fn begin<B: Backend>(cpu: &mut B, sys: &mut Sys<B>, regs: &mut GuestRegs, len: u64) {
     let rip = cpu.rip();
     let case = sys.conformance.as_ref().and_then(|conf| {
@@ -229,7 +229,7 @@ fn report<B: Backend>(cpu: &B, sys: &Sys<B>, word: &str, rip: u64) {
     );
 }
 
-/// Puts the compartment back where it called CONFORMANCE_CASE, in its own view, with
+/// Puts the compartment back where it called CONFORMANCE_REPORT, in its own view, with
 /// the permanent list.
 fn finish<B: Backend>(cpu: &mut B, sys: &mut Sys<B>, regs: &mut GuestRegs) {
     let Some(conf) = sys.conformance.as_mut() else {

@@ -5,7 +5,7 @@
 //!
 //! The cases are data: a module named `cases` (`tessera_core::cases`, written by
 //! `cargo xtask conformance` from row files). Their code sits in the fixture's case area
-//! ([`area`]); the compartment asks for each case in turn with CONFORMANCE_CASE, and L1
+//! ([`area`]); the compartment asks for each case in turn with CONFORMANCE_REPORT, and L1
 //! runs it and reports how it ended ([`case`]): `@@VMFUNC case=N ... outcome=...`.
 
 mod area;
@@ -135,7 +135,7 @@ pub fn install<F: tessera_core::paging::EntryFormat + Copy>(
 
 type Sys<B> = System<<B as Backend>::Format>;
 
-/// Fixture-only hypercalls besides CONFORMANCE_CASE ([`step`]): SWITCH_VIEW. `true` if
+/// Fixture-only hypercalls besides CONFORMANCE_REPORT ([`step`]): SWITCH_VIEW. `true` if
 /// handled.
 pub fn hypercall<B: Backend>(cpu: &mut B, sys: &mut Sys<B>, regs: &mut GuestRegs) -> bool {
     if sys.conformance.is_none() {

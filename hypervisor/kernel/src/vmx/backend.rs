@@ -24,17 +24,35 @@ pub struct VmxCpu {
     pub hardware: bool,
     /// Preemption-timer value for the next entry (TSC ticks >> the timer rate).
     pub timer: u64,
+    /// The first VMREAD/VMWRITE that failed since the last run (reported by `run`).
+    pub failed: core::cell::Cell<Option<(&'static str, u32, super::instr::VmFail)>>,
 }
 
-fn read(field: u32) -> u64 {
-    vmread(field).unwrap_or(0)
-}
+impl VmxCpu {
+    /// Reads a guest-state or exit field; a failure is latched and fails the next run.
+    fn read(&self, field: u32) -> u64 {
+        vmread(field).unwrap_or_else(|e| {
+            self.latch("vmread", field, e);
+            0
+        })
+    }
 
-fn write(field: u32, value: u64) {
-    // SAFETY: the run loop writes only guest RIP/RSP/RFLAGS, the interruptibility state,
-    // the preemption timer and the EPT pointer of a view L1 built; none of them give the
-    // guest access to L1 memory.
-    let _ = unsafe { vmwrite(field, value) };
+    /// Writes a field; a failure is latched and fails the next run.
+    fn write(&self, field: u32, value: u64) {
+        // SAFETY: the run loop writes only guest RIP/RSP/RFLAGS, the interruptibility
+        // state, pending debug exceptions, the preemption timer, the secondary controls
+        // (VM functions on/off), the EPT pointer of a view L1 built and the EPTP index
+        // (where it exists); none of them give the guest access to L1 memory.
+        if let Err(e) = unsafe { vmwrite(field, value) } {
+            self.latch("vmwrite", field, e);
+        }
+    }
+
+    fn latch(&self, what: &'static str, field: u32, error: super::instr::VmFail) {
+        if self.failed.get().is_none() {
+            self.failed.set(Some((what, field, error)));
+        }
+    }
 }
 
 impl Backend for VmxCpu {
@@ -43,24 +61,29 @@ impl Backend for VmxCpu {
     fn start(&mut self, rip: u64, rsp: u64, _view: usize, pointer: u64) -> Result<(), String> {
         self.vmcs
             .start_guest(&self.caps, rip, rsp, pointer)
-            .map_err(|e| alloc::format!("vmcs-guest-state {e:?}"))?;
-        super::instr::invept_all().map_err(|e| alloc::format!("invept {e:?}"))
+            .map_err(|e| alloc::format!("vmcs-guest-state-failed error={e}"))?;
+        super::instr::invept_all().map_err(|e| alloc::format!("invept-failed error={e}"))
     }
 
     fn run(&mut self, regs: &mut GuestRegs) -> Result<Exit, String> {
-        write(fields::PREEMPTION_TIMER_VALUE, self.timer);
+        self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
+        if let Some((what, field, error)) = self.failed.take() {
+            return Err(alloc::format!(
+                "{what}-failed field={field:#x} error={error}"
+            ));
+        }
         // SAFETY: the VMCS holds this kernel's host state and a guest confined to views L1
         // built; `launched` is tracked here.
         unsafe { enter(regs, self.vmcs.launched) }
-            .map_err(|e| alloc::format!("vm-entry-instruction-failed {e:?}"))?;
+            .map_err(|e| alloc::format!("vm-entry-instruction-failed error={e}"))?;
         self.vmcs.launched = true;
         let raw = RawExit {
-            reason: read(fields::EXIT_REASON) as u32,
-            qualification: read(fields::EXIT_QUALIFICATION),
-            interruption_info: read(fields::EXIT_INTERRUPTION_INFO) as u32,
-            interruption_error: read(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
-            instruction_len: read(fields::EXIT_INSTRUCTION_LENGTH),
-            guest_physical: read(fields::GUEST_PHYSICAL_ADDRESS),
+            reason: self.read(fields::EXIT_REASON) as u32,
+            qualification: self.read(fields::EXIT_QUALIFICATION),
+            interruption_info: self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
+            interruption_error: self.read(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
+            instruction_len: self.read(fields::EXIT_INSTRUCTION_LENGTH),
+            guest_physical: self.read(fields::GUEST_PHYSICAL_ADDRESS),
             rcx: regs.rcx,
         };
         Ok(Exit {
@@ -70,43 +93,43 @@ impl Backend for VmxCpu {
     }
 
     fn rip(&self) -> u64 {
-        read(fields::GUEST_RIP)
+        self.read(fields::GUEST_RIP)
     }
 
     fn set_rip(&mut self, rip: u64) {
-        write(fields::GUEST_RIP, rip);
+        self.write(fields::GUEST_RIP, rip);
     }
 
     fn set_rsp(&mut self, rsp: u64) {
-        write(fields::GUEST_RSP, rsp);
+        self.write(fields::GUEST_RSP, rsp);
     }
 
     fn rflags(&self) -> u64 {
-        read(fields::GUEST_RFLAGS)
+        self.read(fields::GUEST_RFLAGS)
     }
 
     fn set_rflags(&mut self, rflags: u64) {
         // Keep IF=1 (see `Vmcs::start_guest`): harmless with external-interrupt
         // exiting, and what lets KVM's L0 run while a compartment loops on Bochs.
-        write(fields::GUEST_RFLAGS, rflags | (1 << 9));
+        self.write(fields::GUEST_RFLAGS, rflags | (1 << 9));
     }
 
     fn clear_interrupt_shadow(&mut self) {
         // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
-        write(
+        self.write(
             fields::GUEST_INTERRUPTIBILITY,
-            read(fields::GUEST_INTERRUPTIBILITY) & !3,
+            self.read(fields::GUEST_INTERRUPTIBILITY) & !3,
         );
     }
 
     fn current_pointer(&self) -> u64 {
         // KVM does not maintain the EPTP-index field for L1 (VMFUNC-SEMANTICS.md): the EPT
         // pointer itself says which view runs.
-        read(fields::EPT_POINTER)
+        self.read(fields::EPT_POINTER)
     }
 
     fn load_view(&mut self, _view: usize, pointer: u64) {
-        write(fields::EPT_POINTER, pointer);
+        self.write(fields::EPT_POINTER, pointer);
     }
 
     fn set_view_index(&mut self, index: u16) {
@@ -114,12 +137,12 @@ impl Backend for VmxCpu {
         // the 'EPT-violation #VE' VM-execution control, EPTP-index ← ECX[15:0]"; SDM 3C
         // §25.6.19: the field exists only on such processors.
         if self.caps.ve {
-            write(fields::EPTP_INDEX, index.into());
+            self.write(fields::EPTP_INDEX, index.into());
         }
     }
 
     fn view_index(&self) -> Option<u16> {
-        self.caps.ve.then(|| read(fields::EPTP_INDEX) as u16)
+        self.caps.ve.then(|| self.read(fields::EPTP_INDEX) as u16)
     }
 
     fn hardware_switching(&self) -> bool {
@@ -138,7 +161,7 @@ impl Backend for VmxCpu {
         } else {
             secondary
         };
-        write(fields::SECONDARY_PROC_CONTROLS, value.into());
+        self.write(fields::SECONDARY_PROC_CONTROLS, value.into());
         self.hardware = !trapped;
     }
 
@@ -148,9 +171,12 @@ impl Backend for VmxCpu {
     }
 
     fn clear_single_step(&mut self) {
-        write(fields::GUEST_RFLAGS, read(fields::GUEST_RFLAGS) & !(1 << 8));
+        self.write(
+            fields::GUEST_RFLAGS,
+            self.read(fields::GUEST_RFLAGS) & !(1 << 8),
+        );
         // Pending debug exceptions (SDM 3C §25.4.2): BS and friends of a trap that MOV SS
         // or STI blocking deferred; it would fire in whichever view runs next.
-        write(fields::GUEST_PENDING_DEBUG, 0);
+        self.write(fields::GUEST_PENDING_DEBUG, 0);
     }
 }

@@ -15,6 +15,18 @@ pub enum VmFail {
     Valid(u32),
 }
 
+impl core::fmt::Display for VmFail {
+    /// `VMfailInvalid` or `VMfailValid-N-description` (SDM Table 31-1): one transcript
+    /// value, no spaces.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let number = match self {
+            VmFail::Invalid => None,
+            VmFail::Valid(n) => Some(*n),
+        };
+        f.write_str(&tessera_core::vmx::instruction_error::value(number))
+    }
+}
+
 fn outcome(rflags: u64) -> Result<(), VmFail> {
     const CF: u64 = 1 << 0;
     const ZF: u64 = 1 << 6;
@@ -22,9 +34,7 @@ fn outcome(rflags: u64) -> Result<(), VmFail> {
         Err(VmFail::Invalid)
     } else if rflags & ZF != 0 {
         // ZF = 1 implies a current VMCS whose VM-instruction error field says why.
-        Err(VmFail::Valid(
-            vmread(fields::VM_INSTRUCTION_ERROR).unwrap_or(0) as u32,
-        ))
+        Err(VmFail::Valid(vm_instruction_error()))
     } else {
         Ok(())
     }
@@ -65,6 +75,17 @@ pub unsafe fn vmptrld(vmcs: u64) -> Result<(), VmFail> {
     outcome(rflags)
 }
 
+/// The VM-instruction error field of the current VMCS (0 if even that cannot be read).
+fn vm_instruction_error() -> u32 {
+    let value: u64;
+    let rflags: u64;
+    // SAFETY: as in `vmread`: copies one field of the current VMCS into a register.
+    unsafe {
+        asm!("vmread {}, {}", "pushfq", "pop {}", lateout(reg) value, in(reg) u64::from(fields::VM_INSTRUCTION_ERROR), lateout(reg) rflags)
+    };
+    if rflags & 0x41 == 0 { value as u32 } else { 0 }
+}
+
 /// `VMREAD` of one field of the current VMCS.
 pub fn vmread(field: u32) -> Result<u64, VmFail> {
     let value: u64;
@@ -74,11 +95,12 @@ pub fn vmread(field: u32) -> Result<u64, VmFail> {
     unsafe {
         asm!("vmread {}, {}", "pushfq", "pop {}", lateout(reg) value, in(reg) u64::from(field), lateout(reg) rflags)
     };
-    // No recursion into the error field here: CF or ZF alone says enough.
     match rflags & 0x41 {
         0 => Ok(value),
         1 => Err(VmFail::Invalid),
-        _ => Err(VmFail::Valid(0)),
+        // ZF: the error field says why (reading it cannot fail the same way: it exists
+        // in every VMCS).
+        _ => Err(VmFail::Valid(vm_instruction_error())),
     }
 }
 

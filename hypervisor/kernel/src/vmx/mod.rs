@@ -35,7 +35,7 @@ impl fmt::Display for EnableError {
             EnableError::LockedOff => f.write_str("IA32_FEATURE_CONTROL-locked-with-VMX-disabled"),
             EnableError::Cr0(v) => write!(f, "CR0-fixed-bits-need={v:#x}"),
             EnableError::NoMemory => f.write_str("no-frame-for-VMXON-region"),
-            EnableError::Vmxon(e) => write!(f, "VMXON-failed:{e:?}"),
+            EnableError::Vmxon(e) => write!(f, "VMXON-failed:{e}"),
         }
     }
 }
@@ -132,17 +132,17 @@ pub fn backend(
         return Err("no-watchdog: this CPU has no VMX-preemption timer".into());
     }
     let region = crate::mem::zeroed_frame(frames).ok_or("no-memory-for-vmcs")?;
-    let vmcs =
-        vmcs::Vmcs::new(region, caps, &ctl).map_err(|e| alloc::format!("vmcs-setup {e:?}"))?;
+    let vmcs = vmcs::Vmcs::new(region, caps, &ctl)
+        .map_err(|e| alloc::format!("vmcs-setup-failed error={e}"))?;
     log::debug!("VMCS at {:#x}", vmcs.region);
     if ctl.vm_functions {
         // SAFETY: the EPTP list is an L1 page holding only EPTPs of views L1 built
         // (unused entries are 0, which VMFUNC rejects with exit 59).
         unsafe { instr::vmwrite(fields::EPTP_LIST_ADDRESS, eptp_list) }
-            .map_err(|e| alloc::format!("eptp-list {e:?}"))?;
+            .map_err(|e| alloc::format!("vmwrite-failed field=eptp-list error={e}"))?;
         // SAFETY: enables only EPTP switching (VM function 0).
         unsafe { instr::vmwrite(fields::VM_FUNCTION_CONTROLS, 1) }
-            .map_err(|e| alloc::format!("vmfunc-controls {e:?}"))?;
+            .map_err(|e| alloc::format!("vmwrite-failed field=vm-function-controls error={e}"))?;
     }
     Ok(backend::VmxCpu {
         vmcs,
@@ -150,6 +150,7 @@ pub fn backend(
         vm_functions: ctl.vm_functions.then_some(ctl.secondary),
         hardware: ctl.vm_functions,
         timer: u32::MAX.into(),
+        failed: core::cell::Cell::new(None),
     })
 }
 
