@@ -14,6 +14,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod caps;
+pub mod cases;
 pub mod console;
 pub mod contain;
 pub mod decode;

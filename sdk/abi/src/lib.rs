@@ -114,9 +114,10 @@ pub mod hypercall {
     /// is the view the CPU was in. Never returns.
     pub const GATE_VIOLATION: u64 = 7;
     /// Test fixture only (kernel argument `conformance=1`, compartment `conformance`):
-    /// reports VMFUNC conformance case RDI after executing it with RAX = RSI, RCX = RDX.
-    /// The hypervisor prints `@@VMFUNC case=.. eax=.. ecx=.. outcome=.. view=..` and
-    /// leaves RAX as it was. NOT_PERMITTED outside the fixture.
+    /// runs case RDI of the boot's `cases` module (docs/conformance.md) and prints how it
+    /// ended, `@@VMFUNC case=.. outcome=..`; returns 0 afterwards with the caller's other
+    /// registers as they were, or BAD_STATE when there is no case RDI. NOT_PERMITTED
+    /// outside the fixture.
     pub const CONFORMANCE_REPORT: u64 = 8;
     /// Emits one machine-readable line: RDI/RSI = `WORD rest` (printable ASCII and
     /// spaces, at most [`REPORT_MAX`] bytes, else TOO_LARGE), WORD one of

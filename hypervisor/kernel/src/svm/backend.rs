@@ -121,6 +121,14 @@ impl Backend for SvmCpu {
         self.current = (view, pointer);
     }
 
+    fn set_view_index(&mut self, _index: u16) {
+        // SVM has no EPTP-index field.
+    }
+
+    fn view_index(&self) -> Option<u16> {
+        None
+    }
+
     fn hardware_switching(&self) -> bool {
         false
     }

@@ -43,8 +43,8 @@ impl VmxCpu {
     fn write(&self, field: u32, value: u64) {
         // SAFETY: the run loop writes only guest RIP/RSP/RFLAGS, the interruptibility
         // state, pending debug exceptions, the preemption timer, the secondary controls
-        // (VM functions on/off) and the EPT pointer of a view L1 built; none of them give
-        // the guest access to L1 memory.
+        // (VM functions on/off), the EPT pointer of a view L1 built and the EPTP index
+        // (where it exists); none of them give the guest access to L1 memory.
         if let Err(e) = unsafe { vmwrite(field, value) } {
             self.latch("vmwrite", field, e);
         }
@@ -133,6 +133,19 @@ impl Backend for VmxCpu {
 
     fn load_view(&mut self, _view: usize, pointer: u64) {
         self.write(fields::EPT_POINTER, pointer);
+    }
+
+    fn set_view_index(&mut self, index: u16) {
+        // SDM 2B "VMFUNC", EPTP switching: "if the processor supports the 1-setting of
+        // the 'EPT-violation #VE' VM-execution control, EPTP-index ← ECX[15:0]"; SDM 3C
+        // §25.6.19: the field exists only on such processors.
+        if self.caps.ve {
+            self.write(fields::EPTP_INDEX, index.into());
+        }
+    }
+
+    fn view_index(&self) -> Option<u16> {
+        self.caps.ve.then(|| self.read(fields::EPTP_INDEX) as u16)
     }
 
     fn hardware_switching(&self) -> bool {
