@@ -1,7 +1,7 @@
 //! The manifest format of docs/manifest.md: the documented example, every rule's
 //! rejection (line, field, problem), the limits, and the helpers the kernel uses.
 
-use tessera_abi::hypercall as nr;
+use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
     Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_STACK, DEFAULT_WATCHDOG,
     Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS, MAX_MAX_DEPTH,
@@ -31,14 +31,15 @@ fn the_documented_example_parses() {
     };
     let client = CompartmentDecl {
         calls: vec!["vault".into()],
-        hypercalls: [Hypercall::Console, Hypercall::Lookup, Hypercall::Grant]
-            .into_iter()
-            .collect(),
+        hypercalls: HypercallSet::MINIMAL
+            .with(Call::ConsoleWrite)
+            .with(Call::Lookup)
+            .with(Call::Grant),
         ..CompartmentDecl::new("client")
     };
     assert_eq!(m.compartments, vec![vault, client]);
     assert_eq!(m.compartments[0].stack, DEFAULT_STACK);
-    assert_eq!(m.compartments[0].hypercalls, HypercallSet::ALL);
+    assert_eq!(m.compartments[0].hypercalls, HypercallSet::GRANTABLE);
     assert_eq!(m.grants.len(), 1);
     assert_eq!(m.grants[0].name, "msg");
     assert_eq!(m.grants[0].size, 4096);
@@ -171,6 +172,25 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
         2,
         "hypercalls",
         "unknown hypercall 'fly'",
+    ),
+    (
+        "compartment a hypercalls=switch_view",
+        2,
+        "hypercalls",
+        "unknown hypercall 'switch_view' (known: exit, console, panic, exit_count, \
+         register_export, lookup, grant, report)",
+    ),
+    (
+        "compartment a hypercalls=gate_violation",
+        2,
+        "hypercalls",
+        "unknown hypercall 'gate_violation'",
+    ),
+    (
+        "compartment a hypercalls=console_write",
+        2,
+        "hypercalls",
+        "unknown hypercall 'console_write'",
     ),
     (
         "compartment a hypercalls=exit,exit",
@@ -487,9 +507,10 @@ fn minimal_hypercalls_keep_exit_and_panic() {
     assert!(m.to_text().contains("hypercalls=exit,panic"));
     for h in Hypercall::ALL {
         assert_eq!(Hypercall::from_name(h.name()), Some(h));
-        assert_eq!(Hypercall::from_number(h.number()), Some(h));
+        assert_eq!(Call::from_number(h.call().number()), Some(h.call()));
     }
-    assert_eq!(Hypercall::from_number(nr::GATE_VIOLATION), None);
+    let gate_violation = Call::from_number(nr::GATE_VIOLATION).expect("defined");
+    assert_eq!(gate_violation.manifest_name(), None);
 }
 
 #[test]
