@@ -178,7 +178,7 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
         2,
         "hypercalls",
         "unknown hypercall 'switch_view' (known: exit, console, panic, exit_count, \
-         register_export, lookup, grant, report)",
+         register_export, lookup, grant, report",
     ),
     (
         "compartment a hypercalls=gate_violation",

@@ -25,7 +25,8 @@ fn distinct(max_len: usize, count: std::ops::Range<usize>) -> impl Strategy<Valu
 }
 
 fn hypercalls() -> impl Strategy<Value = HypercallSet> {
-    any::<u8>().prop_map(|bits| {
+    // One bit per nameable hypercall (the table has room for 64).
+    any::<u64>().prop_map(|bits| {
         let named = Hypercall::ALL
             .into_iter()
             .enumerate()
