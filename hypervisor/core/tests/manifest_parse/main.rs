@@ -5,7 +5,7 @@ mod helpers;
 mod limits;
 mod rejected;
 
-use tessera_abi::hypercall as nr;
+use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
     Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_STACK, DEFAULT_WATCHDOG,
     Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS, MAX_MAX_DEPTH,
@@ -40,14 +40,15 @@ fn the_documented_example_parses() {
     };
     let client = CompartmentDecl {
         calls: vec!["vault".into()],
-        hypercalls: [Hypercall::Console, Hypercall::Lookup, Hypercall::Grant]
-            .into_iter()
-            .collect(),
+        hypercalls: HypercallSet::MINIMAL
+            .with(Call::ConsoleWrite)
+            .with(Call::Lookup)
+            .with(Call::Grant),
         ..CompartmentDecl::new("client")
     };
     assert_eq!(m.compartments, vec![vault, client]);
     assert_eq!(m.compartments[0].stack, DEFAULT_STACK);
-    assert_eq!(m.compartments[0].hypercalls, HypercallSet::ALL);
+    assert_eq!(m.compartments[0].hypercalls, HypercallSet::GRANTABLE);
     assert_eq!(m.grants.len(), 1);
     assert_eq!(m.grants[0].name, "msg");
     assert_eq!(m.grants[0].size, 4096);

@@ -52,6 +52,25 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
         "unknown hypercall 'fly'",
     ),
     (
+        "compartment a hypercalls=switch_view",
+        2,
+        "hypercalls",
+        "unknown hypercall 'switch_view' (known: exit, console, panic, exit_count, \
+         register_export, lookup, grant, report",
+    ),
+    (
+        "compartment a hypercalls=gate_violation",
+        2,
+        "hypercalls",
+        "unknown hypercall 'gate_violation'",
+    ),
+    (
+        "compartment a hypercalls=console_write",
+        2,
+        "hypercalls",
+        "unknown hypercall 'console_write'",
+    ),
+    (
         "compartment a hypercalls=exit,exit",
         2,
         "hypercalls",
