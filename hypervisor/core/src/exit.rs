@@ -122,6 +122,10 @@ pub enum VmExit {
     /// On the emulated path, VMFUNC executed anywhere but the view's own slot: the
     /// executing view's fault (DESIGN §6 property 2), whatever bytes it got to execute.
     VmFuncOutsideSlot,
+    /// A `VMFUNC` (`len` bytes with its prefixes) raised #UD because this CPU does not
+    /// switch views itself: the run loop emulates it (VMFUNC-SEMANTICS.md). Never decided
+    /// here; [`decide`] treats one that reaches it as the #UD it was.
+    VmFuncUd { len: u64 },
     /// A software interrupt (`INT3`, `INT n`) was intercepted as such (SVM's INTn
     /// intercept). The run loop decodes it into the exception VMX would report.
     SoftwareInterrupt,
@@ -255,6 +259,10 @@ pub fn decide(exit: &VmExit) -> Action {
         VmExit::VmFunc { .. } => Action::Fault(Fault {
             kind: "vmfunc",
             details: String::from("reason=invalid-eptp-switch"),
+        }),
+        VmExit::VmFuncUd { .. } => decide(&VmExit::Exception {
+            vector: 6,
+            error_code: None,
         }),
         VmExit::VmFuncOutsideSlot => Action::Fault(Fault {
             kind: "vmfunc",

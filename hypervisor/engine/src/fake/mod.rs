@@ -1,158 +1,146 @@
 //! A machine made of plain data, for host tests of the engine (feature `fake`): memory as
-//! a map of pages, a transcript that keeps its lines, and (in [`backend`]) a backend that
-//! replays scripted exits.
+//! one arena ([`memory`]), a transcript that keeps its lines, core's model of the image
+//! loader, and (in [`backend`]) a backend that replays scripted exits.
 
-use crate::port::{Memory, Transcript};
+pub mod backend;
+pub mod memory;
+
+use crate::port::{Frames, ImageLoader, Memory, Transcript};
+use crate::provision::{Input, Module, Paging, provision};
+use crate::world::{GateCode, World};
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::fmt;
-use tessera_core::paging::{PagingError, TableMemory};
+use tessera_core::image::{ImageLimits, ImagePlan};
+use tessera_core::paging::{Ept, EptpRules, Perms};
 
-/// First host-physical address the fake hands out.
-pub const BASE: u64 = 0x10_0000;
+pub use memory::{BASE, FakeMemory};
 
-/// Memory as pages allocated on demand from `BASE`, up to `limit` bytes.
-#[derive(Debug, Clone)]
-pub struct FakeMemory {
-    pages: BTreeMap<u64, Box<[u8; 4096]>>,
-    next: u64,
-    limit: u64,
-    free: Vec<(u64, usize)>,
-}
-
-impl FakeMemory {
-    /// Memory with room for `bytes` of frames.
-    pub fn new(bytes: u64) -> Self {
-        FakeMemory {
-            pages: BTreeMap::new(),
-            next: BASE,
-            limit: BASE + bytes,
-            free: Vec::new(),
-        }
-    }
-
-    fn page(&self, pa: u64) -> &[u8; 4096] {
-        self.pages
-            .get(&(pa & !0xFFF))
-            .unwrap_or_else(|| panic!("fake memory: {pa:#x} was never allocated"))
-    }
-
-    fn page_mut(&mut self, pa: u64) -> &mut [u8; 4096] {
-        self.pages
-            .get_mut(&(pa & !0xFFF))
-            .unwrap_or_else(|| panic!("fake memory: {pa:#x} was never allocated"))
-    }
-
-    /// Whether `pa` lies in an allocated page.
-    pub fn is_allocated(&self, pa: u64) -> bool {
-        self.pages.contains_key(&(pa & !0xFFF))
-    }
-}
-
-impl TableMemory for FakeMemory {
-    fn alloc_table(&mut self) -> Result<u64, PagingError> {
-        self.alloc(1, 4096).ok_or(PagingError::OutOfTables)
-    }
-
-    fn read_entry(&self, table: u64, index: usize) -> u64 {
-        self.read_u64(table + 8 * (index as u64 % 512))
-    }
-
-    fn write_entry(&mut self, table: u64, index: usize, value: u64) {
-        self.write_u64(table + 8 * (index as u64 % 512), value);
-    }
-}
-
-impl Memory for FakeMemory {
-    fn alloc(&mut self, pages: usize, align: u64) -> Option<u64> {
-        let bytes = pages as u64 * 4096;
-        if let Some(at) = self
-            .free
-            .iter()
-            .position(|&(pa, n)| n == pages && pa % align == 0)
-        {
-            let (pa, _) = self.free.swap_remove(at);
-            for page in 0..pages as u64 {
-                self.pages.insert(pa + page * 4096, Box::new([0; 4096]));
-            }
-            return Some(pa);
-        }
-        let start = self.next.next_multiple_of(align);
-        if start + bytes > self.limit {
-            return None;
-        }
-        for page in 0..pages as u64 {
-            self.pages.insert(start + page * 4096, Box::new([0; 4096]));
-        }
-        self.next = start + bytes;
-        Some(start)
-    }
-
-    fn free(&mut self, pa: u64, pages: usize) {
-        for page in 0..pages as u64 {
-            self.pages.remove(&(pa + page * 4096));
-        }
-        self.free.push((pa, pages));
-    }
-
-    fn free_bytes(&self) -> u64 {
-        self.limit - self.next + self.free.iter().map(|(_, n)| *n as u64 * 4096).sum::<u64>()
-    }
-
-    fn read(&self, pa: u64, out: &mut [u8]) {
-        for (i, byte) in out.iter_mut().enumerate() {
-            let at = pa + i as u64;
-            *byte = self.page(at)[(at & 0xFFF) as usize];
-        }
-    }
-
-    fn write(&mut self, pa: u64, bytes: &[u8]) {
-        for (i, byte) in bytes.iter().enumerate() {
-            let at = pa + i as u64;
-            self.page_mut(at)[(at & 0xFFF) as usize] = *byte;
-        }
-    }
-}
-
-/// A transcript that keeps its lines.
+/// A transcript that keeps its lines; clones share them (one goes into the engine, the
+/// test keeps the other).
 #[derive(Debug, Default, Clone)]
-pub struct Lines(pub Vec<String>);
+pub struct Lines(Rc<RefCell<Vec<String>>>);
 
 impl Transcript for Lines {
     fn line(&mut self, args: fmt::Arguments<'_>) {
-        self.0.push(alloc::format!("{args}"));
+        self.0.borrow_mut().push(alloc::format!("{args}"));
     }
 }
 
 impl Lines {
-    /// The lines starting with `@@WORD `.
-    pub fn records<'a>(&'a self, word: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// Every line so far.
+    pub fn all(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+
+    /// The lines starting with `@@WORD` (followed by a space or the end of the line).
+    pub fn records(&self, word: &str) -> Vec<String> {
+        let prefix = alloc::format!("@@{word}");
         self.0
+            .borrow()
             .iter()
-            .filter(move |l| l.strip_prefix("@@").is_some_and(|r| r.starts_with(word)))
-            .map(String::as_str)
+            .filter(|l| {
+                l.strip_prefix(&prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Whether some line is exactly `line`.
+    pub fn has(&self, line: &str) -> bool {
+        self.0.borrow().iter().any(|l| l == line)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Core's model of hermit-entry's loader (`tessera_core::image::load`, which the fuzzer
+/// compares with hermit-entry on every image it accepts).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ModelLoader;
 
-    #[test]
-    fn memory_hands_out_zeroed_aligned_frames_and_takes_them_back() {
-        let mut mem = FakeMemory::new(1 << 20);
-        let a = mem.alloc(1, 4096).expect("a frame");
-        let b = mem.alloc(2, 0x4000).expect("two aligned frames");
-        assert_eq!(b % 0x4000, 0);
-        mem.write_u64(a + 8, 0xFEED);
-        assert_eq!(mem.read_u64(a + 8), 0xFEED);
-        assert_eq!(mem.read_u64(b + 0x1FF8), 0);
-        mem.free(a, 1);
-        assert!(!mem.is_allocated(a));
-        assert_eq!(mem.alloc(1, 4096), Some(a));
-        assert_eq!(mem.read_u64(a + 8), 0, "a frame comes back zeroed");
-        assert!(mem.alloc(1 << 10, 4096).is_none());
+impl<M: Memory> ImageLoader<M> for ModelLoader {
+    fn load(
+        &mut self,
+        mem: &mut M,
+        frames: &Frames,
+        image: &[u8],
+        plan: &ImagePlan,
+        base: u64,
+    ) -> Result<u64, String> {
+        let limits = ImageLimits {
+            max_span: plan.span,
+        };
+        let loaded = tessera_core::image::load("image", image, &limits, base)
+            .map_err(|e| alloc::format!("{e}"))?;
+        let out = mem.bytes_mut(frames);
+        let len = loaded.memory.len().min(out.len());
+        out[..len].copy_from_slice(&loaded.memory[..len]);
+        Ok(base + plan.entry_offset)
     }
+}
+
+/// The gate code a fake world maps: `int3`s (no `VMFUNC`), `gate_land` at 0x10 and the
+/// resume point at 0x20.
+pub const GATE_CODE: GateCode<'static> = GateCode {
+    bytes: &[0xCC; 64],
+    land: 0x10,
+    resume: 0x20,
+};
+
+/// How a fake VMX CPU with execute-only EPT and 39 physical-address bits builds views.
+pub fn ept_paging() -> Paging<Ept> {
+    Paging {
+        format: Ept::new(true),
+        rules: EptpRules {
+            wb: true,
+            uc: true,
+            walk4: true,
+            walk5: false,
+            ad: false,
+            maxphyaddr: 39,
+            supervisor_shadow_stack: false,
+        },
+        gate_perms: Perms::X,
+        maxphyaddr: 39,
+        private_guest_tables: false,
+    }
+}
+
+/// A world provisioned from `modules` (`(command line, bytes)`, e.g. `("a", hello)` or
+/// `("manifest", text)`) in `memory` bytes of fake memory, with its transcript.
+pub fn world(
+    modules: &[(&str, &'static [u8])],
+    memory: u64,
+) -> Result<(World<Ept, FakeMemory>, Lines), String> {
+    let modules: Vec<Module<'static>> = modules
+        .iter()
+        .enumerate()
+        .map(|(i, (cmdline, bytes))| Module::from_cmdline(cmdline, i, bytes))
+        .collect();
+    let lines = Lines::default();
+    let input = Input {
+        modules: &modules,
+        paging: ept_paging(),
+        gate: GATE_CODE,
+        fixture: None,
+    };
+    let world = provision(
+        FakeMemory::new(memory),
+        Box::new(lines.clone()),
+        &input,
+        &mut ModelLoader,
+    )?;
+    Ok((world, lines))
+}
+
+/// `bytes` copied to a leaked 8-byte-aligned buffer, as a multiboot module is placed.
+pub fn module(bytes: &[u8]) -> &'static [u8] {
+    let mut padded: Vec<u8> = Vec::with_capacity(bytes.len() + 8);
+    let skip = (8 - padded.as_ptr().addr() % 8) % 8;
+    padded.resize(skip, 0);
+    padded.extend_from_slice(bytes);
+    &Vec::leak(padded)[skip..]
 }

@@ -1,0 +1,176 @@
+//! The `Backend` port: one vCPU of one vendor (VMX or SVM in the kernel, a script in
+//! [`crate::fake`]). It enters the guest and returns each exit already decoded into
+//! core's common [`VmExit`] — each backend normalises its own quirks (on AMD VMCALL and
+//! ICEBP raise #UD, INTn arrives without its vector, instruction lengths may be missing),
+//! fetching instruction bytes through the [`Code`] the engine lends it — and it switches
+//! views by [`ViewId`]; what a view is to the CPU (an EPT pointer, an nCR3 and ASID) is
+//! its business.
+//!
+//! Guest state: the general registers travel with every entry and exit (the entry code
+//! loads and stores them anyway); RIP, RSP and RFLAGS live in the VMCS/VMCB, so
+//! [`GuestState`] caches them: the engine reads one only when it needs it
+//! ([`Backend::save`]) and [`Backend::run`] writes back only what the engine changed.
+//! The emulated switch, the hot path where the CPU has no VMFUNC, needs RIP alone.
+
+use crate::ids::ViewId;
+use alloc::string::String;
+use bitflags::bitflags;
+use tessera_core::exit::{Access, VmExit};
+use tessera_core::paging::EntryFormat;
+
+/// The guest's general registers. The field order is the layout the kernel's entry code
+/// uses (it checks the offsets at compile time).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Gprs {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+}
+
+bitflags! {
+    /// The guest registers that live in the VMCS/VMCB rather than in [`Gprs`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Fields: u8 {
+        const RIP = 1 << 0;
+        const RSP = 1 << 1;
+        const RFLAGS = 1 << 2;
+    }
+}
+
+/// The guest's registers as the engine sees them: the general registers, and RIP, RSP
+/// and RFLAGS cached from the backend (valid once saved, dirty once changed).
+#[derive(Debug, Default, Clone)]
+pub struct GuestState {
+    /// The general registers, current after every exit.
+    pub gprs: Gprs,
+    rip: u64,
+    rsp: u64,
+    rflags: u64,
+    valid: Fields,
+    dirty: Fields,
+}
+
+impl GuestState {
+    /// The value of `field` if it is cached (one field).
+    pub fn cached(&self, field: Fields) -> Option<u64> {
+        self.valid.contains(field).then_some(match field {
+            Fields::RIP => self.rip,
+            Fields::RSP => self.rsp,
+            _ => self.rflags,
+        })
+    }
+
+    /// Sets `field` (one field): cached, and written to the CPU before the next entry.
+    pub fn set(&mut self, field: Fields, value: u64) {
+        self.store(field, value);
+        self.dirty |= field;
+    }
+
+    /// Backend side: `value` is what the CPU holds for `field` now.
+    pub fn store(&mut self, field: Fields, value: u64) {
+        match field {
+            Fields::RIP => self.rip = value,
+            Fields::RSP => self.rsp = value,
+            _ => self.rflags = value,
+        }
+        self.valid |= field;
+    }
+
+    /// Backend side: the fields the engine changed, with their values, to write before
+    /// entering; they are clean afterwards.
+    pub fn take_dirty(&mut self) -> impl Iterator<Item = (Fields, u64)> + use<> {
+        let dirty = core::mem::take(&mut self.dirty);
+        let values = [
+            (Fields::RIP, self.rip),
+            (Fields::RSP, self.rsp),
+            (Fields::RFLAGS, self.rflags),
+        ];
+        values.into_iter().filter(move |(f, _)| dirty.contains(*f))
+    }
+
+    /// Backend side: the guest ran; nothing cached is current any more (except what the
+    /// backend stores again).
+    pub fn entered(&mut self) {
+        self.valid = Fields::empty();
+        self.dirty = Fields::empty();
+    }
+
+    /// Whether nothing waits to be written to the CPU.
+    pub fn is_clean(&self) -> bool {
+        self.dirty.is_empty()
+    }
+}
+
+/// One decoded exit, with the short name `@@STATS` counts it under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    pub exit: VmExit,
+    pub reason: &'static str,
+}
+
+/// Instruction bytes as the CPU fetches them: what the engine lends a backend so it can
+/// decode an exit (the SVM #UD of VMCALL, an INTn, a missing instruction length).
+pub trait Code {
+    /// The byte at guest address `at` as the CPU would fetch it in `view`, or, if the view
+    /// does not let the CPU fetch it, what the view allows there (the fetch's EPT
+    /// violation / NPF).
+    fn fetch(&self, view: ViewId, at: u64) -> Result<u8, Access>;
+}
+
+/// One vCPU of one vendor.
+pub trait Backend {
+    /// The second-level page-table format its views are built in.
+    type Format: EntryFormat + Copy;
+
+    /// Fresh guest state for a compartment's `main` in `view`: the fixed L2 environment
+    /// (segments, control registers), RFLAGS = 0x202, nothing pending. The engine then
+    /// sets RIP and RSP.
+    ///
+    /// # Errors
+    /// The CPU refused the state (an L1 bug; the boot fails).
+    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String>;
+    /// Enters the guest and returns at its next exit: writes the fields the engine
+    /// changed first, and on return leaves the general registers in `state` (RIP, RSP and
+    /// RFLAGS only as far as it stored them). `code` fetches instruction bytes for the
+    /// backend's own decoding.
+    ///
+    /// # Errors
+    /// The entry itself failed (an L1 bug; the boot fails).
+    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String>;
+    /// Reads `fields` from the CPU into `state`.
+    fn save(&mut self, state: &mut GuestState, fields: Fields);
+    /// Makes `view` the one the guest runs in from its next entry.
+    fn switch_to(&mut self, view: ViewId);
+    /// The view the CPU is in now (after a hardware VMFUNC, the one it switched to).
+    fn current_view(&self) -> ViewId;
+    /// Whether the CPU switches views itself (hardware VMFUNC), without exits, now.
+    fn hardware_switching(&self) -> bool;
+    /// Turns trapped switching on (VMFUNC raises #UD and the engine emulates it) or back
+    /// off, where the CPU has hardware VMFUNC (`tessera_core::watchdog`); a no-op elsewhere.
+    fn set_trapped(&mut self, trapped: bool);
+    /// The next exit comes at the latest after about `ticks` TSC ticks in the guest.
+    fn arm_watchdog(&mut self, ticks: u64);
+    /// Ends STI / MOV-SS blocking (an emulated instruction completed).
+    fn clear_interrupt_shadow(&mut self);
+    /// Clears a pending single-step trap: RFLAGS.TF and the pending debug exceptions
+    /// (VMX) or DR6.BS (SVM). Done on a single-step exit, and whenever the engine resumes
+    /// a view other than the one that exited (DESIGN §6 property 9).
+    fn clear_single_step(&mut self, state: &mut GuestState);
+    /// The time-stamp counter.
+    fn now(&self) -> u64;
+    /// CPUID of the host CPU (what compartments see is filtered by core).
+    fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4];
+}

@@ -1,0 +1,271 @@
+//! A backend that replays scripted exits: each [`Step`] is what the guest did until its
+//! next exit (where RIP ended up, which view it switched to in hardware, what it left in
+//! its registers, how long it took) and the exit itself. Everything the engine asks of
+//! the backend is recorded as an [`Event`], so a test can check what the engine did to
+//! the CPU, not only what it printed.
+
+use crate::backend::{Backend, Code, Exit, Fields, Gprs, GuestState};
+use crate::ids::ViewId;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+use tessera_core::exit::VmExit;
+use tessera_core::paging::{EntryFormat, Ept};
+
+/// What the engine asked of the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Reset(ViewId),
+    SwitchTo(ViewId),
+    Trapped(bool),
+    Armed(u64),
+    ClearInterruptShadow,
+    ClearSingleStep,
+    /// The engine wrote RIP, RSP or RFLAGS before an entry.
+    Wrote(Fields, u64),
+}
+
+/// The guest's registers a step may change.
+pub type Regs = Box<dyn FnOnce(&mut Gprs)>;
+
+/// One scripted run of the guest, ending in one exit.
+pub struct Step {
+    /// The exit (for `Exception { vector: 6 }` with `decode`, the #UD the backend then
+    /// decodes through the engine's [`Code`], as the real backends do).
+    pub exit: VmExit,
+    /// The short reason `@@STATS` counts it under.
+    pub reason: &'static str,
+    /// Where RIP is at the exit (unchanged if `None`).
+    pub rip: Option<u64>,
+    /// A hardware switch the guest made before the exit.
+    pub view: Option<ViewId>,
+    /// TSC ticks the guest ran.
+    pub ticks: u64,
+    /// What the guest left in its registers.
+    pub regs: Option<Regs>,
+    /// Decode a #UD as the real backends do.
+    pub decode: bool,
+}
+
+impl core::fmt::Debug for Step {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Step")
+            .field("exit", &self.exit)
+            .field("rip", &self.rip)
+            .field("view", &self.view)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Step {
+    /// The guest ran 100 ticks and exited with `exit` where it was.
+    pub fn exit(exit: VmExit) -> Self {
+        Step {
+            exit,
+            reason: "scripted",
+            rip: None,
+            view: None,
+            ticks: 100,
+            regs: None,
+            decode: false,
+        }
+    }
+
+    /// A #UD the backend decodes from the bytes at RIP.
+    pub fn ud() -> Self {
+        Step {
+            decode: true,
+            ..Self::exit(VmExit::Exception {
+                vector: 6,
+                error_code: None,
+            })
+        }
+    }
+
+    /// Counted under `reason`.
+    pub fn reason(mut self, reason: &'static str) -> Self {
+        self.reason = reason;
+        self
+    }
+
+    /// At RIP `rip`.
+    pub fn at(mut self, rip: u64) -> Self {
+        self.rip = Some(rip);
+        self
+    }
+
+    /// After a hardware switch to `view`.
+    pub fn in_view(mut self, view: ViewId) -> Self {
+        self.view = Some(view);
+        self
+    }
+
+    /// After `ticks` TSC ticks.
+    pub fn after(mut self, ticks: u64) -> Self {
+        self.ticks = ticks;
+        self
+    }
+
+    /// With registers the guest set.
+    pub fn regs(mut self, regs: impl FnOnce(&mut Gprs) + 'static) -> Self {
+        self.regs = Some(Box::new(regs));
+        self
+    }
+}
+
+/// The scripted CPU.
+#[derive(Debug)]
+pub struct FakeCpu<F = Ept> {
+    /// The format its views are built in.
+    pub format: F,
+    /// What the guest does next.
+    pub script: VecDeque<Step>,
+    /// The CPU's copies of RIP, RSP, RFLAGS.
+    pub rip: u64,
+    pub rsp: u64,
+    pub rflags: u64,
+    /// The view it runs in.
+    pub view: ViewId,
+    /// Whether it has hardware VMFUNC (and trapped switching is off).
+    pub hardware: bool,
+    /// Trapped switching is on.
+    pub trapped: bool,
+    /// The TSC.
+    pub clock: u64,
+    /// What the engine asked, in order.
+    pub events: Vec<Event>,
+    /// Host CPUID leaves 0 and 1.
+    pub cpuid: [[u32; 4]; 2],
+    /// The general registers the engine gave the guest at each entry (a hypercall's
+    /// results are in the entry after it).
+    pub entered_with: Vec<Gprs>,
+}
+
+impl<F: EntryFormat + Copy> FakeCpu<F> {
+    /// A CPU without hardware VMFUNC (every switch is emulated).
+    pub fn new(format: F, script: impl IntoIterator<Item = Step>) -> Self {
+        FakeCpu {
+            format,
+            script: script.into_iter().collect(),
+            rip: 0,
+            rsp: 0,
+            rflags: 0,
+            view: ViewId(0),
+            hardware: false,
+            trapped: false,
+            clock: 1_000,
+            events: Vec::new(),
+            cpuid: [
+                [0xd, 0x756e_6547, 0x6c65_746e, 0x4965_6e69],
+                [0x306a9, 0x800, 0x8000_0021 | 0x1000, 0x178b_fbff],
+            ],
+            entered_with: Vec::new(),
+        }
+    }
+
+    /// Whether the engine asked for `event`.
+    pub fn did(&self, event: Event) -> bool {
+        self.events.contains(&event)
+    }
+}
+
+impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
+    type Format = F;
+
+    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
+        self.events.push(Event::Reset(view));
+        self.view = view;
+        self.rflags = 0x202;
+        state.store(Fields::RFLAGS, 0x202);
+        Ok(())
+    }
+
+    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+        for (field, value) in state.take_dirty() {
+            self.events.push(Event::Wrote(field, value));
+            match field {
+                Fields::RIP => self.rip = value,
+                Fields::RSP => self.rsp = value,
+                _ => self.rflags = value | 0x200,
+            }
+        }
+        self.entered_with.push(state.gprs);
+        let step = self.script.pop_front().ok_or("the script ended")?;
+        self.clock += step.ticks;
+        if let Some(rip) = step.rip {
+            self.rip = rip;
+        }
+        if let Some(view) = step.view {
+            self.view = view;
+        }
+        if let Some(regs) = step.regs {
+            regs(&mut state.gprs);
+        }
+        state.entered();
+        let mut exit = step.exit;
+        if step.decode {
+            exit =
+                crate::decode::invalid_opcode(code, self.view, self.rip, self.hardware_switching());
+        }
+        Ok(Exit {
+            exit,
+            reason: step.reason,
+        })
+    }
+
+    fn save(&mut self, state: &mut GuestState, fields: Fields) {
+        for (field, value) in [
+            (Fields::RIP, self.rip),
+            (Fields::RSP, self.rsp),
+            (Fields::RFLAGS, self.rflags),
+        ] {
+            if fields.contains(field) {
+                state.store(field, value);
+            }
+        }
+    }
+
+    fn switch_to(&mut self, view: ViewId) {
+        self.events.push(Event::SwitchTo(view));
+        self.view = view;
+    }
+
+    fn current_view(&self) -> ViewId {
+        self.view
+    }
+
+    fn hardware_switching(&self) -> bool {
+        self.hardware && !self.trapped
+    }
+
+    fn set_trapped(&mut self, trapped: bool) {
+        self.events.push(Event::Trapped(trapped));
+        self.trapped = trapped;
+    }
+
+    fn arm_watchdog(&mut self, ticks: u64) {
+        self.events.push(Event::Armed(ticks));
+    }
+
+    fn clear_interrupt_shadow(&mut self) {
+        self.events.push(Event::ClearInterruptShadow);
+    }
+
+    fn clear_single_step(&mut self, state: &mut GuestState) {
+        self.events.push(Event::ClearSingleStep);
+        let rflags = state.cached(Fields::RFLAGS).unwrap_or(self.rflags);
+        state.set(Fields::RFLAGS, rflags & !(1 << 8));
+    }
+
+    fn now(&self) -> u64 {
+        self.clock
+    }
+
+    fn host_cpuid(&self, leaf: u32, _subleaf: u32) -> [u32; 4] {
+        match leaf {
+            0 | 1 => self.cpuid[leaf as usize],
+            _ => [0xFFFF_FFFF; 4],
+        }
+    }
+}

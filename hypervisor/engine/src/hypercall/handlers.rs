@@ -1,0 +1,131 @@
+//! One handler per hypercall (`tessera_abi::hypercall` documents each).
+
+use super::{After, Call, read, read_name};
+use crate::port::Memory;
+use crate::world::{Status, World};
+use alloc::string::String;
+use tessera_abi::gate::violation;
+use tessera_abi::{error, hypercall as nr};
+use tessera_core::hypercall as hc;
+use tessera_core::manifest::Access;
+use tessera_core::outcome::encode_value;
+use tessera_core::paging::EntryFormat;
+
+/// EXIT: the running `main` ends with RDI; from anywhere else it is a fault.
+pub fn exit<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> After {
+    let code = call.args[0] as i32;
+    world.console_flush(call.caller);
+    if call.caller == call.main {
+        let name = world.view(call.caller).compartment.name.clone();
+        world.line(format_args!("@@EXIT compartment={name} code={code}"));
+        After::MainExited(code)
+    } else {
+        After::Stop {
+            kind: "exit-in-call",
+            details: alloc::format!("code={code}"),
+        }
+    }
+}
+
+/// CONSOLE_WRITE: RSI bytes at RDI; returns how many were taken.
+pub fn console_write<F: EntryFormat, M: Memory>(
+    world: &mut World<F, M>,
+    call: &Call,
+) -> Result<u64, i64> {
+    let [ptr, len, ..] = call.args;
+    let buf = read(world, call.caller, (ptr, len), nr::CONSOLE_WRITE_MAX)?;
+    world
+        .console_write(call.caller, &buf)
+        .map_err(|_| error::OVER_BUDGET)?;
+    Ok(len)
+}
+
+/// PANIC: the message (charged to the console budget, or left out) and a stop.
+pub fn panic<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> After {
+    let [ptr, len, ..] = call.args;
+    let message = match read(world, call.caller, (ptr, len), nr::CONSOLE_WRITE_MAX) {
+        Ok(buf) => tessera_core::console::panic_message(&buf),
+        Err(_) => encode_value("(unreadable panic message)"),
+    };
+    world.console_flush(call.caller);
+    // The message is the compartment's text: its budget pays for it, or it is left out
+    // (the @@FAULT line itself is L1's verdict and always printed).
+    let message = match world.console_charge(call.caller, message.len()) {
+        Ok(()) => message,
+        Err(_) => String::new(),
+    };
+    After::Stop {
+        kind: "panic",
+        details: alloc::format!("message={message}"),
+    }
+}
+
+/// REPORT: one machine-readable line in the caller's name.
+pub fn report<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> Result<u64, i64> {
+    let [ptr, len, ..] = call.args;
+    let line = read(world, call.caller, (ptr, len), nr::REPORT_MAX)?;
+    let name = &world.view(call.caller).compartment.name;
+    let text = tessera_core::report::report_line(name, &line).map_err(|r| r.code())?;
+    world
+        .console_report(call.caller, &text)
+        .map_err(|_| error::OVER_BUDGET)?;
+    Ok(0)
+}
+
+/// REGISTER_EXPORT: from the compartment's own `main` only, a declared name, and a code
+/// address (guest-virtual) executable in the guest's paging and in the view, inside the
+/// compartment's own region.
+pub fn register_export<F: EntryFormat, M: Memory>(
+    world: &mut World<F, M>,
+    call: &Call,
+) -> Result<u64, i64> {
+    let [ptr, len, addr, _] = call.args;
+    let view = world.view(call.caller);
+    if call.caller != call.main || view.compartment.status != Status::Ready {
+        return Err(error::BAD_STATE);
+    }
+    let name = read_name(world, call.caller, (ptr, len))?;
+    let index = hc::register_export(&world.manifest, call.caller.index(), &name)?;
+    let region = view.region.base..view.region.end();
+    let executable = crate::guest::translate_virtual(&world.mem, &view.table, addr)
+        .filter(|m| m.executable && region.contains(&m.gpa))
+        .and_then(|m| view.table.translate(&world.mem, m.gpa))
+        .is_some_and(|t| t.perms.execute);
+    if !executable {
+        return Err(error::BAD_POINTER);
+    }
+    world.set_export(call.caller, index, addr);
+    Ok(index as u64)
+}
+
+/// LOOKUP: `(view << 32) | index` of a compartment's export the caller may call.
+pub fn lookup<F: EntryFormat, M: Memory>(world: &World<F, M>, call: &Call) -> Result<u64, i64> {
+    let [target, target_len, export, export_len] = call.args;
+    let target = read_name(world, call.caller, (target, target_len))?;
+    let export = read_name(world, call.caller, (export, export_len))?;
+    hc::lookup(&world.manifest, call.caller.index(), &target, &export)
+}
+
+/// GRANT: `(gpa, size, writable)` of a grant the caller's view has.
+pub fn grant<F: EntryFormat, M: Memory>(
+    world: &World<F, M>,
+    call: &Call,
+) -> Result<(u64, u64, bool), i64> {
+    let [ptr, len, ..] = call.args;
+    let name = read_name(world, call.caller, (ptr, len))?;
+    let (index, access) = hc::grant(&world.manifest, call.caller.index(), &name)?;
+    let grant = &world.grants[index];
+    Ok((grant.gpa, grant.size, access == Access::ReadWrite))
+}
+
+/// GATE_VIOLATION: no culprit is read from the guest; the caller is the view the CPU was
+/// in. Its own state page corrupt: it is stopped. A stray reply: nobody is.
+pub fn gate_violation(call: &Call) -> After {
+    match call.args[1] {
+        violation::CORRUPT_STATE => After::Stop {
+            kind: "gate-state",
+            details: String::from("reason=own-frame-overwritten"),
+        },
+        _ => After::Repair,
+    }
+}

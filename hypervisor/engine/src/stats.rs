@@ -1,0 +1,57 @@
+//! Per-compartment counters, printed as `@@STATS` at the end of the boot.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use core::fmt::Write;
+
+/// Counters of one compartment.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// VM exits in its view, by the backend's short name for the reason.
+    pub exits_by_reason: BTreeMap<&'static str, u64>,
+    /// Times L1 stopped it.
+    pub faults: u64,
+}
+
+impl Stats {
+    /// Counts one VM exit.
+    pub fn count_exit(&mut self, reason: &'static str) {
+        *self.exits_by_reason.entry(reason).or_default() += 1;
+    }
+
+    /// All exits.
+    pub fn total_exits(&self) -> u64 {
+        self.exits_by_reason.values().sum()
+    }
+
+    /// `@@STATS compartment=NAME calls_in=N calls_out=N faults=N exits=N exits.REASON=N ...`
+    pub fn line(&self, name: &str, calls_in: u64, calls_out: u64) -> String {
+        let mut line = alloc::format!(
+            "@@STATS compartment={name} calls_in={calls_in} calls_out={calls_out} faults={} exits={}",
+            self.faults,
+            self.total_exits()
+        );
+        for (reason, n) in &self.exits_by_reason {
+            let _ = write!(line, " exits.{reason}={n}");
+        }
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_lists_exits_by_reason_in_order() {
+        let mut s = Stats::default();
+        s.count_exit("vmcall");
+        s.count_exit("cpuid");
+        s.count_exit("vmcall");
+        s.faults = 1;
+        assert_eq!(
+            s.line("a", 2, 3),
+            "@@STATS compartment=a calls_in=2 calls_out=3 faults=1 exits=3 exits.cpuid=1 exits.vmcall=2"
+        );
+    }
+}

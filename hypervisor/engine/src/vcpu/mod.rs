@@ -1,0 +1,183 @@
+//! The per-vCPU run loop, written once for every backend (DESIGN §6, §7): each
+//! compartment's `main` in manifest order; at every exit the watchdog first
+//! (`tessera_core::watchdog`), then the exit the backend decoded, one method per exit
+//! class ([`exits`]). Hypercalls act for the current view; VMFUNC is emulated where the
+//! CPU does not switch views itself ([`vmfunc`]). A fault stops the view the CPU was
+//! executing, nothing else, and the thread of control is repaired ([`contain`]).
+
+mod contain;
+mod exits;
+mod vmfunc;
+
+use crate::backend::{Backend, Fields, GuestState};
+use crate::guest::ViewCode;
+use crate::ids::ViewId;
+use crate::port::Memory;
+use crate::world::{Status, World};
+use alloc::string::String;
+use tessera_core::watchdog::{Verdict, Watchdog};
+
+/// The world a vCPU of backend `B` runs in.
+pub type WorldOf<B, M> = World<<B as Backend>::Format, M>;
+
+/// How the thread goes on after an exit that broke it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// A waiting caller was resumed with an error: keep running.
+    Resumed,
+    /// The running `main` is over.
+    MainOver,
+}
+
+/// The thread of one `main`: which view started it, and the TSC at the exit.
+#[derive(Debug, Clone, Copy)]
+struct Thread {
+    main: ViewId,
+    now: u64,
+}
+
+/// One vCPU: its backend, the guest's registers, and the watchdog of its thread.
+#[derive(Debug)]
+pub struct Vcpu<B: Backend> {
+    /// The backend.
+    pub cpu: B,
+    /// The guest's registers.
+    pub state: GuestState,
+    dog: Watchdog,
+}
+
+impl<B: Backend> Vcpu<B> {
+    /// A vCPU on `cpu` whose switches and activations `dog` bounds.
+    pub fn new(cpu: B, dog: Watchdog) -> Self {
+        Vcpu {
+            cpu,
+            state: GuestState::default(),
+            dog,
+        }
+    }
+
+    /// The watchdog.
+    pub fn watchdog(&self) -> &Watchdog {
+        &self.dog
+    }
+
+    /// Runs every compartment's `main` that is ready, in order. `Err` is an L1 failure
+    /// (the boot fails).
+    pub fn run_all<M: Memory>(&mut self, world: &mut WorldOf<B, M>) -> Result<(), String> {
+        for main in world.ids() {
+            if world.view(main).compartment.status == Status::Ready {
+                self.run_main(world, main)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `main`'s compartment from its entry point until its `main` is over.
+    pub fn run_main<M: Memory>(
+        &mut self,
+        world: &mut WorldOf<B, M>,
+        main: ViewId,
+    ) -> Result<(), String> {
+        self.start(world, main)?;
+        while self.step(world, main)? != Some(Flow::MainOver) {}
+        Ok(())
+    }
+
+    /// Sets the vCPU up to run `main`'s compartment from its entry point, on an empty
+    /// call stack (a new thread of control).
+    pub fn start<M: Memory>(
+        &mut self,
+        world: &mut WorldOf<B, M>,
+        main: ViewId,
+    ) -> Result<(), String> {
+        let (rip, rsp) = world
+            .view(main)
+            .start()
+            .ok_or_else(|| alloc::format!("'{}' has no image to start", world.view(main).name()))?;
+        world.reset_stacks();
+        self.state = GuestState::default();
+        self.cpu.reset(main, &mut self.state)?;
+        self.state.set(Fields::RIP, rip);
+        self.state.set(Fields::RSP, rsp);
+        self.dog.start_main(main.index(), self.cpu.now());
+        self.cpu.set_trapped(self.dog.trapped());
+        Ok(())
+    }
+
+    /// Enters the guest once and handles the exit: `Some` when the thread broke (and
+    /// was repaired, or `main` is over).
+    pub fn step<M: Memory>(
+        &mut self,
+        world: &mut WorldOf<B, M>,
+        main: ViewId,
+    ) -> Result<Option<Flow>, String> {
+        self.cpu.arm_watchdog(self.dog.timer(self.cpu.now()));
+        let exit = self.cpu.run(&mut self.state, &ViewCode(world))?;
+        let thread = Thread {
+            main,
+            now: self.cpu.now(),
+        };
+        world.counters.exits += 1;
+        let current = self.cpu.current_view();
+        if current.index() >= world.views.len() {
+            return Err(alloc::format!(
+                "the backend runs {current}, which is no view"
+            ));
+        }
+        world.view_mut(current).stats.count_exit(exit.reason);
+        let (stopped, untrap) = self.check_watchdog(world, thread, current);
+        let flow = match stopped {
+            Some(flow) => Some(flow),
+            None => self.on_exit(world, thread, current, exit.exit)?,
+        };
+        // Only now: this exit may be a VMFUNC that trapped, to be emulated as such.
+        if untrap {
+            self.cpu.set_trapped(false);
+        }
+        Ok(flow)
+    }
+
+    /// The watchdog's check at every exit: `Some` if it stopped the executing view, and
+    /// whether hardware switching goes back on once this exit is handled.
+    fn check_watchdog<M: Memory>(
+        &mut self,
+        world: &mut WorldOf<B, M>,
+        thread: Thread,
+        current: ViewId,
+    ) -> (Option<Flow>, bool) {
+        let at_base = current == thread.main && world.depth_of(current) == 0;
+        match self.dog.check(thread.now, current.index(), at_base) {
+            Verdict::Continue => (None, false),
+            Verdict::Trap => {
+                log::debug!("watchdog period over: trapped switching");
+                self.cpu.set_trapped(true);
+                (None, false)
+            }
+            Verdict::Untrap => (None, true),
+            Verdict::Overrun { view, budget, used } => {
+                let details = alloc::format!("budget={budget} used={used}");
+                let view = ViewId(view as u16);
+                let flow = self.stop(world, thread, view, ("watchdog", &details));
+                (Some(flow), false)
+            }
+        }
+    }
+
+    /// Guest RIP (read from the backend once per exit, when needed).
+    pub fn rip(&mut self) -> u64 {
+        self.field(Fields::RIP)
+    }
+
+    /// Guest RFLAGS.
+    pub fn rflags(&mut self) -> u64 {
+        self.field(Fields::RFLAGS)
+    }
+
+    fn field(&mut self, field: Fields) -> u64 {
+        if let Some(value) = self.state.cached(field) {
+            return value;
+        }
+        self.cpu.save(&mut self.state, field);
+        self.state.cached(field).unwrap_or_default()
+    }
+}

@@ -1,0 +1,104 @@
+//! One compartment and its view, by concern: who it is and how it stands
+//! ([`Compartment`]), where it lives ([`Region`], [`Image`]), its second-level tables and
+//! their pointer, its gate pages ([`ViewPages`]), and what it did ([`Stats`], its console).
+
+use crate::ids::ViewId;
+use crate::port::Frames;
+use crate::stats::Stats;
+use alloc::string::String;
+use alloc::vec::Vec;
+use tessera_core::console::Console;
+use tessera_core::image::ImagePlan;
+use tessera_core::layout::Region;
+use tessera_core::outcome::{Expect, Outcome};
+use tessera_core::paging::{EntryFormat, PageTable};
+
+/// Where a compartment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Loaded; its `main` has not run yet, or is running.
+    Ready,
+    /// Its `main` returned; its exports stay callable.
+    Done,
+    /// Stopped by the hypervisor; refuses calls.
+    Failed,
+    /// Its image was rejected.
+    Rejected,
+}
+
+/// Who the compartment is and how it stands.
+#[derive(Debug)]
+pub struct Compartment {
+    /// Its manifest name.
+    pub name: String,
+    /// How its module line says it should end (`expect=`).
+    pub expect: Expect,
+    pub status: Status,
+    /// How it ended, once it did.
+    pub outcome: Option<Outcome>,
+}
+
+impl Compartment {
+    /// Whether it was stopped or never ran (its gate refuses calls).
+    pub fn stopped(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::Rejected)
+    }
+}
+
+/// A loaded image: kept whole, so a compartment can be loaded again.
+#[derive(Debug)]
+pub struct Image {
+    /// How its segments are mapped.
+    pub plan: ImagePlan,
+    /// Entry point (guest-physical).
+    pub entry: u64,
+    /// Its memory, `plan.span` bytes.
+    pub frames: Frames,
+    /// Its stack.
+    pub stack: Frames,
+}
+
+/// The view's own gate pages.
+#[derive(Debug)]
+pub struct ViewPages {
+    /// The info page: L1 writes it, the view reads it.
+    pub info: Frames,
+    /// The state page: the view's gate writes it.
+    pub state: Frames,
+    /// The slot page holding the view's own slot.
+    pub own_slot: Frames,
+    /// The view's private copies of the guest page tables, where it has them.
+    pub private: Vec<Frames>,
+}
+
+/// One compartment and its view.
+#[derive(Debug)]
+pub struct View<F: EntryFormat> {
+    pub id: ViewId,
+    pub compartment: Compartment,
+    /// Its guest-physical region (image, stack).
+    pub region: Region,
+    /// Its image, unless it was rejected.
+    pub image: Option<Image>,
+    /// Its second-level tables (EPT or NPT).
+    pub table: PageTable<F>,
+    /// The table's pointer in EPTP form (on SVM a synthetic one whose address is nCR3),
+    /// for the VMFUNC model.
+    pub pointer: u64,
+    pub pages: ViewPages,
+    pub stats: Stats,
+    pub console: Console,
+}
+
+impl<F: EntryFormat> View<F> {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.compartment.name
+    }
+
+    /// Entry point and initial stack pointer of its `main`, if it has an image.
+    pub fn start(&self) -> Option<(u64, u64)> {
+        let image = self.image.as_ref()?;
+        Some((image.entry, self.region.stack_top - 8))
+    }
+}

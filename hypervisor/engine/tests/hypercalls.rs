@@ -1,0 +1,222 @@
+//! Every hypercall through the run loop on the fake backend: arguments read from the
+//! caller's own memory (guest-virtual), results in the registers of the next entry.
+
+mod common;
+
+use common::{MEMORY, hello, manifest};
+use tessera_abi::{error, gate::info, hypercall as nr};
+use tessera_core::exit::VmExit;
+use tessera_core::outcome::Outcome;
+use tessera_core::paging::Ept;
+use tessera_engine::boot;
+use tessera_engine::fake::backend::{FakeCpu, Step};
+use tessera_engine::fake::{self, FakeMemory, Lines};
+use tessera_engine::ids::ViewId;
+use tessera_engine::verdict::Verdict;
+use tessera_engine::world::World;
+
+type FakeWorld = World<Ept, FakeMemory>;
+
+/// Offset in an image where tests put hypercall buffers (hello's .bss).
+const SCRATCH: u64 = 0x9000;
+
+/// Writes `bytes` into `view`'s image at `SCRATCH + at`; returns their guest address.
+fn put(world: &mut FakeWorld, view: u16, at: u64, bytes: &[u8]) -> u64 {
+    let v = world.view(ViewId(view));
+    let image = v.image.as_ref().expect("image");
+    let (hpa, gva) = (
+        image.frames.start() + SCRATCH + at,
+        v.region.base + SCRATCH + at,
+    );
+    world.mem.poke(hpa, bytes);
+    gva
+}
+
+fn call(number: u64, args: [u64; 4]) -> Step {
+    Step::exit(VmExit::Hypercall { len: 3 })
+        .reason("vmcall")
+        .regs(move |g| {
+            g.rax = number;
+            [g.rdi, g.rsi, g.rdx, g.r10] = args;
+        })
+}
+
+fn exit0() -> Step {
+    call(nr::EXIT, [0; 4])
+}
+
+fn run(world: &mut FakeWorld, script: Vec<Step>) -> (Verdict, FakeCpu) {
+    let (verdict, vcpu) = boot::run(world, FakeCpu::new(Ept::new(true), script), None);
+    (verdict, vcpu.cpu)
+}
+
+/// RAX as the guest saw it after hypercall `k` (0-based) of the script.
+fn result(cpu: &FakeCpu, k: usize) -> i64 {
+    cpu.entered_with[k + 1].rax as i64
+}
+
+fn world(modules: &[(&str, &'static [u8])]) -> (FakeWorld, Lines) {
+    fake::world(modules, MEMORY).expect("provisioned")
+}
+
+#[test]
+fn console_write_prints_whole_escaped_lines_and_checks_its_buffer() {
+    let (mut w, lines) = world(&[("a", hello())]);
+    let text = put(&mut w, 0, 0, b"hi \x1b[2J\nrest");
+    let script = vec![
+        call(nr::CONSOLE_WRITE, [text, 12, 0, 0]),
+        call(nr::CONSOLE_WRITE, [0x2_0000_0000, 4, 0, 0]),
+        call(nr::CONSOLE_WRITE, [text, nr::CONSOLE_WRITE_MAX + 1, 0, 0]),
+        exit0(),
+    ];
+    let (verdict, cpu) = run(&mut w, script);
+    assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
+    assert_eq!(result(&cpu, 0), 12);
+    assert_eq!(result(&cpu, 1), error::BAD_POINTER);
+    assert_eq!(result(&cpu, 2), error::TOO_LARGE);
+    assert!(lines.has("[a] hi \\x1b[2J"), "{:?}", lines.all());
+    assert!(lines.has("[a] rest"), "flushed at exit: {:?}", lines.all());
+}
+
+#[test]
+fn a_buffer_outside_the_callers_view_is_a_bad_pointer() {
+    let (mut w, _) = world(&[("a", hello()), ("b", hello())]);
+    let in_b = put(&mut w, 1, 0, b"secret");
+    let script = vec![call(nr::CONSOLE_WRITE, [in_b, 6, 0, 0]), exit0(), exit0()];
+    let (_, cpu) = run(&mut w, script);
+    assert_eq!(result(&cpu, 0), error::BAD_POINTER);
+}
+
+#[test]
+fn report_prints_in_the_callers_name_and_refuses_identities() {
+    let (mut w, lines) = world(&[("a", hello())]);
+    let good = put(&mut w, 0, 0, b"ROUNDTRIPS n=5");
+    let forged = put(&mut w, 0, 0x100, b"ROUNDTRIPS compartment=b");
+    let script = vec![
+        call(nr::REPORT, [good, 14, 0, 0]),
+        call(nr::REPORT, [forged, 24, 0, 0]),
+        exit0(),
+    ];
+    let (_, cpu) = run(&mut w, script);
+    assert_eq!(result(&cpu, 0), 0);
+    assert_eq!(result(&cpu, 1), error::IDENTITY_KEY);
+    assert_eq!(
+        lines.records("ROUNDTRIPS"),
+        ["@@ROUNDTRIPS compartment=a n=5"]
+    );
+}
+
+#[test]
+fn exit_count_counts_every_exit_so_far() {
+    let (mut w, _) = world(&[("a", hello())]);
+    let script = vec![
+        Step::exit(VmExit::Interrupt),
+        call(nr::EXIT_COUNT, [0; 4]),
+        exit0(),
+    ];
+    let (_, cpu) = run(&mut w, script);
+    assert_eq!(cpu.entered_with[2].rax, 2);
+}
+
+#[test]
+fn register_export_takes_declared_names_and_own_code_only() {
+    let text = "tessera-manifest 1\ncompartment a exports=f\n";
+    let (mut w, _) = world(&[("manifest", manifest(text)), ("a", hello())]);
+    let (entry, _) = w.view(ViewId(0)).start().expect("image");
+    let f = put(&mut w, 0, 0, b"f");
+    let g = put(&mut w, 0, 8, b"g");
+    let data = w.view(ViewId(0)).region.base + 0x6f30;
+    let script = vec![
+        call(nr::REGISTER_EXPORT, [f, 1, entry, 0]),
+        call(nr::REGISTER_EXPORT, [g, 1, entry, 0]),
+        call(nr::REGISTER_EXPORT, [f, 1, data, 0]),
+        call(nr::REGISTER_EXPORT, [f, 65, entry, 0]),
+        exit0(),
+    ];
+    let (_, cpu) = run(&mut w, script);
+    assert_eq!(result(&cpu, 0), 0);
+    assert_eq!(result(&cpu, 1), error::NO_SUCH_EXPORT);
+    assert_eq!(result(&cpu, 2), error::BAD_POINTER);
+    assert_eq!(result(&cpu, 3), error::TOO_LARGE);
+    assert_eq!(w.info_word(ViewId(0), info::EXPORTS), entry);
+}
+
+#[test]
+fn lookup_and_grant_answer_what_the_manifest_allows() {
+    let text = "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=f\n\
+                grant buf size=4096 a=rw\n";
+    let (mut w, _) = world(&[("manifest", manifest(text)), ("a", hello()), ("b", hello())]);
+    let b = put(&mut w, 0, 0, b"b");
+    let f = put(&mut w, 0, 8, b"f");
+    let a = put(&mut w, 1, 0, b"a");
+    let buf = put(&mut w, 0, 16, b"buf");
+    let nothing = put(&mut w, 1, 8, b"f");
+    let script = vec![
+        call(nr::LOOKUP, [b, 1, f, 1]),
+        call(nr::GRANT, [buf, 3, 0, 0]),
+        exit0(),
+        // b's main: it may not call a, and has no grant.
+        call(nr::LOOKUP, [a, 1, nothing, 1]),
+        call(nr::GRANT, [put(&mut w, 1, 16, b"buf"), 3, 0, 0]),
+        exit0(),
+    ];
+    let (verdict, cpu) = run(&mut w, script);
+    assert_eq!(verdict, Verdict::Pass);
+    assert_eq!(result(&cpu, 0), 1 << 32);
+    assert_eq!(result(&cpu, 1), w.grants[0].gpa as i64);
+    assert_eq!(cpu.entered_with[2].rdx, 4096);
+    assert_eq!(cpu.entered_with[2].r10, 1);
+    // Entries 3 and 4 start b's main (entry 3 is its first run).
+    assert_eq!(cpu.entered_with[4].rax as i64, error::NOT_PERMITTED);
+    assert_eq!(cpu.entered_with[5].rax as i64, error::NO_SUCH_GRANT);
+}
+
+#[test]
+fn unknown_and_unpermitted_hypercalls_are_refused() {
+    let text = "tessera-manifest 1\ncompartment a hypercalls=exit,panic\n";
+    let (mut w, lines) = world(&[("manifest", manifest(text)), ("a", hello())]);
+    let script = vec![
+        call(99, [0; 4]),
+        call(nr::CONSOLE_WRITE, [0, 0, 0, 0]),
+        call(nr::SWITCH_VIEW, [1, 0, 0, 0]),
+        exit0(),
+    ];
+    let (verdict, cpu) = run(&mut w, script);
+    assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
+    assert_eq!(result(&cpu, 0), error::UNKNOWN_HYPERCALL);
+    assert_eq!(result(&cpu, 1), error::NOT_PERMITTED);
+    assert_eq!(result(&cpu, 2), error::NOT_PERMITTED);
+}
+
+#[test]
+fn panic_stops_the_caller_with_its_message() {
+    let (mut w, lines) = world(&[("a expect=fault:panic", hello())]);
+    let message = put(&mut w, 0, 0, b"boom at src/main.rs:3");
+    let script = vec![call(nr::PANIC, [message, 21, 0, 0])];
+    let (verdict, _) = run(&mut w, script);
+    assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
+    let faults = lines.records("FAULT");
+    assert!(
+        faults[0].starts_with("@@FAULT compartment=a kind=panic message=boom"),
+        "{faults:?}"
+    );
+}
+
+#[test]
+fn gate_violations_stop_only_a_corrupt_caller() {
+    let (mut w, lines) = world(&[("a expect=fault:gate-state", hello())]);
+    let corrupt = tessera_abi::gate::violation::CORRUPT_STATE;
+    let (verdict, _) = run(&mut w, vec![call(nr::GATE_VIOLATION, [0, corrupt, 0, 0])]);
+    assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
+    // A stray reply with nothing pending: nobody is stopped; the main's run is over.
+    let (mut w, lines) = world(&[("a expect=aborted", hello())]);
+    let stray = tessera_abi::gate::violation::STRAY;
+    let (verdict, _) = run(&mut w, vec![call(nr::GATE_VIOLATION, [0, stray, 0, 0])]);
+    assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
+    assert!(lines.has("@@ABORT compartment=a reason=protocol"));
+    assert!(lines.records("FAULT").is_empty());
+    assert_eq!(
+        w.view(ViewId(0)).compartment.outcome,
+        Some(Outcome::Aborted)
+    );
+}

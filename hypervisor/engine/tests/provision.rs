@@ -1,0 +1,172 @@
+//! Provisioning on the fake machine with real images: what each view maps, what its
+//! gate pages say, and that one image's problem rejects that image alone.
+
+mod common;
+
+use common::{MEMORY, hello, manifest, vmfunc_bytes};
+use tessera_abi::gate::{self, info};
+use tessera_core::outcome::Outcome;
+use tessera_core::paging::Perms;
+use tessera_engine::fake;
+use tessera_engine::ids::ViewId;
+use tessera_engine::port::Memory;
+use tessera_engine::world::Status;
+
+#[test]
+fn a_view_maps_its_image_stack_and_gate_and_nothing_is_rejected() {
+    let (world, lines) = fake::world(&[("hello", hello())], MEMORY).expect("provisioned");
+    assert_eq!(world.views.len(), 1);
+    let view = world.view(ViewId(0));
+    assert_eq!(view.compartment.status, Status::Ready);
+    let image = view.image.as_ref().expect("loaded");
+    let base = view.region.base;
+    assert_eq!(image.entry, base + 0x2c20, "readelf: entry 0x2c20");
+    // The code segment (R E at 0x2b50) is executable and not writable; data is not
+    // executable; the stack is read-write.
+    let code = view
+        .table
+        .translate(&world.mem, base + 0x2b50)
+        .expect("code");
+    assert_eq!(code.perms, Perms::RX);
+    assert_eq!(code.hpa, image.frames.start() + 0x2b50);
+    let data = view
+        .table
+        .translate(&world.mem, base + 0x6f30)
+        .expect("data");
+    assert_eq!(data.perms, Perms::RW);
+    let stack = view
+        .table
+        .translate(&world.mem, view.region.stack_top - 8)
+        .expect("stack");
+    assert_eq!(stack.perms, Perms::RW);
+    // The gate: execute-only code and slots, read-only info, read-write state.
+    let slots = view
+        .table
+        .translate(&world.mem, gate::SLOTS)
+        .expect("slots");
+    assert_eq!(slots.perms, Perms::X);
+    let info_page = view.table.translate(&world.mem, gate::INFO).expect("info");
+    assert_eq!(info_page.perms, Perms::R);
+    assert_eq!(info_page.hpa, view.pages.info.start());
+    let state_page = view
+        .table
+        .translate(&world.mem, gate::STATE)
+        .expect("state");
+    assert_eq!(state_page.perms, Perms::RW);
+    assert_eq!(world.info_word(ViewId(0), info::MAGIC_OFFSET), info::MAGIC);
+    assert_eq!(world.info_word(ViewId(0), info::VIEW), 0);
+    assert_eq!(world.info_word(ViewId(0), info::FAILED), 0);
+    assert_eq!(world.info_word(ViewId(0), info::SLOT_ADDR), gate::SLOTS);
+    assert_eq!(world.list[0], view.pointer);
+    assert_eq!(world.at_slot(0), Some(ViewId(0)));
+    assert_eq!(world.at_slot(1), None);
+    assert!(lines.records("REJECT").is_empty(), "{:?}", lines.all());
+}
+
+#[test]
+fn an_image_with_vmfunc_bytes_is_rejected_alone() {
+    let modules = [("good", hello()), ("bad", vmfunc_bytes())];
+    let (world, lines) = fake::world(&modules, MEMORY).expect("provisioned");
+    let good = world.view(ViewId(0));
+    let bad = world.view(ViewId(1));
+    assert_eq!(good.compartment.status, Status::Ready);
+    assert_eq!(bad.compartment.status, Status::Rejected);
+    assert_eq!(
+        bad.compartment.outcome,
+        Some(Outcome::Rejected("vmfunc-bytes"))
+    );
+    assert!(bad.image.is_none());
+    assert_eq!(
+        world.info_word(ViewId(1), info::FAILED),
+        1,
+        "its gate refuses calls"
+    );
+    let rejects = lines.records("REJECT");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(rejects[0].starts_with("@@REJECT module=bad problem=vmfunc-bytes"));
+}
+
+#[test]
+fn an_image_that_does_not_fit_is_rejected_alone_and_gives_its_frames_back() {
+    let modules = [("a", hello()), ("b", hello())];
+    let (roomy, _) = fake::world(&modules, MEMORY).expect("provisioned");
+    let used = MEMORY - roomy.mem.free_bytes();
+    let b = roomy.view(ViewId(1)).image.as_ref().expect("loaded");
+    // b's stack is the last allocation: one frame short, b's stack cannot be had.
+    let stack = b.stack.len();
+    let (world, lines) = fake::world(&modules, used - 0x1000).expect("provisioned");
+    assert_eq!(world.view(ViewId(0)).compartment.status, Status::Ready);
+    assert_eq!(
+        world.view(ViewId(1)).compartment.outcome,
+        Some(Outcome::Rejected("out-of-memory"))
+    );
+    let rejects = lines.records("REJECT");
+    assert!(
+        rejects[0].starts_with("@@REJECT module=b problem=out-of-memory"),
+        "{rejects:?}"
+    );
+    // Its image frames came back: everything but them and its stack is still in use.
+    let span = roomy.view(ViewId(1)).image.as_ref().map(|i| i.frames.len());
+    assert!(world.mem.free_bytes() >= span.unwrap_or(0) + stack - 0x1000);
+}
+
+#[test]
+fn grants_are_mapped_with_their_access_in_the_views_granted_them() {
+    let text = "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=f\n\
+                compartment c\ngrant buf size=8192 a=rw b=r\n";
+    let modules = [
+        ("manifest", manifest(text)),
+        ("a", hello()),
+        ("b", hello()),
+        ("c", hello()),
+    ];
+    let (world, _) = fake::world(&modules, MEMORY).expect("provisioned");
+    let grant = &world.grants[0];
+    let perms = |v: u16| {
+        world
+            .view(ViewId(v))
+            .table
+            .translate(&world.mem, grant.gpa + 0x1000)
+            .map(|t| (t.perms, t.hpa))
+    };
+    assert_eq!(perms(0), Some((Perms::RW, grant.frames.start() + 0x1000)));
+    assert_eq!(perms(1), Some((Perms::R, grant.frames.start() + 0x1000)));
+    assert_eq!(perms(2), None);
+    // b's info page lets a (view 0) call it, and nobody else.
+    assert_eq!(world.info_word(ViewId(1), info::CALLERS), 0b1);
+    assert_eq!(world.info_word(ViewId(0), info::CALLERS), 0);
+    assert_eq!(world.info_word(ViewId(1), info::EXPORT_COUNT), 1);
+}
+
+#[test]
+fn errors_name_the_module_or_compartment_at_fault() {
+    let text = "tessera-manifest 1\ncompartment a\ncompartment ghost\n";
+    let modules = [("manifest", manifest(text)), ("a", hello())];
+    let error = fake::world(&modules, MEMORY).expect_err("ghost has no module");
+    assert!(error.contains("'ghost'"), "{error}");
+    let text = "tessera-manifest 1\ncompartment a\n";
+    let modules = [
+        ("manifest", manifest(text)),
+        ("a", hello()),
+        ("stray", hello()),
+    ];
+    let error = fake::world(&modules, MEMORY).expect_err("stray is not declared");
+    assert!(error.contains("'stray'"), "{error}");
+    let error = fake::world(&[("a expect=bogus", hello())], MEMORY).expect_err("bad expect");
+    assert!(error.contains("module 'a'"), "{error}");
+}
+
+#[test]
+fn every_view_exists_in_the_list_in_manifest_order() {
+    let modules = [("x", hello()), ("y", hello()), ("z", hello())];
+    let (world, _) = fake::world(&modules, MEMORY).expect("provisioned");
+    for (i, view) in world.views.iter().enumerate() {
+        assert_eq!(view.id, ViewId(i as u16));
+        assert_eq!(world.list[i], view.pointer);
+        assert_eq!(world.at_slot(i as u16), Some(view.id));
+        assert_eq!(world.info_word(view.id, info::VIEWS), 3);
+    }
+    let pointers = world.pointers();
+    assert_eq!(pointers.len(), 3);
+    assert!(pointers.windows(2).all(|w| w[0] != w[1]));
+}
