@@ -7,37 +7,23 @@
 
 extern crate alloc;
 
-mod backend;
 mod boot;
-mod compartment;
-mod conformance;
-mod console;
 mod cpu;
-mod env;
-mod exec;
 mod gate;
-mod gate_pages;
 mod gdt;
 mod heap;
-mod hypercalls;
 mod idt;
 mod lapic;
+mod loader;
 mod logger;
 mod mem;
-mod place;
+mod phys;
 mod probe;
 mod regs;
 mod run;
 mod serial;
 mod shutdown;
-mod stacks;
-mod stats;
 mod svm;
-mod system;
-mod tables;
-mod ud;
-mod unwind;
-mod view_check;
 mod vmx;
 
 /// Size of the boot stack (in .bss).
@@ -45,18 +31,7 @@ pub const BOOT_STACK_SIZE: usize = 256 * 1024;
 
 /// Rust entry, called by `boot.rs` in long mode with the multiboot magic and info address.
 pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
-    serial::SERIAL.lock().init();
-    logger::init(log::LevelFilter::Info);
-    idt::init();
-    gdt::init();
-    cpu::zero_segment_bases();
-    lapic::mask_legacy_pic();
-    heap::init();
-    log::info!(
-        "Tessera {} (ABI {})",
-        env!("CARGO_PKG_VERSION"),
-        tessera_abi::ABI_VERSION
-    );
+    init();
     let boot = match mem::boot_info(magic, info) {
         Ok(boot) => boot,
         Err(e) => shutdown::fail(format_args!("multiboot: {e}")),
@@ -75,29 +50,77 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
         boot.cmdline.as_deref().unwrap_or(""),
         boot.modules.len()
     );
+    let mut memory = phys::PhysMemory::new(mem::frame_allocator(&boot));
+    report_memory(&boot, &memory);
+    let caps = probe_machine();
+    // VMX root operation, if this is a VMX CPU: a failure stops a boot that has
+    // compartments to run, naming the VMXON error.
+    let vmx_root = caps.vmx.as_ref().map(|vmx_caps| {
+        let root = vmx::enable(vmx_caps, &mut memory).map_err(|e| alloc::format!("{e}"));
+        match &root {
+            Ok(root) => {
+                log::info!(
+                    "VMX root operation entered (VMXON region {:#x})",
+                    root.vmxon_region.start()
+                );
+                sprintln!("{} vmx.vmxon=1", tessera_abi::transcript::CAP);
+            }
+            Err(e) => {
+                log::warn!("cannot enter VMX operation: {e}");
+                sprintln!("{} vmx.vmxon=0", tessera_abi::transcript::CAP);
+            }
+        }
+        root.map(|_| ())
+    });
+    let verdict = run::run_modules(&boot, &caps, vmx_root, memory);
+    shutdown::finish(&verdict)
+}
+
+/// The CPU tables, COM1, the logger and the heap.
+fn init() {
+    serial::SERIAL.lock().init();
+    logger::init(log::LevelFilter::Info);
+    idt::init();
+    gdt::init();
+    cpu::zero_segment_bases();
+    lapic::mask_legacy_pic();
+    heap::init();
+    log::info!(
+        "Tessera {} (ABI {})",
+        env!("CARGO_PKG_VERSION"),
+        tessera_abi::ABI_VERSION
+    );
+}
+
+/// `@@BOOT`: RAM, what is free for frames, modules.
+fn report_memory(boot: &tessera_core::multiboot::BootInfo, memory: &phys::PhysMemory) {
+    use tessera_engine::port::Memory;
     let image = mem::kernel_image();
-    let mut frames = mem::frame_allocator(&boot);
     let ram: u64 = boot
         .usable_memory_map()
         .iter()
         .filter(|r| r.kind == tessera_core::multiboot::RegionKind::Available)
         .map(|r| r.len)
         .sum();
+    let free = memory.free_bytes();
     log::info!(
         "kernel image {:#x}..{:#x}; {} MiB RAM, {} MiB free for frames",
         image.start,
         image.end,
         ram >> 20,
-        frames.free_bytes() >> 20
+        free >> 20
     );
     sprintln!(
         "{} memory_mib={} free_mib={} modules={}",
         tessera_abi::transcript::BOOT,
         ram >> 20,
-        frames.free_bytes() >> 20,
+        free >> 20,
         boot.modules.len()
     );
+}
 
+/// Reads the capability MSRs and CPUID (`@@RAW`, `@@CAP`) and decodes them in core.
+fn probe_machine() -> tessera_core::caps::Capabilities {
     let dump = probe::read_machine();
     let caps = tessera_core::caps::Capabilities::decode(&dump);
     for line in caps.report_lines() {
@@ -109,29 +132,7 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     for line in caps.cap_transcript() {
         sprintln!("{line}");
     }
-    // VMX root operation, if this is a VMX CPU: a failure stops a boot that has
-    // compartments to run (run_modules), naming the VMXON error.
-    let vmx_root = caps.vmx.as_ref().map(|vmx_caps| {
-        let root = vmx::enable(vmx_caps, &mut frames).map_err(|e| alloc::format!("{e}"));
-        match &root {
-            Ok(root) => {
-                log::info!(
-                    "VMX root operation entered (VMXON region {:#x})",
-                    root.vmxon_region
-                );
-                sprintln!("{} vmx.vmxon=1", tessera_abi::transcript::CAP);
-            }
-            Err(e) => {
-                log::warn!("cannot enter VMX operation: {e}");
-                sprintln!("{} vmx.vmxon=0", tessera_abi::transcript::CAP);
-            }
-        }
-        root.map(|_| ())
-    });
-    if let Err(reason) = run::run_modules(&boot, &caps, vmx_root, &mut frames) {
-        shutdown::fail(format_args!("{reason}"));
-    }
-    shutdown::pass()
+    caps
 }
 
 #[panic_handler]

@@ -55,18 +55,6 @@ pub fn frame_allocator(info: &BootInfo) -> FrameAllocator {
     FrameAllocator::new(usable)
 }
 
-/// Allocates one frame and zeroes it. The frame is identity-mapped (first 4 GiB).
-pub fn zeroed_frame(frames: &mut FrameAllocator) -> Option<u64> {
-    let frame = frames.alloc(1)?;
-    if frame + 4096 > IDENTITY_MAPPED {
-        return None;
-    }
-    // SAFETY: the allocator handed out this frame exclusively (it excludes the kernel,
-    // modules and multiboot data), it is identity-mapped and 4 KiB long.
-    unsafe { core::ptr::write_bytes(frame as *mut u8, 0, 4096) };
-    Some(frame)
-}
-
 /// A module's bytes, read in place (modules are never written, and stay mapped).
 pub fn module_bytes(start: u64, end: u64) -> Option<&'static [u8]> {
     let len = usize::try_from(end.checked_sub(start)?).ok()?;

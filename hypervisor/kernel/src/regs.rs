@@ -1,26 +1,9 @@
 //! The guest's general registers, saved and restored by each backend's entry code (RSP
 //! and RIP live in the VMCS/VMCB; on SVM so does RAX, which the backend syncs).
 
-/// The guest's general registers. The field order is the layout the entry code uses.
-#[repr(C)]
-#[derive(Debug, Default, Clone)]
-pub struct GuestRegs {
-    pub rax: u64,
-    pub rbx: u64,
-    pub rcx: u64,
-    pub rdx: u64,
-    pub rsi: u64,
-    pub rdi: u64,
-    pub rbp: u64,
-    pub r8: u64,
-    pub r9: u64,
-    pub r10: u64,
-    pub r11: u64,
-    pub r12: u64,
-    pub r13: u64,
-    pub r14: u64,
-    pub r15: u64,
-}
+/// The guest's general registers: the engine's own type, whose layout (`repr(C)`, RAX to
+/// R15 in order) the entry code below relies on.
+pub use tessera_engine::backend::Gprs as GuestRegs;
 
 /// Assembly (Intel syntax, RDI = `*mut GuestRegs`) loading RBX, RCX, RDX, RSI, RBP and
 /// R8–R15 from [`GuestRegs`]. RAX and RDI are each backend's own business (RDI last, RAX

@@ -1,16 +1,29 @@
-//! The boot's workload: build the views from the modules (and manifest), pick the
-//! backend, run every compartment's `main`, print `@@STATS`, and check each compartment
-//! ended as its module line expected.
+//! The boot's workload: the modules become the engine's world (`tessera_engine::provision`)
+//! on this CPU's backend, picked by vendor in one match, and the engine runs it and
+//! decides the verdict (`tessera_engine::boot`).
 
-use crate::backend::Backend;
-use crate::system::System;
+use crate::loader::Hermit;
+use crate::phys::PhysMemory;
+use crate::serial::Com1;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_core::caps::Capabilities;
-use tessera_core::frames::FrameAllocator;
 use tessera_core::multiboot::BootInfo;
 use tessera_core::paging::EntryFormat;
-use tessera_core::watchdog::{Budgets, Watchdog};
+use tessera_engine::backend::Backend;
+use tessera_engine::provision::{self, Input, Module, Paging};
+use tessera_engine::verdict::Verdict;
+use tessera_engine::world::{GateCode, World};
+
+/// The kernel arguments a boot's workload reads.
+#[derive(Debug, Clone, Copy)]
+struct Args {
+    /// `switch=emulate`: VMX CPUs with VMFUNC emulate it anyway.
+    force_emulation: bool,
+    /// `watchdog=TICKS`: the boot-wide budget.
+    boot_budget: Option<u64>,
+}
 
 fn arg(boot: &BootInfo, key: &str) -> Option<String> {
     boot.args()
@@ -19,118 +32,106 @@ fn arg(boot: &BootInfo, key: &str) -> Option<String> {
         .and_then(|(_, v)| v)
 }
 
-/// Runs every module; `Err` is why the boot fails.
+/// The boot's modules, read in place.
+fn modules(boot: &BootInfo) -> Result<Vec<Module<'static>>, String> {
+    let mut modules = Vec::new();
+    for (index, m) in boot.modules.iter().enumerate() {
+        let bytes = crate::mem::module_bytes(m.start, m.end)
+            .ok_or_else(|| alloc::format!("module {index} ({}) outside memory", m.cmdline))?;
+        modules.push(Module::from_cmdline(&m.cmdline, index, bytes));
+    }
+    Ok(modules)
+}
+
+/// The gate code every view maps (`crate::gate`).
+fn gate() -> GateCode<'static> {
+    GateCode {
+        bytes: crate::gate::code(),
+        land: crate::gate::land_offset(),
+        resume: crate::gate::resume_offset(),
+    }
+}
+
+/// Runs every module on this CPU; the verdict is the boot's.
 pub fn run_modules(
     boot: &BootInfo,
     caps: &Capabilities,
     vmx_root: Option<Result<(), String>>,
-    frames: &mut FrameAllocator,
-) -> Result<(), String> {
+    mem: PhysMemory,
+) -> Verdict {
     if boot.modules.is_empty() {
-        return Ok(());
+        return Verdict::Pass;
     }
-    let conformance = arg(boot, "conformance").as_deref() == Some("1");
-    let force_emulation = arg(boot, "switch").as_deref() == Some("emulate");
-    // A boot-wide budget (kernel argument `watchdog=TICKS`) for every compartment whose
-    // manifest entry has no `watchdog=`; it also bounds their `main`s.
-    let boot_budget = arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok());
-    if let Some(vmx) = &caps.vmx {
-        if let Some(Err(e)) = vmx_root {
-            return Err(alloc::format!("vmxon-failed {e}"));
-        }
-        let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
-        let fixture = crate::conformance::Cpu {
-            maxphyaddr: caps.maxphyaddr,
-            ept: true,
-            ve: vmx.ve,
-        };
-        let mut sys = views(boot, &paging, frames, conformance.then_some(fixture))?;
-        let mut cpu = crate::vmx::backend(vmx, sys.eptp_list, force_emulation, frames)?;
-        return run(&mut cpu, &mut sys, boot_budget);
+    if arg(boot, "conformance").as_deref() == Some("1") {
+        return Verdict::Fail(
+            "conformance=1: this kernel was built without the fixture (cargo feature fixture)"
+                .into(),
+        );
     }
-    if let Some(svm) = &caps.svm {
-        let paging = crate::svm::paging(caps.maxphyaddr);
-        let fixture = crate::conformance::Cpu {
-            maxphyaddr: caps.maxphyaddr,
-            ept: false,
-            ve: false,
-        };
-        let mut sys = views(boot, &paging, frames, conformance.then_some(fixture))?;
-        let mut cpu = crate::svm::backend(svm, &sys, frames)?;
-        return run(&mut cpu, &mut sys, boot_budget);
-    }
-    Err("no-backend: this CPU has neither VMX with EPT nor SVM with NPT".into())
-}
-
-/// Builds every view (and the conformance fixture, when asked for).
-fn views<F: EntryFormat + Copy>(
-    boot: &BootInfo,
-    paging: &crate::system::Paging<F>,
-    frames: &mut FrameAllocator,
-    conformance: Option<crate::conformance::Cpu>,
-) -> Result<System<F>, String> {
-    let mut sys = System::build(boot, paging, frames, conformance.is_some())?;
-    if let Some(cpu) = conformance {
-        let fixture = crate::conformance::install(&mut sys, boot, frames, cpu)?;
-        sys.conformance = Some(fixture);
-    }
-    Ok(sys)
-}
-
-fn run<B: Backend>(
-    cpu: &mut B,
-    sys: &mut System<B::Format>,
-    boot_budget: Option<u64>,
-) -> Result<(), String> {
-    let hardware = cpu.hardware_switching();
-    let mode = if hardware { "hardware" } else { "emulated" };
-    crate::sprintln!("@@SWITCH mode={mode}");
-    // Each compartment's manifest `watchdog=` first, then the boot-wide budget; without
-    // either, exports get the default (2^26) and `main` is not bounded.
-    let decls = &sys.manifest.compartments;
-    let budgets = Budgets {
-        export: decls
-            .iter()
-            .map(|c| c.watchdog.or(boot_budget).unwrap_or(c.export_watchdog()))
-            .collect(),
-        main: decls
-            .iter()
-            .map(|c| c.main_watchdog().or(boot_budget))
-            .collect(),
+    let args = Args {
+        force_emulation: arg(boot, "switch").as_deref() == Some("emulate"),
+        boot_budget: arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok()),
     };
-    crate::sprintln!(
-        "@@WATCHDOG period={} mode={}",
-        budgets.period(),
-        if hardware {
-            "trap-on-expiry"
-        } else {
-            "trapped"
-        }
-    );
-    let mut dog = Watchdog::new(budgets, !hardware);
-    crate::exec::run_all(cpu, sys, &mut dog)?;
-    finish(sys)
+    match run(boot, caps, vmx_root, mem, args) {
+        Ok(verdict) => verdict,
+        Err(reason) => Verdict::Fail(reason),
+    }
 }
 
-/// `@@STATS` for every compartment, then whether each ended as expected.
-fn finish<F: EntryFormat>(sys: &System<F>) -> Result<(), String> {
-    let mut mismatches: Vec<String> = Vec::new();
-    for (i, view) in sys.views.iter().enumerate() {
-        let (calls_in, calls_out) = sys.call_counts(i);
-        crate::sprintln!("{}", view.stats.line(&view.name, calls_in, calls_out));
-        match &view.outcome {
-            Some(outcome) if view.expect.matches(outcome) => {}
-            Some(outcome) => mismatches.push(alloc::format!(
-                "{}:expected-{:?}-got-{outcome}",
-                view.name,
-                view.expect
-            )),
-            None => mismatches.push(alloc::format!("{}:never-ended", view.name)),
+/// The one place the vendor decides: VMX with EPT, or SVM with NPT.
+fn run(
+    boot: &BootInfo,
+    caps: &Capabilities,
+    vmx_root: Option<Result<(), String>>,
+    mem: PhysMemory,
+    args: Args,
+) -> Result<Verdict, String> {
+    let modules = modules(boot)?;
+    match (&caps.vmx, &caps.svm, vmx_root) {
+        (Some(_), _, Some(Err(e))) => Err(alloc::format!("vmxon-failed {e}")),
+        (Some(vmx), _, _) => {
+            let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
+            let world = build(&modules, paging, mem)?;
+            run_world(world, args, |world| {
+                let views = (&*world.list, world.pointers());
+                crate::vmx::backend(vmx, &mut world.mem, views, args.force_emulation)
+            })
+        }
+        (None, Some(svm), _) => {
+            let world = build(&modules, crate::svm::paging(caps.maxphyaddr), mem)?;
+            run_world(world, args, |world| {
+                let pointers = world.pointers();
+                crate::svm::backend(svm, &mut world.mem, pointers)
+            })
+        }
+        (None, None, _) => {
+            Err("no-backend: this CPU has neither VMX with EPT nor SVM with NPT".into())
         }
     }
-    if mismatches.is_empty() {
-        Ok(())
-    } else {
-        Err(mismatches.join(","))
-    }
+}
+
+/// Provisions the world from the modules.
+fn build<F: EntryFormat + Copy>(
+    modules: &[Module<'_>],
+    paging: Paging<F>,
+    mem: PhysMemory,
+) -> Result<World<F, PhysMemory>, String> {
+    let input = Input {
+        modules,
+        paging,
+        gate: gate(),
+        fixture: None,
+    };
+    provision::provision(mem, Box::new(Com1), &input, &mut Hermit)
+}
+
+/// Builds the backend for the world's views and runs the world on it.
+fn run_world<B: Backend>(
+    mut world: World<B::Format, PhysMemory>,
+    args: Args,
+    backend: impl FnOnce(&mut World<B::Format, PhysMemory>) -> Result<B, String>,
+) -> Result<Verdict, String> {
+    let cpu = backend(&mut world)?;
+    let (verdict, _vcpu) = tessera_engine::boot::run(&mut world, cpu, args.boot_budget);
+    Ok(verdict)
 }

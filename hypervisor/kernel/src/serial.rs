@@ -96,3 +96,13 @@ pub fn force_unlock() {
         unsafe { SERIAL.force_unlock() };
     }
 }
+
+/// COM1 as the engine's `Transcript` port: every line the engine writes goes out whole.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Com1;
+
+impl tessera_engine::port::Transcript for Com1 {
+    fn line(&mut self, args: core::fmt::Arguments<'_>) {
+        _print(format_args!("{args}\n"));
+    }
+}

@@ -11,10 +11,14 @@ use tessera_abi::exit::{
     BOCHS_SHUTDOWN_PORT, QEMU_DEBUG_EXIT_PORT, QEMU_EXIT_FAIL, QEMU_EXIT_PASS,
 };
 
-/// Prints `@@RESULT pass` and ends the run.
-pub fn pass() -> ! {
-    crate::sprintln!("{} pass", tessera_abi::transcript::RESULT);
-    end(QEMU_EXIT_PASS)
+/// Prints the verdict's `@@RESULT` line and ends the run.
+pub fn finish(verdict: &tessera_engine::verdict::Verdict) -> ! {
+    crate::sprintln!("{}", verdict.line());
+    end(if verdict.passed() {
+        QEMU_EXIT_PASS
+    } else {
+        QEMU_EXIT_FAIL
+    })
 }
 
 /// Prints `@@RESULT fail reason=...` and ends the run. Spaces in the reason become `-`

@@ -1,58 +1,140 @@
-//! The SVM backend behind [`Backend`].
+//! The SVM backend behind the engine's [`Backend`] port, with AMD's quirks normalised
+//! here into the exits VMX reports: VMCALL and VMFUNC raise #UD (decoded through the view
+//! the CPU fetched from, `tessera_engine::decode`), QEMU TCG raises #UD for ICEBP, an
+//! INTn intercept carries no vector (decoded from its bytes), and a CPUID intercept no
+//! instruction length (decoded too).
 
 use super::vmcb::Vmcb;
-use crate::backend::{Backend, Exit};
-use crate::regs::GuestRegs;
 use alloc::string::String;
 use alloc::vec::Vec;
+use tessera_core::exit::VmExit;
 use tessera_core::paging::Npt;
 use tessera_core::rflags::Rflags;
 use tessera_core::svm::exit::{RawExit, decode, reason_name};
 use tessera_core::svm::vmcb::{control, state};
+use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState};
+use tessera_engine::decode::{invalid_opcode, length, software_interrupt};
+use tessera_engine::ids::ViewId;
+use tessera_engine::port::Frames;
 
 /// One vCPU on SVM.
 #[derive(Debug)]
 pub struct SvmCpu {
-    pub vmcb: Vmcb,
+    pub(super) vmcb: Vmcb,
     /// Each view's own pointer (EPTP form; its address is the view's nCR3).
-    pub pointers: Vec<u64>,
-    pub asid_per_view: bool,
+    pub(super) pointers: Vec<u64>,
+    pub(super) asid_per_view: bool,
     /// The view and pointer loaded now.
-    pub current: (usize, u64),
+    pub(super) current: (ViewId, u64),
     /// Flush the TLB on the next VMRUN.
-    pub flush: bool,
+    pub(super) flush: bool,
     /// The local-APIC timer against the TSC.
-    pub rate: crate::lapic::Rate,
+    pub(super) rate: crate::lapic::Rate,
     /// Local-APIC timer count for the next VMRUN.
-    pub watchdog: u32,
+    pub(super) watchdog: u32,
+    /// The VMCB, host-save area and permission maps, owned while the CPU uses them.
+    pub(super) _owned: Vec<Frames>,
+}
+
+impl SvmCpu {
+    /// The VMCB field holding `field`.
+    fn field_of(field: Fields) -> usize {
+        match field {
+            Fields::RIP => state::RIP,
+            Fields::RSP => state::RSP,
+            _ => state::RFLAGS,
+        }
+    }
+
+    /// Loads nCR3 from `pointer` (EPTP form) for `view`'s ASID. A pointer that is not
+    /// the view's own (the conformance fixture's aliases) has other tables under the
+    /// same ASID, as does every view when they share one: the TLB is flushed then.
+    pub(crate) fn load_pointer(&mut self, view: ViewId, pointer: u64) {
+        self.vmcb
+            .set::<u64>(control::N_CR3, pointer & 0x000F_FFFF_FFFF_F000);
+        let asid = if self.asid_per_view {
+            u32::from(view.0) + 1
+        } else {
+            1
+        };
+        self.vmcb.set::<u32>(control::GUEST_ASID, asid);
+        if !self.asid_per_view || self.pointers.get(view.index()) != Some(&pointer) {
+            self.flush = true;
+        }
+        self.current = (view, pointer);
+    }
+
+    /// Turns the exit the APM reports into the one VMX would (module header).
+    fn normalise(&self, exit: VmExit, code: &dyn Code, state: &mut GuestState) -> VmExit {
+        let ud = VmExit::Exception {
+            vector: 6,
+            error_code: None,
+        };
+        let rip = self.vmcb.get::<u64>(state::RIP);
+        let view = self.current.0;
+        match exit {
+            e if e == ud => {
+                state.store(Fields::RIP, rip);
+                invalid_opcode(code, view, rip, false)
+            }
+            VmExit::SoftwareInterrupt => {
+                state.store(Fields::RIP, rip);
+                software_interrupt(code, view, rip)
+            }
+            VmExit::Cpuid { len } => {
+                state.store(Fields::RIP, rip);
+                VmExit::Cpuid {
+                    len: length(code, view, rip, &tessera_core::decode::CPUID, len),
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 impl Backend for SvmCpu {
     type Format = Npt;
 
-    fn start(&mut self, rip: u64, rsp: u64, view: usize, pointer: u64) -> Result<(), String> {
-        super::write_guest_state(&self.vmcb, rip, rsp);
-        self.load_view(view, pointer);
+    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
+        let pointer = *self
+            .pointers
+            .get(view.index())
+            .ok_or_else(|| alloc::format!("{view} has no nested page tables"))?;
+        super::write_guest_state(&self.vmcb, 0, 0);
+        self.load_pointer(view, pointer);
         self.flush = true;
+        state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
         Ok(())
     }
 
-    fn run(&mut self, regs: &mut GuestRegs) -> Result<Exit, String> {
+    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+        for (field, value) in state.take_dirty() {
+            let value = if field == Fields::RFLAGS {
+                // Keep IF=1: with V_INTR_MASKING the guest's IF only gates virtual
+                // interrupts (none are injected), but Bochs 2.7 also masks physical
+                // interrupts by the guest's IF, and the watchdog timer is one.
+                (Rflags::from_bits_retain(value) | Rflags::IF).bits()
+            } else {
+                value
+            };
+            self.vmcb.set::<u64>(Self::field_of(field), value);
+        }
         let v = &self.vmcb;
-        v.set::<u64>(state::RAX, regs.rax);
+        v.set::<u64>(state::RAX, state.gprs.rax);
         v.set::<u8>(control::TLB_CONTROL, u8::from(self.flush));
         self.flush = false;
         crate::lapic::arm(self.watchdog);
         // SAFETY: the VMCB intercepts every sensitive instruction, runs on nested page
         // tables L1 built, with a non-zero ASID; SVME and VM_HSAVE_PA were set up.
-        unsafe { super::run::vmrun(regs, v.pa) };
+        unsafe { super::run::vmrun(&mut state.gprs, v.pa) };
         crate::lapic::arm(0);
-        regs.rax = v.get::<u64>(state::RAX);
+        state.entered();
+        state.gprs.rax = v.get::<u64>(state::RAX);
         let raw = RawExit {
             code: v.get::<u64>(control::EXIT_CODE),
             info1: v.get::<u64>(control::EXIT_INFO1),
             info2: v.get::<u64>(control::EXIT_INFO2),
-            rcx: regs.rcx,
+            rcx: state.gprs.rcx,
         };
         log::trace!(
             "svm exit {:#x} info1 {:#x} info2 {:#x}",
@@ -61,72 +143,32 @@ impl Backend for SvmCpu {
             raw.info2
         );
         let mut exit = decode(&raw);
-        if exit == tessera_core::exit::VmExit::Interrupt && crate::lapic::take_pending() {
-            exit = tessera_core::exit::VmExit::Watchdog;
+        if exit == VmExit::Interrupt && crate::lapic::take_pending() {
+            exit = VmExit::Watchdog;
         }
-        let reason = if exit_is_watchdog(&exit) {
+        let reason = if exit == VmExit::Watchdog {
             "watchdog"
         } else {
             reason_name(raw.code)
         };
+        let exit = self.normalise(exit, code, state);
         Ok(Exit { exit, reason })
     }
 
-    fn rip(&self) -> u64 {
-        self.vmcb.get(state::RIP)
-    }
-
-    fn set_rip(&mut self, rip: u64) {
-        self.vmcb.set(state::RIP, rip);
-    }
-
-    fn set_rsp(&mut self, rsp: u64) {
-        self.vmcb.set(state::RSP, rsp);
-    }
-
-    fn rflags(&self) -> u64 {
-        self.vmcb.get(state::RFLAGS)
-    }
-
-    fn set_rflags(&mut self, rflags: u64) {
-        // Keep IF=1: with V_INTR_MASKING the guest's IF only gates virtual interrupts (none
-        // are injected), but Bochs 2.7 also masks physical interrupts by the guest's IF,
-        // and the watchdog timer is one (see `write_guest_state`).
-        let rflags = Rflags::from_bits_retain(rflags) | Rflags::IF;
-        self.vmcb.set(state::RFLAGS, rflags.bits());
-    }
-
-    fn clear_interrupt_shadow(&mut self) {
-        self.vmcb.set::<u64>(control::INTERRUPT_SHADOW, 0);
-    }
-
-    fn current_pointer(&self) -> u64 {
-        self.current.1
-    }
-
-    fn load_view(&mut self, view: usize, pointer: u64) {
-        self.vmcb
-            .set::<u64>(control::N_CR3, pointer & 0x000F_FFFF_FFFF_F000);
-        let asid = if self.asid_per_view {
-            view as u32 + 1
-        } else {
-            1
-        };
-        self.vmcb.set::<u32>(control::GUEST_ASID, asid);
-        // A pointer that is not the view's own (the conformance fixture's aliases) has other
-        // tables under the same ASID; so does every view when they share one.
-        if !self.asid_per_view || self.pointers.get(view) != Some(&pointer) {
-            self.flush = true;
+    fn save(&mut self, state: &mut GuestState, fields: Fields) {
+        for field in fields.iter() {
+            state.store(field, self.vmcb.get::<u64>(Self::field_of(field)));
         }
-        self.current = (view, pointer);
     }
 
-    fn set_view_index(&mut self, _index: u16) {
-        // SVM has no EPTP-index field.
+    fn switch_to(&mut self, view: ViewId) {
+        if let Some(&pointer) = self.pointers.get(view.index()) {
+            self.load_pointer(view, pointer);
+        }
     }
 
-    fn view_index(&self) -> Option<u16> {
-        None
+    fn current_view(&self) -> ViewId {
+        self.current.0
     }
 
     fn hardware_switching(&self) -> bool {
@@ -141,15 +183,26 @@ impl Backend for SvmCpu {
         self.watchdog = self.rate.count_for(ticks);
     }
 
-    fn clear_single_step(&mut self) {
-        let rflags = Rflags::from_bits_retain(self.vmcb.get::<u64>(state::RFLAGS));
-        let rflags = rflags.difference(Rflags::TF) | Rflags::IF;
-        self.vmcb.set::<u64>(state::RFLAGS, rflags.bits());
+    fn clear_interrupt_shadow(&mut self) {
+        self.vmcb.set::<u64>(control::INTERRUPT_SHADOW, 0);
+    }
+
+    fn clear_single_step(&mut self, state: &mut GuestState) {
+        let rflags = match state.cached(Fields::RFLAGS) {
+            Some(value) => value,
+            None => self.vmcb.get::<u64>(state::RFLAGS),
+        };
+        let rflags = Rflags::from_bits_retain(rflags).difference(Rflags::TF);
+        state.set(Fields::RFLAGS, rflags.bits());
         // DR6 with BS (bit 14) clear: its architectural reset value.
         self.vmcb.set::<u64>(state::DR6, 0xFFFF_0FF0);
     }
-}
 
-fn exit_is_watchdog(exit: &tessera_core::exit::VmExit) -> bool {
-    *exit == tessera_core::exit::VmExit::Watchdog
+    fn now(&self) -> u64 {
+        crate::cpu::rdtsc()
+    }
+
+    fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4] {
+        crate::cpu::cpuid(leaf, subleaf)
+    }
 }

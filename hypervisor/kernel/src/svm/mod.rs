@@ -7,17 +7,19 @@ pub mod backend;
 pub mod run;
 pub mod vmcb;
 
-use crate::system::{Paging, System};
+use crate::phys::PhysMemory;
 use alloc::string::String;
 use alloc::vec::Vec;
 use backend::SvmCpu;
 use tessera_core::caps::SvmCaps;
 use tessera_core::efer::Efer;
-use tessera_core::frames::FrameAllocator;
 use tessera_core::guest::{self, access_rights as ar};
 use tessera_core::paging::{EptpRules, Npt, Perms};
 use tessera_core::rflags::Rflags;
 use tessera_core::svm::vmcb::{attrib_from_access_rights, control, state};
+use tessera_engine::ids::ViewId;
+use tessera_engine::port::{Frames, Memory, PAGE};
+use tessera_engine::provision::Paging;
 use vmcb::Vmcb;
 use x86::controlregs::{Cr0, Cr4};
 use x86::msr::IA32_EFER;
@@ -57,21 +59,25 @@ pub fn paging(maxphyaddr: u8) -> Paging<Npt> {
     }
 }
 
-fn frames_filled(frames: &mut FrameAllocator, count: usize, byte: u8) -> Result<u64, String> {
-    let pa = frames
-        .alloc(count)
+/// `count` fresh frames filled with `byte`, kept in `owned`; their address.
+fn frames_filled(
+    mem: &mut PhysMemory,
+    owned: &mut Vec<Frames>,
+    count: usize,
+    byte: u8,
+) -> Result<u64, String> {
+    let frames = mem
+        .alloc(count, PAGE)
         .ok_or("out of memory for SVM structures")?;
-    // SAFETY: fresh frames from the allocator, owned by L1 and identity-mapped.
-    unsafe { core::ptr::write_bytes(pa as *mut u8, byte, count * 4096) };
+    mem.bytes_mut(&frames).fill(byte);
+    let pa = frames.start();
+    owned.push(frames);
     Ok(pa)
 }
 
-/// Enables SVM and builds the VMCB for views already built.
-pub fn backend(
-    caps: &SvmCaps,
-    sys: &System<Npt>,
-    frames: &mut FrameAllocator,
-) -> Result<SvmCpu, String> {
+/// Enables SVM and builds the VMCB for views already built, whose nested tables
+/// `pointers` (EPTP form, by view) root.
+pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Result<SvmCpu, String> {
     if caps.svm_disabled_by_vm_cr {
         return Err("SVM is disabled by the firmware (VM_CR.SVMDIS)".into());
     }
@@ -87,17 +93,18 @@ pub fn backend(
     // SAFETY: sets EFER.SVME (allows SVM instructions) and EFER.NXE (NX becomes a valid
     // page-table bit, which NPT entries use); LME/LMA and paging are unchanged.
     unsafe { crate::cpu::wrmsr(IA32_EFER, efer.bits()) };
-    let hsave = frames_filled(frames, 1, 0)?;
+    let mut owned = Vec::new();
+    let hsave = frames_filled(mem, &mut owned, 1, 0)?;
     // SAFETY: VM_HSAVE_PA gets an L1-owned page the CPU may use for host state.
     unsafe { crate::cpu::wrmsr(VM_HSAVE_PA, hsave) };
     crate::lapic::init();
 
     let vmcb = Vmcb {
-        pa: frames_filled(frames, 1, 0)?,
+        pa: frames_filled(mem, &mut owned, 1, 0)?,
     };
     // Every I/O port and MSR intercepted (APM §15.10: IOPM 12 KiB, MSRPM 8 KiB).
-    let iopm = frames_filled(frames, 3, 0xFF)?;
-    let msrpm = frames_filled(frames, 2, 0xFF)?;
+    let iopm = frames_filled(mem, &mut owned, 3, 0xFF)?;
+    let msrpm = frames_filled(mem, &mut owned, 2, 0xFF)?;
     // CR writes: CR0, CR3, CR4, CR8 (bits 16 + n).
     vmcb.set::<u32>(
         control::INTERCEPT_CR,
@@ -137,7 +144,7 @@ pub fn backend(
 
     // One ASID per view (ASID 0 is the host's) where there are enough; else one shared
     // ASID and a TLB flush on every switch.
-    let asid_per_view = (sys.views.len() as u64) < u64::from(caps.asids);
+    let asid_per_view = (pointers.len() as u64) < u64::from(caps.asids);
     log::info!(
         "SVM: revision {}, {} ASIDs: {}",
         caps.revision,
@@ -156,17 +163,17 @@ pub fn backend(
             "flush"
         }
     );
-    let pointers: Vec<u64> = sys.views.iter().map(|v| v.pointer).collect();
     Ok(SvmCpu {
         vmcb,
         pointers,
         asid_per_view,
-        current: (0, 0),
+        current: (ViewId(0), 0),
         flush: false,
         // Budgets are in TSC ticks, like VMX's preemption timer; the APIC timer runs at
         // its own rate, measured against the TSC once.
         rate: crate::lapic::Rate::measure(),
         watchdog: u32::MAX,
+        _owned: owned,
     })
 }
 

@@ -1,38 +1,49 @@
-//! The VMX backend behind [`Backend`]: a VMCS, VM entries with the preemption-timer
-//! watchdog, exits decoded by core.
+//! The VMX backend behind the engine's [`Backend`] port: a VMCS, VM entries with the
+//! preemption-timer watchdog, exits decoded by core, and VMX's quirks normalised here: a
+//! #UD is decoded through the view the CPU fetched from (`tessera_engine::decode`), so
+//! the engine sees the emulated VMFUNC, a VMCALL or ICEBP, never a raw #UD of one.
 
-use super::instr::{vmread, vmwrite};
+use super::instr::{VmFail, vmread, vmwrite};
 use super::run::enter;
 use super::vmcs::Vmcs;
-use crate::backend::{Backend, Exit};
-use crate::regs::GuestRegs;
 use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::Cell;
 use tessera_core::caps::VmxCaps;
+use tessera_core::exit::VmExit;
 use tessera_core::paging::Ept;
 use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
 use tessera_core::vmx::exit::{RawExit, decode, reason_name};
 use tessera_core::vmx::fields;
+use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState};
+use tessera_engine::decode::invalid_opcode;
+use tessera_engine::ids::ViewId;
+use tessera_engine::port::Frames;
 
 /// One vCPU on VMX.
 #[derive(Debug)]
 pub struct VmxCpu {
-    pub vmcs: Vmcs,
-    pub caps: VmxCaps,
+    pub(super) vmcs: Vmcs,
+    pub(super) caps: VmxCaps,
     /// The secondary controls with "enable VM functions" set, when the CPU switches views
     /// itself (hardware VMFUNC in use); `None` on the emulated path.
-    pub vm_functions: Option<SecondaryControls>,
+    pub(super) vm_functions: Option<SecondaryControls>,
     /// "Enable VM functions" is on now (not trapped): the CPU switches views itself.
-    pub hardware: bool,
+    pub(super) hardware: bool,
     /// Preemption-timer value for the next entry (TSC ticks >> the timer rate).
-    pub timer: u64,
+    pub(super) timer: u64,
     /// The first VMREAD/VMWRITE that failed since the last run (reported by `run`).
-    pub failed: core::cell::Cell<Option<(&'static str, u32, super::instr::VmFail)>>,
+    pub(super) failed: Cell<Option<(&'static str, u32, VmFail)>>,
+    /// Each view's EPT pointer, by [`ViewId`].
+    pub(super) pointers: Vec<u64>,
+    /// The VMCS region and the hardware EPTP list page, owned while the CPU uses them.
+    pub(super) _owned: Vec<Frames>,
 }
 
 impl VmxCpu {
     /// Reads a guest-state or exit field; a failure is latched and fails the next run.
-    fn read(&self, field: u32) -> u64 {
+    pub(crate) fn read(&self, field: u32) -> u64 {
         vmread(field).unwrap_or_else(|e| {
             self.latch("vmread", field, e);
             0
@@ -40,7 +51,7 @@ impl VmxCpu {
     }
 
     /// Writes a field; a failure is latched and fails the next run.
-    fn write(&self, field: u32, value: u64) {
+    pub(crate) fn write(&self, field: u32, value: u64) {
         // SAFETY: the run loop writes only guest RIP/RSP/RFLAGS, the interruptibility
         // state, pending debug exceptions, the preemption timer, the secondary controls
         // (VM functions on/off), the EPT pointer of a view L1 built and the EPTP index
@@ -50,9 +61,48 @@ impl VmxCpu {
         }
     }
 
-    fn latch(&self, what: &'static str, field: u32, error: super::instr::VmFail) {
+    fn latch(&self, what: &'static str, field: u32, error: VmFail) {
         if self.failed.get().is_none() {
             self.failed.set(Some((what, field, error)));
+        }
+    }
+
+    /// The VMCS field holding `field`.
+    fn field_of(field: Fields) -> u32 {
+        match field {
+            Fields::RIP => fields::GUEST_RIP,
+            Fields::RSP => fields::GUEST_RSP,
+            _ => fields::GUEST_RFLAGS,
+        }
+    }
+
+    /// Loads EPT pointer `pointer` as list entry `index` would: the EPT pointer, and the
+    /// EPTP-index field where it exists (SDM 2B "VMFUNC", EPTP switching: "if the
+    /// processor supports the 1-setting of the 'EPT-violation #VE' VM-execution control,
+    /// EPTP-index ← ECX[15:0]"; SDM 3C §25.6.19). The current view is always read from
+    /// the pointer, never the index (KVM does not maintain the field for L1).
+    pub(crate) fn load_pointer(&mut self, pointer: u64, index: u16) {
+        self.write(fields::EPT_POINTER, pointer);
+        if self.caps.ve {
+            self.write(fields::EPTP_INDEX, index.into());
+        }
+    }
+
+    /// The EPT pointer loaded now.
+    pub(crate) fn pointer(&self) -> u64 {
+        self.read(fields::EPT_POINTER)
+    }
+
+    /// The raw exit of the last VM exit.
+    fn raw_exit(&self, rcx: u64) -> RawExit {
+        RawExit {
+            reason: self.read(fields::EXIT_REASON) as u32,
+            qualification: self.read(fields::EXIT_QUALIFICATION),
+            interruption_info: self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
+            interruption_error: self.read(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
+            instruction_len: self.read(fields::EXIT_INSTRUCTION_LENGTH),
+            guest_physical: self.read(fields::GUEST_PHYSICAL_ADDRESS),
+            rcx,
         }
     }
 }
@@ -60,14 +110,30 @@ impl VmxCpu {
 impl Backend for VmxCpu {
     type Format = Ept;
 
-    fn start(&mut self, rip: u64, rsp: u64, _view: usize, pointer: u64) -> Result<(), String> {
+    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
+        let pointer = *self
+            .pointers
+            .get(view.index())
+            .ok_or_else(|| alloc::format!("{view} has no EPT pointer"))?;
         self.vmcs
-            .start_guest(&self.caps, rip, rsp, pointer)
+            .start_guest(&self.caps, 0, 0, pointer)
             .map_err(|e| alloc::format!("vmcs-guest-state-failed error={e}"))?;
+        self.load_pointer(pointer, view.0);
+        state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
         super::instr::invept_all().map_err(|e| alloc::format!("invept-failed error={e}"))
     }
 
-    fn run(&mut self, regs: &mut GuestRegs) -> Result<Exit, String> {
+    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+        for (field, value) in state.take_dirty() {
+            let value = if field == Fields::RFLAGS {
+                // Keep IF=1 (see `Vmcs::start_guest`): harmless with external-interrupt
+                // exiting, and what lets KVM's L0 run while a compartment loops on Bochs.
+                (Rflags::from_bits_retain(value) | Rflags::IF).bits()
+            } else {
+                value
+            };
+            self.write(Self::field_of(field), value);
+        }
         self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
         if let Some((what, field, error)) = self.failed.take() {
             return Err(alloc::format!(
@@ -76,76 +142,50 @@ impl Backend for VmxCpu {
         }
         // SAFETY: the VMCS holds this kernel's host state and a guest confined to views L1
         // built; `launched` is tracked here.
-        unsafe { enter(regs, self.vmcs.launched) }
+        unsafe { enter(&mut state.gprs, self.vmcs.launched) }
             .map_err(|e| alloc::format!("vm-entry-instruction-failed error={e}"))?;
         self.vmcs.launched = true;
-        let raw = RawExit {
-            reason: self.read(fields::EXIT_REASON) as u32,
-            qualification: self.read(fields::EXIT_QUALIFICATION),
-            interruption_info: self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
-            interruption_error: self.read(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
-            instruction_len: self.read(fields::EXIT_INSTRUCTION_LENGTH),
-            guest_physical: self.read(fields::GUEST_PHYSICAL_ADDRESS),
-            rcx: regs.rcx,
-        };
+        state.entered();
+        let raw = self.raw_exit(state.gprs.rcx);
+        let mut exit = decode(&raw);
+        if exit
+            == (VmExit::Exception {
+                vector: 6,
+                error_code: None,
+            })
+        {
+            let rip = self.read(fields::GUEST_RIP);
+            state.store(Fields::RIP, rip);
+            exit = invalid_opcode(code, self.current_view(), rip, self.hardware);
+        }
+        if let Some((what, field, error)) = self.failed.take() {
+            return Err(alloc::format!(
+                "{what}-failed field={field:#x} error={error}"
+            ));
+        }
         Ok(Exit {
-            exit: decode(&raw),
+            exit,
             reason: reason_name(raw.reason & 0xFFFF),
         })
     }
 
-    fn rip(&self) -> u64 {
-        self.read(fields::GUEST_RIP)
-    }
-
-    fn set_rip(&mut self, rip: u64) {
-        self.write(fields::GUEST_RIP, rip);
-    }
-
-    fn set_rsp(&mut self, rsp: u64) {
-        self.write(fields::GUEST_RSP, rsp);
-    }
-
-    fn rflags(&self) -> u64 {
-        self.read(fields::GUEST_RFLAGS)
-    }
-
-    fn set_rflags(&mut self, rflags: u64) {
-        // Keep IF=1 (see `Vmcs::start_guest`): harmless with external-interrupt
-        // exiting, and what lets KVM's L0 run while a compartment loops on Bochs.
-        let rflags = Rflags::from_bits_retain(rflags) | Rflags::IF;
-        self.write(fields::GUEST_RFLAGS, rflags.bits());
-    }
-
-    fn clear_interrupt_shadow(&mut self) {
-        // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
-        self.write(
-            fields::GUEST_INTERRUPTIBILITY,
-            self.read(fields::GUEST_INTERRUPTIBILITY) & !3,
-        );
-    }
-
-    fn current_pointer(&self) -> u64 {
-        // KVM does not maintain the EPTP-index field for L1 (VMFUNC-SEMANTICS.md): the EPT
-        // pointer itself says which view runs.
-        self.read(fields::EPT_POINTER)
-    }
-
-    fn load_view(&mut self, _view: usize, pointer: u64) {
-        self.write(fields::EPT_POINTER, pointer);
-    }
-
-    fn set_view_index(&mut self, index: u16) {
-        // SDM 2B "VMFUNC", EPTP switching: "if the processor supports the 1-setting of
-        // the 'EPT-violation #VE' VM-execution control, EPTP-index ← ECX[15:0]"; SDM 3C
-        // §25.6.19: the field exists only on such processors.
-        if self.caps.ve {
-            self.write(fields::EPTP_INDEX, index.into());
+    fn save(&mut self, state: &mut GuestState, fields: Fields) {
+        for field in fields.iter() {
+            state.store(field, self.read(Self::field_of(field)));
         }
     }
 
-    fn view_index(&self) -> Option<u16> {
-        self.caps.ve.then(|| self.read(fields::EPTP_INDEX) as u16)
+    fn switch_to(&mut self, view: ViewId) {
+        if let Some(&pointer) = self.pointers.get(view.index()) {
+            self.load_pointer(pointer, view.0);
+        }
+    }
+
+    fn current_view(&self) -> ViewId {
+        let pointer = self.pointer();
+        let index = self.pointers.iter().position(|p| *p == pointer);
+        // No view of this world has that pointer: the engine refuses to go on.
+        ViewId(index.map_or(u16::MAX, |i| i as u16))
     }
 
     fn hardware_switching(&self) -> bool {
@@ -172,11 +212,31 @@ impl Backend for VmxCpu {
         self.timer = (ticks >> self.caps.preemption_timer_rate).clamp(1, u32::MAX.into());
     }
 
-    fn clear_single_step(&mut self) {
-        let rflags = Rflags::from_bits_retain(self.read(fields::GUEST_RFLAGS));
-        self.write(fields::GUEST_RFLAGS, rflags.difference(Rflags::TF).bits());
+    fn clear_interrupt_shadow(&mut self) {
+        // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
+        self.write(
+            fields::GUEST_INTERRUPTIBILITY,
+            self.read(fields::GUEST_INTERRUPTIBILITY) & !3,
+        );
+    }
+
+    fn clear_single_step(&mut self, state: &mut GuestState) {
+        let rflags = match state.cached(Fields::RFLAGS) {
+            Some(value) => value,
+            None => self.read(fields::GUEST_RFLAGS),
+        };
+        let rflags = Rflags::from_bits_retain(rflags).difference(Rflags::TF);
+        state.set(Fields::RFLAGS, rflags.bits());
         // Pending debug exceptions (SDM 3C §25.4.2): BS and friends of a trap that MOV SS
         // or STI blocking deferred; it would fire in whichever view runs next.
         self.write(fields::GUEST_PENDING_DEBUG, 0);
+    }
+
+    fn now(&self) -> u64 {
+        crate::cpu::rdtsc()
+    }
+
+    fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4] {
+        crate::cpu::cpuid(leaf, subleaf)
     }
 }

@@ -8,10 +8,11 @@ pub mod run;
 pub mod vmcs;
 
 use crate::cpu::{Cr, read_cr, write_cr, wrmsr};
+use crate::phys::PhysMemory;
 use core::fmt;
 use tessera_core::caps::VmxCaps;
 use tessera_core::caps::vmx::IA32_FEATURE_CONTROL;
-use tessera_core::frames::FrameAllocator;
+use tessera_engine::port::{Frames, Memory};
 use x86::controlregs::{Cr0, Cr4};
 
 /// Why VMX operation could not be entered.
@@ -41,13 +42,13 @@ impl fmt::Display for EnableError {
 /// VMX root operation, entered.
 #[derive(Debug)]
 pub struct VmxRoot {
-    /// Physical address of the VMXON region (owned for as long as VMX operation lasts).
-    pub vmxon_region: u64,
+    /// The VMXON region (owned for as long as VMX operation lasts).
+    pub vmxon_region: Frames,
 }
 
 /// Enters VMX root operation: locks IA32_FEATURE_CONTROL if the firmware left it open,
 /// sets CR4.VMXE and the CR0/CR4 fixed bits, and executes VMXON on a fresh region.
-pub fn enable(caps: &VmxCaps, frames: &mut FrameAllocator) -> Result<VmxRoot, EnableError> {
+pub fn enable(caps: &VmxCaps, mem: &mut PhysMemory) -> Result<VmxRoot, EnableError> {
     if let Some(fc) = caps.feature_control {
         if fc.vmx_locked_off() {
             return Err(EnableError::LockedOff);
@@ -76,13 +77,12 @@ pub fn enable(caps: &VmxCaps, frames: &mut FrameAllocator) -> Result<VmxRoot, En
     // long mode); paging and the address space are unchanged.
     unsafe { write_cr(Cr::Cr4, cr4) };
 
-    let region = crate::mem::zeroed_frame(frames).ok_or(EnableError::NoMemory)?;
-    // SAFETY: `region` is a fresh, zeroed, identity-mapped frame this function owns; its
-    // first 4 bytes take the VMCS revision identifier (SDM 3C §24.11.5).
-    unsafe { (region as *mut u32).write_volatile(caps.basic.revision_id) };
+    let region = mem.frame().ok_or(EnableError::NoMemory)?;
+    // The revision identifier in the first 4 bytes (SDM 3C §24.11.5), the rest zero.
+    mem.write_u64(region.start(), caps.basic.revision_id.into());
     // SAFETY: the region is owned for the rest of the run (never freed), holds the
     // revision identifier; CR0/CR4 satisfy the fixed bits and feature control allows VMXON.
-    unsafe { instr::vmxon(region) }.map_err(EnableError::Vmxon)?;
+    unsafe { instr::vmxon(region.start()) }.map_err(EnableError::Vmxon)?;
     Ok(VmxRoot {
         vmxon_region: region,
     })
@@ -91,11 +91,12 @@ pub fn enable(caps: &VmxCaps, frames: &mut FrameAllocator) -> Result<VmxRoot, En
 /// Builds the VMX backend for views already built: controls from core (VM functions
 /// when the CPU has them and the boot did not force emulation), a VMCS, and the EPTP
 /// list wired in for hardware switching.
+/// `list` is the EPTP list, `pointers` each view's own EPT pointer.
 pub fn backend(
     caps: &VmxCaps,
-    eptp_list: u64,
+    mem: &mut PhysMemory,
+    (list, pointers): (&[u64; 512], alloc::vec::Vec<u64>),
     force_emulation: bool,
-    frames: &mut FrameAllocator,
 ) -> Result<backend::VmxCpu, alloc::string::String> {
     use tessera_core::vmx::controls::{self, Request};
     use tessera_core::vmx::fields;
@@ -132,14 +133,19 @@ pub fn backend(
         // Without it no budget could be enforced on this CPU (DESIGN §6 property 10).
         return Err("no-watchdog: this CPU has no VMX-preemption timer".into());
     }
-    let region = crate::mem::zeroed_frame(frames).ok_or("no-memory-for-vmcs")?;
-    let vmcs = vmcs::Vmcs::new(region, caps, &ctl)
+    let region = mem.frame().ok_or("no-memory-for-vmcs")?;
+    mem.write_u64(region.start(), caps.basic.revision_id.into());
+    let vmcs = vmcs::Vmcs::new(region.start(), &ctl)
         .map_err(|e| alloc::format!("vmcs-setup-failed error={e}"))?;
     log::debug!("VMCS at {:#x}", vmcs.region);
+    let list_page = mem.frame().ok_or("no-memory-for-eptp-list")?;
+    for (slot, pointer) in list.iter().enumerate() {
+        mem.write_u64(list_page.start() + 8 * slot as u64, *pointer);
+    }
     if ctl.vm_functions {
         // SAFETY: the EPTP list is an L1 page holding only EPTPs of views L1 built
         // (unused entries are 0, which VMFUNC rejects with exit 59).
-        unsafe { instr::vmwrite(fields::EPTP_LIST_ADDRESS, eptp_list) }
+        unsafe { instr::vmwrite(fields::EPTP_LIST_ADDRESS, list_page.start()) }
             .map_err(|e| alloc::format!("vmwrite-failed field=eptp-list error={e}"))?;
         // SAFETY: enables only EPTP switching (VM function 0).
         unsafe { instr::vmwrite(fields::VM_FUNCTION_CONTROLS, 1) }
@@ -152,6 +158,8 @@ pub fn backend(
         hardware: ctl.vm_functions,
         timer: u32::MAX.into(),
         failed: core::cell::Cell::new(None),
+        pointers,
+        _owned: alloc::vec![region, list_page],
     })
 }
 
@@ -160,12 +168,12 @@ pub fn paging(
     caps: &VmxCaps,
     maxphyaddr: u8,
     cet_ss: bool,
-) -> Result<crate::system::Paging<tessera_core::paging::Ept>, &'static str> {
+) -> Result<tessera_engine::provision::Paging<tessera_core::paging::Ept>, &'static str> {
     use tessera_core::paging::{Ept, Perms};
     let ept = caps.ept_caps().copied().ok_or("this CPU has no EPT")?;
-    Ok(crate::system::Paging {
+    Ok(tessera_engine::provision::Paging {
         format: Ept::new(ept.execute_only),
-        rules: crate::system::eptp_rules(&ept, maxphyaddr, cet_ss),
+        rules: tessera_engine::provision::eptp_rules(&ept, maxphyaddr, cet_ss),
         // Execute-only where the CPU allows (DESIGN §6 property 1), else read-execute.
         gate_perms: if ept.execute_only {
             Perms::X

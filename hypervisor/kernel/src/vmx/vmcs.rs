@@ -44,13 +44,11 @@ fn write(field: u32, value: u64) -> Result<(), VmFail> {
 }
 
 impl Vmcs {
-    /// VMCLEAR + VMPTRLD on `region` (a zeroed frame, owned for the rest of the run),
-    /// then every control and host-state field.
-    pub fn new(region: u64, caps: &VmxCaps, controls: &Controls) -> Result<Self, VmFail> {
-        // SAFETY: `region` is a zeroed frame owned by the caller for the rest of the run;
-        // its first word takes the revision identifier (SDM 3C §25.2).
-        unsafe { (region as *mut u32).write_volatile(caps.basic.revision_id) };
-        // SAFETY: as above: an owned, aligned page holding the revision identifier.
+    /// VMCLEAR + VMPTRLD on `region` (a zeroed frame owned for the rest of the run, its
+    /// first word already the revision identifier, SDM 3C §25.2), then every control and
+    /// host-state field.
+    pub fn new(region: u64, controls: &Controls) -> Result<Self, VmFail> {
+        // SAFETY: an owned, aligned page holding the revision identifier (the caller).
         unsafe { instr::vmclear(region)? };
         // SAFETY: as above.
         unsafe { instr::vmptrld(region)? };

@@ -1,0 +1,129 @@
+//! Physical memory L1 owns, as the engine's `Memory` port: the frame allocator over the
+//! RAM nothing else uses, and the one place where the engine's host-physical addresses
+//! become pointers. Every address is checked against the ranges the allocator was built
+//! over (all below 4 GiB, identity-mapped by `boot.rs`) before it is dereferenced, so no
+//! address the engine computes can reach the kernel image, the modules, the multiboot
+//! structures or anything else: an address outside is an L1 bug, and panics.
+
+use alloc::vec::Vec;
+use core::mem::MaybeUninit;
+use core::ops::Range;
+use tessera_core::frames::FrameAllocator;
+use tessera_core::paging::{PagingError, TableMemory};
+use tessera_engine::port::{Frames, Memory, PAGE};
+
+/// The frames L1 hands out, and the ranges they come from.
+#[derive(Debug)]
+pub struct PhysMemory {
+    frames: FrameAllocator,
+    owned: Vec<Range<u64>>,
+}
+
+impl PhysMemory {
+    /// Memory over what `frames` has free now (identity-mapped, below 4 GiB).
+    pub fn new(frames: FrameAllocator) -> Self {
+        let owned = frames.free_ranges().to_vec();
+        PhysMemory { frames, owned }
+    }
+
+    /// Panics unless `[pa, pa + len)` lies in memory L1 manages.
+    fn check(&self, pa: u64, len: u64) {
+        let end = pa.checked_add(len);
+        let inside =
+            end.is_some_and(|end| self.owned.iter().any(|r| r.start <= pa && end <= r.end));
+        assert!(inside, "L1 bug: {pa:#x}+{len:#x} is not memory L1 manages");
+    }
+
+    /// The frames as uninitialised bytes, for the image loader to write (it writes
+    /// every byte it hands back as initialised).
+    pub fn uninit_mut(&mut self, frames: &Frames) -> &mut [MaybeUninit<u8>] {
+        self.check(frames.start(), frames.len());
+        // SAFETY: the range lies in memory this allocator manages (checked), identity-
+        // mapped; `frames` are owned by the caller (not `Clone`), so no other reference to
+        // them exists, and the borrow of `self` keeps the allocator from handing them out.
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                frames.start() as *mut MaybeUninit<u8>,
+                frames.len() as usize,
+            )
+        }
+    }
+}
+
+impl TableMemory for PhysMemory {
+    fn alloc_table(&mut self) -> Result<u64, PagingError> {
+        self.frame()
+            .map(|f| f.start())
+            .ok_or(PagingError::OutOfTables)
+    }
+
+    fn read_entry(&self, table: u64, index: usize) -> u64 {
+        self.read_u64(table + 8 * (index as u64 % 512))
+    }
+
+    fn write_entry(&mut self, table: u64, index: usize, value: u64) {
+        self.write_u64(table + 8 * (index as u64 % 512), value);
+    }
+
+    fn free_table(&mut self, table: u64) {
+        self.free(Frames::owned_by_allocator(table, 1));
+    }
+}
+
+impl Memory for PhysMemory {
+    fn alloc(&mut self, pages: usize, align: u64) -> Option<Frames> {
+        let start = self.frames.alloc_aligned(pages, align)?;
+        let frames = Frames::owned_by_allocator(start, pages);
+        self.bytes_mut(&frames).fill(0);
+        Some(frames)
+    }
+
+    fn free(&mut self, frames: Frames) {
+        let freed = self.frames.free(frames.start(), frames.pages());
+        assert!(freed, "L1 bug: {frames:?} freed twice");
+    }
+
+    fn free_bytes(&self) -> u64 {
+        self.frames.free_bytes()
+    }
+
+    fn bytes(&self, frames: &Frames) -> &[u8] {
+        self.check(frames.start(), frames.len());
+        // SAFETY: the range lies in memory L1 manages (checked), identity-mapped and
+        // initialised (frames are zeroed when allocated); no guest runs while L1 reads
+        // (one vCPU, the guest is stopped at an exit).
+        unsafe { core::slice::from_raw_parts(frames.start() as *const u8, frames.len() as usize) }
+    }
+
+    fn bytes_mut(&mut self, frames: &Frames) -> &mut [u8] {
+        self.check(frames.start(), frames.len());
+        // SAFETY: as in `bytes`; the frames are the caller's (not `Clone`) and `self` is
+        // borrowed mutably, so this is the only reference to them.
+        unsafe { core::slice::from_raw_parts_mut(frames.start() as *mut u8, frames.len() as usize) }
+    }
+
+    fn page(&self, pa: u64) -> Option<&[u8; 4096]> {
+        let inside = pa % PAGE == 0
+            && pa
+                .checked_add(PAGE)
+                .is_some_and(|end| self.owned.iter().any(|r| r.start <= pa && end <= r.end));
+        // SAFETY: a whole page of memory L1 manages (checked), identity-mapped and
+        // initialised; the guest is stopped while L1 reads it.
+        inside.then(|| unsafe { &*(pa as *const [u8; 4096]) })
+    }
+
+    fn read_u64(&self, pa: u64) -> u64 {
+        self.check(pa, 8);
+        assert_eq!(pa % 8, 0, "L1 bug: unaligned u64 at {pa:#x}");
+        // SAFETY: 8 aligned bytes of memory L1 manages (checked); one volatile read, as
+        // the guest may write this word (a state page) between L1's reads.
+        unsafe { (pa as *const u64).read_volatile() }
+    }
+
+    fn write_u64(&mut self, pa: u64, value: u64) {
+        self.check(pa, 8);
+        assert_eq!(pa % 8, 0, "L1 bug: unaligned u64 at {pa:#x}");
+        // SAFETY: as in `read_u64`; one volatile write.
+        unsafe { (pa as *mut u64).write_volatile(value) }
+    }
+}
