@@ -179,13 +179,16 @@ fn unknown_and_unpermitted_hypercalls_are_refused() {
         call(99, [0; 4]),
         call(nr::CONSOLE_WRITE, [0, 0, 0, 0]),
         call(nr::SWITCH_VIEW, [1, 0, 0, 0]),
+        call(nr::CONFORMANCE_REPORT, [0, 0, 0, 0]),
         exit0(),
     ];
     let (verdict, cpu) = run(&mut w, script);
     assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
     assert_eq!(result(&cpu, 0), error::UNKNOWN_HYPERCALL);
     assert_eq!(result(&cpu, 1), error::NOT_PERMITTED);
+    // The fixture's hypercalls, outside the fixture.
     assert_eq!(result(&cpu, 2), error::NOT_PERMITTED);
+    assert_eq!(result(&cpu, 3), error::NOT_PERMITTED);
 }
 
 #[test]
