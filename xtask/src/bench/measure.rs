@@ -28,7 +28,11 @@ pub fn measure(plan: &Plan) -> Result<Report> {
         Engine::NestedKvm { .. } => super::layers::boot_nested(plan, &images),
         _ => Boots::new(plan, images.len()).boot_all(&images),
     };
-    Ok(collect(plan.engine.clone(), &suite, plan.switch, results))
+    let mut report = collect(plan.engine.clone(), &suite, plan.switch, results);
+    if matches!(plan.engine, Engine::Qemu { .. } | Engine::Uefi { .. }) {
+        report.clock = crate::qemu::Clock::from_env()?;
+    }
+    Ok(report)
 }
 
 /// The boots of one plan on one engine, and which of them are running.
@@ -53,8 +57,9 @@ impl<'a> Boots<'a> {
 
     /// Every image booted; one result per image, in order.
     fn boot_all(&self, images: &[(BootKind, Result<Image, String>)]) -> Vec<BootResult> {
-        // Bochs and TCG count work, not time: boots may share the machine. On KVM they
-        // would disturb each other's cycles, so they run one at a time.
+        // Bochs and TCG (on its instruction clock) count work, not time: boots may share
+        // the machine. On KVM they would disturb each other's cycles, so they run one at a
+        // time.
         let parallel = !matches!(self.plan.engine, Engine::Kvm { .. });
         std::thread::scope(|s| {
             if self.plan.progress {

@@ -7,6 +7,7 @@ use super::line::BenchLine;
 use super::suite::{Benchmark, BootKind, ITERATIONS};
 use crate::commands::SwitchMode;
 use crate::engine::Engine;
+use crate::qemu::Clock;
 use crate::runner::BootOutcome;
 use std::path::PathBuf;
 
@@ -100,6 +101,8 @@ pub struct Entry {
 #[derive(Clone, Debug)]
 pub struct Report {
     pub engine: Engine,
+    /// The clock of a TCG engine (what its ticks are); [`Clock::Instructions`] elsewhere.
+    pub clock: Clock,
     /// The mode of the gates boot (`hardware`/`emulated`): the file's `<mode>`.
     pub mode: String,
     pub entries: Vec<Entry>,
@@ -175,6 +178,7 @@ pub fn collect(
         });
     Report {
         engine,
+        clock: Clock::default(),
         mode,
         entries,
         boots,

@@ -3,7 +3,7 @@
 //! from min to p99, on a logarithmic axis of TSC ticks per iteration.
 
 use super::report::Report;
-use super::table::{ratio_text, ticks_meaning};
+use super::table::ratio_text;
 use std::fmt::Write as _;
 
 /// One bar.
@@ -179,7 +179,7 @@ impl Report {
                 self.engine.cpu(),
                 self.mode
             ),
-            ticks_meaning(&self.engine),
+            self.ticks_meaning(),
             &bars,
         )
     }
