@@ -6,9 +6,7 @@
 //! u64 and is converted with [`FromArg`], which is defined only for types every bit
 //! pattern of which is valid after conversion (integers truncate, `bool` is `!= 0`).
 
-use tessera_abi::hypercall as nr;
-
-use crate::hypercall::{Error, hypercall};
+use crate::hypercall::{Error, raw};
 
 /// A type an export parameter can have: converted from the raw u64 register value.
 pub trait FromArg {
@@ -112,17 +110,7 @@ pub fn register_export<F: ExportFn>(name: &str, f: F) -> Result<u64, Error> {
 pub unsafe fn register_export_raw(name: &str, address: u64) -> Result<u64, Error> {
     // SAFETY: `name` is a live shared slice, readable for its whole length during the
     // call; REGISTER_EXPORT only reads it. The address's contract is the caller's.
-    let ret = unsafe {
-        hypercall(
-            nr::REGISTER_EXPORT,
-            name.as_ptr() as u64,
-            name.len() as u64,
-            address,
-            0,
-            0,
-            0,
-        )
-    };
+    let ret = unsafe { raw::register_export(name.as_ptr() as u64, name.len() as u64, address) };
     Error::check(ret)
 }
 

@@ -13,11 +13,11 @@
 use core::arch::asm;
 use core::fmt;
 
+use tessera_abi::error;
 use tessera_abi::gate::{self, status};
-use tessera_abi::{error, hypercall as nr};
 
 use crate::grant;
-use crate::hypercall::{Error, hypercall};
+use crate::hypercall::{Error, raw};
 
 /// Why a gate call (or the lookup before it) did not return a result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,14 +99,11 @@ pub fn lookup(compartment: &str, export: &str) -> Result<Export, CallError> {
     // SAFETY: both names are live shared slices, readable for their whole length for the
     // duration of the call; LOOKUP only reads them.
     let ret = unsafe {
-        hypercall(
-            nr::LOOKUP,
+        raw::lookup(
             compartment.as_ptr() as u64,
             compartment.len() as u64,
             export.as_ptr() as u64,
             export.len() as u64,
-            0,
-            0,
         )
     };
     match Error::check(ret) {

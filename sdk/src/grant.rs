@@ -14,9 +14,9 @@ use core::ops::{Deref, DerefMut};
 use core::slice;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use tessera_abi::{error, hypercall as nr};
+use tessera_abi::error;
 
-use crate::hypercall::{Error, hypercall3};
+use crate::hypercall::{Error, raw};
 
 /// Grants a compartment can hold at once.
 pub const MAX_HELD: usize = 16;
@@ -51,17 +51,7 @@ pub struct Grant {
 pub fn grant(name: &str) -> Result<Grant, Error> {
     // SAFETY: `name` is a live shared slice, readable for its whole length during the
     // call; GRANT only reads it.
-    let (ret, size, flags) = unsafe {
-        hypercall3(
-            nr::GRANT,
-            name.as_ptr() as u64,
-            name.len() as u64,
-            0,
-            0,
-            0,
-            0,
-        )
-    };
+    let (ret, size, flags) = unsafe { raw::grant(name.as_ptr() as u64, name.len() as u64) };
     let addr = Error::check(ret)?;
     let bad_state = Error(error::BAD_STATE);
     let len = usize::try_from(size).map_err(|_| bad_state)?;

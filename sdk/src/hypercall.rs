@@ -1,11 +1,15 @@
 //! Hypercalls: `VMCALL` with the number in RAX, arguments in RDI, RSI, RDX, R10, R8, R9
 //! and the result in RAX (see [`tessera_abi::hypercall`]). This module is the only place
-//! in the SDK that executes `VMCALL`.
+//! in the SDK that executes `VMCALL`: [`hypercall`] and [`hypercall3`] take any number,
+//! [`raw`] has one typed wrapper per hypercall of the ABI's table, and the SDK's safe
+//! wrappers (here, [`crate::console`], [`crate::grant()`], …) call those.
 
 use core::arch::asm;
 use core::fmt;
 
 use tessera_abi::{error, hypercall as nr};
+
+pub mod raw;
 
 /// Executes hypercall `nr` with up to six arguments and returns RAX: `>= 0` on success,
 /// a negative [`tessera_abi::error`] code on failure.
@@ -110,14 +114,14 @@ pub fn exit(code: i32) -> ! {
     let code = i64::from(code) as u64;
     loop {
         // SAFETY: EXIT takes no pointer.
-        unsafe { hypercall(nr::EXIT, code, 0, 0, 0, 0, 0) };
+        unsafe { raw::exit(code) };
     }
 }
 
 /// The hypervisor's global VM-exit counter (EXIT_COUNT), or the hypercall's error.
 pub fn try_exit_count() -> Result<u64, Error> {
     // SAFETY: EXIT_COUNT takes no pointer.
-    Error::check(unsafe { hypercall(nr::EXIT_COUNT, 0, 0, 0, 0, 0, 0) })
+    Error::check(unsafe { raw::exit_count() })
 }
 
 /// The hypervisor's global VM-exit counter (EXIT_COUNT).
@@ -141,17 +145,7 @@ pub fn console_write(mut bytes: &[u8]) -> Result<(), Error> {
         let chunk = &bytes[..bytes.len().min(MAX)];
         // SAFETY: `chunk` is a live shared slice, readable for its whole length for the
         // duration of the call; CONSOLE_WRITE only reads it.
-        let ret = unsafe {
-            hypercall(
-                nr::CONSOLE_WRITE,
-                chunk.as_ptr() as u64,
-                chunk.len() as u64,
-                0,
-                0,
-                0,
-                0,
-            )
-        };
+        let ret = unsafe { raw::console_write(chunk.as_ptr() as u64, chunk.len() as u64) };
         let written = Error::check(ret)?;
         if written == 0 {
             return Err(Error::NO_PROGRESS);

@@ -5,6 +5,8 @@
 //!
 //! ```ignore
 //! #![no_std]
+// Issue 13's size rule: no function over 80 lines (the threshold is in clippy.toml).
+#![deny(clippy::too_many_lines)]
 //! #![no_main]
 //! use tessera_sdk::prelude::*;
 //!
@@ -26,7 +28,8 @@
 //!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
 //! - [`grant`]: the shared buffers the manifest grants this compartment.
 //! - [`report!`]: machine-readable `@@WORD` result lines (REPORT hypercall).
-//! - [`exit`], [`exit_count`], and the raw [`hypercall::hypercall`].
+//! - [`exit`], [`exit_count`]; [`hypercall::raw`], one `unsafe fn` per hypercall of the
+//!   ABI's table, and [`hypercall::hypercall`] for any number.
 //! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the
 //!   `PANIC` hypercall.
 //! - A global allocator over a static [`heap::HEAP_SIZE`]-byte area, so `alloc`'s `Vec`,

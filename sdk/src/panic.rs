@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use tessera_abi::hypercall as nr;
 
-use crate::hypercall::{exit, hypercall};
+use crate::hypercall::{exit, raw};
 use crate::text::TruncatingBuf;
 
 /// Longest panic report sent; longer ones are cut at a character boundary. Kept well
@@ -46,16 +46,6 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     let bytes = msg.as_bytes();
     // SAFETY: `bytes` borrows `msg`, live and unmodified until the hypercall returns, and
     // is at most PANIC_MSG_MAX <= CONSOLE_WRITE_MAX bytes; PANIC only reads it.
-    unsafe {
-        hypercall(
-            nr::PANIC,
-            bytes.as_ptr() as u64,
-            bytes.len() as u64,
-            0,
-            0,
-            0,
-            0,
-        )
-    };
+    unsafe { raw::panic(bytes.as_ptr() as u64, bytes.len() as u64) };
     exit(PANIC_EXIT_CODE)
 }

@@ -12,7 +12,7 @@ use core::fmt::{self, Write};
 
 use tessera_abi::{error, hypercall as nr};
 
-use crate::hypercall::{Error, hypercall};
+use crate::hypercall::{Error, raw};
 use crate::text::TruncatingBuf;
 
 /// Longest line REPORT takes.
@@ -30,17 +30,7 @@ pub fn report_fmt(word: &str, rest: fmt::Arguments<'_>) -> Result<(), Error> {
     let bytes = line.as_bytes();
     // SAFETY: `bytes` borrows `line`, live and unmodified until the hypercall returns;
     // REPORT only reads it.
-    let ret = unsafe {
-        hypercall(
-            nr::REPORT,
-            bytes.as_ptr() as u64,
-            bytes.len() as u64,
-            0,
-            0,
-            0,
-            0,
-        )
-    };
+    let ret = unsafe { raw::report(bytes.as_ptr() as u64, bytes.len() as u64) };
     Error::check(ret).map(|_| ())
 }
 

@@ -33,6 +33,9 @@ enum Cmd {
         /// Only the configurations on this engine (nested-kvm: Linux KVM in Bochs).
         #[arg(long, value_enum)]
         engine: Option<xtask::engine::EngineRequest>,
+        /// A file of more rows (docs/conformance.md), run with the standard ones.
+        #[arg(long = "cases", value_name = "FILE")]
+        cases: Vec<std::path::PathBuf>,
     },
     /// Switch-latency benchmarks: table, target/bench/*.json and .svg (docs/benchmarks.md).
     Bench(xtask::bench::BenchArgs),
@@ -50,7 +53,7 @@ fn main() -> ExitCode {
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
         Cmd::Bench(args) => xtask::bench::command(args),
         Cmd::Fuzz(args) => xtask::fuzz::command(args),
-        Cmd::Conformance { engine } => xtask::conformance::command(*engine),
+        Cmd::Conformance { engine, cases } => xtask::conformance::command(*engine, cases),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 //! legacy prefixes, then an optional REX prefix, then the opcode).
 
 /// Legacy prefixes (SDM 2A §2.1.1) and REX (40–4F, 64-bit mode).
-fn is_prefix(b: u8) -> bool {
+pub fn is_prefix(b: u8) -> bool {
     matches!(
         b,
         0x66 | 0x67 | 0xF2 | 0xF3 | 0xF0 | 0x2E | 0x36 | 0x3E | 0x26 | 0x64 | 0x65

@@ -116,8 +116,9 @@ pub enum VmExit {
     Interrupt,
     /// VM-entry failed (invalid guest state etc.): a hypervisor bug.
     EntryFailure { reason: u32, qualification: u64 },
-    /// VMFUNC failed (exit 59) or was emulated into the same outcome.
-    VmFunc,
+    /// VMFUNC failed (exit 59) or was emulated into the same outcome; `len` is the
+    /// instruction length the exit saves (prefixes included).
+    VmFunc { len: u64 },
     /// On the emulated path, VMFUNC executed anywhere but the view's own slot: the
     /// executing view's fault (DESIGN §6 property 2), whatever bytes it got to execute.
     VmFuncOutsideSlot,
@@ -128,15 +129,29 @@ pub enum VmExit {
 
 /// The exception a software interrupt whose instruction starts with `bytes` raises in a
 /// guest without an IDT, as VMX reports it: `INT3` is #BP; `INT n` finds no gate (the IDT
-/// limit is 0), so #GP with the error code naming IDT entry n (SDM 3A §6.13: index << 3
-/// | IDT bit 1).
+/// limit is 0), so #GP with the error code naming IDT entry n (SDM 3A §6.13 "Error Code":
+/// index << 3 | IDT bit 1, EXT 0 for a software interrupt; AMD APM Vol. 2 §8.4.1 gives
+/// the same selector-style code). Prefixes change neither instruction (SDM 2A §2.1.1, §2.2.1:
+/// segment overrides, 66, 67, REP and REX have nothing to act on), so they are skipped,
+/// up to the 15-byte limit; LOCK makes either #UD (SDM 2B "INT n": "#UD if the LOCK
+/// prefix is used").
 pub fn software_interrupt(bytes: &[u8]) -> VmExit {
-    match bytes {
+    let prefixes = bytes
+        .iter()
+        .take(14)
+        .take_while(|b| crate::decode::is_prefix(**b))
+        .count();
+    let lock = bytes[..prefixes].contains(&0xF0);
+    match &bytes[prefixes..] {
+        [0xCC | 0xCD, ..] if lock => VmExit::Exception {
+            vector: 6,
+            error_code: None,
+        },
         [0xCC, ..] => VmExit::Exception {
             vector: 3,
             error_code: None,
         },
-        [0xCD, n, ..] => VmExit::Exception {
+        [0xCD, n, ..] if prefixes + 2 <= 15 => VmExit::Exception {
             vector: 13,
             error_code: Some((u32::from(*n) << 3) | 2),
         },
@@ -237,7 +252,7 @@ pub fn decide(exit: &VmExit) -> Action {
             kind: "exception",
             details: String::from("name=software-interrupt"),
         }),
-        VmExit::VmFunc => Action::Fault(Fault {
+        VmExit::VmFunc { .. } => Action::Fault(Fault {
             kind: "vmfunc",
             details: String::from("reason=invalid-eptp-switch"),
         }),

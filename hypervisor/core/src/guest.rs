@@ -8,6 +8,7 @@
 //! R/W 1, A 5; PDE mapping 2 MiB: PS 7, D 6); §3.4.5 segment descriptors; §7.2.3 the
 //! 64-bit TSS descriptor (16 bytes, type 0xB = busy).
 
+use crate::pte::PageTableFlags as F;
 use alloc::vec::Vec;
 
 /// Guest-physical address of the guest page tables: PML4, PDPT, four PDs, then one page
@@ -44,11 +45,16 @@ pub mod access_rights {
     pub const UNUSABLE: u32 = 1 << 16;
 }
 
-const P: u64 = 1 << 0;
-const RW: u64 = 1 << 1;
-const ACCESSED: u64 = 1 << 5;
-const DIRTY: u64 = 1 << 6;
-const PS: u64 = 1 << 7;
+/// A table entry: present, writable, accessed (so no walk writes it).
+const TABLE: u64 = F::PRESENT.union(F::WRITABLE).union(F::ACCESSED).bits();
+/// A 4 KiB page: present, writable, accessed and dirty.
+const PAGE_4K: u64 = F::PRESENT
+    .union(F::WRITABLE)
+    .union(F::ACCESSED)
+    .union(F::DIRTY)
+    .bits();
+/// A 2 MiB page: as a 4 KiB page, with PS.
+const PAGE_2M: u64 = PAGE_4K | F::PAGE_SIZE.bits();
 
 /// The guest page tables: `(guest-physical address of the page, its 512 entries)`.
 ///
@@ -61,17 +67,17 @@ pub fn page_tables() -> Vec<(u64, [u64; 512])> {
     let pdpt_gpa = PAGE_TABLES_GPA + 0x1000;
     let pd_gpa = |i: u64| PAGE_TABLES_GPA + 0x2000 + i * 0x1000;
     let mut pml4 = [0u64; 512];
-    pml4[0] = pdpt_gpa | P | RW | ACCESSED;
+    pml4[0] = pdpt_gpa | TABLE;
     let mut pdpt = [0u64; 512];
     for (i, entry) in pdpt.iter_mut().take(4).enumerate() {
-        *entry = pd_gpa(i as u64) | P | RW | ACCESSED;
+        *entry = pd_gpa(i as u64) | TABLE;
     }
     let mut tables = Vec::from([(pml4_gpa, pml4), (pdpt_gpa, pdpt)]);
     for i in 0..4u64 {
         let mut pd = [0u64; 512];
         for (j, entry) in pd.iter_mut().enumerate() {
             let gpa = ((i << 9) | j as u64) << 21;
-            *entry = gpa | P | RW | ACCESSED | DIRTY | PS;
+            *entry = gpa | PAGE_2M;
         }
         tables.push((pd_gpa(i), pd));
     }
@@ -81,11 +87,11 @@ pub fn page_tables() -> Vec<(u64, [u64; 512])> {
     for (k, entry) in pt.iter_mut().enumerate() {
         let gpa = (k as u64) << 12;
         if !hidden.contains(&gpa) {
-            *entry = gpa | P | RW | ACCESSED | DIRTY;
+            *entry = gpa | PAGE_4K;
         }
     }
     // PD 0, entry 0: the page table instead of a 2 MiB page.
-    tables[2].1[0] = pt_gpa | P | RW | ACCESSED;
+    tables[2].1[0] = pt_gpa | TABLE;
     tables.push((pt_gpa, pt));
     tables
 }
@@ -156,6 +162,12 @@ const _: () = assert!((GDT_LIMIT as u64) < TSS_OFFSET);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The entry bits spelled as numbers (SDM 3A §4.5), independently of `PageTableFlags`.
+    const P: u64 = 1 << 0;
+    const ACCESSED: u64 = 1 << 5;
+    const DIRTY: u64 = 1 << 6;
+    const PS: u64 = 1 << 7;
 
     /// Walks the tables the way the CPU does (SDM 3A §4.5) for a 2 MiB-page address.
     fn walk(tables: &[(u64, [u64; 512])], va: u64) -> Option<u64> {

@@ -37,10 +37,8 @@ pub enum WalkFault {
     Unreadable { gpa: u64 },
 }
 
-const P: u64 = 1 << 0;
-const RW: u64 = 1 << 1;
-const PS: u64 = 1 << 7;
-const XD: u64 = 1 << 63;
+use crate::pte::PageTableFlags as F;
+
 /// Address bits of an entry (51:12).
 const ADDR: u64 = 0x000F_FFFF_FFFF_F000;
 
@@ -67,12 +65,13 @@ pub fn translate(
         let index = (gva >> shift) & 511;
         let at = table + index * 8;
         let entry = read(at).ok_or(WalkFault::Unreadable { gpa: at })?;
-        if entry & P == 0 {
+        let flags = F::from_bits_retain(entry);
+        if !flags.contains(F::PRESENT) {
             return Err(WalkFault::NotPresent { level });
         }
-        writable &= entry & RW != 0;
-        executable &= entry & XD == 0;
-        let large = entry & PS != 0;
+        writable &= flags.contains(F::WRITABLE);
+        executable &= !flags.contains(F::NO_EXECUTE);
+        let large = flags.contains(F::PAGE_SIZE);
         if large && level == 4 {
             return Err(WalkFault::Reserved { level });
         }

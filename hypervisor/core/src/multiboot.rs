@@ -358,5 +358,4 @@ pub fn parse_cmdline(s: &str) -> Vec<(String, Option<String>)> {
 }
 
 #[cfg(test)]
-#[path = "multiboot/tests.rs"]
 mod tests;

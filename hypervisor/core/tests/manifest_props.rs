@@ -4,6 +4,7 @@
 
 use proptest::prelude::*;
 use std::collections::BTreeSet;
+use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
     Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, GrantDecl, Hypercall,
     HypercallSet, MAX_CONSOLE, MAX_MAX_DEPTH, MAX_STACK, MAX_WATCHDOG, MIN_WATCHDOG, Manifest,
@@ -24,13 +25,14 @@ fn distinct(max_len: usize, count: std::ops::Range<usize>) -> impl Strategy<Valu
 }
 
 fn hypercalls() -> impl Strategy<Value = HypercallSet> {
-    any::<u8>().prop_map(|bits| {
-        Hypercall::ALL
+    // One bit per nameable hypercall (the table has room for 64).
+    any::<u64>().prop_map(|bits| {
+        let named = Hypercall::ALL
             .into_iter()
             .enumerate()
             .filter(|(i, _)| bits & (1 << i) != 0)
-            .map(|(_, h)| h)
-            .collect()
+            .map(|(_, h)| h.call());
+        HypercallSet::MINIMAL.union(named.collect())
     })
 }
 
@@ -269,10 +271,14 @@ proptest! {
             for (i, e) in c.exports.iter().enumerate() {
                 prop_assert_eq!(m.export_index(view, e), Some(i));
             }
-            for h in Hypercall::ALL {
-                let always = matches!(h, Hypercall::Exit | Hypercall::Panic);
+            for h in Hypercall::ALL.map(Hypercall::call) {
+                let always = matches!(h, Call::Exit | Call::Panic);
                 prop_assert_eq!(m.allows_hypercall(view, h.number()), always || c.hypercalls.contains(h));
             }
+            // The gate's violation report always; the fixture's hypercalls never.
+            prop_assert!(m.allows_hypercall(view, nr::GATE_VIOLATION));
+            prop_assert!(!m.allows_hypercall(view, nr::CONFORMANCE_REPORT));
+            prop_assert!(!m.allows_hypercall(view, nr::SWITCH_VIEW));
         }
     }
 

@@ -19,15 +19,15 @@ fn check(name: &str, request: Request, expect_vmfunc: bool) {
     let vmx = caps.vmx.as_ref().expect("fixture has VMX");
     let ctl = compute(vmx, request).unwrap_or_else(|e| panic!("{name}: {e}"));
     let words = [
-        (Word::Pin, ctl.pin, vmx.pin),
-        (Word::Primary, ctl.primary, vmx.proc),
+        (Word::Pin, ctl.pin.bits(), vmx.pin),
+        (Word::Primary, ctl.primary.bits(), vmx.proc),
         (
             Word::Secondary,
-            ctl.secondary,
+            ctl.secondary.bits(),
             vmx.proc2.expect("secondary controls"),
         ),
-        (Word::Exit, ctl.exit, vmx.exit),
-        (Word::Entry, ctl.entry, vmx.entry),
+        (Word::Exit, ctl.exit.bits(), vmx.exit),
+        (Word::Entry, ctl.entry.bits(), vmx.entry),
     ];
     for (word, value, allowed) in words {
         assert_eq!(
@@ -63,9 +63,9 @@ fn check(name: &str, request: Request, expect_vmfunc: bool) {
         "{name}: Bochs models with EPT have VPID and the timer"
     );
     assert_eq!(ctl.vm_functions, expect_vmfunc, "{name}: VM functions");
-    assert_eq!(ctl.secondary & (1 << 13) != 0, expect_vmfunc);
+    assert_eq!(ctl.secondary.bits() & (1 << 13) != 0, expect_vmfunc);
     // Not wanted: RDTSC exiting (benchmarks read the TSC), MSR bitmaps (all MSR accesses exit).
-    assert_eq!(ctl.primary & ((1 << 12) | (1 << 28)), 0, "{name}");
+    assert_eq!(ctl.primary.bits() & ((1 << 12) | (1 << 28)), 0, "{name}");
 }
 
 #[test]

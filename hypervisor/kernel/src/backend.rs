@@ -34,6 +34,14 @@ pub trait Backend {
     fn current_pointer(&self) -> u64;
     /// Loads view `view` (pointer in EPTP form): the switch itself.
     fn load_view(&mut self, view: usize, pointer: u64);
+    /// Records the EPTP-list index an emulated `VMFUNC` switched to, as the CPU does on
+    /// its own switches: VMX writes the EPTP-index field where the CPU supports
+    /// EPT-violation #VE (only there does the field exist; KVM offers no #VE to its L1);
+    /// nothing elsewhere. The current view is always read from the pointer, never this.
+    fn set_view_index(&mut self, index: u16);
+    /// The EPTP-index field, where it exists (VMX with #VE): what the conformance fixture
+    /// reports beside each case.
+    fn view_index(&self) -> Option<u16>;
     /// Whether the CPU switches views itself (hardware VMFUNC), without exits, now.
     fn hardware_switching(&self) -> bool;
     /// Turns trapped switching on (VMFUNC raises #UD and L1 emulates it) or back off,

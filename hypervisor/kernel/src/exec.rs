@@ -138,14 +138,12 @@ fn handle<B: Backend>(
         }
     }
     if decoded == VmExit::SoftwareInterrupt {
-        let mut bytes = [0u8; 2];
-        let rip = cpu.rip();
-        if !crate::tables::fetch_guest(&sys.views[current].table, rip, &mut bytes) {
-            bytes = [0, 0];
-        }
-        decoded = tessera_core::exit::software_interrupt(&bytes);
+        // Prefixes included: `66 CD 21` is INT 21h (core decides what it raises).
+        let mut bytes = [0u8; 15];
+        let n = crate::tables::fetch_up_to(&sys.views[current].table, cpu.rip(), &mut bytes);
+        decoded = tessera_core::exit::software_interrupt(&bytes[..n]);
     }
-    if crate::conformance::step(cpu, sys, &decoded) {
+    if crate::conformance::step(cpu, sys, &decoded, regs) {
         return Ok(None);
     }
     let rip = cpu.rip();

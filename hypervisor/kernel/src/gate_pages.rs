@@ -4,9 +4,11 @@
 
 use crate::tables::FrameTables;
 use alloc::string::String;
+use core::ptr::NonNull;
 use tessera_abi::gate::{self, info};
 use tessera_core::frames::FrameAllocator;
 use tessera_core::paging::{EntryFormat, PageTable, Perms};
+use volatile::VolatilePtr;
 
 /// What every view shares.
 #[derive(Debug, Clone, Copy)]
@@ -44,17 +46,30 @@ fn copy_page(hpa: u64, bytes: &[u8]) {
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), hpa as *mut u8, len) };
 }
 
+/// The aligned u64 at `offset` (masked into the page) of the L1-owned page at `hpa`, as
+/// a volatile pointer: a compartment may write its state page at any time while it runs
+/// (on another vCPU, later), so every access is a real load or store, never cached or
+/// elided by the compiler. `None` only for a null address, which no frame has (the
+/// allocator never hands out the first MiB).
+fn word(hpa: u64, offset: u64) -> Option<VolatilePtr<'static, u64>> {
+    let at = NonNull::new((hpa + (offset & 0xFF8)) as *mut u64)?;
+    // SAFETY: callers pass info/state/list pages L1 allocated (identity-mapped, owned by
+    // L1 for the rest of the run, 4 KiB) and offsets inside them from tessera_abi's
+    // layouts; the mask keeps the word aligned and inside the page. L1 holds no Rust
+    // reference to these pages, so volatile accesses through the pointer alias nothing.
+    Some(unsafe { VolatilePtr::new(at) })
+}
+
 /// Writes a u64 into an L1-owned page.
 pub fn write_u64(hpa: u64, offset: u64, value: u64) {
-    // SAFETY: callers pass info/state/list pages L1 allocated (identity-mapped, owned by
-    // L1, 4 KiB) and offsets inside them from tessera_abi's layouts.
-    unsafe { ((hpa + (offset & 0xFF8)) as *mut u64).write_volatile(value) }
+    if let Some(word) = word(hpa, offset) {
+        word.write(value);
+    }
 }
 
 /// Reads a u64 from an L1-owned page.
 pub fn read_u64(hpa: u64, offset: u64) -> u64 {
-    // SAFETY: as in `write_u64`.
-    unsafe { ((hpa + (offset & 0xFF8)) as *const u64).read_volatile() }
+    word(hpa, offset).map_or(0, VolatilePtr::read)
 }
 
 impl GatePages {

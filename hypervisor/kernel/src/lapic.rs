@@ -3,7 +3,10 @@
 //! §16.4 — same registers: LVT timer 0x320, initial count 0x380, divide 0x3E0, EOI 0xB0,
 //! spurious-interrupt vector 0xF0).
 
+use core::mem::offset_of;
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use volatile::{VolatilePtr, map_field};
 
 /// IDT vector of the timer interrupt.
 pub const TIMER_VECTOR: u8 = 32;
@@ -12,14 +15,53 @@ const IA32_APIC_BASE: u32 = 0x1B;
 static BASE: AtomicU64 = AtomicU64::new(0);
 static FIRED: AtomicBool = AtomicBool::new(false);
 
-fn write(offset: u64, value: u32) {
-    let base = BASE.load(Ordering::Relaxed);
-    if base == 0 {
-        return;
-    }
-    // SAFETY: `base` is the local APIC's MMIO page from IA32_APIC_BASE, inside the boot
-    // identity map; these registers only steer the timer and interrupt acceptance.
-    unsafe { ((base + offset) as *mut u32).write_volatile(value) };
+/// One local-APIC register: 32 bits at the start of its 16-byte slot (accessed as a
+/// 32-bit word, as the SDM requires).
+#[repr(C, align(16))]
+#[derive(Debug, Clone, Copy)]
+struct Register {
+    value: u32,
+}
+
+/// The start of the local APIC's MMIO page, up to the last register L1 uses.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct Registers {
+    _below_eoi: [Register; 11],
+    /// 0xB0: end of interrupt (write 0).
+    eoi: Register,
+    _below_spurious: [Register; 3],
+    /// 0xF0: spurious-interrupt vector; bit 8 software-enables the APIC.
+    spurious: Register,
+    _below_lvt_timer: [Register; 34],
+    /// 0x320: LVT timer (vector, mask, mode).
+    lvt_timer: Register,
+    _below_initial_count: [Register; 5],
+    /// 0x380: initial count (writing it starts the timer; 0 stops it).
+    initial_count: Register,
+    /// 0x390: current count (read-only).
+    current_count: Register,
+    _below_divide: [Register; 4],
+    /// 0x3E0: divide configuration.
+    divide: Register,
+}
+
+const _: () = assert!(offset_of!(Registers, eoi) == 0xB0);
+const _: () = assert!(offset_of!(Registers, spurious) == 0xF0);
+const _: () = assert!(offset_of!(Registers, lvt_timer) == 0x320);
+const _: () = assert!(offset_of!(Registers, initial_count) == 0x380);
+const _: () = assert!(offset_of!(Registers, current_count) == 0x390);
+const _: () = assert!(offset_of!(Registers, divide) == 0x3E0);
+const _: () = assert!(size_of::<Registers>() <= 4096);
+
+/// The register page, or `None` before [`init`].
+fn registers() -> Option<VolatilePtr<'static, Registers>> {
+    let base = NonNull::new(BASE.load(Ordering::Relaxed) as *mut Registers)?;
+    // SAFETY: a non-zero `BASE` is the local APIC's 4 KiB-aligned MMIO page from
+    // IA32_APIC_BASE, inside the boot identity map for the whole run; only this module
+    // touches it, through volatile 32-bit accesses, and its registers only steer the
+    // timer and interrupt acceptance.
+    Some(unsafe { VolatilePtr::new(base) })
 }
 
 /// Masks every line of the legacy 8259 PICs. Firmware leaves the PIT on IRQ0 (vector 8,
@@ -37,15 +79,20 @@ pub fn mask_legacy_pic() {
 pub fn init() {
     let base = crate::cpu::rdmsr_safe(IA32_APIC_BASE).map_or(0xFEE0_0000, |v| v & 0xF_FFFF_F000);
     BASE.store(base, Ordering::Relaxed);
-    write(0xF0, 0x1FF); // spurious vector 0xFF, APIC software-enabled (bit 8)
-    write(0x3E0, 0b1010); // divide by 128
-    write(0x320, u32::from(TIMER_VECTOR)); // one-shot, unmasked
+    let Some(apic) = registers() else {
+        return;
+    };
+    map_field!(apic.spurious.value).write(0x1FF); // spurious vector 0xFF, software-enabled
+    map_field!(apic.divide.value).write(0b1010); // divide by 128
+    map_field!(apic.lvt_timer.value).write(u32::from(TIMER_VECTOR)); // one-shot, unmasked
 }
 
 /// Arms the one-shot timer for `count` ticks (bus clock / 128); 0 disarms it.
 pub fn arm(count: u32) {
     FIRED.store(false, Ordering::Relaxed);
-    write(0x380, count);
+    if let Some(apic) = registers() {
+        map_field!(apic.initial_count.value).write(count);
+    }
 }
 
 /// How fast the timer runs against the TSC, measured once (the APIC bus rate differs per
@@ -62,18 +109,16 @@ impl Rate {
 
     /// Measures the rate now.
     pub fn measure() -> Rate {
-        let base = BASE.load(Ordering::Relaxed);
-        if base == 0 {
+        let Some(apic) = registers() else {
             return Rate { counts: 1 };
-        }
-        write(0x380, u32::MAX);
+        };
+        map_field!(apic.initial_count.value).write(u32::MAX);
         let start = crate::cpu::rdtsc();
         while crate::cpu::rdtsc().wrapping_sub(start) < Self::SAMPLE {
             core::hint::spin_loop();
         }
-        // SAFETY: as in `write`; the current-count register only reads the timer.
-        let left = unsafe { ((base + 0x390) as *const u32).read_volatile() };
-        write(0x380, 0);
+        let left = map_field!(apic.current_count.value).read();
+        map_field!(apic.initial_count.value).write(0);
         let counts = u64::from(u32::MAX - left).max(1);
         log::info!(
             "watchdog: {counts} APIC timer counts per {} TSC ticks",
@@ -92,7 +137,9 @@ impl Rate {
 /// Called by the IDT stub for [`TIMER_VECTOR`].
 pub fn timer_fired() {
     FIRED.store(true, Ordering::Relaxed);
-    write(0xB0, 0);
+    if let Some(apic) = registers() {
+        map_field!(apic.eoi.value).write(0);
+    }
 }
 
 /// Lets a pending interrupt in (IF=1 for one instruction) and says whether it was the

@@ -39,13 +39,23 @@ pub fn run_modules(
             return Err(alloc::format!("vmxon-failed {e}"));
         }
         let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
-        let mut sys = views(boot, &paging, frames, conformance)?;
+        let fixture = crate::conformance::Cpu {
+            maxphyaddr: caps.maxphyaddr,
+            ept: true,
+            ve: vmx.ve,
+        };
+        let mut sys = views(boot, &paging, frames, conformance.then_some(fixture))?;
         let mut cpu = crate::vmx::backend(vmx, sys.eptp_list, force_emulation, frames)?;
         return run(&mut cpu, &mut sys, boot_budget);
     }
     if let Some(svm) = &caps.svm {
         let paging = crate::svm::paging(caps.maxphyaddr);
-        let mut sys = views(boot, &paging, frames, conformance)?;
+        let fixture = crate::conformance::Cpu {
+            maxphyaddr: caps.maxphyaddr,
+            ept: false,
+            ve: false,
+        };
+        let mut sys = views(boot, &paging, frames, conformance.then_some(fixture))?;
         let mut cpu = crate::svm::backend(svm, &sys, frames)?;
         return run(&mut cpu, &mut sys, boot_budget);
     }
@@ -57,11 +67,11 @@ fn views<F: EntryFormat + Copy>(
     boot: &BootInfo,
     paging: &crate::system::Paging<F>,
     frames: &mut FrameAllocator,
-    conformance: bool,
+    conformance: Option<crate::conformance::Cpu>,
 ) -> Result<System<F>, String> {
-    let mut sys = System::build(boot, paging, frames, conformance)?;
-    if conformance {
-        let fixture = crate::conformance::install(&mut sys, frames, paging.maxphyaddr)?;
+    let mut sys = System::build(boot, paging, frames, conformance.is_some())?;
+    if let Some(cpu) = conformance {
+        let fixture = crate::conformance::install(&mut sys, boot, frames, cpu)?;
         sys.conformance = Some(fixture);
     }
     Ok(sys)

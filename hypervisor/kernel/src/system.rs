@@ -125,6 +125,9 @@ impl<F: EntryFormat> System<F> {
             let (name, expect) = compartment::describe(module, index);
             let bytes = crate::mem::module_bytes(module.start, module.end)
                 .ok_or("module outside memory")?;
+            if conformance && name == crate::conformance::CASES_MODULE {
+                continue; // the fixture's case table, not a compartment
+            }
             if name == "manifest" {
                 manifest_text =
                     Some(core::str::from_utf8(bytes).map_err(|_| "manifest: not UTF-8")?);
@@ -305,6 +308,26 @@ impl<F: EntryFormat> System<F> {
             .iter()
             .position(|v| v.pointer == eptp)
             .or_else(|| (self.conformance.is_some() && self.list.contains(&eptp)).then_some(0))
+    }
+
+    /// The second-level tables the CPU translates with under view pointer `pointer` (the
+    /// emulation path fetches through them: in the conformance fixture a list entry may
+    /// root other tables than its view's own). `None` for a root L1 cannot walk.
+    pub fn tables_of(&self, pointer: u64) -> Option<PageTable<F>>
+    where
+        F: Copy,
+    {
+        let own = self.views.iter().find(|v| v.pointer == pointer);
+        if let Some(view) = own {
+            return Some(view.table.clone());
+        }
+        let any = &self.views.first()?.table;
+        PageTable::from_root(
+            *any.format(),
+            any.maxphyaddr(),
+            pointer & 0x000F_FFFF_FFFF_F000,
+        )
+        .ok()
     }
 
     /// The EPTP-list slot holding `eptp`.

@@ -60,6 +60,38 @@ pub fn fetch_guest<F: EntryFormat>(view: &PageTable<F>, gpa: u64, out: &mut [u8]
     copy_checked(view, gpa, out, |p| p.execute)
 }
 
+/// Fetches into `out` as many bytes at `gpa` as `view` lets the CPU fetch (an
+/// instruction may end just before a page it cannot execute); returns how many.
+pub fn fetch_up_to<F: EntryFormat>(view: &PageTable<F>, gpa: u64, out: &mut [u8]) -> usize {
+    let mut n = out.len();
+    while n > 0 && !fetch_guest(view, gpa, &mut out[..n]) {
+        n -= 1;
+    }
+    n
+}
+
+/// The instruction byte at `gpa` as the CPU would fetch it in `view`; if the view does
+/// not allow the fetch, `Err` with what the view allows there (nothing where unmapped):
+/// the fetch's EPT violation / NPF, which the emulation path delivers as hardware would.
+pub fn fetch_byte<F: EntryFormat>(
+    view: &PageTable<F>,
+    gpa: u64,
+) -> Result<u8, tessera_core::exit::Access> {
+    let mut byte = [0u8; 1];
+    if fetch_guest(view, gpa, &mut byte) {
+        return Ok(byte[0]);
+    }
+    let allowed = view
+        .translate(&ReadTables, gpa)
+        .map(|t| tessera_core::exit::Access {
+            read: t.perms.read,
+            write: t.perms.write,
+            execute: t.perms.execute,
+        })
+        .unwrap_or_default();
+    Err(allowed)
+}
+
 /// What guest-virtual `gva` maps to in `view`: the guest page tables walked as the CPU
 /// walks them (`tessera_core::gva`), every paging-structure entry read through `view`
 /// (it must be readable there, as for the CPU's own walk). The root is the guest's CR3,

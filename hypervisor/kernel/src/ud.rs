@@ -1,6 +1,8 @@
 //! What a #UD exit is (VMFUNC-SEMANTICS.md, "What Tessera's emulation must do"): the
-//! instruction at RIP is fetched through the current view (it must be executable there)
-//! and decoded by core. On AMD, VMCALL raises #UD and is the hypercall; QEMU TCG raises
+//! instruction at RIP is fetched byte by byte through the tables of the view pointer the
+//! CPU is using (each byte must be executable there; a byte that is not is the fetch's
+//! EPT violation / NPF, delivered as hardware would) and decoded by core, prefixes
+//! included (docs/vmfunc.md). On AMD, VMCALL raises #UD and is the hypercall; QEMU TCG raises
 //! #UD for ICEBP; and where the CPU does not switch views itself, VMFUNC is emulated with
 //! core's model against the same EPTP list and rules the hardware path uses — but only at
 //! the current view's own slot: anywhere else it is that view's own fault (DESIGN §6
@@ -9,9 +11,10 @@
 use crate::backend::Backend;
 use crate::regs::GuestRegs;
 use crate::system::System;
-use tessera_core::exit::{Privileged, VmExit};
+use tessera_core::exit::{Access, Privileged, VmExit};
+use tessera_core::paging::{EntryFormat, PageTable};
 use tessera_core::protocol::{Decision, Message, emulated_switch_allowed};
-use tessera_core::vmfunc::{self, UdInstruction, decode_ud};
+use tessera_core::vmfunc::{self, MAX_LEN, UdInstruction, decode_ud};
 use tessera_core::watchdog::{Switch, Watchdog};
 
 /// What a #UD turned out to be.
@@ -39,22 +42,10 @@ pub fn on_ud<B: Backend>(
     regs: &GuestRegs,
 ) -> Ud {
     let rip = cpu.rip();
-    let table = &sys.views[current].table;
-    let mut bytes = [0u8; 3];
-    let fetched = if crate::tables::fetch_guest(table, rip, &mut bytes) {
-        &bytes[..]
-    } else if crate::tables::fetch_guest(table, rip, &mut bytes[..1]) {
-        &bytes[..1] // a one-byte instruction at the end of the executable range
-    } else {
-        return Ud::Genuine;
+    let len = match vmfunc_length(cpu, sys, rip) {
+        Ok(len) => len,
+        Err(other) => return other,
     };
-    match decode_ud(fetched) {
-        UdInstruction::Vmcall => return Ud::Hypercall,
-        UdInstruction::Icebp => return Ud::Exit(VmExit::Privileged(Privileged::Icebp)),
-        UdInstruction::Other => return Ud::Genuine,
-        UdInstruction::Vmfunc if cpu.hardware_switching() => return Ud::Genuine,
-        UdInstruction::Vmfunc => {}
-    }
     let fixture = sys.conformance.is_some();
     if !emulated_switch_allowed(rip, current as u64, fixture) {
         return Ud::Exit(VmExit::VmFuncOutsideSlot);
@@ -71,7 +62,7 @@ pub fn on_ud<B: Backend>(
     };
     match vmfunc::execute(&inputs) {
         vmfunc::Outcome::Ud => Ud::Genuine,
-        vmfunc::Outcome::Exit59 => Ud::Exit(VmExit::VmFunc),
+        vmfunc::Outcome::Exit59 => Ud::Exit(VmExit::VmFunc { len }),
         vmfunc::Outcome::Switch { eptp, index } => {
             sys.emulated_switches += 1;
             let target = sys.view_of(eptp).unwrap_or(usize::from(index));
@@ -92,7 +83,8 @@ pub fn on_ud<B: Backend>(
                 dog.switched(now, current, target, what);
             }
             cpu.load_view(target, eptp);
-            cpu.set_rip(rip.wrapping_add(3));
+            cpu.set_view_index(index);
+            cpu.set_rip(rip.wrapping_add(len));
             cpu.clear_interrupt_shadow();
             let trap = cpu.rflags() & (1 << 8) != 0;
             // Whatever debug state the source left is not the target's (property 9).
@@ -105,4 +97,52 @@ pub fn on_ud<B: Backend>(
             Ud::Switched
         }
     }
+}
+
+/// The length of the VMFUNC at `rip` to emulate, or what else the #UD is.
+fn vmfunc_length<B: Backend>(cpu: &B, sys: &Sys<B>, rip: u64) -> Result<u64, Ud> {
+    let Some(table) = sys.tables_of(cpu.current_pointer()) else {
+        return Err(Ud::Genuine);
+    };
+    // A fetch fault is what hardware would have raised, in this view, before any #UD.
+    match fetch_and_decode(&table, rip).map_err(Ud::Exit)? {
+        UdInstruction::Vmcall => Err(Ud::Hypercall),
+        UdInstruction::Icebp => Err(Ud::Exit(VmExit::Privileged(Privileged::Icebp))),
+        // More than 15 bytes: #GP(0), as the CPU raises it (SDM 2A §2.3.11).
+        UdInstruction::TooLong => Err(Ud::Exit(VmExit::Exception {
+            vector: 13,
+            error_code: Some(0),
+        })),
+        UdInstruction::Other | UdInstruction::Incomplete => Err(Ud::Genuine),
+        UdInstruction::Vmfunc { .. } if cpu.hardware_switching() => Err(Ud::Genuine),
+        UdInstruction::Vmfunc { len } => Ok(u64::from(len)),
+    }
+}
+
+/// Fetches the instruction at `rip` one byte at a time through `table`, as long as the
+/// decoder needs more (never a byte past the instruction). `Err` is the fetch fault of
+/// the first byte the view does not let the CPU fetch.
+fn fetch_and_decode<F: EntryFormat>(
+    table: &PageTable<F>,
+    rip: u64,
+) -> Result<UdInstruction, VmExit> {
+    let mut bytes = [0u8; MAX_LEN];
+    for n in 0..MAX_LEN {
+        let at = rip.wrapping_add(n as u64);
+        bytes[n] =
+            crate::tables::fetch_byte(table, at).map_err(|allowed| VmExit::MemoryViolation {
+                gpa: at,
+                access: Access {
+                    read: false,
+                    write: false,
+                    execute: true,
+                },
+                allowed,
+            })?;
+        let decoded = decode_ud(&bytes[..=n]);
+        if decoded != UdInstruction::Incomplete {
+            return Ok(decoded);
+        }
+    }
+    Ok(UdInstruction::TooLong)
 }

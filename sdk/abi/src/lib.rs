@@ -3,6 +3,12 @@
 //! Versioned: a change that breaks an existing meaning bumps [`ABI_VERSION`].
 #![no_std]
 #![forbid(unsafe_code)]
+// Issue 13's size rule: no function over 80 lines (the threshold is in clippy.toml).
+#![deny(clippy::too_many_lines)]
+
+// So the hypercall table's doc links, written `tessera_abi::...`, resolve both here and in
+// the crates that generate code from the table.
+extern crate self as tessera_abi;
 
 /// Version of this ABI. Hypervisor and compartments must agree on it.
 pub const ABI_VERSION: u32 = 2;
@@ -51,113 +57,7 @@ pub mod exit {
     pub const BOCHS_SHUTDOWN_PORT: u16 = 0x8900;
 }
 
-/// Hypercalls: a compartment executes `VMCALL` (`0F 01 C1`, the Intel encoding on every
-/// platform; on AMD it raises #UD and the hypervisor decodes it) with the number in RAX
-/// and arguments in RDI, RSI, RDX, R10, R8, R9. The result comes back in RAX: a value
-/// `>= 0` on success, or a negative [`error`] code. The caller is identified by the view
-/// it runs in, never by a register.
-///
-/// Every call is first checked against its number: UNKNOWN_HYPERCALL if it is not one of
-/// [`ALL`], then NOT_PERMITTED if the caller's manifest entry (`hypercalls=`) does not
-/// allow it. Every pointer argument is a guest-virtual address: L1 translates it through
-/// the guest page tables, as the CPU would, and checks the whole range against the
-/// calling view's permissions (BAD_POINTER if any byte has no guest-virtual mapping or is
-/// not readable there) after checking its length (TOO_LARGE).
-pub mod hypercall {
-    /// Ends the calling compartment. RDI = exit code (i32).
-    pub const EXIT: u64 = 0;
-    /// Writes RSI bytes at guest address RDI to the console. L1 prints whole lines, each
-    /// prefixed with `[NAME] `, breaks lines only at `\n` (and after 1024 bytes), and
-    /// escapes every control character (C0 including ESC, CR, TAB and BS; DEL; C1
-    /// including U+0085), U+2028, U+2029, the bidirectional formatting characters and
-    /// every byte of invalid UTF-8 (`\xHH`, `\u{h}`; a backslash becomes `\\`). At most
-    /// [`CONSOLE_WRITE_MAX`] bytes per call (else TOO_LARGE). Returns the number of bytes
-    /// taken; [`crate::error::OVER_BUDGET`] once the compartment's console budget is
-    /// spent.
-    pub const CONSOLE_WRITE: u64 = 1;
-    /// Reports a panic: RDI/RSI = message (UTF-8, at most [`CONSOLE_WRITE_MAX`] bytes,
-    /// including the location; L1 prints the first 1024, encoded, as `message=` of the
-    /// `@@FAULT` line, charged to the console budget, and leaves the value empty when
-    /// the budget cannot pay). The compartment is stopped and reported as failed.
-    pub const PANIC: u64 = 2;
-    /// Returns the hypervisor's VM-exit counter: every VM exit of every compartment since
-    /// boot. **A side channel, kept on purpose**: the count is global, so a compartment
-    /// that reads it twice learns how many exits the others caused in between (for
-    /// example whether a callee took a slow path that exits). The benchmarks need the
-    /// global count (an emulated switch's exits happen in the other view); a compartment
-    /// that must not observe this can be denied it (leave `exit_count` out of its
-    /// manifest `hypercalls=`), and a secret-holding callee can avoid exits on paths
-    /// that depend on its secret. docs/security-notes.md.
-    pub const EXIT_COUNT: u64 = 3;
-    /// Registers an export: RDI/RSI = its name (UTF-8, at most 64 bytes, else
-    /// TOO_LARGE), RDX = the function's address (in the caller's own image, executable
-    /// in its view, else BAD_POINTER). Allowed only from the compartment's own `main`
-    /// before it returns (else BAD_STATE). Returns the export's index (its position in
-    /// the manifest's `exports=` list) or NO_SUCH_EXPORT if the manifest does not
-    /// declare it (bytes that are not UTF-8 name nothing).
-    pub const REGISTER_EXPORT: u64 = 4;
-    /// Looks up an export: RDI/RSI = compartment name, RDX/R10 = export name (each at
-    /// most 64 bytes, else TOO_LARGE). Returns `(view << 32) | index`, or NO_SUCH_EXPORT
-    /// (no such compartment or export; bytes that are not UTF-8 name nothing) or
-    /// NOT_PERMITTED (the manifest does not let the caller call that compartment).
-    pub const LOOKUP: u64 = 5;
-    /// Looks up a shared-memory grant: RDI/RSI = grant name (at most 64 bytes, else
-    /// TOO_LARGE). Returns its guest address, with RDX (output) = its size in bytes and
-    /// R10 (output) = 1 if it is writable, 0 if read-only. NO_SUCH_GRANT if the caller's
-    /// view is not granted it (or the name is not UTF-8).
-    pub const GRANT: u64 = 6;
-    /// Gate code only: RSI = [`crate::gate::violation`] reason — a reply nobody waits for
-    /// (the hypervisor decides whom to resume; nobody is stopped on it), or the calling
-    /// view's own state page is corrupt (it is stopped). No culprit is named: the caller
-    /// is the view the CPU was in. Never returns.
-    pub const GATE_VIOLATION: u64 = 7;
-    /// Test fixture only (kernel argument `conformance=1`, compartment `conformance`):
-    /// reports VMFUNC conformance case RDI after executing it with RAX = RSI, RCX = RDX.
-    /// The hypervisor prints `@@VMFUNC case=.. eax=.. ecx=.. outcome=.. view=..` and
-    /// leaves RAX as it was. NOT_PERMITTED outside the fixture.
-    pub const CONFORMANCE_REPORT: u64 = 8;
-    /// Emits one machine-readable line: RDI/RSI = `WORD rest` (printable ASCII and
-    /// spaces, at most [`REPORT_MAX`] bytes, else TOO_LARGE), WORD one of
-    /// [`REPORT_WORDS`], so a compartment can report results without being able to
-    /// forge any other `@@` line, or anyone's identity:
-    /// - `ROUNDTRIPS`, `CALL`: rest is space-separated `key=value` tokens (key from
-    ///   `A-Z a-z 0-9 _ . -`, each key once); L1 prints `@@WORD compartment=NAME rest`.
-    /// - `BENCH`: rest is one JSON object (nested at most 8 deep, member names without
-    ///   escapes, each top-level name once); L1 prints `@@BENCH {json}` with
-    ///   `"compartment":"NAME"` added as its first member.
-    ///
-    /// NAME is the calling view's compartment. Returns 0, or
-    /// [`crate::error::IDENTITY_KEY`] if a key or member name is one of
-    /// [`crate::transcript::IDENTITY_KEYS`], [`crate::error::BAD_REPORT`] for anything
-    /// else out of format, BAD_POINTER, or [`crate::error::OVER_BUDGET`] (the line
-    /// counts against the console budget).
-    pub const REPORT: u64 = 9;
-    /// Test/benchmark fixture only (kernel argument `conformance=1`): the hypervisor loads
-    /// EPTP-list entry RDI (what a design without VMFUNC does on every switch). Returns 0,
-    /// or NOT_PERMITTED outside the fixture, BAD_STATE for an invalid entry.
-    pub const SWITCH_VIEW: u64 = 10;
-    /// Every hypercall number this ABI defines; any other is UNKNOWN_HYPERCALL.
-    pub const ALL: [u64; 11] = [
-        EXIT,
-        CONSOLE_WRITE,
-        PANIC,
-        EXIT_COUNT,
-        REGISTER_EXPORT,
-        LOOKUP,
-        GRANT,
-        GATE_VIOLATION,
-        CONFORMANCE_REPORT,
-        REPORT,
-        SWITCH_VIEW,
-    ];
-    /// Words [`REPORT`] accepts.
-    pub const REPORT_WORDS: &[&str] = &["ROUNDTRIPS", "BENCH", "CALL"];
-    /// Longest [`REPORT`] line.
-    pub const REPORT_MAX: u64 = 1024;
-
-    /// Largest buffer CONSOLE_WRITE and PANIC accept in one call.
-    pub const CONSOLE_WRITE_MAX: u64 = 4096;
-}
+pub mod hypercall;
 
 /// Negative hypercall results.
 pub mod error {

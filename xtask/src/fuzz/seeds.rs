@@ -136,7 +136,7 @@ fn manifests() -> Result<Vec<(String, Vec<u8>)>> {
 
 /// Instruction bytes at a guest RIP.
 fn instructions() -> Vec<(String, Vec<u8>)> {
-    let cases: [(&str, &[u8]); 10] = [
+    let cases: [(&str, &[u8]); 15] = [
         ("vmfunc", &[0x0F, 0x01, 0xD4]),
         ("vmfunc-rex", &[0x48, 0x0F, 0x01, 0xD4]),
         ("vmfunc-segment-67", &[0x2E, 0x67, 0x0F, 0x01, 0xD4]),
@@ -147,6 +147,17 @@ fn instructions() -> Vec<(String, Vec<u8>)> {
         ("cpuid-rex", &[0x41, 0x0F, 0xA2]),
         ("ud2", &[0x0F, 0x0B]),
         ("near-miss", &[0x0F, 0x01, 0xD5, 0x0F, 0x01]),
+        (
+            "vmfunc-12-prefixes",
+            &[
+                0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x48, 0x0F, 0x01,
+                0xD4,
+            ],
+        ),
+        ("vmfunc-lock", &[0xF0, 0x0F, 0x01, 0xD4]),
+        ("icebp-prefixed", &[0x2E, 0x66, 0xF1]),
+        ("int-prefixed", &[0x66, 0xCD, 0x21]),
+        ("vmfunc-rex-then-segment", &[0x4F, 0x65, 0x0F, 0x01, 0xD4]),
     ];
     cases
         .iter()

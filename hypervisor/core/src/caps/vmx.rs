@@ -8,6 +8,7 @@
 //! Entering VMX Operation" (§23.7 in the 2016–2022 editions) and Vol. 4 Table 2-2.
 
 use super::raw::RawDump;
+use crate::vmx::controls::{PinControls, PrimaryControls, SecondaryControls};
 
 pub const IA32_FEATURE_CONTROL: u32 = 0x3A;
 pub const IA32_VMX_BASIC: u32 = 0x480;
@@ -29,15 +30,21 @@ pub const IA32_VMX_TRUE_ENTRY_CTLS: u32 = 0x490;
 pub const IA32_VMX_VMFUNC: u32 = 0x491;
 
 /// Pin-based control bit 6: activate VMX-preemption timer (SDM "Pin-Based VM-Execution Controls" table).
-pub const PIN_PREEMPTION_TIMER: u32 = 6;
+pub const PIN_PREEMPTION_TIMER: u32 = position(PinControls::ACTIVATE_PREEMPTION_TIMER.bits());
 /// Primary processor-based control bit 31: activate secondary controls ("Primary Processor-Based VM-Execution Controls" table).
-pub const PROC_SECONDARY_CONTROLS: u32 = 31;
+pub const PROC_SECONDARY_CONTROLS: u32 =
+    position(PrimaryControls::ACTIVATE_SECONDARY_CONTROLS.bits());
 /// Secondary processor-based control bits ("Secondary Processor-Based VM-Execution Controls" table).
-pub const PROC2_ENABLE_EPT: u32 = 1;
-pub const PROC2_ENABLE_VPID: u32 = 5;
-pub const PROC2_UNRESTRICTED_GUEST: u32 = 7;
-pub const PROC2_ENABLE_VMFUNC: u32 = 13;
-pub const PROC2_EPT_VIOLATION_VE: u32 = 18;
+pub const PROC2_ENABLE_EPT: u32 = position(SecondaryControls::ENABLE_EPT.bits());
+pub const PROC2_ENABLE_VPID: u32 = position(SecondaryControls::ENABLE_VPID.bits());
+pub const PROC2_UNRESTRICTED_GUEST: u32 = position(SecondaryControls::UNRESTRICTED_GUEST.bits());
+pub const PROC2_ENABLE_VMFUNC: u32 = position(SecondaryControls::ENABLE_VM_FUNCTIONS.bits());
+pub const PROC2_EPT_VIOLATION_VE: u32 = position(SecondaryControls::EPT_VIOLATION_VE.bits());
+
+/// The bit number of a one-bit control mask.
+const fn position(mask: u32) -> u32 {
+    mask.trailing_zeros()
+}
 
 fn bit(value: u64, n: u32) -> bool {
     value.checked_shr(n).is_some_and(|v| v & 1 == 1)
@@ -243,37 +250,7 @@ impl VmxCaps {
     /// them. Optional MSRs that are missing or faulted make their feature absent.
     pub fn decode(dump: &RawDump) -> Option<VmxCaps> {
         let basic = VmxBasic::decode(dump.msr_value(IA32_VMX_BASIC)?);
-        let legacy = [
-            IA32_VMX_PINBASED_CTLS,
-            IA32_VMX_PROCBASED_CTLS,
-            IA32_VMX_EXIT_CTLS,
-            IA32_VMX_ENTRY_CTLS,
-        ];
-        let truer = [
-            IA32_VMX_TRUE_PINBASED_CTLS,
-            IA32_VMX_TRUE_PROCBASED_CTLS,
-            IA32_VMX_TRUE_EXIT_CTLS,
-            IA32_VMX_TRUE_ENTRY_CTLS,
-        ];
-        // With BASIC bit 55 the TRUE MSRs report the real allowed 0-settings (A.3.1). If any
-        // of them is unreadable, the legacy MSRs are a safe superset of what must be 1.
-        let read4 = |idx: [u32; 4]| -> Option<[AllowedBits; 4]> {
-            let mut out = [AllowedBits::default(); 4];
-            for (slot, msr) in out.iter_mut().zip(idx) {
-                *slot = AllowedBits::from_msr(dump.msr_value(msr)?);
-            }
-            Some(out)
-        };
-        let true_pairs = if basic.true_controls {
-            read4(truer)
-        } else {
-            None
-        };
-        let controls_from_true_msrs = true_pairs.is_some();
-        let [pin, proc, exit, entry] = match true_pairs {
-            Some(p) => p,
-            None => read4(legacy)?,
-        };
+        let (controls_from_true_msrs, [pin, proc, exit, entry]) = control_msrs(dump, &basic)?;
         let misc_raw = dump.msr_value(IA32_VMX_MISC)?;
         let cr0 = FixedBits {
             fixed0: dump.msr_value(IA32_VMX_CR0_FIXED0)?,
@@ -340,6 +317,41 @@ impl VmxCaps {
         } else {
             None
         }
+    }
+}
+
+/// The pin-based, primary processor-based, exit and entry control MSRs, and whether they
+/// came from the TRUE MSRs. `None` when a legacy one is missing.
+fn control_msrs(dump: &RawDump, basic: &VmxBasic) -> Option<(bool, [AllowedBits; 4])> {
+    let legacy = [
+        IA32_VMX_PINBASED_CTLS,
+        IA32_VMX_PROCBASED_CTLS,
+        IA32_VMX_EXIT_CTLS,
+        IA32_VMX_ENTRY_CTLS,
+    ];
+    let truer = [
+        IA32_VMX_TRUE_PINBASED_CTLS,
+        IA32_VMX_TRUE_PROCBASED_CTLS,
+        IA32_VMX_TRUE_EXIT_CTLS,
+        IA32_VMX_TRUE_ENTRY_CTLS,
+    ];
+    // With BASIC bit 55 the TRUE MSRs report the real allowed 0-settings (A.3.1). If any
+    // of them is unreadable, the legacy MSRs are a safe superset of what must be 1.
+    let read4 = |idx: [u32; 4]| -> Option<[AllowedBits; 4]> {
+        let mut out = [AllowedBits::default(); 4];
+        for (slot, msr) in out.iter_mut().zip(idx) {
+            *slot = AllowedBits::from_msr(dump.msr_value(msr)?);
+        }
+        Some(out)
+    };
+    let true_pairs = if basic.true_controls {
+        read4(truer)
+    } else {
+        None
+    };
+    match true_pairs {
+        Some(pairs) => Some((true, pairs)),
+        None => Some((false, read4(legacy)?)),
     }
 }
 

@@ -4,6 +4,12 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
+// The entry bits spelled as numbers (SDM 3A §4.5), independently of `PageTableFlags`.
+const P: u64 = 1 << 0;
+const RW: u64 = 1 << 1;
+const PS: u64 = 1 << 7;
+const XD: u64 = 1 << 63;
+
 /// Guest-physical memory holding only the given tables.
 fn memory(tables: &[(u64, [u64; 512])]) -> impl Fn(u64) -> Option<u64> + '_ {
     move |gpa| {

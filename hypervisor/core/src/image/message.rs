@@ -20,15 +20,29 @@ fn perm_string(flags: u32) -> [u8; 3] {
 
 impl fmt::Display for ImageProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        self.fmt_file(f)
+            .or_else(|| self.fmt_segment_shape(f))
+            .or_else(|| self.fmt_segment_layout(f))
+            .or_else(|| self.fmt_dynamic(f))
+            .or_else(|| self.fmt_placement(f))
+            // Every variant has a message above; a new one without shows its fields.
+            .unwrap_or_else(|| write!(f, "{self:?}"))
+    }
+}
+
+/// One helper per group of problems (the order of [`ImageProblem`]'s variants); each
+/// returns `None` for a problem of another group.
+impl ImageProblem {
+    /// Problems with the file and its headers.
+    fn fmt_file(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
             Self::BufferMisaligned { misalignment } => write!(
                 f,
                 "image bytes are not 8-byte aligned in memory (address mod 8 = {misalignment}); the loader reads them in place"
             ),
-            Self::TruncatedHeader { len } => write!(
-                f,
-                "truncated header: {len} bytes, an ELF64 header needs 64"
-            ),
+            Self::TruncatedHeader { len } => {
+                write!(f, "truncated header: {len} bytes, an ELF64 header needs 64")
+            }
             Self::NotElf => f.write_str("not an ELF file (no \\x7fELF magic)"),
             Self::WrongClass { class } => write!(f, "not ELF64 (EI_CLASS = {class})"),
             Self::WrongEndianness { encoding } => {
@@ -37,10 +51,9 @@ impl fmt::Display for ImageProblem {
             Self::WrongMachine { machine } => {
                 write!(f, "built for machine {machine}, not x86_64 (62)")
             }
-            Self::WrongType { e_type } => write!(
-                f,
-                "ELF type {e_type} is neither ET_DYN (3) nor ET_EXEC (2)"
-            ),
+            Self::WrongType { e_type } => {
+                write!(f, "ELF type {e_type} is neither ET_DYN (3) nor ET_EXEC (2)")
+            }
             Self::WrongEntrySize {
                 region,
                 size,
@@ -63,6 +76,13 @@ impl fmt::Display for ImageProblem {
                 f,
                 "{region} at file offset {offset:#x} are not {align}-byte aligned"
             ),
+            _ => return None,
+        })
+    }
+
+    /// Problems with one loadable segment.
+    fn fmt_segment_shape(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
             Self::UnsupportedSegmentType { index, p_type } => write!(
                 f,
                 "segment {index} has unsupported type {p_type:#x}{}",
@@ -109,6 +129,13 @@ impl fmt::Display for ImageProblem {
                 "segment {index} asks for alignment {align:#x}, more than the {:#x} a region base gets",
                 super::MAX_SEGMENT_ALIGN
             ),
+            _ => return None,
+        })
+    }
+
+    /// Problems with how the segments lie in the image.
+    fn fmt_segment_layout(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
             Self::AddressOffsetMismatch {
                 index,
                 vaddr,
@@ -146,6 +173,13 @@ impl fmt::Display for ImageProblem {
                 f,
                 "segments {first} and {second} share the page at offset {page_offset:#x} but have different permissions"
             ),
+            _ => return None,
+        })
+    }
+
+    /// Problems with the entry-version note, the dynamic section and relocations.
+    fn fmt_dynamic(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
             Self::NoNoteSegment => {
                 f.write_str("no PT_NOTE segment (the hermit-entry entry-version note is missing)")
             }
@@ -211,6 +245,13 @@ impl fmt::Display for ImageProblem {
                 f,
                 "relocation {index}'s addend {addend:#x} points outside the image"
             ),
+            _ => return None,
+        })
+    }
+
+    /// Problems with placing the image for a compartment.
+    fn fmt_placement(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
             Self::EntryNotExecutable { entry } => write!(
                 f,
                 "entry point {entry:#x} is outside every executable segment"
@@ -219,9 +260,9 @@ impl fmt::Display for ImageProblem {
                 f,
                 "too large for its region: needs {needed} bytes, region holds {available}"
             ),
-            Self::NotRelocatable => f.write_str(
-                "not relocatable (ET_EXEC); build it with the Tessera SDK",
-            ),
+            Self::NotRelocatable => {
+                f.write_str("not relocatable (ET_EXEC); build it with the Tessera SDK")
+            }
             Self::VmfuncBytes { offset } => write!(
                 f,
                 "executable bytes at offset {offset:#x} from the image base are 0F 01 D4 (VMFUNC), which only a view's own gate slot may hold"
@@ -230,6 +271,7 @@ impl fmt::Display for ImageProblem {
                 f,
                 "out of memory: {part} needs {needed} bytes the machine no longer has free"
             ),
-        }
+            _ => return None,
+        })
     }
 }

@@ -1,10 +1,11 @@
 //! The pieces of a line: `key=value`, lists, byte counts and names.
 
 use super::error::shown;
-use super::{Hypercall, MAX_NAME_LEN, ManifestError, PAGE_SIZE, RESERVED_NAMES};
+use super::{MAX_NAME_LEN, ManifestError, PAGE_SIZE, RESERVED_NAMES};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use tessera_abi::hypercall::Hypercall;
 
 type Result<T> = core::result::Result<T, ManifestError>;
 
@@ -134,6 +135,9 @@ pub(super) fn compartment_name(name: &str) -> core::result::Result<(), String> {
 }
 
 pub(super) fn known_hypercalls() -> String {
-    let names: Vec<&str> = Hypercall::ALL.iter().map(|h| h.name()).collect();
+    let names: Vec<&str> = Hypercall::MANIFEST
+        .iter()
+        .filter_map(|h| h.manifest_name())
+        .collect();
     names.join(", ")
 }

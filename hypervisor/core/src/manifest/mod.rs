@@ -78,7 +78,9 @@ pub struct CompartmentDecl {
     pub exports: Vec<String>,
     /// Names of the compartments it may call (never itself).
     pub calls: Vec<String>,
-    /// Hypercalls it may use.
+    /// Hypercalls it may use: [`HypercallSet::MINIMAL`] (what every compartment may use)
+    /// and the ones its `hypercalls=` names, or [`HypercallSet::GRANTABLE`] without
+    /// `hypercalls=`. [`HypercallSet::allows`] decides from it.
     pub hypercalls: HypercallSet,
     /// Stack bytes: a multiple of [`PAGE_SIZE`] in `MIN_STACK..=MAX_STACK`.
     pub stack: u64,
@@ -104,7 +106,7 @@ impl CompartmentDecl {
             name: name.into(),
             exports: Vec::new(),
             calls: Vec::new(),
-            hypercalls: HypercallSet::ALL,
+            hypercalls: HypercallSet::GRANTABLE,
             stack: DEFAULT_STACK,
             watchdog: None,
             max_depth: DEFAULT_MAX_DEPTH,
@@ -235,12 +237,20 @@ impl Manifest {
         all
     }
 
-    /// Whether view `view` may make hypercall number `number`. `GATE_VIOLATION` is
-    /// always allowed; numbers that name no hypercall and views out of range never are.
+    /// Whether view `view` may make hypercall number `number`: the table's
+    /// always-allowed hypercalls always, fixture-only ones never
+    /// ([`HypercallSet::allows`]); numbers that name no hypercall and views out of range
+    /// never.
     pub fn allows_hypercall(&self, view: usize, number: u64) -> bool {
+        tessera_abi::hypercall::Hypercall::from_number(number)
+            .is_some_and(|call| self.allows(view, call))
+    }
+
+    /// Whether view `view` may make `call` (`false` for a view out of range).
+    pub fn allows(&self, view: usize, call: tessera_abi::hypercall::Hypercall) -> bool {
         self.compartments
             .get(view)
-            .is_some_and(|c| c.hypercalls.allows(number))
+            .is_some_and(|c| c.hypercalls.allows(call))
     }
 
     /// Grant `name` as view `view` sees it: its index in [`Manifest::grants`] and the

@@ -10,7 +10,7 @@ use super::fields::{
     bytes, check_name, compartment_name, count, err, key_value, known_hypercalls, list,
 };
 use super::{
-    Access, CompartmentDecl, GrantDecl, Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE,
+    Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE,
     MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_MAX_DEPTH, MAX_NAME_LEN, MAX_STACK,
     MAX_WATCHDOG, MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE, VERSION,
 };
@@ -18,6 +18,7 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use tessera_abi::hypercall::Hypercall;
 
 type Result<T> = core::result::Result<T, ManifestError>;
 
@@ -185,7 +186,7 @@ impl Parser {
                     }
                 }
                 "hypercalls" => {
-                    let known = |h: &str| match Hypercall::from_name(h) {
+                    let known = |h: &str| match Hypercall::from_manifest_name(h) {
                         Some(_) => Ok(()),
                         None => Err(format!(
                             "unknown hypercall '{}' (known: {})",
@@ -193,11 +194,11 @@ impl Parser {
                             known_hypercalls()
                         )),
                     };
-                    let names = list(line, key, value, Hypercall::ALL.len(), known)?;
-                    decl.hypercalls = names
+                    let names = list(line, key, value, Hypercall::MANIFEST.len(), known)?;
+                    let named = names
                         .iter()
-                        .filter_map(|h| Hypercall::from_name(h))
-                        .collect::<HypercallSet>();
+                        .filter_map(|h| Hypercall::from_manifest_name(h));
+                    decl.hypercalls = HypercallSet::MINIMAL.union(named.collect());
                 }
                 "stack" => decl.stack = bytes(line, key, value, MIN_STACK, MAX_STACK)?,
                 "watchdog" => {

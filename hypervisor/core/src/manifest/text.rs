@@ -15,11 +15,11 @@ pub(super) fn write(manifest: &Manifest) -> String {
         out.push_str(&c.name);
         list(&mut out, "exports", c.exports.iter().map(String::as_str));
         list(&mut out, "calls", c.calls.iter().map(String::as_str));
-        if c.hypercalls != HypercallSet::ALL {
+        if c.hypercalls != HypercallSet::GRANTABLE {
             list(
                 &mut out,
                 "hypercalls",
-                c.hypercalls.iter().map(|h| h.name()),
+                c.hypercalls.iter().filter_map(|h| h.manifest_name()),
             );
         }
         if c.stack != DEFAULT_STACK {

@@ -13,16 +13,30 @@
 
 use core::fmt;
 
+use bitflags::bitflags;
+
 use super::{MemoryType, TABLE_SIZE};
 
-const MEMORY_TYPE_MASK: u64 = 0b111;
-const WALK_SHIFT: u32 = 3;
-const WALK_MASK: u64 = 0b111 << WALK_SHIFT;
-const AD_ENABLE: u64 = 1 << 6;
-/// Bits 11:7.
-const RESERVED: u64 = 0b1_1111 << 7;
-/// Bit 7: supervisor shadow-stack control.
-const SSS: u64 = 1 << 7;
+bitflags! {
+    /// The bits of an EPTP below the root address (SDM 3C "Extended-Page-Table Pointer
+    /// (EPTP)"). The root address (bits 51:12) is not a flag: a raw EPTP keeps it through
+    /// [`EptpFlags::from_bits_retain`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct EptpFlags: u64 {
+        /// Bits 2:0: the paging-structure memory type (a 3-bit field: 0 UC, 6 WB).
+        const MEMORY_TYPE = 0b111;
+        /// Bits 5:3: the page-walk length minus 1 (a 3-bit field: 3 or 4).
+        const WALK_LENGTH = 0b111 << 3;
+        /// Bit 6: enable accessed and dirty flags for EPT.
+        const ACCESSED_DIRTY = 1 << 6;
+        /// Bit 7: enable supervisor shadow-stack control (reserved without CET).
+        const SUPERVISOR_SHADOW_STACK = 1 << 7;
+        /// Bits 11:8: reserved.
+        const RESERVED = 0b1111 << 8;
+    }
+}
+
+const WALK_SHIFT: u32 = EptpFlags::WALK_LENGTH.bits().trailing_zeros();
 const UC: u8 = 0;
 const WB: u8 = 6;
 
@@ -163,10 +177,11 @@ impl Eptp {
         if root >> 52 != 0 {
             return Err(EptpError::RootOutOfRange { root });
         }
-        let ad = if ad_enable { AD_ENABLE } else { 0 };
-        Ok(Self(
-            root | (u64::from(walk_levels - 1) << WALK_SHIFT) | ad | u64::from(memory_type),
-        ))
+        let mut flags = EptpFlags::from_bits_retain(
+            (u64::from(walk_levels - 1) << WALK_SHIFT) | u64::from(memory_type),
+        );
+        flags.set(EptpFlags::ACCESSED_DIRTY, ad_enable);
+        Ok(Self(root | flags.bits()))
     }
 
     /// Wraps a raw value (for example an EPTP-list entry) without checking it.
@@ -197,7 +212,13 @@ impl Eptp {
     /// Whether bit 6 (enable accessed/dirty flags) is set.
     #[must_use]
     pub const fn ad_enabled(self) -> bool {
-        self.0 & AD_ENABLE != 0
+        self.flags().contains(EptpFlags::ACCESSED_DIRTY)
+    }
+
+    /// The bits below the root address.
+    #[must_use]
+    pub const fn flags(self) -> EptpFlags {
+        EptpFlags::from_bits_retain(self.0).intersection(EptpFlags::all())
     }
 
     /// The value of bits 2:0.
@@ -217,12 +238,12 @@ impl Eptp {
 
 const fn memory_type(value: u64) -> u8 {
     // Three bits: the cast never truncates.
-    (value & MEMORY_TYPE_MASK) as u8
+    (value & EptpFlags::MEMORY_TYPE.bits()) as u8
 }
 
 const fn walk_minus_one(value: u64) -> u8 {
     // Three bits: the cast never truncates.
-    ((value & WALK_MASK) >> WALK_SHIFT) as u8
+    ((value & EptpFlags::WALK_LENGTH.bits()) >> WALK_SHIFT) as u8
 }
 
 /// Checks `value` as VM entry checks the EPTP field, in the order the SDM lists the
@@ -257,18 +278,18 @@ pub fn validate_eptp(value: u64, rules: &EptpRules) -> Result<(), EptpError> {
             });
         }
     }
-    if value & AD_ENABLE != 0 && !rules.ad {
+    let flags = EptpFlags::from_bits_retain(value);
+    if flags.contains(EptpFlags::ACCESSED_DIRTY) && !rules.ad {
         return Err(EptpError::AccessDirtyUnsupported);
     }
-    let reserved = if rules.supervisor_shadow_stack {
-        RESERVED & !SSS
-    } else {
-        RESERVED
-    };
-    if value & reserved != 0 {
-        return Err(EptpError::ReservedBitsSet {
-            bits: value & reserved,
-        });
+    let mut reserved = EptpFlags::RESERVED;
+    reserved.set(
+        EptpFlags::SUPERVISOR_SHADOW_STACK,
+        !rules.supervisor_shadow_stack,
+    );
+    let set = flags.intersection(reserved);
+    if !set.is_empty() {
+        return Err(EptpError::ReservedBitsSet { bits: set.bits() });
     }
     let beyond = u64::MAX
         .checked_shl(u32::from(rules.maxphyaddr))

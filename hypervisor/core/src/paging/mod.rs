@@ -29,8 +29,8 @@ mod table;
 mod tests;
 mod walk;
 
-pub use ept::Ept;
-pub use eptp::{Eptp, EptpError, EptpRules, validate_eptp};
+pub use ept::{Ept, EptFlags};
+pub use eptp::{Eptp, EptpError, EptpFlags, EptpRules, validate_eptp};
 pub use error::{PagingError, PermsError};
 pub use format::{EntryFormat, Leaf, Level, Slot};
 pub use npt::Npt;

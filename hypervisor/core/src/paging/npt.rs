@@ -17,19 +17,10 @@
 
 use super::format::{ADDR_MASK_2M, ADDR_MASK_4K};
 use super::{EntryFormat, Leaf, Level, MemoryType, PageSize, Perms, PermsError, Slot};
+use crate::pte::PageTableFlags as F;
 
-const PRESENT: u64 = 1 << 0;
-const WRITABLE: u64 = 1 << 1;
-const USER: u64 = 1 << 2;
-const PWT: u64 = 1 << 3;
-const PCD: u64 = 1 << 4;
-/// PDE bit 7: the entry maps a 2 MiB page. In a PTE the same bit is PAT (left 0).
-const PS: u64 = 1 << 7;
-/// PAT bit of a 2 MiB PDE (left 0).
-const PAT_2M: u64 = 1 << 12;
-const NO_EXECUTE: u64 = 1 << 63;
-/// Bits 20:13 of a 2 MiB PDE: reserved (must be 0).
-const LARGE_RESERVED: u64 = ADDR_MASK_4K & !ADDR_MASK_2M & !PAT_2M;
+/// Bits 20:13 of a 2 MiB PDE: reserved (must be 0). Address bits, not flags.
+const LARGE_RESERVED: u64 = ADDR_MASK_4K & !ADDR_MASK_2M & !F::PAT_LARGE.bits();
 
 /// The NPT entry format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,20 +28,28 @@ pub struct Npt;
 
 impl Npt {
     /// PWT/PCD bits selecting `memory_type` from the power-on host PAT.
-    fn pat_bits(memory_type: MemoryType) -> Result<u64, PermsError> {
+    fn pat_bits(memory_type: MemoryType) -> Result<F, PermsError> {
         match memory_type {
-            MemoryType::WriteBack => Ok(0),
-            MemoryType::WriteThrough => Ok(PWT),
-            MemoryType::Uncacheable => Ok(PWT | PCD),
+            MemoryType::WriteBack => Ok(F::empty()),
+            MemoryType::WriteThrough => Ok(F::WRITE_THROUGH),
+            MemoryType::Uncacheable => Ok(F::WRITE_THROUGH | F::CACHE_DISABLE),
             other => Err(PermsError::MemoryTypeNotRepresentable(other)),
         }
     }
 
     fn decode_leaf(entry: u64, size: PageSize) -> Slot {
-        let perms = Perms::new(true, entry & WRITABLE != 0, entry & NO_EXECUTE == 0);
+        let flags = F::from_bits_retain(entry);
+        let perms = Perms::new(
+            true,
+            flags.contains(F::WRITABLE),
+            !flags.contains(F::NO_EXECUTE),
+        );
         // PAT index bits 1:0 = PCD:PWT; the PAT bit selects entries 4..7, which repeat
         // 0..3 in the power-on PAT. Entry 2 (UC-) is reported as UC.
-        let memory_type = match (entry & PCD != 0, entry & PWT != 0) {
+        let memory_type = match (
+            flags.contains(F::CACHE_DISABLE),
+            flags.contains(F::WRITE_THROUGH),
+        ) {
             (false, false) => MemoryType::WriteBack,
             (false, true) => MemoryType::WriteThrough,
             (true, _) => MemoryType::Uncacheable,
@@ -81,7 +80,7 @@ impl EntryFormat for Npt {
     fn encode_table(&self, table: u64) -> u64 {
         // Non-leaf entries grant everything (writable, executable); U/S = 1 at every
         // level as nested paging requires.
-        (table & ADDR_MASK_4K) | PRESENT | WRITABLE | USER
+        (table & ADDR_MASK_4K) | (F::PRESENT | F::WRITABLE | F::USER).bits()
     }
 
     fn encode_leaf(
@@ -92,33 +91,31 @@ impl EntryFormat for Npt {
         memory_type: MemoryType,
     ) -> Result<u64, PermsError> {
         self.check(perms, memory_type)?;
-        let mut entry = PRESENT | USER | Self::pat_bits(memory_type)?;
-        if perms.write {
-            entry |= WRITABLE;
-        }
-        if !perms.execute {
-            entry |= NO_EXECUTE;
-        }
+        let mut flags = F::PRESENT | F::USER | Self::pat_bits(memory_type)?;
+        flags.set(F::WRITABLE, perms.write);
+        flags.set(F::NO_EXECUTE, !perms.execute);
         Ok(match size {
-            PageSize::Size4K => entry | (hpa & ADDR_MASK_4K),
-            PageSize::Size2M => entry | PS | (hpa & ADDR_MASK_2M),
+            PageSize::Size4K => flags.bits() | (hpa & ADDR_MASK_4K),
+            PageSize::Size2M => (flags | F::PAGE_SIZE).bits() | (hpa & ADDR_MASK_2M),
         })
     }
 
     fn decode(&self, entry: u64, level: Level) -> Slot {
-        if entry & PRESENT == 0 {
+        // The one edge where a raw entry read from a table becomes flags.
+        let flags = F::from_bits_retain(entry);
+        if !flags.contains(F::PRESENT) {
             return Slot::Empty;
         }
-        if entry & USER == 0 {
+        if !flags.contains(F::USER) {
             // A nested entry with U/S = 0 faults every access: never written here.
             return Slot::Invalid;
         }
         match level {
             Level::Pt => Self::decode_leaf(entry, PageSize::Size4K),
-            Level::Pd if entry & PS != 0 => Self::decode_leaf(entry, PageSize::Size2M),
+            Level::Pd if flags.contains(F::PAGE_SIZE) => Self::decode_leaf(entry, PageSize::Size2M),
             // 1 GiB pages (PDPE bit 7) are never created; bit 7 of a PML4E is reserved.
             Level::Pml4 | Level::Pdpt | Level::Pd => {
-                if entry & (WRITABLE | NO_EXECUTE | PS) != WRITABLE {
+                if flags.intersection(F::WRITABLE | F::NO_EXECUTE | F::PAGE_SIZE) != F::WRITABLE {
                     Slot::Invalid
                 } else {
                     Slot::Table(entry & ADDR_MASK_4K)

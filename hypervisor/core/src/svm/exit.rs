@@ -243,6 +243,35 @@ mod tests {
                 error_code: Some(0x402)
             }
         );
+        // Prefixes do not change INT n (VMX reports 0x10a for `66 CD 21`; so must SVM).
+        for prefixed in [
+            &[0x66, 0xCD, 0x21][..],
+            &[0x2E, 0x48, 0xCD, 0x21],
+            &[0xF3, 0xCD, 0x21],
+        ] {
+            assert_eq!(
+                software_interrupt(prefixed),
+                VmExit::Exception {
+                    vector: 13,
+                    error_code: Some(0x10a)
+                },
+                "{prefixed:02x?}"
+            );
+        }
+        assert_eq!(
+            software_interrupt(&[0x3E, 0xCC]),
+            VmExit::Exception {
+                vector: 3,
+                error_code: None
+            }
+        );
+        assert_eq!(
+            software_interrupt(&[0xF0, 0xCD, 0x21]),
+            VmExit::Exception {
+                vector: 6,
+                error_code: None
+            }
+        );
         assert_eq!(
             software_interrupt(&[]),
             VmExit::Exception {

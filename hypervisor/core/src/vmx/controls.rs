@@ -11,7 +11,12 @@ use crate::caps::{AllowedBits, VmxCaps};
 use alloc::vec::Vec;
 use core::fmt;
 
-/// One control bit: its word, bit number and SDM name.
+pub use super::control_flags::{
+    EntryControls, ExitControls, PinControls, PrimaryControls, SecondaryControls,
+};
+
+/// One control bit: its word, bit number and SDM name (the bit comes from the word's
+/// flag type, so each position is written once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Control {
     pub word: Word,
@@ -29,38 +34,97 @@ pub enum Word {
     Entry,
 }
 
-const fn c(word: Word, bit: u32, name: &'static str) -> Control {
-    Control { word, bit, name }
+const fn pin(flag: PinControls, name: &'static str) -> Control {
+    Control {
+        word: Word::Pin,
+        bit: flag.bits().trailing_zeros(),
+        name,
+    }
 }
 
+const fn primary(flag: PrimaryControls, name: &'static str) -> Control {
+    Control {
+        word: Word::Primary,
+        bit: flag.bits().trailing_zeros(),
+        name,
+    }
+}
+
+const fn secondary(flag: SecondaryControls, name: &'static str) -> Control {
+    Control {
+        word: Word::Secondary,
+        bit: flag.bits().trailing_zeros(),
+        name,
+    }
+}
+
+const fn exit(flag: ExitControls, name: &'static str) -> Control {
+    Control {
+        word: Word::Exit,
+        bit: flag.bits().trailing_zeros(),
+        name,
+    }
+}
+
+const fn entry(flag: EntryControls, name: &'static str) -> Control {
+    Control {
+        word: Word::Entry,
+        bit: flag.bits().trailing_zeros(),
+        name,
+    }
+}
+
+type Pin = PinControls;
+type Primary = PrimaryControls;
+type Secondary = SecondaryControls;
+
 // Pin-based (SDM 3C §25.6.1, Table 25-5).
-pub const EXTERNAL_INTERRUPT_EXITING: Control = c(Word::Pin, 0, "external-interrupt exiting");
-pub const NMI_EXITING: Control = c(Word::Pin, 3, "NMI exiting");
-pub const PREEMPTION_TIMER: Control = c(Word::Pin, 6, "activate VMX-preemption timer");
+pub const EXTERNAL_INTERRUPT_EXITING: Control = pin(
+    Pin::EXTERNAL_INTERRUPT_EXITING,
+    "external-interrupt exiting",
+);
+pub const NMI_EXITING: Control = pin(Pin::NMI_EXITING, "NMI exiting");
+pub const PREEMPTION_TIMER: Control = pin(
+    Pin::ACTIVATE_PREEMPTION_TIMER,
+    "activate VMX-preemption timer",
+);
 // Primary processor-based (Table 25-6).
-pub const HLT_EXITING: Control = c(Word::Primary, 7, "HLT exiting");
-pub const INVLPG_EXITING: Control = c(Word::Primary, 9, "INVLPG exiting");
-pub const MWAIT_EXITING: Control = c(Word::Primary, 10, "MWAIT exiting");
-pub const RDPMC_EXITING: Control = c(Word::Primary, 11, "RDPMC exiting");
-pub const CR3_LOAD_EXITING: Control = c(Word::Primary, 15, "CR3-load exiting");
-pub const CR8_LOAD_EXITING: Control = c(Word::Primary, 19, "CR8-load exiting");
-pub const MOV_DR_EXITING: Control = c(Word::Primary, 23, "MOV-DR exiting");
-pub const UNCONDITIONAL_IO_EXITING: Control = c(Word::Primary, 24, "unconditional I/O exiting");
-pub const MONITOR_EXITING: Control = c(Word::Primary, 29, "MONITOR exiting");
-pub const SECONDARY_CONTROLS: Control = c(Word::Primary, 31, "activate secondary controls");
+pub const HLT_EXITING: Control = primary(Primary::HLT_EXITING, "HLT exiting");
+pub const INVLPG_EXITING: Control = primary(Primary::INVLPG_EXITING, "INVLPG exiting");
+pub const MWAIT_EXITING: Control = primary(Primary::MWAIT_EXITING, "MWAIT exiting");
+pub const RDPMC_EXITING: Control = primary(Primary::RDPMC_EXITING, "RDPMC exiting");
+pub const CR3_LOAD_EXITING: Control = primary(Primary::CR3_LOAD_EXITING, "CR3-load exiting");
+pub const CR8_LOAD_EXITING: Control = primary(Primary::CR8_LOAD_EXITING, "CR8-load exiting");
+pub const MOV_DR_EXITING: Control = primary(Primary::MOV_DR_EXITING, "MOV-DR exiting");
+pub const UNCONDITIONAL_IO_EXITING: Control = primary(
+    Primary::UNCONDITIONAL_IO_EXITING,
+    "unconditional I/O exiting",
+);
+pub const MONITOR_EXITING: Control = primary(Primary::MONITOR_EXITING, "MONITOR exiting");
+pub const SECONDARY_CONTROLS: Control = primary(
+    Primary::ACTIVATE_SECONDARY_CONTROLS,
+    "activate secondary controls",
+);
 // Secondary processor-based (Table 25-7).
-pub const ENABLE_EPT: Control = c(Word::Secondary, 1, "enable EPT");
-pub const DESCRIPTOR_TABLE_EXITING: Control = c(Word::Secondary, 2, "descriptor-table exiting");
-pub const ENABLE_VPID: Control = c(Word::Secondary, 5, "enable VPID");
-pub const WBINVD_EXITING: Control = c(Word::Secondary, 6, "WBINVD exiting");
-pub const ENABLE_VM_FUNCTIONS: Control = c(Word::Secondary, 13, "enable VM functions");
+pub const ENABLE_EPT: Control = secondary(Secondary::ENABLE_EPT, "enable EPT");
+pub const DESCRIPTOR_TABLE_EXITING: Control = secondary(
+    Secondary::DESCRIPTOR_TABLE_EXITING,
+    "descriptor-table exiting",
+);
+pub const ENABLE_VPID: Control = secondary(Secondary::ENABLE_VPID, "enable VPID");
+pub const WBINVD_EXITING: Control = secondary(Secondary::WBINVD_EXITING, "WBINVD exiting");
+pub const ENABLE_VM_FUNCTIONS: Control =
+    secondary(Secondary::ENABLE_VM_FUNCTIONS, "enable VM functions");
 // VM-exit (Table 25-13).
-pub const HOST_ADDRESS_SPACE_SIZE: Control = c(Word::Exit, 9, "host address-space size");
-pub const SAVE_IA32_EFER: Control = c(Word::Exit, 20, "save IA32_EFER");
-pub const LOAD_HOST_IA32_EFER: Control = c(Word::Exit, 21, "load IA32_EFER");
+pub const HOST_ADDRESS_SPACE_SIZE: Control = exit(
+    ExitControls::HOST_ADDRESS_SPACE_SIZE,
+    "host address-space size",
+);
+pub const SAVE_IA32_EFER: Control = exit(ExitControls::SAVE_IA32_EFER, "save IA32_EFER");
+pub const LOAD_HOST_IA32_EFER: Control = exit(ExitControls::LOAD_IA32_EFER, "load IA32_EFER");
 // VM-entry (Table 25-15).
-pub const IA32E_MODE_GUEST: Control = c(Word::Entry, 9, "IA-32e mode guest");
-pub const LOAD_GUEST_IA32_EFER: Control = c(Word::Entry, 15, "load IA32_EFER");
+pub const IA32E_MODE_GUEST: Control = entry(EntryControls::IA32E_MODE_GUEST, "IA-32e mode guest");
+pub const LOAD_GUEST_IA32_EFER: Control = entry(EntryControls::LOAD_IA32_EFER, "load IA32_EFER");
 
 /// Controls without which Tessera cannot contain a compartment (DESIGN §5: every
 /// privileged action must exit) or run a 64-bit guest on EPT.
@@ -99,11 +163,11 @@ pub struct Request {
 /// The control words to write, and which optional features ended up on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Controls {
-    pub pin: u32,
-    pub primary: u32,
-    pub secondary: u32,
-    pub exit: u32,
-    pub entry: u32,
+    pub pin: PinControls,
+    pub primary: PrimaryControls,
+    pub secondary: SecondaryControls,
+    pub exit: ExitControls,
+    pub entry: EntryControls,
     pub preemption_timer: bool,
     pub vpid: bool,
     pub vm_functions: bool,
@@ -164,12 +228,14 @@ pub fn compute(caps: &VmxCaps, request: Request) -> Result<Controls, MissingCont
         set(ENABLE_VM_FUNCTIONS);
     }
     let word = |w: Word| allowed(caps, w).apply(desired[index(w)]);
+    // Retained, not truncated: allowed-0 bits force default-1 controls this crate does
+    // not name.
     Ok(Controls {
-        pin: word(Word::Pin),
-        primary: word(Word::Primary),
-        secondary: word(Word::Secondary),
-        exit: word(Word::Exit),
-        entry: word(Word::Entry),
+        pin: PinControls::from_bits_retain(word(Word::Pin)),
+        primary: PrimaryControls::from_bits_retain(word(Word::Primary)),
+        secondary: SecondaryControls::from_bits_retain(word(Word::Secondary)),
+        exit: ExitControls::from_bits_retain(word(Word::Exit)),
+        entry: EntryControls::from_bits_retain(word(Word::Entry)),
         preemption_timer,
         vpid,
         vm_functions,

@@ -144,7 +144,9 @@ pub fn decode(raw: &RawExit) -> VmExit {
             gpa: raw.guest_physical,
         },
         reason::PREEMPTION_TIMER => VmExit::Watchdog,
-        reason::VMFUNC => VmExit::VmFunc,
+        reason::VMFUNC => VmExit::VmFunc {
+            len: raw.instruction_len,
+        },
         reason::INVALID_GUEST_STATE | reason::MSR_LOADING | reason::MACHINE_CHECK => {
             VmExit::EntryFailure {
                 reason: basic,

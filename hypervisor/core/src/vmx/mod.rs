@@ -1,6 +1,7 @@
 //! Intel VMX: pure pieces of the VMX backend (field encodings, control computation).
 //! Vendor words stay inside this module and the kernel's `vmx/`.
 
+mod control_flags;
 pub mod controls;
 pub mod exit;
 pub mod fields;

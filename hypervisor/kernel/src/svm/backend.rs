@@ -6,6 +6,7 @@ use crate::regs::GuestRegs;
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_core::paging::Npt;
+use tessera_core::rflags::Rflags;
 use tessera_core::svm::exit::{RawExit, decode, reason_name};
 use tessera_core::svm::vmcb::{control, state};
 
@@ -91,7 +92,8 @@ impl Backend for SvmCpu {
         // Keep IF=1: with V_INTR_MASKING the guest's IF only gates virtual interrupts (none
         // are injected), but Bochs 2.7 also masks physical interrupts by the guest's IF,
         // and the watchdog timer is one (see `write_guest_state`).
-        self.vmcb.set(state::RFLAGS, rflags | (1 << 9));
+        let rflags = Rflags::from_bits_retain(rflags) | Rflags::IF;
+        self.vmcb.set(state::RFLAGS, rflags.bits());
     }
 
     fn clear_interrupt_shadow(&mut self) {
@@ -119,6 +121,14 @@ impl Backend for SvmCpu {
         self.current = (view, pointer);
     }
 
+    fn set_view_index(&mut self, _index: u16) {
+        // SVM has no EPTP-index field.
+    }
+
+    fn view_index(&self) -> Option<u16> {
+        None
+    }
+
     fn hardware_switching(&self) -> bool {
         false
     }
@@ -132,9 +142,9 @@ impl Backend for SvmCpu {
     }
 
     fn clear_single_step(&mut self) {
-        let rflags = self.vmcb.get::<u64>(state::RFLAGS);
-        self.vmcb
-            .set::<u64>(state::RFLAGS, (rflags & !(1 << 8)) | (1 << 9));
+        let rflags = Rflags::from_bits_retain(self.vmcb.get::<u64>(state::RFLAGS));
+        let rflags = rflags.difference(Rflags::TF) | Rflags::IF;
+        self.vmcb.set::<u64>(state::RFLAGS, rflags.bits());
         // DR6 with BS (bit 14) clear: its architectural reset value.
         self.vmcb.set::<u64>(state::DR6, 0xFFFF_0FF0);
     }

@@ -12,16 +12,27 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use backend::SvmCpu;
 use tessera_core::caps::SvmCaps;
+use tessera_core::efer::Efer;
 use tessera_core::frames::FrameAllocator;
 use tessera_core::guest::{self, access_rights as ar};
 use tessera_core::paging::{EptpRules, Npt, Perms};
+use tessera_core::rflags::Rflags;
 use tessera_core::svm::vmcb::{attrib_from_access_rights, control, state};
 use vmcb::Vmcb;
+use x86::controlregs::{Cr0, Cr4};
+use x86::msr::IA32_EFER;
 
-const IA32_EFER: u32 = 0xC000_0080;
 const VM_HSAVE_PA: u32 = 0xC001_0117;
-const EFER_NXE: u64 = 1 << 11;
-const EFER_SVME: u64 = 1 << 12;
+/// The guest's EFER: long mode, and SVME (a guest EFER without SVME fails VMRUN's
+/// checks, APM §15.5.1).
+const GUEST_EFER: Efer = Efer::LONG_MODE.union(Efer::SVME);
+/// PG, WP, NE, ET, EM, PE. EM = 1: x87/MMX/SSE fault, so no FPU state crosses a gate.
+const GUEST_CR0: Cr0 = Cr0::CR0_ENABLE_PAGING
+    .union(Cr0::CR0_WRITE_PROTECT)
+    .union(Cr0::CR0_NUMERIC_ERROR)
+    .union(Cr0::CR0_EXTENSION_TYPE)
+    .union(Cr0::CR0_EMULATE_COPROCESSOR)
+    .union(Cr0::CR0_PROTECTED_MODE);
 
 /// How views are built with NPT. The VMFUNC model still checks EPTP-form pointers
 /// (synthetic ones here: write-back, 4 levels, no A/D), so the same rules hold on AMD.
@@ -69,10 +80,13 @@ pub fn backend(
     }
     let nx = crate::cpu::cpuid(0x8000_0001, 0)[3] & (1 << 20) != 0;
     let efer = crate::cpu::rdmsr_safe(IA32_EFER).map_err(|_| "cannot read EFER")?;
-    let efer = efer | EFER_SVME | if nx { EFER_NXE } else { 0 };
+    let mut efer = Efer::from_bits_retain(efer) | Efer::SVME;
+    if nx {
+        efer |= Efer::NXE;
+    }
     // SAFETY: sets EFER.SVME (allows SVM instructions) and EFER.NXE (NX becomes a valid
     // page-table bit, which NPT entries use); LME/LMA and paging are unchanged.
-    unsafe { crate::cpu::wrmsr(IA32_EFER, efer) };
+    unsafe { crate::cpu::wrmsr(IA32_EFER, efer.bits()) };
     let hsave = frames_filled(frames, 1, 0)?;
     // SAFETY: VM_HSAVE_PA gets an L1-owned page the CPU may use for host state.
     unsafe { crate::cpu::wrmsr(VM_HSAVE_PA, hsave) };
@@ -178,18 +192,16 @@ pub fn write_guest_state(vmcb: &Vmcb, rip: u64, rsp: u64) {
     vmcb.set_segment(state::GDTR, 0, 0, guest::GDT_LIMIT, guest::GDT_GPA);
     vmcb.set_segment(state::IDTR, 0, 0, 0, 0);
     vmcb.set::<u8>(state::CPL, 0);
-    // LME | LMA | SVME (a guest EFER without SVME fails VMRUN's checks, APM §15.5.1).
-    vmcb.set::<u64>(state::EFER, (1 << 8) | (1 << 10) | EFER_SVME);
-    // PG, WP, NE, ET, EM, PE. EM = 1: x87/MMX/SSE fault, so no FPU state crosses a gate.
-    vmcb.set::<u64>(state::CR0, 0x8001_0035);
+    vmcb.set::<u64>(state::EFER, GUEST_EFER.bits());
+    vmcb.set::<u64>(state::CR0, GUEST_CR0.bits() as u64);
     vmcb.set::<u64>(state::CR3, guest::PAGE_TABLES_GPA);
-    vmcb.set::<u64>(state::CR4, 1 << 5); // PAE
+    vmcb.set::<u64>(state::CR4, Cr4::CR4_ENABLE_PAE.bits() as u64);
     vmcb.set::<u64>(state::DR7, 0x400);
     vmcb.set::<u64>(state::DR6, 0xFFFF_0FF0);
     // IF=1: with V_INTR_MASKING the guest's IF only gates virtual interrupts (none are
     // ever injected), but Bochs masks physical interrupts by the guest's IF as well, so
     // with IF=0 the watchdog timer could never end a looping guest there.
-    vmcb.set::<u64>(state::RFLAGS, 0x202);
+    vmcb.set::<u64>(state::RFLAGS, Rflags::CLEAN.bits());
     vmcb.set::<u64>(state::RIP, rip);
     vmcb.set::<u64>(state::RSP, rsp);
     vmcb.set::<u64>(state::RAX, 0);

@@ -9,6 +9,8 @@ use crate::regs::GuestRegs;
 use alloc::string::String;
 use tessera_core::caps::VmxCaps;
 use tessera_core::paging::Ept;
+use tessera_core::rflags::Rflags;
+use tessera_core::vmx::controls::SecondaryControls;
 use tessera_core::vmx::exit::{RawExit, decode, reason_name};
 use tessera_core::vmx::fields;
 
@@ -19,7 +21,7 @@ pub struct VmxCpu {
     pub caps: VmxCaps,
     /// The secondary controls with "enable VM functions" set, when the CPU switches views
     /// itself (hardware VMFUNC in use); `None` on the emulated path.
-    pub vm_functions: Option<u32>,
+    pub vm_functions: Option<SecondaryControls>,
     /// "Enable VM functions" is on now (not trapped): the CPU switches views itself.
     pub hardware: bool,
     /// Preemption-timer value for the next entry (TSC ticks >> the timer rate).
@@ -41,8 +43,8 @@ impl VmxCpu {
     fn write(&self, field: u32, value: u64) {
         // SAFETY: the run loop writes only guest RIP/RSP/RFLAGS, the interruptibility
         // state, pending debug exceptions, the preemption timer, the secondary controls
-        // (VM functions on/off) and the EPT pointer of a view L1 built; none of them give
-        // the guest access to L1 memory.
+        // (VM functions on/off), the EPT pointer of a view L1 built and the EPTP index
+        // (where it exists); none of them give the guest access to L1 memory.
         if let Err(e) = unsafe { vmwrite(field, value) } {
             self.latch("vmwrite", field, e);
         }
@@ -111,7 +113,8 @@ impl Backend for VmxCpu {
     fn set_rflags(&mut self, rflags: u64) {
         // Keep IF=1 (see `Vmcs::start_guest`): harmless with external-interrupt
         // exiting, and what lets KVM's L0 run while a compartment loops on Bochs.
-        self.write(fields::GUEST_RFLAGS, rflags | (1 << 9));
+        let rflags = Rflags::from_bits_retain(rflags) | Rflags::IF;
+        self.write(fields::GUEST_RFLAGS, rflags.bits());
     }
 
     fn clear_interrupt_shadow(&mut self) {
@@ -132,6 +135,19 @@ impl Backend for VmxCpu {
         self.write(fields::EPT_POINTER, pointer);
     }
 
+    fn set_view_index(&mut self, index: u16) {
+        // SDM 2B "VMFUNC", EPTP switching: "if the processor supports the 1-setting of
+        // the 'EPT-violation #VE' VM-execution control, EPTP-index ← ECX[15:0]"; SDM 3C
+        // §25.6.19: the field exists only on such processors.
+        if self.caps.ve {
+            self.write(fields::EPTP_INDEX, index.into());
+        }
+    }
+
+    fn view_index(&self) -> Option<u16> {
+        self.caps.ve.then(|| self.read(fields::EPTP_INDEX) as u16)
+    }
+
     fn hardware_switching(&self) -> bool {
         self.hardware
     }
@@ -142,13 +158,12 @@ impl Backend for VmxCpu {
         };
         // Without "enable VM functions" VMFUNC raises #UD (SDM 2B VMFUNC; the exception
         // bitmap makes it exit), and L1 emulates it with the same rules.
-        let bit = tessera_core::vmx::controls::ENABLE_VM_FUNCTIONS.bit;
         let value = if trapped {
-            secondary & !(1 << bit)
+            secondary.difference(SecondaryControls::ENABLE_VM_FUNCTIONS)
         } else {
             secondary
         };
-        self.write(fields::SECONDARY_PROC_CONTROLS, value.into());
+        self.write(fields::SECONDARY_PROC_CONTROLS, value.bits().into());
         self.hardware = !trapped;
     }
 
@@ -158,10 +173,8 @@ impl Backend for VmxCpu {
     }
 
     fn clear_single_step(&mut self) {
-        self.write(
-            fields::GUEST_RFLAGS,
-            self.read(fields::GUEST_RFLAGS) & !(1 << 8),
-        );
+        let rflags = Rflags::from_bits_retain(self.read(fields::GUEST_RFLAGS));
+        self.write(fields::GUEST_RFLAGS, rflags.difference(Rflags::TF).bits());
         // Pending debug exceptions (SDM 3C §25.4.2): BS and friends of a trap that MOV SS
         // or STI blocking deferred; it would fire in whichever view runs next.
         self.write(fields::GUEST_PENDING_DEBUG, 0);

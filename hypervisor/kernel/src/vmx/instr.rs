@@ -4,7 +4,11 @@
 //! VMCS) and VMfailValid (ZF = 1: the VM-instruction error field says why).
 
 use core::arch::asm;
+use tessera_core::rflags::Rflags;
 use tessera_core::vmx::fields;
+
+/// The flags a VMX instruction fails with: CF (VMfailInvalid) or ZF (VMfailValid).
+const VMFAIL: Rflags = Rflags::CF.union(Rflags::ZF);
 
 /// A VMX instruction failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +32,10 @@ impl core::fmt::Display for VmFail {
 }
 
 fn outcome(rflags: u64) -> Result<(), VmFail> {
-    const CF: u64 = 1 << 0;
-    const ZF: u64 = 1 << 6;
-    if rflags & CF != 0 {
+    let flags = Rflags::from_bits_retain(rflags);
+    if flags.contains(Rflags::CF) {
         Err(VmFail::Invalid)
-    } else if rflags & ZF != 0 {
+    } else if flags.contains(Rflags::ZF) {
         // ZF = 1 implies a current VMCS whose VM-instruction error field says why.
         Err(VmFail::Valid(vm_instruction_error()))
     } else {
@@ -83,7 +86,11 @@ fn vm_instruction_error() -> u32 {
     unsafe {
         asm!("vmread {}, {}", "pushfq", "pop {}", lateout(reg) value, in(reg) u64::from(fields::VM_INSTRUCTION_ERROR), lateout(reg) rflags)
     };
-    if rflags & 0x41 == 0 { value as u32 } else { 0 }
+    if Rflags::from_bits_retain(rflags).intersects(VMFAIL) {
+        0
+    } else {
+        value as u32
+    }
 }
 
 /// `VMREAD` of one field of the current VMCS.
@@ -95,9 +102,9 @@ pub fn vmread(field: u32) -> Result<u64, VmFail> {
     unsafe {
         asm!("vmread {}, {}", "pushfq", "pop {}", lateout(reg) value, in(reg) u64::from(field), lateout(reg) rflags)
     };
-    match rflags & 0x41 {
-        0 => Ok(value),
-        1 => Err(VmFail::Invalid),
+    match Rflags::from_bits_retain(rflags).intersection(VMFAIL) {
+        failed if failed.is_empty() => Ok(value),
+        failed if failed == Rflags::CF => Err(VmFail::Invalid),
         // ZF: the error field says why (reading it cannot fail the same way: it exists
         // in every VMCS).
         _ => Err(VmFail::Valid(vm_instruction_error())),

@@ -12,9 +12,7 @@ use core::fmt;
 use tessera_core::caps::VmxCaps;
 use tessera_core::caps::vmx::IA32_FEATURE_CONTROL;
 use tessera_core::frames::FrameAllocator;
-
-/// CR4.VMXE (bit 13).
-const CR4_VMXE: u64 = 1 << 13;
+use x86::controlregs::{Cr0, Cr4};
 
 /// Why VMX operation could not be entered.
 #[derive(Debug)]
@@ -64,13 +62,16 @@ pub fn enable(caps: &VmxCaps, frames: &mut FrameAllocator) -> Result<VmxRoot, En
     let cr0_fixed = caps.cr0.apply(cr0);
     if cr0_fixed != cr0 {
         // Only CR0.NE may need setting (PE/PG are on in long mode); anything else is a refusal.
-        if cr0_fixed & !cr0 & !(1 << 5) != 0 || cr0 & !cr0_fixed != 0 {
+        let ne = Cr0::CR0_NUMERIC_ERROR.bits() as u64;
+        if cr0_fixed & !cr0 & !ne != 0 || cr0 & !cr0_fixed != 0 {
             return Err(EnableError::Cr0(cr0_fixed));
         }
         // SAFETY: sets CR0.NE only (native x87 error reporting), which L1 does not use.
         unsafe { write_cr(Cr::Cr0, cr0_fixed) };
     }
-    let cr4 = caps.cr4.apply(read_cr(Cr::Cr4) | CR4_VMXE);
+    let cr4 = caps
+        .cr4
+        .apply(read_cr(Cr::Cr4) | Cr4::CR4_ENABLE_VMX.bits() as u64);
     // SAFETY: sets VMXE (and bits the VMX fixed-1 MSR requires, which are already set in
     // long mode); paging and the address space are unchanged.
     unsafe { write_cr(Cr::Cr4, cr4) };
@@ -108,11 +109,11 @@ pub fn backend(
     .map_err(|e| alloc::format!("{e}"))?;
     log::info!(
         "VMX controls: pin {:#x} proc {:#x} proc2 {:#x} exit {:#x} entry {:#x} (vpid {}, preemption timer {}, VM functions {})",
-        ctl.pin,
-        ctl.primary,
-        ctl.secondary,
-        ctl.exit,
-        ctl.entry,
+        ctl.pin.bits(),
+        ctl.primary.bits(),
+        ctl.secondary.bits(),
+        ctl.exit.bits(),
+        ctl.entry.bits(),
         ctl.vpid,
         ctl.preemption_timer,
         ctl.vm_functions

@@ -1,6 +1,9 @@
 //! Property tests of the second-level page-table builder (EPT and NPT) and of the EPTP
 //! validator.
 
+mod eptp;
+mod model;
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -65,6 +68,20 @@ fn slot_content(npt: bool) -> impl Strategy<Value = SlotContent> {
         prop::collection::btree_map(0..512u64, (0..1u64 << 27, perms_for(npt)), 1..8)
             .prop_map(SlotContent::Small),
     ]
+}
+
+/// A range of window pages `(first, count)`, often 2 MiB-aligned and 2 MiB-sized so
+/// that large pages, splits and partial overlaps of large pages all happen.
+fn page_range() -> impl Strategy<Value = (u64, u64)> + Clone {
+    let start = prop_oneof![(0..4u64).prop_map(|m| m * 512), 0..WINDOW_PAGES];
+    start.prop_flat_map(|page| {
+        let rest = WINDOW_PAGES - page;
+        let count = prop_oneof![
+            (1..=rest.div_ceil(512)).prop_map(move |m| (m * 512).min(rest)),
+            1..=rest,
+        ];
+        (Just(page), count)
+    })
 }
 
 fn round_trip<F: EntryFormat>(format: F, slots: &BTreeMap<u64, SlotContent>, offset: u64) {
@@ -173,128 +190,6 @@ fn overlap_refused<F: EntryFormat>(format: F, a: (u64, u64), b: (u64, u64), shif
     }
 }
 
-/// One step of the model-based test.
-#[derive(Clone, Debug)]
-enum Op {
-    Map {
-        page: u64,
-        pages: u64,
-        shift: u64,
-        perms: Perms,
-    },
-    Unmap {
-        page: u64,
-        pages: u64,
-    },
-    Protect {
-        page: u64,
-        pages: u64,
-        perms: Perms,
-    },
-    Split {
-        page: u64,
-    },
-}
-
-/// A range of window pages `(first, count)`, often 2 MiB-aligned and 2 MiB-sized so
-/// that large pages, splits and partial overlaps of large pages all happen.
-fn page_range() -> impl Strategy<Value = (u64, u64)> + Clone {
-    let start = prop_oneof![(0..4u64).prop_map(|m| m * 512), 0..WINDOW_PAGES];
-    start.prop_flat_map(|page| {
-        let rest = WINDOW_PAGES - page;
-        let count = prop_oneof![
-            (1..=rest.div_ceil(512)).prop_map(move |m| (m * 512).min(rest)),
-            1..=rest,
-        ];
-        (Just(page), count)
-    })
-}
-
-fn op(npt: bool) -> impl Strategy<Value = Op> {
-    let range = page_range();
-    // Host shifts: 2 MiB multiples (large pages possible) or odd page counts (never).
-    let shift = prop_oneof![(0..4u64).prop_map(|m| m * 512), 1..2048u64];
-    prop_oneof![
-        (range.clone(), shift, perms_for(npt)).prop_map(|((page, pages), shift, perms)| {
-            Op::Map {
-                page,
-                pages,
-                shift,
-                perms,
-            }
-        }),
-        range
-            .clone()
-            .prop_map(|(page, pages)| Op::Unmap { page, pages }),
-        (range, perms_for(npt)).prop_map(|((page, pages), perms)| Op::Protect {
-            page,
-            pages,
-            perms
-        }),
-        (0..WINDOW_PAGES).prop_map(|page| Op::Split { page }),
-    ]
-}
-
-/// Applies `ops` to a page table and to a page-granular model; after every step both
-/// agree on every page of the window, and the results are the ones the model predicts.
-fn model_agrees<F: EntryFormat>(format: F, ops: &[Op]) {
-    let (mut table, mut mem) = new_table(format);
-    let mut model: BTreeMap<u64, (u64, Perms)> = BTreeMap::new();
-    let gpa = |page: u64| WINDOW + page * K4;
-    for op in ops {
-        match *op {
-            Op::Map {
-                page,
-                pages,
-                shift,
-                perms,
-            } => {
-                let hpa = gpa(page) + shift * K4;
-                let got = table.map_range(&mut mem, gpa(page), hpa, pages * K4, perms);
-                match model.range(page..page + pages).next() {
-                    Some((&busy, _)) => {
-                        assert_eq!(got, Err(PagingError::AlreadyMapped { gpa: gpa(busy) }));
-                    }
-                    None => {
-                        assert_eq!(got, Ok(()));
-                        for p in page..page + pages {
-                            model.insert(p, (gpa(p) + shift * K4, perms));
-                        }
-                    }
-                }
-            }
-            Op::Unmap { page, pages } => {
-                assert_eq!(table.unmap(&mut mem, gpa(page), pages * K4), Ok(()));
-                model.retain(|&p, _| !(page..page + pages).contains(&p));
-            }
-            Op::Protect { page, pages, perms } => {
-                let got = table.protect(&mut mem, gpa(page), pages * K4, perms);
-                match (page..page + pages).find(|p| !model.contains_key(p)) {
-                    Some(hole) => assert_eq!(got, Err(PagingError::NotMapped { gpa: gpa(hole) })),
-                    None => {
-                        assert_eq!(got, Ok(()));
-                        for p in page..page + pages {
-                            model.entry(p).and_modify(|e| e.1 = perms);
-                        }
-                    }
-                }
-            }
-            Op::Split { page } => {
-                let got = table.split(&mut mem, gpa(page));
-                if model.contains_key(&page) {
-                    assert_eq!(got, Ok(()));
-                } else {
-                    assert_eq!(got, Err(PagingError::NotMapped { gpa: gpa(page) }));
-                }
-            }
-        }
-        for page in 0..WINDOW_PAGES {
-            let got = table.translate(&mem, gpa(page)).map(|t| (t.hpa, t.perms));
-            assert_eq!(got, model.get(&page).copied(), "page {page} after {op:?}");
-        }
-    }
-}
-
 /// Maps disjoint ranges, unmaps one range: it reads as unmapped, the rest is intact.
 fn unmap_leaves_others<F: EntryFormat>(format: F, cuts: &[u64], hole: (u64, u64)) {
     let (mut table, mut mem) = new_table(format);
@@ -323,51 +218,6 @@ fn unmap_leaves_others<F: EntryFormat>(format: F, cuts: &[u64], hole: (u64, u64)
         };
         assert_eq!(got, want, "page {page}");
     }
-}
-
-/// A direct transcription of the EPTP bullets of SDM 3C "Checks on VM-Execution
-/// Control Fields", returning the index of the first rule broken.
-fn eptp_transcription(v: u64, r: &EptpRules) -> Option<usize> {
-    let memory_type = v & 0b111;
-    let walk = (v >> 3) & 0b111;
-    let rules = [
-        (memory_type == 0 && r.uc) || (memory_type == 6 && r.wb),
-        (walk == 3 && r.walk4) || (walk == 4 && r.walk5),
-        v & (1 << 6) == 0 || r.ad,
-        (v >> 7) & 0b1_1111 == 0,
-        r.maxphyaddr >= 64 || v >> r.maxphyaddr == 0,
-    ];
-    rules.iter().position(|ok| !ok)
-}
-
-fn eptp_rule_of(error: EptpError) -> usize {
-    match error {
-        EptpError::MemoryTypeReserved { .. }
-        | EptpError::UncacheableUnsupported
-        | EptpError::WriteBackUnsupported => 0,
-        EptpError::WalkLengthReserved { .. }
-        | EptpError::FourLevelWalkUnsupported
-        | EptpError::FiveLevelWalkUnsupported => 1,
-        EptpError::AccessDirtyUnsupported => 2,
-        EptpError::ReservedBitsSet { .. } => 3,
-        EptpError::BeyondMaxPhyAddr { .. } => 4,
-        EptpError::RootMisaligned { .. } | EptpError::RootOutOfRange { .. } => usize::MAX,
-    }
-}
-
-/// Mostly plausible EPTPs (an address below MAXPHYADDR, any low 12 bits), sometimes a
-/// stray high bit, sometimes pure noise.
-fn eptp_value() -> impl Strategy<Value = (u64, u8)> {
-    (32u8..=52).prop_flat_map(|maxphy| {
-        let addr = (0..1u64 << (maxphy - 12)).prop_map(|frame| frame << 12);
-        let plausible = (addr, 0..1u64 << 12).prop_map(|(a, low)| a | low);
-        let value = prop_oneof![
-            6 => plausible.clone(),
-            2 => (plausible, 0..64u32).prop_map(|(v, bit)| v | (1u64 << bit)),
-            1 => any::<u64>(),
-        ];
-        (value, Just(maxphy))
-    })
 }
 
 proptest! {
@@ -441,28 +291,4 @@ proptest! {
         unmap_leaves_others(Npt, &cuts, hole);
     }
 
-    #[test]
-    fn validate_eptp_is_the_sdm_rules(
-        (value, maxphyaddr) in eptp_value(),
-        (wb, uc, walk4, walk5, ad) in any::<(bool, bool, bool, bool, bool)>(),
-    ) {
-        let rules = EptpRules { wb, uc, walk4, walk5, ad, maxphyaddr, supervisor_shadow_stack: false };
-        let got = validate_eptp(value, &rules).map_err(eptp_rule_of);
-        let want = eptp_transcription(value, &rules).map_or(Ok(()), Err);
-        prop_assert_eq!(got, want, "value {:#x} rules {:?}", value, rules);
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
-
-    #[test]
-    fn ept_agrees_with_a_page_model(ops in prop::collection::vec(op(false), 1..24)) {
-        model_agrees(Ept::new(true), &ops);
-    }
-
-    #[test]
-    fn npt_agrees_with_a_page_model(ops in prop::collection::vec(op(true), 1..24)) {
-        model_agrees(Npt, &ops);
-    }
 }

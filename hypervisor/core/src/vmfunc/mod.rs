@@ -29,9 +29,10 @@ pub struct Inputs<'a> {
 pub enum Outcome {
     /// #UD in the guest.
     Ud,
-    /// VM exit, basic reason 59 (instruction length 3, no qualification).
+    /// VM exit, basic reason 59 (the instruction length is saved, no qualification).
     Exit59,
-    /// EPTP ← `eptp`; EPTP-index ← `index` (where #VE exists); RIP += 3; nothing else.
+    /// EPTP ← `eptp`; EPTP-index ← `index` (where #VE exists); RIP += the instruction's
+    /// length ([`decode_ud`]); nothing else.
     Switch { eptp: u64, index: u16 },
 }
 
@@ -73,31 +74,8 @@ pub fn execute(inputs: &Inputs<'_>) -> Outcome {
     }
 }
 
-/// An instruction at the guest RIP that raised #UD, as the emulation path decodes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UdInstruction {
-    /// `0F 01 D4`, no prefix.
-    Vmfunc,
-    /// `0F 01 C1` (the hypercall on AMD, where it raises #UD).
-    Vmcall,
-    /// `F1`, ICEBP: QEMU TCG's SVM raises #UD for it instead of the ICEBP intercept; it is
-    /// reported as the privileged instruction it is, as on every other engine.
-    Icebp,
-    /// Anything else: a genuine #UD of the compartment.
-    Other,
-}
-
-/// Decodes the bytes at the guest RIP. Exactly `0F 01 D4` / `0F 01 C1` are accepted;
-/// any prefix (66, F2, F3, REX, segment, LOCK) makes it a different or invalid
-/// instruction, so it is [`UdInstruction::Other`].
-pub fn decode_ud(bytes: &[u8]) -> UdInstruction {
-    match bytes {
-        [0x0F, 0x01, 0xD4, ..] => UdInstruction::Vmfunc,
-        [0x0F, 0x01, 0xC1, ..] => UdInstruction::Vmcall,
-        [0xF1, ..] => UdInstruction::Icebp,
-        _ => UdInstruction::Other,
-    }
-}
+mod ud;
+pub use ud::{MAX_LEN, UdInstruction, decode_ud};
 
 #[cfg(test)]
 mod tests {
@@ -211,22 +189,5 @@ mod tests {
                 index: 4
             }
         );
-    }
-
-    #[test]
-    fn decoder_is_exact() {
-        assert_eq!(decode_ud(&[0x0F, 0x01, 0xD4]), UdInstruction::Vmfunc);
-        assert_eq!(decode_ud(&[0x0F, 0x01, 0xC1, 0x90]), UdInstruction::Vmcall);
-        assert_eq!(decode_ud(&[0xF1, 0x90]), UdInstruction::Icebp);
-        for bad in [
-            &[0x66, 0x0F, 0x01, 0xD4][..],
-            &[0xF3, 0x0F, 0x01, 0xD4],
-            &[0x48, 0x0F, 0x01, 0xD4],
-            &[0x0F, 0x01],
-            &[0x0F, 0x0B, 0x00],
-            &[],
-        ] {
-            assert_eq!(decode_ud(bad), UdInstruction::Other, "{bad:02x?}");
-        }
     }
 }

@@ -1,0 +1,81 @@
+//! L1 as the run loop uses core: stop the executing view, settle the others
+//! (`contain::settle`), and the invariant that an honest view only runs with control.
+
+use super::*;
+
+impl Machine {
+    pub(crate) fn stop_current(&mut self, cause: Cause) {
+        let me = self.thread.current;
+        self.note(format!("  L1 stops {me} ({cause:?})"));
+        if self.views[me].honest && cause != Cause::OwnFault {
+            self.fail(&format!("honest view {me} stopped: {cause:?}"));
+        }
+        self.views[me].stopped = true;
+        self.l1_settle();
+    }
+
+    pub(crate) fn l1_settle(&mut self) {
+        let current = self.thread.current;
+        let main = self.thread.main;
+        self.truncations.clear();
+        let before: Vec<View> = self.views.clone();
+        let (resume, done) = contain::settle(self, main);
+        self.note(format!("  settle at {current}: {resume:?} {done:?}"));
+        let resumed = match resume {
+            Resume::Caller { view, .. } => Some(view),
+            Resume::MainOver => None,
+        };
+        let guilty = |v: usize| !before[v].honest || before[v].stopped || self.views[v].stopped;
+        for &(v, depth, len) in &self.truncations.clone() {
+            if !before[v].honest || self.views[v].stopped {
+                continue;
+            }
+            let popped = before[v].tags[len];
+            let peer = state::peer(popped) as usize;
+            let ok = len + 1 == depth
+                && peer < self.views.len()
+                && guilty(peer)
+                && match state::kind(popped) {
+                    state::OUT => resumed == Some(v),
+                    state::IN => true,
+                    _ => false,
+                };
+            if !ok {
+                self.fail(&format!(
+                    "L1 changed honest live view {v}'s frames {depth} -> {len} (resumed {resumed:?})"
+                ));
+            }
+        }
+        for &v in &done.abandoned {
+            if before[v].honest && !self.truncations.iter().any(|t| t.0 == v) {
+                self.fail(&format!("abandoned {v} without popping anything"));
+            }
+        }
+        match resume {
+            Resume::Caller { view, .. } => {
+                self.thread.current = view;
+                self.check_honest_has_control(view);
+            }
+            Resume::MainOver => {
+                let m = &self.views[main];
+                if m.honest && !m.stopped {
+                    self.fail("an honest main's run ended without its own doing");
+                }
+                self.thread.over = true;
+            }
+        }
+    }
+
+    /// An honest view may only run its code in an activation (top frame IN) or as the
+    /// `main` at its base.
+    pub(crate) fn check_honest_has_control(&self, view: usize) {
+        let v = &self.views[view];
+        if !v.honest || v.stopped {
+            return;
+        }
+        let ok = state::kind(v.top()) == state::IN || (view == self.thread.main && v.depth == 0);
+        if !ok {
+            self.fail(&format!("honest view {view} runs without an activation"));
+        }
+    }
+}

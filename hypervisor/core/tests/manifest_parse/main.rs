@@ -1,0 +1,159 @@
+//! The manifest format of docs/manifest.md: the documented example, every rule's
+//! rejection (line, field, problem), the limits, and the helpers the kernel uses.
+
+mod helpers;
+mod limits;
+mod rejected;
+
+use tessera_abi::hypercall::{self as nr, Hypercall as Call};
+use tessera_core::manifest::{
+    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_STACK, DEFAULT_WATCHDOG,
+    Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS, MAX_MAX_DEPTH,
+    MAX_WATCHDOG, MIN_WATCHDOG, Manifest, ManifestError,
+};
+
+const DOC_EXAMPLE: &str = "\
+tessera-manifest 1
+compartment vault exports=sign,verify
+compartment client calls=vault hypercalls=exit,console,panic,lookup,grant
+grant msg size=4096 client=rw vault=r
+";
+
+fn parse_err(text: &str) -> ManifestError {
+    match Manifest::parse(text) {
+        Ok(m) => panic!("accepted:\n{text}\nas {m:?}"),
+        Err(e) => e,
+    }
+}
+
+/// `n` distinct compartment names.
+fn names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("c{i}")).collect()
+}
+
+#[test]
+fn the_documented_example_parses() {
+    let m = Manifest::parse(DOC_EXAMPLE).expect("doc example");
+    let vault = CompartmentDecl {
+        exports: vec!["sign".into(), "verify".into()],
+        ..CompartmentDecl::new("vault")
+    };
+    let client = CompartmentDecl {
+        calls: vec!["vault".into()],
+        hypercalls: HypercallSet::MINIMAL
+            .with(Call::ConsoleWrite)
+            .with(Call::Lookup)
+            .with(Call::Grant),
+        ..CompartmentDecl::new("client")
+    };
+    assert_eq!(m.compartments, vec![vault, client]);
+    assert_eq!(m.compartments[0].stack, DEFAULT_STACK);
+    assert_eq!(m.compartments[0].hypercalls, HypercallSet::GRANTABLE);
+    assert_eq!(m.grants.len(), 1);
+    assert_eq!(m.grants[0].name, "msg");
+    assert_eq!(m.grants[0].size, 4096);
+    assert_eq!(
+        m.grants[0].access,
+        vec![
+            ("client".into(), Access::ReadWrite),
+            ("vault".into(), Access::Read)
+        ]
+    );
+    assert_eq!(Manifest::parse(&m.to_text()), Ok(m));
+}
+
+#[test]
+fn comments_blank_lines_tabs_crlf_and_forward_references() {
+    let text = "# a manifest\r\n\r\n  tessera-manifest\t1 # version\r\n\
+                compartment a calls=b stack=4096\r\n\
+                grant g size=8192 b=r\r\n\
+                compartment b   # declared after its caller\r\n";
+    let m = Manifest::parse(text).expect("valid");
+    assert_eq!(m.index_of("b"), Some(1));
+    assert!(m.may_call(0, 1));
+    assert_eq!(m.compartments[0].stack, 4096);
+}
+
+#[test]
+fn limits_default_parse_and_round_trip() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\n\
+         compartment a\n\
+         compartment b watchdog=1024 max_depth=1 console=0\n\
+         compartment c watchdog=67108864 max_depth=32 console=16777216\n\
+         compartment d watchdog=1099511627776 console=65536 max_depth=16\n",
+    )
+    .expect("valid");
+    let [a, b, c, d] = &m.compartments[..] else {
+        panic!("four compartments: {m:?}");
+    };
+    // No key: default budget for exports, `main` unbounded, defaults for the rest.
+    assert_eq!(a.watchdog, None);
+    assert_eq!(a.export_watchdog(), DEFAULT_WATCHDOG);
+    assert_eq!(DEFAULT_WATCHDOG, 1 << 26);
+    assert_eq!(a.main_watchdog(), None);
+    assert_eq!(
+        (a.max_depth, a.console),
+        (DEFAULT_MAX_DEPTH, DEFAULT_CONSOLE)
+    );
+    assert_eq!((DEFAULT_MAX_DEPTH, DEFAULT_CONSOLE), (16, 65536));
+    // The key bounds exports and `main` alike.
+    assert_eq!(b.watchdog, Some(MIN_WATCHDOG));
+    assert_eq!((b.export_watchdog(), b.main_watchdog()), (1024, Some(1024)));
+    assert_eq!((b.max_depth, b.console), (1, 0));
+    // Present at the default value is still present: `main` is bounded.
+    assert_eq!(c.main_watchdog(), Some(DEFAULT_WATCHDOG));
+    assert_eq!((c.max_depth, c.console), (MAX_MAX_DEPTH, MAX_CONSOLE));
+    assert_eq!(d.watchdog, Some(MAX_WATCHDOG));
+    let text = m.to_text();
+    assert!(text.contains("compartment a\n"), "{text}");
+    assert!(
+        text.contains("compartment c watchdog=67108864 max_depth=32 console=16777216\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("compartment d watchdog=1099511627776\n"),
+        "{text}"
+    );
+    assert_eq!(Manifest::parse(&text), Ok(m));
+}
+
+#[test]
+fn display_names_line_and_field() {
+    let e = parse_err("tessera-manifest 1\ncompartment vault\ncompartment client calls=valt\n");
+    assert_eq!(
+        e.to_string(),
+        "manifest line 3, field calls: compartment 'valt' does not exist"
+    );
+    let e = parse_err("");
+    assert_eq!(e.line, 0);
+    assert!(
+        e.to_string()
+            .starts_with("manifest, field tessera-manifest: ")
+    );
+}
+
+#[test]
+fn the_header_comes_first_and_names_version_1() {
+    for (text, problem) in [
+        ("compartment a\n", "first directive"),
+        ("tessera-manifest\ncompartment a\n", "missing the version"),
+        ("tessera-manifest 2\ncompartment a\n", "version '2'"),
+        ("tessera-manifest 01\ncompartment a\n", "version '01'"),
+        ("tessera-manifest 1 x\ncompartment a\n", "unexpected 'x'"),
+        ("# only a comment\n", "empty"),
+    ] {
+        let e = parse_err(text);
+        assert_eq!(e.field, "tessera-manifest", "{text:?}: {e}");
+        assert!(e.problem.contains(problem), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn messages_escape_hostile_text() {
+    let e = parse_err("tessera-manifest 1\ncompartment a\u{1b}[2J\n");
+    assert!(!e.to_string().contains('\u{1b}'), "{e}");
+    let long = "x".repeat(10_000);
+    let e = parse_err(&format!("tessera-manifest 1\n{long}\n"));
+    assert!(e.to_string().len() < 200, "{e}");
+}
