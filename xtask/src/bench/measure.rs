@@ -8,6 +8,7 @@ use super::report::{BootResult, Report, collect};
 use super::suite::{BootKind, suite};
 use crate::engine::Engine;
 use crate::image::Image;
+use crate::qemu::Clock;
 use crate::runner::{self, BootSpec, Echo};
 use crate::tools::{self, Install};
 use anyhow::Result;
@@ -21,6 +22,11 @@ const HEARTBEAT: Duration = Duration::from_secs(20);
 /// Builds everything and boots every boot `plan` needs; never fails on a failed boot
 /// (that benchmark is then missing from the report).
 pub fn measure(plan: &Plan) -> Result<Report> {
+    // TCG's clock decides what its ticks are; a bad TESSERA_QEMU_CLOCK fails before any boot.
+    let clock = match plan.engine {
+        Engine::Qemu { .. } | Engine::Uefi { .. } => Clock::from_env()?,
+        _ => Clock::default(),
+    };
     tools::ensure(&tools::for_engine(&plan.engine), Install::IfRoot)?;
     let suite = suite(&plan.views);
     let images = images(plan)?;
@@ -29,9 +35,7 @@ pub fn measure(plan: &Plan) -> Result<Report> {
         _ => Boots::new(plan, images.len()).boot_all(&images),
     };
     let mut report = collect(plan.engine.clone(), &suite, plan.switch, results);
-    if matches!(plan.engine, Engine::Qemu { .. } | Engine::Uefi { .. }) {
-        report.clock = crate::qemu::Clock::from_env()?;
-    }
+    report.clock = clock;
     Ok(report)
 }
 
