@@ -52,6 +52,14 @@ impl Clock {
         }
     }
 
+    /// The clock's name in reports: its [`CLOCK_ENV`] value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Instructions => "icount",
+            Clock::Host => "host",
+        }
+    }
+
     /// QEMU's arguments for this clock.
     fn args(self) -> Vec<OsString> {
         match self {
@@ -217,6 +225,9 @@ mod tests {
         assert_eq!(Clock::parse(Some("")).unwrap(), Clock::Instructions);
         assert_eq!(Clock::parse(Some("icount")).unwrap(), Clock::Instructions);
         assert_eq!(Clock::parse(Some("host")).unwrap(), Clock::Host);
+        for clock in [Clock::Instructions, Clock::Host] {
+            assert_eq!(Clock::parse(Some(clock.name())).unwrap(), clock);
+        }
         let e = Clock::parse(Some("hots")).unwrap_err().to_string();
         assert!(e.contains("TESSERA_QEMU_CLOCK=hots"), "{e}");
     }
@@ -265,7 +276,9 @@ mod tests {
         }
         image.modules[1].args = "expect=fault:memory".into();
         let args = joined(&args(Accel::Kvm, "host,+vmx", &image, Path::new("/r/c")));
+        // KVM runs on the real TSC: no instruction clock.
         assert!(args.contains("-accel kvm -cpu host,+vmx "), "{args}");
+        assert!(!args.contains("icount"), "{args}");
         assert!(
             args.ends_with(
                 "-initrd /t/a,,b/vault.elf vault,/t/a,,b/app.elf app expect=fault:memory"

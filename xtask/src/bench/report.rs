@@ -115,6 +115,14 @@ impl Report {
         format!("{} {}", self.engine.name(), self.engine.cpu())
     }
 
+    /// `, clock icount` on TCG (what its ticks follow: docs/engines.md); empty elsewhere.
+    pub fn clock_text(&self) -> String {
+        match self.engine {
+            Engine::Qemu { .. } | Engine::Uefi { .. } => format!(", clock {}", self.clock.name()),
+            _ => String::new(),
+        }
+    }
+
     /// Whether every benchmark was measured and every boot passed.
     pub fn complete(&self) -> bool {
         self.entries.iter().all(|e| e.result.is_ok()) && self.boots.iter().all(|b| b.passed)

@@ -174,9 +174,10 @@ impl Report {
             .collect();
         chart(
             &format!(
-                "Tessera switch latency: {} {}, switch {}",
+                "Tessera switch latency: {} {}{}, switch {}",
                 self.engine.name(),
                 self.engine.cpu(),
+                self.clock_text(),
                 self.mode
             ),
             self.ticks_meaning(),

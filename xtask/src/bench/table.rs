@@ -31,7 +31,7 @@ pub fn ticks_meaning(engine: &Engine, clock: Clock) -> &'static str {
                 "TSC ticks under QEMU TCG on host time follow the host clock, not the emulated work: not a time, compare only exits"
             }
             Clock::Instructions => {
-                "TSC ticks = 8 x instructions executed (QEMU TCG, -icount shift=3), L1's included when the timed code exits"
+                "TSC ticks = 8 per instruction executed (QEMU TCG, -icount shift=3: ticks / 8 = instructions), L1's included when the timed code exits"
             }
         },
         Engine::Kvm { .. } => "TSC ticks = CPU reference cycles (real hardware, nested under KVM)",
@@ -83,9 +83,10 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "Tessera switch latency: engine {}, CPU {}, switch mode {}",
+            "Tessera switch latency: engine {}, CPU {}{}, switch mode {}",
             self.engine.name(),
             self.engine.cpu(),
+            self.clock_text(),
             self.mode
         );
         let _ = writeln!(
@@ -128,11 +129,11 @@ mod tests {
     use crate::bench::fixtures::qemu_report;
 
     /// The table of [`qemu_report`], as `cargo xtask bench` printed it before the
-    /// benchmark code was split by concern (but for what a tick is: QEMU's ticks became
-    /// instructions with its instruction clock).
+    /// benchmark code was split by concern, but for QEMU's clock: the title names it, and
+    /// its ticks became instructions with its instruction clock.
     const QEMU_TABLE: &str = "\
-Tessera switch latency: engine qemu, CPU qemu64,+svm,+npt, switch mode hardware
-per iteration, 10000 iterations each, timer overhead subtracted; TSC ticks = 8 x instructions executed (QEMU TCG, -icount shift=3), L1's included when the timed code exits
+Tessera switch latency: engine qemu, CPU qemu64,+svm,+npt, clock icount, switch mode hardware
+per iteration, 10000 iterations each, timer overhead subtracted; TSC ticks = 8 per instruction executed (QEMU TCG, -icount shift=3: ticks / 8 = instructions), L1's included when the timed code exits
 id      benchmark                                            views      min   median      p99      max exits/iter
 a       plain function call (baseline)                           2       10       12       15       90          0
 b       bare VMFUNC pair A->B->A                                 1       10       12       15       90          0
@@ -158,13 +159,11 @@ not measured:
     #[test]
     fn qemu_ticks_say_which_clock_they_follow() {
         let mut report = qemu_report();
-        assert!(report.ticks_meaning().contains("8 x instructions"));
+        assert!(report.ticks_meaning().contains("8 per instruction"));
         report.clock = Clock::Host;
-        assert!(
-            report
-                .table()
-                .contains("TSC ticks under QEMU TCG on host time follow the host clock")
-        );
+        let table = report.table();
+        assert!(table.starts_with("Tessera switch latency: engine qemu, CPU qemu64,+svm,+npt, clock host, switch mode hardware\n"), "{table}");
+        assert!(table.contains("TSC ticks under QEMU TCG on host time follow the host clock"));
     }
 
     #[test]
