@@ -4,47 +4,107 @@
 //!
 //! The guest ends QEMU through `isa-debug-exit`: writing v to the port exits with status
 //! (v << 1) | 1, so 1 for pass and 3 for fail — never 0, and never the verdict.
+//!
+//! TCG runs with QEMU's instruction-counting clock ([`ICOUNT`]): the guest's TSC and
+//! local-APIC timer (the SVM watchdog) advance with the instructions executed, not with
+//! host time, so a watchdog budget buys the same work however loaded the host is.
+//! `TESSERA_QEMU_CLOCK=host` ([`CLOCK_ENV`]) boots on host time instead (docs/engines.md).
 
 use crate::image::Image;
+use anyhow::{Result, bail};
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 use tessera_abi::exit::QEMU_DEBUG_EXIT_PORT;
 
-/// TCG (software) or KVM (hardware) acceleration.
+/// The `-icount` option of every TCG boot: 2^3 = 8 ns of virtual time, so 8 TSC ticks,
+/// per guest instruction; `sleep=off`: when the guest halts, the virtual clock jumps to
+/// the next timer instead of waiting for the host's.
+pub const ICOUNT: &str = "shift=3,sleep=off";
+
+/// The environment variable choosing TCG's clock: unset, empty or `icount` for
+/// [`Clock::Instructions`], `host` for [`Clock::Host`].
+pub const CLOCK_ENV: &str = "TESSERA_QEMU_CLOCK";
+
+/// What the guest's clocks (TSC, APIC timer) follow under TCG.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// Instructions executed (`-icount` [`ICOUNT`]): deterministic, whatever the host load.
+    #[default]
+    Instructions,
+    /// The host's time (QEMU's default): an activation is charged for the time its QEMU
+    /// process was descheduled.
+    Host,
+}
+
+impl Clock {
+    /// The clock named by [`CLOCK_ENV`].
+    pub fn from_env() -> Result<Clock> {
+        Clock::parse(std::env::var(CLOCK_ENV).ok().as_deref())
+    }
+
+    /// The clock named by a value of [`CLOCK_ENV`] (`None`: unset).
+    pub fn parse(value: Option<&str>) -> Result<Clock> {
+        match value.map(str::trim) {
+            None | Some("" | "icount") => Ok(Clock::Instructions),
+            Some("host") => Ok(Clock::Host),
+            Some(other) => bail!("{CLOCK_ENV}={other}: expected `icount` (the default) or `host`"),
+        }
+    }
+
+    /// The clock's name in reports: its [`CLOCK_ENV`] value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Instructions => "icount",
+            Clock::Host => "host",
+        }
+    }
+
+    /// QEMU's arguments for this clock.
+    fn args(self) -> Vec<OsString> {
+        match self {
+            Clock::Instructions => vec!["-icount".into(), ICOUNT.into()],
+            Clock::Host => Vec::new(),
+        }
+    }
+}
+
+/// TCG (software, on the given clock) or KVM (hardware) acceleration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accel {
-    Tcg,
+    Tcg(Clock),
     Kvm,
 }
 
 /// The arguments booting `image` with COM1 written to `com1`.
 pub fn args(accel: Accel, cpu: &str, image: &Image, com1: &Path) -> Vec<OsString> {
-    let accel = match accel {
-        Accel::Tcg => "tcg",
-        Accel::Kvm => "kvm",
+    let (name, clock) = match accel {
+        Accel::Tcg(clock) => ("tcg", clock.args()),
+        Accel::Kvm => ("kvm", Vec::new()),
     };
     let mut serial = OsString::from("file:");
     serial.push(com1);
-    let mut args: Vec<OsString> = [
-        "-machine",
-        "pc",
-        "-accel",
-        accel,
-        "-cpu",
-        cpu,
-        "-m",
-        "256",
-        "-display",
-        "none",
-        "-no-reboot",
-        "-monitor",
-        "none",
-        "-serial",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
+    let mut args: Vec<OsString> = ["-machine", "pc", "-accel", name]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    args.extend(clock);
+    args.extend(
+        [
+            "-cpu",
+            cpu,
+            "-m",
+            "256",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-monitor",
+            "none",
+            "-serial",
+        ]
+        .iter()
+        .map(OsString::from),
+    );
     args.push(serial);
     args.push("-device".into());
     args.push(format!("isa-debug-exit,iobase={QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04").into());
@@ -72,31 +132,34 @@ pub fn args(accel: Accel, cpu: &str, image: &Image, com1: &Path) -> Vec<OsString
 /// UEFI firmware for QEMU (package ovmf).
 pub const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
 
-/// The arguments booting the GRUB `iso` on OVMF (a q35 machine, as UEFI PCs are).
-pub fn uefi_args(cpu: &str, iso: &Path, com1: &Path) -> Vec<OsString> {
+/// The arguments booting the GRUB `iso` on OVMF (a q35 machine, as UEFI PCs are) under
+/// TCG on `clock`.
+pub fn uefi_args(cpu: &str, clock: Clock, iso: &Path, com1: &Path) -> Vec<OsString> {
     let mut serial = OsString::from("file:");
     serial.push(com1);
-    let mut args: Vec<OsString> = [
-        "-machine",
-        "q35",
-        "-accel",
-        "tcg",
-        "-cpu",
-        cpu,
-        "-m",
-        "512",
-        "-bios",
-        OVMF,
-        "-display",
-        "none",
-        "-no-reboot",
-        "-monitor",
-        "none",
-        "-serial",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
+    let mut args: Vec<OsString> = ["-machine", "q35", "-accel", "tcg"]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    args.extend(clock.args());
+    args.extend(
+        [
+            "-cpu",
+            cpu,
+            "-m",
+            "512",
+            "-bios",
+            OVMF,
+            "-display",
+            "none",
+            "-no-reboot",
+            "-monitor",
+            "none",
+            "-serial",
+        ]
+        .iter()
+        .map(OsString::from),
+    );
     args.push(serial);
     args.push("-device".into());
     args.push(format!("isa-debug-exit,iobase={QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04").into());
@@ -125,18 +188,18 @@ mod tests {
     }
 
     #[test]
-    fn tcg_boots_the_elf32_with_debug_exit() {
+    fn tcg_boots_the_elf32_with_debug_exit_on_the_instruction_clock() {
         let image = Image::new("/t/tessera.elf32".into(), "a=1 b=2");
         let args = args(
-            Accel::Tcg,
+            Accel::Tcg(Clock::Instructions),
             "qemu64,+svm,+npt",
             &image,
             Path::new("/r/com1.txt"),
         );
         assert_eq!(
             joined(&args),
-            "-machine pc -accel tcg -cpu qemu64,+svm,+npt -m 256 -display none -no-reboot \
-             -monitor none -serial file:/r/com1.txt \
+            "-machine pc -accel tcg -icount shift=3,sleep=off -cpu qemu64,+svm,+npt -m 256 \
+             -display none -no-reboot -monitor none -serial file:/r/com1.txt \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel /t/tessera.elf32 -append a=1 b=2"
         );
         // The arguments stay one argv entry.
@@ -144,11 +207,45 @@ mod tests {
     }
 
     #[test]
+    fn tcg_on_host_time_has_no_icount() {
+        let image = Image::new("/t/k".into(), "");
+        let args = joined(&args(
+            Accel::Tcg(Clock::Host),
+            "qemu64,+svm,+npt",
+            &image,
+            Path::new("/r/c"),
+        ));
+        assert!(args.starts_with("-machine pc -accel tcg -cpu "), "{args}");
+        assert!(!args.contains("icount"), "{args}");
+    }
+
+    #[test]
+    fn the_clock_comes_from_the_environment_variable() {
+        assert_eq!(Clock::parse(None).unwrap(), Clock::Instructions);
+        assert_eq!(Clock::parse(Some("")).unwrap(), Clock::Instructions);
+        assert_eq!(Clock::parse(Some("icount")).unwrap(), Clock::Instructions);
+        assert_eq!(Clock::parse(Some("host")).unwrap(), Clock::Host);
+        for clock in [Clock::Instructions, Clock::Host] {
+            assert_eq!(Clock::parse(Some(clock.name())).unwrap(), clock);
+        }
+        let e = Clock::parse(Some("hots")).unwrap_err().to_string();
+        assert!(e.contains("TESSERA_QEMU_CLOCK=hots"), "{e}");
+    }
+
+    #[test]
     fn uefi_boots_the_iso_on_ovmf() {
-        let args = uefi_args("qemu64,+svm,+npt", Path::new("/r/t.iso"), Path::new("/r/c"));
+        let args = uefi_args(
+            "qemu64,+svm,+npt",
+            Clock::Instructions,
+            Path::new("/r/t.iso"),
+            Path::new("/r/c"),
+        );
         let args = joined(&args);
         assert!(
-            args.starts_with("-machine q35 -accel tcg -cpu qemu64,+svm,+npt -m 512 -bios /usr/share/ovmf/OVMF.fd "),
+            args.starts_with(
+                "-machine q35 -accel tcg -icount shift=3,sleep=off -cpu qemu64,+svm,+npt -m 512 \
+                 -bios /usr/share/ovmf/OVMF.fd "
+            ),
             "{args}"
         );
         assert!(
@@ -156,6 +253,16 @@ mod tests {
                 "-serial file:/r/c -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom /r/t.iso"
             ),
             "{args}"
+        );
+        let host = joined(&uefi_args(
+            "max",
+            Clock::Host,
+            Path::new("/i"),
+            Path::new("/c"),
+        ));
+        assert!(
+            host.starts_with("-machine q35 -accel tcg -cpu max "),
+            "{host}"
         );
     }
 
@@ -169,7 +276,9 @@ mod tests {
         }
         image.modules[1].args = "expect=fault:memory".into();
         let args = joined(&args(Accel::Kvm, "host,+vmx", &image, Path::new("/r/c")));
+        // KVM runs on the real TSC: no instruction clock.
         assert!(args.contains("-accel kvm -cpu host,+vmx "), "{args}");
+        assert!(!args.contains("icount"), "{args}");
         assert!(
             args.ends_with(
                 "-initrd /t/a,,b/vault.elf vault,/t/a,,b/app.elf app expect=fault:memory"

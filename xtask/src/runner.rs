@@ -221,14 +221,17 @@ fn prepare(spec: &BootSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
             fs::write(&dbg, bochs::DEBUGGER_RC)?;
             bochs::command(&rc, &dbg)
         }
-        Engine::Qemu { cpu } => qemu::command(qemu::Accel::Tcg, cpu, &spec.image, com1),
+        Engine::Qemu { cpu } => {
+            let clock = qemu::Clock::from_env()?;
+            qemu::command(qemu::Accel::Tcg(clock), cpu, &spec.image, com1)
+        }
         Engine::Kvm { cpu } => qemu::command(qemu::Accel::Kvm, cpu, &spec.image, com1),
         Engine::NestedKvm { .. } => anyhow::bail!("nested-kvm boots through nested::boot_all"),
         Engine::Uefi { cpu } => {
             eprintln!("making ISO…");
             let iso = image::make_iso(&spec.image, run_dir)?;
             let mut command = Command::new("qemu-system-x86_64");
-            command.args(qemu::uefi_args(cpu, &iso, com1));
+            command.args(qemu::uefi_args(cpu, qemu::Clock::from_env()?, &iso, com1));
             command
         }
     };

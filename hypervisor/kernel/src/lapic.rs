@@ -96,7 +96,8 @@ pub fn arm(count: u32) {
 }
 
 /// How fast the timer runs against the TSC, measured once (the APIC bus rate differs per
-/// engine: QEMU's is 1 GHz of host time, Bochs' follows its instruction count).
+/// engine: QEMU's is 1 GHz of its virtual clock, instructions under `-icount` and host
+/// time without; Bochs' follows its instruction count).
 #[derive(Debug, Clone, Copy)]
 pub struct Rate {
     /// Timer counts (bus clock / 128) per [`Rate::SAMPLE`] TSC ticks.

@@ -66,6 +66,14 @@ pub fn compare(a: &ResultFile, b: &ResultFile, a_name: &str, b_name: &str) -> St
     let mut out = String::new();
     let _ = writeln!(out, "A = {a_name}: {}", describe(a));
     let _ = writeln!(out, "B = {b_name}: {}", describe(b));
+    if a.ticks_meaning != b.ticks_meaning {
+        // Bochs against QEMU's instruction clock, or either against host time.
+        let _ = writeln!(
+            out,
+            "ticks differ in meaning (A: {}; B: {}): B/A compares different units",
+            a.ticks_meaning, b.ticks_meaning
+        );
+    }
     let header = [
         "id",
         "benchmark",
@@ -116,6 +124,22 @@ mod tests {
         assert_eq!(same.lines().count(), 3 + a.benchmarks.len());
         assert!(same.lines().skip(3).all(|l| l.contains(" 1.00 ")), "{same}");
         assert!(same.starts_with("A = a.json: qemu qemu64,+svm,+npt switch hardware\n"));
+    }
+
+    #[test]
+    fn ticks_of_different_meanings_are_flagged() {
+        let a = ResultFile::from_report(&qemu_report());
+        let mut host = qemu_report();
+        host.clock = crate::qemu::Clock::Host;
+        let b = ResultFile::from_report(&host);
+        let text = compare(&a, &b, "a.json", "b.json");
+        let note = text.lines().nth(2).unwrap_or_default();
+        assert!(
+            note.starts_with("ticks differ in meaning (A: TSC ticks = 8 per instruction")
+                && note.contains("B: TSC ticks under QEMU TCG on host time"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 4 + a.benchmarks.len());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::report::{BootResult, Report, collect};
 use super::suite::{BootKind, suite};
 use crate::engine::Engine;
 use crate::image::Image;
+use crate::qemu::Clock;
 use crate::runner::{self, BootSpec, Echo};
 use crate::tools::{self, Install};
 use anyhow::Result;
@@ -21,6 +22,11 @@ const HEARTBEAT: Duration = Duration::from_secs(20);
 /// Builds everything and boots every boot `plan` needs; never fails on a failed boot
 /// (that benchmark is then missing from the report).
 pub fn measure(plan: &Plan) -> Result<Report> {
+    // TCG's clock decides what its ticks are; a bad TESSERA_QEMU_CLOCK fails before any boot.
+    let clock = match plan.engine {
+        Engine::Qemu { .. } | Engine::Uefi { .. } => Clock::from_env()?,
+        _ => Clock::default(),
+    };
     tools::ensure(&tools::for_engine(&plan.engine), Install::IfRoot)?;
     let suite = suite(&plan.views);
     let images = images(plan)?;
@@ -28,7 +34,9 @@ pub fn measure(plan: &Plan) -> Result<Report> {
         Engine::NestedKvm { .. } => super::layers::boot_nested(plan, &images),
         _ => Boots::new(plan, images.len()).boot_all(&images),
     };
-    Ok(collect(plan.engine.clone(), &suite, plan.switch, results))
+    let mut report = collect(plan.engine.clone(), &suite, plan.switch, results);
+    report.clock = clock;
+    Ok(report)
 }
 
 /// The boots of one plan on one engine, and which of them are running.
@@ -53,8 +61,9 @@ impl<'a> Boots<'a> {
 
     /// Every image booted; one result per image, in order.
     fn boot_all(&self, images: &[(BootKind, Result<Image, String>)]) -> Vec<BootResult> {
-        // Bochs and TCG count work, not time: boots may share the machine. On KVM they
-        // would disturb each other's cycles, so they run one at a time.
+        // Bochs and TCG (on its instruction clock) count work, not time: boots may share
+        // the machine. On KVM they would disturb each other's cycles, so they run one at a
+        // time.
         let parallel = !matches!(self.plan.engine, Engine::Kvm { .. });
         std::thread::scope(|s| {
             if self.plan.progress {

@@ -7,6 +7,7 @@ use super::line::BenchLine;
 use super::suite::{Benchmark, BootKind, ITERATIONS};
 use crate::commands::SwitchMode;
 use crate::engine::Engine;
+use crate::qemu::Clock;
 use crate::runner::BootOutcome;
 use std::path::PathBuf;
 
@@ -100,6 +101,8 @@ pub struct Entry {
 #[derive(Clone, Debug)]
 pub struct Report {
     pub engine: Engine,
+    /// The clock of a TCG engine (what its ticks are); [`Clock::Instructions`] elsewhere.
+    pub clock: Clock,
     /// The mode of the gates boot (`hardware`/`emulated`): the file's `<mode>`.
     pub mode: String,
     pub entries: Vec<Entry>,
@@ -110,6 +113,14 @@ impl Report {
     /// `bochs tigerlake`, `kvm host,+vmx`.
     pub fn engine_text(&self) -> String {
         format!("{} {}", self.engine.name(), self.engine.cpu())
+    }
+
+    /// `, clock icount` on TCG (what its ticks follow: docs/engines.md); empty elsewhere.
+    pub fn clock_text(&self) -> String {
+        match self.engine {
+            Engine::Qemu { .. } | Engine::Uefi { .. } => format!(", clock {}", self.clock.name()),
+            _ => String::new(),
+        }
     }
 
     /// Whether every benchmark was measured and every boot passed.
@@ -175,6 +186,7 @@ pub fn collect(
         });
     Report {
         engine,
+        clock: Clock::default(),
         mode,
         entries,
         boots,

@@ -4,7 +4,6 @@
 
 use super::report::{BootResult, Entry, Report};
 use super::suite::ITERATIONS;
-use super::table::ticks_meaning;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -136,7 +135,7 @@ impl ResultFile {
             cpu: report.engine.cpu().into(),
             switch: report.mode.clone(),
             engine_ticks: "tsc".into(),
-            ticks_meaning: ticks_meaning(&report.engine).into(),
+            ticks_meaning: report.ticks_meaning().into(),
             exits_per_iter_format: "[exits of the timed loop, iterations]".into(),
             iterations: ITERATIONS,
             benchmarks: report.entries.iter().filter_map(measured).collect(),

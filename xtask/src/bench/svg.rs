@@ -3,7 +3,7 @@
 //! from min to p99, on a logarithmic axis of TSC ticks per iteration.
 
 use super::report::Report;
-use super::table::{ratio_text, ticks_meaning};
+use super::table::ratio_text;
 use std::fmt::Write as _;
 
 /// One bar.
@@ -174,12 +174,13 @@ impl Report {
             .collect();
         chart(
             &format!(
-                "Tessera switch latency: {} {}, switch {}",
+                "Tessera switch latency: {} {}{}, switch {}",
                 self.engine.name(),
                 self.engine.cpu(),
+                self.clock_text(),
                 self.mode
             ),
-            ticks_meaning(&self.engine),
+            self.ticks_meaning(),
             &bars,
         )
     }

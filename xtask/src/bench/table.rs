@@ -5,6 +5,7 @@
 use super::report::{Entry, Report};
 use super::suite::{BootKind, ITERATIONS};
 use crate::engine::Engine;
+use crate::qemu::Clock;
 use std::fmt::Write as _;
 
 /// `exits / iterations` for people: `0`, `1`, `2`, `0.0003`.
@@ -19,15 +20,20 @@ pub fn ratio_text(exits: u64, iterations: u64) -> String {
     text.trim_end_matches('0').to_owned()
 }
 
-/// What a TSC tick is on `engine`.
-pub fn ticks_meaning(engine: &Engine) -> &'static str {
+/// What a TSC tick is on `engine` (with `clock` if it is TCG).
+pub fn ticks_meaning(engine: &Engine, clock: Clock) -> &'static str {
     match engine {
         Engine::Bochs { .. } => {
             "TSC ticks = instructions executed (Bochs, clock: sync=none), L1's included when the timed code exits"
         }
-        Engine::Qemu { .. } | Engine::Uefi { .. } => {
-            "TSC ticks under QEMU TCG follow the host clock, not the emulated work: not a time, compare only exits"
-        }
+        Engine::Qemu { .. } | Engine::Uefi { .. } => match clock {
+            Clock::Host => {
+                "TSC ticks under QEMU TCG on host time follow the host clock, not the emulated work: not a time, compare only exits"
+            }
+            Clock::Instructions => {
+                "TSC ticks = 8 per instruction executed (QEMU TCG, -icount shift=3: ticks / 8 = instructions), L1's included when the timed code exits"
+            }
+        },
         Engine::Kvm { .. } => "TSC ticks = CPU reference cycles (real hardware, nested under KVM)",
         Engine::NestedKvm { .. } => {
             "TSC ticks = instructions executed by the whole Bochs machine (Linux/KVM in L0, Tessera in L1, the compartments)"
@@ -67,20 +73,26 @@ fn entry_row(out: &mut String, e: &Entry) {
 }
 
 impl Report {
+    /// What a TSC tick is in this report.
+    pub fn ticks_meaning(&self) -> &'static str {
+        ticks_meaning(&self.engine, self.clock)
+    }
+
     /// The table, titled with engine, CPU model and switch mode.
     pub fn table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "Tessera switch latency: engine {}, CPU {}, switch mode {}",
+            "Tessera switch latency: engine {}, CPU {}{}, switch mode {}",
             self.engine.name(),
             self.engine.cpu(),
+            self.clock_text(),
             self.mode
         );
         let _ = writeln!(
             out,
             "per iteration, {ITERATIONS} iterations each, timer overhead subtracted; {}",
-            ticks_meaning(&self.engine)
+            self.ticks_meaning()
         );
         let header = [
             "id",
@@ -117,10 +129,11 @@ mod tests {
     use crate::bench::fixtures::qemu_report;
 
     /// The table of [`qemu_report`], as `cargo xtask bench` printed it before the
-    /// benchmark code was split by concern.
+    /// benchmark code was split by concern, but for QEMU's clock: the title names it, and
+    /// its ticks became instructions with its instruction clock.
     const QEMU_TABLE: &str = "\
-Tessera switch latency: engine qemu, CPU qemu64,+svm,+npt, switch mode hardware
-per iteration, 10000 iterations each, timer overhead subtracted; TSC ticks under QEMU TCG follow the host clock, not the emulated work: not a time, compare only exits
+Tessera switch latency: engine qemu, CPU qemu64,+svm,+npt, clock icount, switch mode hardware
+per iteration, 10000 iterations each, timer overhead subtracted; TSC ticks = 8 per instruction executed (QEMU TCG, -icount shift=3: ticks / 8 = instructions), L1's included when the timed code exits
 id      benchmark                                            views      min   median      p99      max exits/iter
 a       plain function call (baseline)                           2       10       12       15       90          0
 b       bare VMFUNC pair A->B->A                                 1       10       12       15       90          0
@@ -141,6 +154,16 @@ not measured:
     #[test]
     fn the_table_of_a_fixed_report() {
         assert_eq!(qemu_report().table(), QEMU_TABLE);
+    }
+
+    #[test]
+    fn qemu_ticks_say_which_clock_they_follow() {
+        let mut report = qemu_report();
+        assert!(report.ticks_meaning().contains("8 per instruction"));
+        report.clock = Clock::Host;
+        let table = report.table();
+        assert!(table.starts_with("Tessera switch latency: engine qemu, CPU qemu64,+svm,+npt, clock host, switch mode hardware\n"), "{table}");
+        assert!(table.contains("TSC ticks under QEMU TCG on host time follow the host clock"));
     }
 
     #[test]
