@@ -24,6 +24,17 @@ pub fn emulated_switch_allowed(rip: u64, view: u64, fixture: bool) -> bool {
     fixture || rip == own_slot(view)
 }
 
+/// The emulated switch's decoding fast path: the length of the instruction at `rip` in
+/// view `view` if it is the `VMFUNC` L1 wrote at the start of the view's own slot
+/// (`crate::gate::slot_page`), so the #UD it raised needs no fetch and no decoder. Exact
+/// because the slot page is L1's and no view maps it writable, and the emulated path
+/// fetches at `rip` as a guest-physical address (the gate region is identity-mapped by
+/// the guest page tables L1 builds), as the general decoder does; anything else is
+/// `None` and goes through the general decoder.
+pub fn own_slot_vmfunc(rip: u64, view: u64) -> Option<u64> {
+    (rip == own_slot(view)).then_some(crate::scan::VMFUNC.len() as u64)
+}
+
 /// A message as the receiving gate reads it from registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message {

@@ -85,3 +85,21 @@ proptest! {
         prop_assert_eq!(model, sdm(rax, rcx, enabled, controls, &list, &rules));
     }
 }
+
+/// The emulated switch's fast path names exactly the bytes L1 wrote: the VMFUNC at the
+/// start of each view's own slot, and nothing else.
+#[test]
+fn the_own_slot_fast_path_is_the_vmfunc_the_slot_page_holds() {
+    use tessera_abi::gate::{SLOT_SIZE, SLOTS};
+    use tessera_core::gate::{own_page, slot_page};
+    use tessera_core::protocol::{own_slot, own_slot_vmfunc};
+    for view in [0u64, 1, 2, 255, 256, 510] {
+        let page = slot_page(own_page(view), Some(view), 0).expect("slot page");
+        let at = (own_slot(view) - SLOTS) as usize % 4096;
+        let len = own_slot_vmfunc(own_slot(view), view).expect("own slot");
+        assert_eq!(&page[at..at + len as usize], &[0x0F, 0x01, 0xD4]);
+        assert_eq!(own_slot_vmfunc(own_slot(view) + 1, view), None);
+        assert_eq!(own_slot_vmfunc(own_slot(view) + SLOT_SIZE, view), None);
+        assert_eq!(own_slot_vmfunc(own_slot(view), view + 1), None);
+    }
+}

@@ -40,6 +40,12 @@ pub fn invalid_opcode(code: &dyn Code, view: ViewId, rip: u64, hardware_switchin
         vector: 6,
         error_code: None,
     };
+    if !hardware_switching {
+        // The hot path: a gate's VMFUNC at the view's own slot, decided without fetching.
+        if let Some(len) = tessera_core::protocol::own_slot_vmfunc(rip, u64::from(view.0)) {
+            return VmExit::VmFuncUd { len };
+        }
+    }
     let mut bytes = [0u8; MAX_LEN];
     for n in 0..MAX_LEN {
         let at = rip.wrapping_add(n as u64);

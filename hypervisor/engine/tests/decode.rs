@@ -129,3 +129,28 @@ fn cpuid_length_is_decoded_never_guessed() {
     // Not CPUID at RIP (or not fetchable): the record's own length.
     assert_eq!(length(&Bytes::at_rip(&[0x90]), V, RIP, &cpuid, 9), 9);
 }
+
+/// Fetches nothing: the fast path must not need the bytes.
+struct NoFetch;
+
+impl Code for NoFetch {
+    fn fetch(&self, _: ViewId, at: u64) -> Result<u8, Access> {
+        panic!("fetched {at:#x}");
+    }
+}
+
+#[test]
+fn a_ud_at_the_own_slot_is_the_gate_vmfunc_without_a_fetch() {
+    let slot = tessera_core::protocol::own_slot(u64::from(V.0));
+    assert_eq!(
+        invalid_opcode(&NoFetch, V, slot, false),
+        VmExit::VmFuncUd { len: 3 }
+    );
+    // Another view's slot goes through the decoder (and fetches).
+    let other = tessera_core::protocol::own_slot(4);
+    let fetched = std::panic::catch_unwind(|| invalid_opcode(&NoFetch, V, other, false));
+    assert!(
+        fetched.is_err(),
+        "a foreign slot must be decoded from its bytes"
+    );
+}

@@ -66,6 +66,40 @@ pub fn reason_name(basic: u32) -> &'static str {
     }
 }
 
+bitflags::bitflags! {
+    /// The exit-information fields of a [`RawExit`] besides the reason (and RCX, which
+    /// the entry code saves anyway): what a backend VMREADs for an exit.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct ExitFields: u8 {
+        const QUALIFICATION = 1 << 0;
+        /// Interruption information and its error code.
+        const INTERRUPTION = 1 << 1;
+        const INSTRUCTION_LEN = 1 << 2;
+        const GUEST_PHYSICAL = 1 << 3;
+    }
+}
+
+/// The fields [`decode`] reads for an exit whose full exit-reason field is `reason`:
+/// a backend need not read the others (each VMREAD is an instruction on the path of
+/// every exit, the emulated switch's included). [`decode`] gives the same exit whatever
+/// the other fields hold (tested).
+pub fn fields_needed(reason: u32) -> ExitFields {
+    if reason & (1 << 31) != 0 {
+        return ExitFields::QUALIFICATION;
+    }
+    match reason & 0xFFFF {
+        reason::EXCEPTION_OR_NMI => ExitFields::INTERRUPTION,
+        reason::CPUID | reason::VMCALL | reason::VMFUNC => ExitFields::INSTRUCTION_LEN,
+        reason::CR_ACCESS | reason::IO => ExitFields::QUALIFICATION,
+        reason::INVALID_GUEST_STATE | reason::MSR_LOADING | reason::MACHINE_CHECK => {
+            ExitFields::QUALIFICATION
+        }
+        reason::EPT_VIOLATION => ExitFields::QUALIFICATION.union(ExitFields::GUEST_PHYSICAL),
+        reason::EPT_MISCONFIG => ExitFields::GUEST_PHYSICAL,
+        _ => ExitFields::empty(),
+    }
+}
+
 /// Decodes one exit.
 pub fn decode(raw: &RawExit) -> VmExit {
     // Bit 31 of the exit reason: VM-entry failure (§28.2.1); bits 15:0 the basic reason.

@@ -14,7 +14,7 @@ use tessera_core::exit::VmExit;
 use tessera_core::paging::Ept;
 use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
-use tessera_core::vmx::exit::{RawExit, decode, reason_name};
+use tessera_core::vmx::exit::{ExitFields, RawExit, decode, fields_needed, reason_name};
 use tessera_core::vmx::fields;
 use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState};
 use tessera_engine::decode::invalid_opcode;
@@ -37,6 +37,10 @@ pub struct VmxCpu {
     pub(super) failed: Cell<Option<(&'static str, u32, VmFail)>>,
     /// Each view's EPT pointer, by [`ViewId`].
     pub(super) pointers: Vec<u64>,
+    /// The view of the EPT pointer L1 loaded last: the current view whenever the CPU
+    /// does not switch by itself (`hardware` off), so the emulated path never reads the
+    /// VMCS for it.
+    pub(super) loaded: ViewId,
     /// The VMCS region and the hardware EPTP list page, owned while the CPU uses them.
     pub(super) _owned: Vec<Frames>,
 }
@@ -82,10 +86,18 @@ impl VmxCpu {
     /// EPTP-index ← ECX[15:0]"; SDM 3C §25.6.19). The current view is always read from
     /// the pointer, never the index (KVM does not maintain the field for L1).
     pub(crate) fn load_pointer(&mut self, pointer: u64, index: u16) {
+        self.loaded = self.view_of(pointer);
         self.write(fields::EPT_POINTER, pointer);
         if self.caps.ve {
             self.write(fields::EPTP_INDEX, index.into());
         }
+    }
+
+    /// The view whose own EPT pointer `pointer` is (`ViewId(u16::MAX)` for none: the
+    /// engine refuses to go on).
+    fn view_of(&self, pointer: u64) -> ViewId {
+        let index = self.pointers.iter().position(|p| *p == pointer);
+        ViewId(index.map_or(u16::MAX, |i| i as u16))
     }
 
     /// The EPT pointer loaded now.
@@ -93,15 +105,29 @@ impl VmxCpu {
         self.read(fields::EPT_POINTER)
     }
 
-    /// The raw exit of the last VM exit.
+    /// The raw exit of the last VM exit: the reason, then only the fields core decodes
+    /// an exit of that reason from (`fields_needed`; the others stay 0).
     fn raw_exit(&self, rcx: u64) -> RawExit {
+        let reason = self.read(fields::EXIT_REASON) as u32;
+        let needed = fields_needed(reason);
+        let read = |field: ExitFields, vmcs: u32| {
+            if needed.contains(field) {
+                self.read(vmcs)
+            } else {
+                0
+            }
+        };
         RawExit {
-            reason: self.read(fields::EXIT_REASON) as u32,
-            qualification: self.read(fields::EXIT_QUALIFICATION),
-            interruption_info: self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
-            interruption_error: self.read(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
-            instruction_len: self.read(fields::EXIT_INSTRUCTION_LENGTH),
-            guest_physical: self.read(fields::GUEST_PHYSICAL_ADDRESS),
+            reason,
+            qualification: read(ExitFields::QUALIFICATION, fields::EXIT_QUALIFICATION),
+            interruption_info: read(ExitFields::INTERRUPTION, fields::EXIT_INTERRUPTION_INFO)
+                as u32,
+            interruption_error: read(
+                ExitFields::INTERRUPTION,
+                fields::EXIT_INTERRUPTION_ERROR_CODE,
+            ) as u32,
+            instruction_len: read(ExitFields::INSTRUCTION_LEN, fields::EXIT_INSTRUCTION_LENGTH),
+            guest_physical: read(ExitFields::GUEST_PHYSICAL, fields::GUEST_PHYSICAL_ADDRESS),
             rcx,
         }
     }
@@ -182,10 +208,12 @@ impl Backend for VmxCpu {
     }
 
     fn current_view(&self) -> ViewId {
-        let pointer = self.pointer();
-        let index = self.pointers.iter().position(|p| *p == pointer);
-        // No view of this world has that pointer: the engine refuses to go on.
-        ViewId(index.map_or(u16::MAX, |i| i as u16))
+        if self.hardware {
+            // The CPU may have switched by itself since L1 last loaded a pointer.
+            self.view_of(self.pointer())
+        } else {
+            self.loaded
+        }
     }
 
     fn hardware_switching(&self) -> bool {
@@ -203,6 +231,10 @@ impl Backend for VmxCpu {
         } else {
             secondary
         };
+        if trapped && self.hardware {
+            // From now on only L1 switches: remember where the CPU's own switches left it.
+            self.loaded = self.view_of(self.pointer());
+        }
         self.write(fields::SECONDARY_PROC_CONTROLS, value.bits().into());
         self.hardware = !trapped;
     }

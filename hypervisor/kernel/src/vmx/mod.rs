@@ -159,6 +159,7 @@ pub fn backend(
         timer: u32::MAX.into(),
         failed: core::cell::Cell::new(None),
         pointers,
+        loaded: tessera_engine::ids::ViewId(0),
         _owned: alloc::vec![region, list_page],
     })
 }
