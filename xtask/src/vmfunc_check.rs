@@ -199,12 +199,13 @@ mod tests {
         let Err((problem, sites)) = scan(&bytes) else {
             panic!("attack-write-gate.elf (before its fix) holds 0F 01 D4");
         };
-        assert_eq!(problem, ImageProblem::VmfuncBytes { offset: 0x2714 });
+        assert_eq!(problem, ImageProblem::VmfuncBytes { offset: 0x277e });
         assert_eq!(sites.len(), 1);
         let (function, within) = sites[0].function.clone().expect("a function");
-        // `main` was inlined into the SDK's entry (`tessera_sdk::rt::start` at 0x26b0).
-        assert_eq!(function, "tessera_sdk::rt::start");
-        assert_eq!(within, 0x2714 - 0x26b0);
+        // `main` was inlined into the closure the SDK's entry calls
+        // (`core::ops::function::FnOnce::call_once` at 0x2720).
+        assert_eq!(function, "core::ops::function::FnOnce::call_once");
+        assert_eq!(within, 0x277e - 0x2720);
         let err = format!(
             "{:#}",
             check("attack-write-gate", &path, Allowance::Forbidden).unwrap_err()
@@ -212,8 +213,8 @@ mod tests {
         for part in [
             "attack-write-gate.elf",
             "problem=vmfunc-bytes",
-            "offset 0x2714",
-            "`tessera_sdk::rt::start` at +0x64",
+            "offset 0x277e",
+            "`core::ops::function::FnOnce::call_once` at +0x5e",
         ] {
             assert!(err.contains(part), "{part} missing in: {err}");
         }
