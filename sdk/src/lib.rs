@@ -20,7 +20,8 @@
 //!
 //! What the SDK provides:
 //! - [`entry!`]: the ELF entry point `_start` (it also emits hermit-entry's entry-version
-//!   note, which the hypervisor's loader requires), heap set-up, then `main`, then [`exit`].
+//!   note, which the hypervisor's loader requires, and the ABI-version note the hypervisor
+//!   checks against its own [`abi::ABI_VERSION`]), heap set-up, then `main`, then [`exit`].
 //! - [`print!`] / [`println!`]: the console, through the `CONSOLE_WRITE` hypercall.
 //! - [`exports!`]: functions other compartments may call through the gate, registered
 //!   (REGISTER_EXPORT) before `main`.

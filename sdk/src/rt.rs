@@ -38,9 +38,13 @@ pub fn start<T: Termination>(register: fn(), main: impl FnOnce() -> T) -> ! {
 ///   exports declared with [`exports!`](crate::exports) (if any), calls `main`
 ///   (`fn() -> i32` or `fn()`) and ends the compartment with [`exit`](crate::exit);
 /// - hermit-entry's entry-version note (section `.note.hermit.entry-version`, name
-///   `HERMIT`, type `0x5a00`), without which the hypervisor's loader rejects the image.
+///   `HERMIT`, type `0x5a00`), without which the hypervisor's loader rejects the image;
+/// - the ABI-version note (section `.note.tessera.abi-version`, name `TESSERA`, type 1,
+///   [`tessera_abi::image`]) saying which [`ABI_VERSION`](tessera_abi::ABI_VERSION) the
+///   image was built against: the hypervisor refuses an image that names another version
+///   or none (`@@REJECT problem=abi-version`).
 ///
-/// Both are emitted into the compartment's own crate: the linker always includes the
+/// All three are emitted into the compartment's own crate: the linker always includes the
 /// binary crate's objects, whereas an object of an rlib dependency that nothing
 /// references can be left out, taking a `#[used]` note with it (rust-lang/rust#99721).
 ///
@@ -52,9 +56,17 @@ pub fn start<T: Termination>(register: fn(), main: impl FnOnce() -> T) -> ! {
 /// tessera_sdk::entry!(main);
 /// fn main() -> i32 { 0 }
 /// ```
+///
+/// `entry!(main, abi_version = N)` writes `N` into the ABI-version note instead of this
+/// SDK's version, making an image the hypervisor refuses as built against ABI `N`. It
+/// exists for the hypervisor's own test of that refusal (`compartments/stale-abi`); a
+/// compartment has no other use for it.
 #[macro_export]
 macro_rules! entry {
     ($main:path) => {
+        $crate::entry!($main, abi_version = $crate::abi::ABI_VERSION);
+    };
+    ($main:path, abi_version = $version:expr) => {
         #[allow(unused_imports)]
         use $crate::export::no_exports::*;
 
@@ -66,6 +78,14 @@ macro_rules! entry {
 
         const _: () = {
             $crate::__private::define_entry_version!();
+        };
+
+        // Section name: `tessera_abi::image::NOTE_SECTION` (the attribute takes a literal).
+        const _: () = {
+            #[used]
+            #[unsafe(link_section = ".note.tessera.abi-version")]
+            static ABI_VERSION_NOTE: $crate::abi::image::AbiVersionNote =
+                $crate::abi::image::AbiVersionNote::new($version);
         };
     };
 }

@@ -222,8 +222,9 @@ pub fn line_index(outcome: &BootOutcome, pred: impl Fn(&str) -> bool) -> Option<
 /// What is wrong with how the compartments of `d` ended in `outcome`, each against its
 /// `expect` (default exit 0): the `@@EXIT code=`, `@@FAULT kind=` or `@@REJECT` line it
 /// needs (for `reject:PROBLEM`, with `problem=PROBLEM` and the details that problem
-/// carries: `offset=` for `vmfunc-bytes`, `needed=` for `out-of-memory`), and `@@RESULT
-/// pass`. Empty when all is as declared.
+/// carries: `offset=` for `vmfunc-bytes`, `needed=` for `out-of-memory`, `image_abi=` and
+/// `hypervisor_abi=` for `abi-version`), and `@@RESULT pass`. Empty when all is as
+/// declared.
 pub fn declared_outcome_problems(d: &Declaration, outcome: &BootOutcome) -> Vec<String> {
     let has = |word: &str, fields: &[(&str, &str)], keys: &[&str]| {
         records(outcome, word).into_iter().any(|r| {
@@ -368,6 +369,7 @@ pub fn reject_details(problem: &str) -> &'static [&'static str] {
         "vmfunc-bytes" => &["offset"],
         "out-of-memory" => &["needed"],
         "relocation-in-code" => &["relocation", "offset"],
+        "abi-version" => &["image_abi", "hypervisor_abi"],
         _ => &[],
     }
 }

@@ -1,8 +1,9 @@
 //! Image validation against a real compartment: `examples/hello` as the SDK builds it
 //! (`tests/fixtures/elf/hello.elf`, see the README next to it).
 
+use tessera_abi::ABI_VERSION;
 use tessera_core::image::{
-    ImageLimits, ImagePlan, ImageProblem, PAGE_SIZE, Perms, SegmentPlan, validate,
+    AbiNote, ImageLimits, ImagePlan, ImageProblem, PAGE_SIZE, Perms, SegmentPlan, validate,
 };
 
 fn fixture() -> Vec<u8> {
@@ -31,7 +32,7 @@ fn check(bytes: &[u8], max_span: u64) -> Result<ImagePlan, ImageProblem> {
 #[test]
 fn hello_is_accepted_with_the_plan_its_program_headers_describe() {
     let plan = check(&fixture(), 1 << 20).unwrap_or_else(|p| panic!("hello rejected: {p}"));
-    // readelf -l: R 0x0+0x1b44, R-X 0x2b50+0x33df, RW- 0x6f30+0x10d0, RW- 0x83f0+0x10041.
+    // readelf -l: R 0x0+0x1b74, R-X 0x2b80+0x33ff, RW- 0x6f80+0x1080, RW- 0x8448+0x10041.
     assert_eq!(
         plan.segments,
         [
@@ -57,9 +58,9 @@ fn hello_is_accepted_with_the_plan_its_program_headers_describe() {
             },
         ]
     );
-    assert_eq!(plan.entry_offset, 0x2c20);
+    assert_eq!(plan.entry_offset, 0x2c50);
     assert_eq!(plan.span, 0x19000);
-    assert_eq!(plan.mem_size, 0x18431);
+    assert_eq!(plan.mem_size, 0x18489);
     assert_eq!(plan.fixed_base, None);
     assert_eq!(plan.align, PAGE_SIZE);
 }
@@ -90,7 +91,7 @@ fn hello_truncated_anywhere_is_rejected() {
 }
 
 #[test]
-fn hello_with_its_note_version_changed_is_rejected() {
+fn hello_with_its_entry_version_changed_is_rejected() {
     let mut bytes = fixture();
     // .note.hermit.entry-version at 0x270: 12-byte header, "HERMIT\0\0", version byte.
     assert_eq!(&bytes[0x270 + 12..0x270 + 18], b"HERMIT");
@@ -119,5 +120,120 @@ fn hello_made_writable_and_executable_is_rejected() {
     assert_eq!(
         err.to_string(),
         "module 'vault': segment 2 is both writable and executable"
+    );
+}
+
+/// `.note.tessera.abi-version`, right after hermit-entry's note in the same PT_NOTE
+/// segment (README): 12-byte header, "TESSERA\0", the version as a little-endian u32.
+const ABI_NOTE: usize = 0x288;
+const ABI_NOTE_VERSION: usize = ABI_NOTE + 20;
+
+#[test]
+fn hello_carries_the_abi_version_it_was_built_against() {
+    let bytes = fixture();
+    assert_eq!(
+        &bytes[ABI_NOTE..ABI_NOTE + 24],
+        tessera_abi::image::AbiVersionNote::new(ABI_VERSION).bytes()
+    );
+    // The first PT_NOTE (program header 9) covers both notes: 0x270 + 0x30.
+    let note_ph = 64 + 9 * 56;
+    assert_eq!(
+        u32::from_le_bytes(bytes[note_ph..note_ph + 4].try_into().unwrap()),
+        4
+    );
+    let offset = u64::from_le_bytes(bytes[note_ph + 8..note_ph + 16].try_into().unwrap());
+    let filesz = u64::from_le_bytes(bytes[note_ph + 32..note_ph + 40].try_into().unwrap());
+    assert_eq!((offset, filesz), (0x270, 0x30));
+}
+
+#[test]
+fn hello_built_against_another_abi_is_rejected_naming_both_versions() {
+    for other in [ABI_VERSION - 1, ABI_VERSION + 1, 0x0100_0002] {
+        let mut bytes = fixture();
+        bytes[ABI_NOTE_VERSION..ABI_NOTE_VERSION + 4].copy_from_slice(&other.to_le_bytes());
+        let (storage, start) = aligned(&bytes);
+        let err = validate(
+            "stale",
+            &storage[start..start + bytes.len()],
+            &ImageLimits { max_span: 1 << 20 },
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.problem,
+            ImageProblem::AbiVersion {
+                found: AbiNote::Version(other)
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "module 'stale': built against ABI {other}, this hypervisor speaks ABI {ABI_VERSION} (the image's ABI-version note); rebuild it with this hypervisor's SDK"
+            )
+        );
+        assert!(err.reject_line().starts_with(&format!(
+            "@@REJECT module=stale problem=abi-version image_abi={other} hypervisor_abi={ABI_VERSION} message="
+        )));
+    }
+}
+
+#[test]
+fn hello_without_its_abi_note_is_rejected_saying_so() {
+    // The name altered ("TESSERa"), the type altered, or the note's header turned into
+    // another well-formed note: each leaves the segment without an ABI-version note.
+    let edits: [(usize, &[u8]); 3] = [
+        (ABI_NOTE + 12 + 6, b"a"),
+        (ABI_NOTE + 8, &2u32.to_le_bytes()),
+        (
+            ABI_NOTE,
+            &[8, 0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, b'G', b'N', b'U', 0],
+        ),
+    ];
+    for (at, patch) in edits {
+        let mut bytes = fixture();
+        bytes[at..at + patch.len()].copy_from_slice(patch);
+        let err = check(&bytes, 1 << 20).unwrap_err();
+        assert_eq!(
+            err,
+            ImageProblem::AbiVersion {
+                found: AbiNote::Missing
+            },
+            "patch at {at:#x}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.starts_with("no ABI-version note")
+                && message.contains(&format!("this hypervisor speaks ABI {ABI_VERSION}")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn hello_with_its_abi_note_corrupted_is_rejected() {
+    // n_descsz 4 → 2: the note still fits its segment, but holds no 4-byte version.
+    let mut bytes = fixture();
+    bytes[ABI_NOTE + 4] = 2;
+    assert_eq!(
+        check(&bytes, 1 << 20),
+        Err(ImageProblem::AbiVersion {
+            found: AbiNote::BadDescriptor { len: 2 }
+        })
+    );
+    // n_descsz past the segment: the walk itself refuses the note, as the loader would
+    // panic on it.
+    bytes[ABI_NOTE + 4] = 9;
+    assert!(matches!(
+        check(&bytes, 1 << 20),
+        Err(ImageProblem::MalformedNote { index: 1, .. })
+    ));
+    // The PT_NOTE cut to hermit-entry's note alone: no ABI-version note.
+    let mut bytes = fixture();
+    let filesz = 64 + 9 * 56 + 32;
+    bytes[filesz] = 0x18;
+    assert_eq!(
+        check(&bytes, 1 << 20),
+        Err(ImageProblem::AbiVersion {
+            found: AbiNote::Missing
+        })
     );
 }

@@ -14,15 +14,15 @@ fn fixture() -> Vec<u8> {
 }
 
 /// Offsets of the structures of `hello.elf` the loader reads (from `readelf -lSd`):
-/// file header, program headers, the entry-version note, the relocation table, the
-/// dynamic section, and the section headers at the end of the file.
+/// file header, program headers, the entry-version and ABI-version notes, the relocation
+/// table, the dynamic section, and the section headers at the end of the file.
 const HOT_SPOTS: [(usize, usize); 6] = [
     (0, 64),
     (64, 64 + 10 * 56),
-    (0x270, 0x288),
-    (0x2d0, 0x9c0),
-    (0x51b0, 0x5290),
-    (0x7030, 0x7530),
+    (0x270, 0x2a0),
+    (0x2e8, 0x9f0),
+    (0x5200, 0x52e0),
+    (0x7190, 0x76d0),
 ];
 
 #[derive(Clone, Debug)]

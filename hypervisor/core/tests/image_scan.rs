@@ -29,11 +29,11 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
-// hello.elf (README): text R-X at vaddr 0x2b50, file offset 0x1b50, 0x33df bytes;
+// hello.elf (README): text R-X at vaddr 0x2b80, file offset 0x1b80, 0x33ff bytes;
 // page-rounded mapping 0x2000..0x6000.
-const HELLO_TEXT_VADDR: usize = 0x2b50;
-const HELLO_TEXT_OFFSET: usize = 0x1b50;
-const HELLO_TEXT_LEN: usize = 0x33df;
+const HELLO_TEXT_VADDR: usize = 0x2b80;
+const HELLO_TEXT_OFFSET: usize = 0x1b80;
+const HELLO_TEXT_LEN: usize = 0x33ff;
 
 fn hello_with(vaddr: usize, code: &[u8]) -> Vec<u8> {
     assert!(vaddr >= HELLO_TEXT_VADDR && vaddr + code.len() <= HELLO_TEXT_VADDR + HELLO_TEXT_LEN);
@@ -50,10 +50,10 @@ fn hello_as_loaded_holds_no_vmfunc() {
 
 #[test]
 fn attack_write_gate_as_built_before_its_fix_holds_vmfunc_in_an_immediate() {
-    // 0x2712: c7 00 0f 01 d4 cc   mov dword ptr [rax], 0xccd4010f
+    // 0x277c: c7 00 0f 01 d4 cc   mov dword ptr [rax], 0xccd4010f
     assert_eq!(
         scan(&fixture("attack-write-gate.elf")),
-        Err(ImageProblem::VmfuncBytes { offset: 0x2714 })
+        Err(ImageProblem::VmfuncBytes { offset: 0x277e })
     );
 }
 
@@ -86,8 +86,8 @@ fn vmfunc_put_into_hello_is_found_where_it_is() {
 
 /// hello's relocation table: (file offset of the first entry, number of entries).
 fn hello_relocations(bytes: &[u8]) -> (usize, usize) {
-    // DT_RELA / DT_RELASZ from the dynamic section (PT_DYNAMIC at file offset 0x51b0).
-    let dynamic = 0x51b0;
+    // DT_RELA / DT_RELASZ from the dynamic section (PT_DYNAMIC at file offset 0x5200).
+    let dynamic = 0x5200;
     let (mut rela, mut relasz) = (None, None);
     for i in 0..(0xe0 / 16) {
         let tag = u64_at(bytes, dynamic + 16 * i);
@@ -107,8 +107,8 @@ fn a_relocation_of_hello_retargeted_into_its_code_is_refused() {
     let mut bytes = fixture("hello.elf");
     let (table, count) = hello_relocations(&bytes);
     assert_eq!(
-        count, 74,
-        "hello.elf has 74 R_X86_64_RELATIVE relocations (README)"
+        count, 75,
+        "hello.elf has 75 R_X86_64_RELATIVE relocations (README)"
     );
     let last = table + 24 * (count - 1);
     bytes[last..last + 8].copy_from_slice(&0x3000u64.to_le_bytes());

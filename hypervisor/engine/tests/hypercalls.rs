@@ -125,7 +125,7 @@ fn register_export_takes_declared_names_and_own_code_only() {
     let (entry, _) = w.view(ViewId(0)).start().expect("image");
     let f = put(&mut w, 0, 0, b"f");
     let g = put(&mut w, 0, 8, b"g");
-    let data = w.view(ViewId(0)).region.base + 0x6f30;
+    let data = w.view(ViewId(0)).region.base + 0x6f80;
     let script = vec![
         call(nr::REGISTER_EXPORT, [f, 1, entry, 0]),
         call(nr::REGISTER_EXPORT, [g, 1, entry, 0]),

@@ -20,18 +20,18 @@ fn a_view_maps_its_image_stack_and_gate_and_nothing_is_rejected() {
     assert_eq!(view.compartment.status, Status::Ready);
     let image = view.image.as_ref().expect("loaded");
     let base = view.region.base;
-    assert_eq!(image.entry, base + 0x2c20, "readelf: entry 0x2c20");
-    // The code segment (R E at 0x2b50) is executable and not writable; data is not
+    assert_eq!(image.entry, base + 0x2c50, "readelf: entry 0x2c50");
+    // The code segment (R E at 0x2b80) is executable and not writable; data is not
     // executable; the stack is read-write.
     let code = view
         .table
-        .translate(&world.mem, base + 0x2b50)
+        .translate(&world.mem, base + 0x2b80)
         .expect("code");
     assert_eq!(code.perms, Perms::RX);
-    assert_eq!(code.hpa, image.frames.start() + 0x2b50);
+    assert_eq!(code.hpa, image.frames.start() + 0x2b80);
     let data = view
         .table
-        .translate(&world.mem, base + 0x6f30)
+        .translate(&world.mem, base + 0x6f80)
         .expect("data");
     assert_eq!(data.perms, Perms::RW);
     let stack = view

@@ -10,7 +10,9 @@
 // the crates that generate code from the table.
 extern crate self as tessera_abi;
 
-/// Version of this ABI. Hypervisor and compartments must agree on it.
+/// Version of this ABI. Hypervisor and compartments must agree on it: every image the SDK
+/// builds carries it in its ABI-version note ([`image`]), and the hypervisor refuses an
+/// image that names another version or none.
 pub const ABI_VERSION: u32 = 2;
 
 /// The machine-readable transcript the hypervisor writes on COM1.
@@ -58,6 +60,7 @@ pub mod exit {
 }
 
 pub mod hypercall;
+pub mod image;
 
 /// Negative hypercall results.
 pub mod error {

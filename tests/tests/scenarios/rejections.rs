@@ -7,6 +7,9 @@
 //! - Resource exhaustion (issue 10, class 10): an image larger than the memory left is
 //!   rejected alone, `@@REJECT problem=out-of-memory needed=BYTES` (scenario
 //!   `huge-image`).
+//! - ABI version enforced (issue 14): an image whose ABI-version note names another ABI
+//!   is rejected alone, `@@REJECT problem=abi-version image_abi=1 hypervisor_abi=N`, its
+//!   message naming both versions (scenario `abi-version`).
 //!
 //! In each, the victim and the bystander load and exit 0 as declared.
 
@@ -107,4 +110,21 @@ fn an_image_larger_than_free_memory_is_rejected_alone() {
     let needed = rejected(outcome, "attack-huge-image", "out-of-memory", "needed");
     let needed: u64 = needed.parse().unwrap_or_default();
     assert!(needed >= 255 << 20, "needed={needed}");
+}
+
+#[test]
+fn an_image_built_against_another_abi_is_rejected_alone_naming_both_versions() {
+    let outcome = boot("abi-version");
+    let ours = tessera_abi::ABI_VERSION.to_string();
+    assert_eq!(
+        rejected(outcome, "stale-abi", "abi-version", "hypervisor_abi"),
+        ours
+    );
+    assert_eq!(
+        rejected(outcome, "stale-abi", "abi-version", "image_abi"),
+        "1"
+    );
+    let message = rejected(outcome, "stale-abi", "abi-version", "message");
+    let want = format!("built%20against%20ABI%201,%20this%20hypervisor%20speaks%20ABI%20{ours}");
+    assert!(message.contains(&want), "{message}");
 }

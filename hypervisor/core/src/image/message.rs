@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::problem::ImageProblem;
+use super::problem::{AbiNote, ImageProblem};
 
 fn segment_type_name(p_type: u32) -> &'static str {
     match p_type {
@@ -23,6 +23,7 @@ impl fmt::Display for ImageProblem {
         self.fmt_file(f)
             .or_else(|| self.fmt_segment_shape(f))
             .or_else(|| self.fmt_segment_layout(f))
+            .or_else(|| self.fmt_notes(f))
             .or_else(|| self.fmt_dynamic(f))
             .or_else(|| self.fmt_placement(f))
             // Every variant has a message above; a new one without shows its fields.
@@ -177,11 +178,12 @@ impl ImageProblem {
         })
     }
 
-    /// Problems with the entry-version note, the dynamic section and relocations.
-    fn fmt_dynamic(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+    /// Problems with the notes: the ABI-version note and hermit-entry's entry version.
+    fn fmt_notes(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        let ours = tessera_abi::ABI_VERSION;
         Some(match self {
             Self::NoNoteSegment => {
-                f.write_str("no PT_NOTE segment (the hermit-entry entry-version note is missing)")
+                f.write_str("no PT_NOTE segment (the ABI-version and hermit-entry entry-version notes are missing)")
             }
             Self::MalformedNote { index, defect } => {
                 write!(f, "note {index} of the first PT_NOTE segment {defect}")
@@ -197,14 +199,37 @@ impl ImageProblem {
             Self::WrongEntryVersion { found: None } => {
                 f.write_str("hermit-entry entry-version note has an empty descriptor")
             }
+            Self::AbiVersion {
+                found: AbiNote::Version(theirs),
+            } => write!(
+                f,
+                "built against ABI {theirs}, this hypervisor speaks ABI {ours} (the image's ABI-version note); rebuild it with this hypervisor's SDK"
+            ),
+            Self::AbiVersion {
+                found: AbiNote::Missing,
+            } => write!(
+                f,
+                "no ABI-version note (TESSERA, type 1) in the first PT_NOTE segment, so the ABI it was built against is unknown; this hypervisor speaks ABI {ours}: build it with this hypervisor's SDK, whose entry! writes the note"
+            ),
+            Self::AbiVersion {
+                found: AbiNote::BadDescriptor { len },
+            } => write!(
+                f,
+                "the ABI-version note (TESSERA, type 1) has a {len}-byte descriptor, not a 4-byte version, so the ABI it was built against is unknown; this hypervisor speaks ABI {ours}"
+            ),
+            _ => return None,
+        })
+    }
+
+    /// Problems with the dynamic section and relocations.
+    fn fmt_dynamic(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
             Self::MultipleDynamic => f.write_str("more than one PT_DYNAMIC segment"),
             Self::DynamicSizeNotMultiple { size } => write!(
                 f,
                 "PT_DYNAMIC size {size:#x} is not a multiple of 16 (the entry size)"
             ),
-            Self::DynamicallyLinked => {
-                f.write_str("linked against shared libraries (DT_NEEDED)")
-            }
+            Self::DynamicallyLinked => f.write_str("linked against shared libraries (DT_NEEDED)"),
             Self::UnsupportedDynamicTag { tag, value } => write!(
                 f,
                 "dynamic tag {tag:#x} (value {value:#x}) asks for relocations the loader does not apply"

@@ -43,7 +43,7 @@ use alloc::vec::Vec;
 
 pub use crate::paging::Perms;
 pub use load::{LoadedImage, load, scan_loaded};
-pub use problem::{ImageError, ImageProblem, MemoryPart, NoteDefect, Region};
+pub use problem::{AbiNote, ImageError, ImageProblem, MemoryPart, NoteDefect, Region};
 
 /// The largest span the kernel accepts for an image before planning the layout (which
 /// then checks it fits); xtask's build-time check uses the same limit.

@@ -3,6 +3,8 @@
 use alloc::string::String;
 use core::fmt;
 
+pub use super::notes::{AbiNote, NoteDefect};
+
 /// A rejected image: which module, and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageError {
@@ -46,30 +48,6 @@ impl fmt::Display for Region {
             Self::Dynamic => "the PT_DYNAMIC segment",
             Self::Relocations => "the DT_RELA relocation table",
             Self::DynamicSymbols => "the .dynsym section",
-        })
-    }
-}
-
-/// What is wrong with one note of the first `PT_NOTE` segment (the loader would panic).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoteDefect {
-    /// `n_namesz` is 0 (the loader computes `n_namesz - 1`).
-    EmptyName,
-    /// The name runs past the end of the segment.
-    NameOutOfBounds,
-    /// The name is not UTF-8 (the loader unwraps `str::from_utf8`).
-    NameNotUtf8,
-    /// The descriptor, or the padding after name or descriptor, runs past the segment.
-    DescriptorOutOfBounds,
-}
-
-impl fmt::Display for NoteDefect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::EmptyName => "has an empty name (n_namesz = 0)",
-            Self::NameOutOfBounds => "has a name that runs past the segment",
-            Self::NameNotUtf8 => "has a name that is not UTF-8",
-            Self::DescriptorOutOfBounds => "has a descriptor or padding that runs past the segment",
         })
     }
 }
@@ -267,6 +245,12 @@ pub enum ImageProblem {
     WrongEntryVersion {
         /// The version byte found.
         found: Option<u8>,
+    },
+    /// The image's ABI-version note (`tessera_abi::image`) is missing from the first
+    /// `PT_NOTE` segment or names an ABI other than this hypervisor's `ABI_VERSION`.
+    AbiVersion {
+        /// What the image says.
+        found: AbiNote,
     },
     /// More than one `PT_DYNAMIC` segment (the loader reads only the first).
     MultipleDynamic,

@@ -6,7 +6,7 @@
 //!
 //! `problem` is one word per kind of problem (what `expect=reject:WORD` names); the
 //! details are the figures a test checks (`offset=` of `vmfunc-bytes`, `needed=` of
-//! `out-of-memory`), and `message` is the whole human-readable error, encoded as one
+//! `out-of-memory`, `image_abi=` and `hypervisor_abi=` of `abi-version`), and `message` is the whole human-readable error, encoded as one
 //! value (`outcome::encode_value`).
 
 use alloc::string::String;
@@ -49,6 +49,7 @@ impl ImageProblem {
             Self::MalformedNote { .. } => "malformed-note",
             Self::MissingEntryVersion => "missing-entry-version",
             Self::WrongEntryVersion { .. } => "wrong-entry-version",
+            Self::AbiVersion { .. } => "abi-version",
             Self::MultipleDynamic => "multiple-dynamic",
             Self::DynamicSizeNotMultiple { .. } => "dynamic-size-not-multiple",
             Self::DynamicallyLinked => "dynamically-linked",
@@ -82,6 +83,11 @@ impl ImageProblem {
                 write!(out, " relocation={index} offset={offset:#x}")
             }
             Self::OutOfMemory { needed, .. } => write!(out, " needed={needed}"),
+            Self::AbiVersion { found } => write!(
+                out,
+                " image_abi={found} hypervisor_abi={}",
+                tessera_abi::ABI_VERSION
+            ),
             _ => Ok(()),
         };
         out

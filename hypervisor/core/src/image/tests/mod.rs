@@ -82,6 +82,19 @@ pub fn hermit_note(version: u8) -> Vec<u8> {
     n
 }
 
+/// The ABI-version note exactly as the SDK's `entry!` emits it, naming `version`.
+pub fn abi_note(version: u32) -> Vec<u8> {
+    tessera_abi::image::AbiVersionNote::new(version)
+        .bytes()
+        .to_vec()
+}
+
+/// The notes of every SDK-built image: the entry-version note, then the ABI-version
+/// note naming this hypervisor's ABI (the order rust-lld lays them out in).
+pub fn sdk_notes() -> Vec<u8> {
+    [hermit_note(4), abi_note(tessera_abi::ABI_VERSION)].concat()
+}
+
 /// A note with arbitrary fields, padded to 4 bytes.
 pub fn note(namesz: u32, n_type: u32, name: &[u8], desc: &[u8]) -> Vec<u8> {
     let mut n = Vec::new();
@@ -112,7 +125,7 @@ pub struct Image {
 }
 
 impl Image {
-    /// A valid static PIE: headers+note+rela R--, text R-X, dynamic+data+bss RW-.
+    /// A valid static PIE: headers+notes+rela R--, text R-X, dynamic+data+bss RW-.
     pub fn valid() -> Self {
         let relas = vec![
             (0x2100, R_X86_64_RELATIVE, 0x1000),
@@ -126,10 +139,10 @@ impl Image {
                 Ph::new(PT_LOAD, R | X, 0x1000, 0x1000, 0x10, 0x10, 0x1000),
                 Ph::new(PT_LOAD, R | W, 0x2000, 0x2000, 0x110, 0x1000, 0x1000),
                 Ph::new(PT_DYNAMIC, R | W, 0x2000, 0x2000, 0x50, 0x50, 8),
-                Ph::new(PT_NOTE, R, 0x400, 0x400, 24, 24, 4),
+                Ph::new(PT_NOTE, R, 0x400, 0x400, 48, 48, 4),
                 Ph::new(PT_GNU_STACK, R | W, 0, 0, 0, 0, 0),
             ],
-            notes: hermit_note(4),
+            notes: sdk_notes(),
             dynamic: vec![
                 (DT_RELA, RELA_OFF as u64),
                 (DT_RELASZ, 48),

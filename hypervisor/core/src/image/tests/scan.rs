@@ -59,9 +59,9 @@ fn vmfunc_in_code_is_found_at_its_offset() {
 
 #[test]
 fn vmfunc_bytes_outside_executable_memory_are_data() {
-    // In the read-only segment (right after the note) they are never fetched.
+    // In the read-only segment (right after the notes) they are never fetched.
     let mut bytes = Image::valid().build();
-    bytes[0x400 + 24..0x400 + 27].copy_from_slice(&[0x0F, 0x01, 0xD4]);
+    bytes[0x400 + 48..0x400 + 51].copy_from_slice(&[0x0F, 0x01, 0xD4]);
     assert_eq!(scan_file(&bytes), Ok(()));
 }
 
