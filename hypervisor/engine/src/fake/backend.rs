@@ -4,7 +4,7 @@
 //! the backend is recorded as an [`Event`], so a test can check what the engine did to
 //! the CPU, not only what it printed.
 
-use crate::backend::{Backend, Code, Exit, Fields, Gprs, GuestState};
+use crate::backend::{Backend, Code, Exit, Fields, Gprs, GuestState, Loaded};
 use crate::ids::ViewId;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -40,6 +40,9 @@ pub struct Step {
     pub rip: Option<u64>,
     /// A hardware switch the guest made before the exit.
     pub view: Option<ViewId>,
+    /// A hardware switch to a pointer (EPTP form) that is no view's own (the conformance
+    /// fixture's aliases), made before the exit.
+    pub pointer: Option<u64>,
     /// TSC ticks the guest ran.
     pub ticks: u64,
     /// What the guest left in its registers.
@@ -66,6 +69,7 @@ impl Step {
             reason: "scripted",
             rip: None,
             view: None,
+            pointer: None,
             ticks: 100,
             regs: None,
             decode: false,
@@ -101,6 +105,12 @@ impl Step {
         self
     }
 
+    /// After a hardware switch to `pointer`, which is no view's own (an alias).
+    pub fn in_alias(mut self, pointer: u64) -> Self {
+        self.pointer = Some(pointer);
+        self
+    }
+
     /// After `ticks` TSC ticks.
     pub fn after(mut self, ticks: u64) -> Self {
         self.ticks = ticks;
@@ -127,6 +137,11 @@ pub struct FakeCpu<F = Ept> {
     pub rflags: u64,
     /// The view it runs in.
     pub view: ViewId,
+    /// Each view's own pointer (EPTP form), by [`ViewId`]: what the tests give it.
+    pub pointers: Vec<u64>,
+    /// The pointer it runs on when that is no view's own (an alias the conformance
+    /// fixture loaded); `None`: `view`'s own.
+    pub alias: Option<u64>,
     /// Whether it has hardware VMFUNC (and trapped switching is off).
     pub hardware: bool,
     /// Trapped switching is on.
@@ -152,6 +167,8 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
             rsp: 0,
             rflags: 0,
             view: ViewId(0),
+            pointers: Vec::new(),
+            alias: None,
             hardware: false,
             trapped: false,
             clock: 1_000,
@@ -168,6 +185,14 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
     pub fn did(&self, event: Event) -> bool {
         self.events.contains(&event)
     }
+
+    /// The tables it fetches through: the view's own, or an alias's root.
+    pub fn loaded(&self) -> Loaded {
+        match self.alias {
+            Some(pointer) => Loaded::of(pointer, &[]),
+            None => Loaded::View(self.view),
+        }
+    }
 }
 
 impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
@@ -176,6 +201,7 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
     fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
         self.events.push(Event::Reset(view));
         self.view = view;
+        self.alias = None;
         self.rflags = 0x202;
         state.store(Fields::RFLAGS, 0x202);
         Ok(())
@@ -198,6 +224,10 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         }
         if let Some(view) = step.view {
             self.view = view;
+            self.alias = None;
+        }
+        if let Some(pointer) = step.pointer {
+            self.alias = Some(pointer);
         }
         if let Some(regs) = step.regs {
             regs(&mut state.gprs);
@@ -205,8 +235,12 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         state.entered();
         let mut exit = step.exit;
         if step.decode {
-            exit =
-                crate::decode::invalid_opcode(code, self.view, self.rip, self.hardware_switching());
+            exit = crate::decode::invalid_opcode(
+                code,
+                self.loaded(),
+                self.rip,
+                self.hardware_switching(),
+            );
         }
         Ok(Exit {
             exit,
@@ -229,6 +263,7 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
     fn switch_to(&mut self, view: ViewId) {
         self.events.push(Event::SwitchTo(view));
         self.view = view;
+        self.alias = None;
     }
 
     fn current_view(&self) -> ViewId {

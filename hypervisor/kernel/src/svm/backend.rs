@@ -12,7 +12,7 @@ use tessera_core::paging::Npt;
 use tessera_core::rflags::Rflags;
 use tessera_core::svm::exit::{RawExit, decode, reason_name};
 use tessera_core::svm::vmcb::{control, state};
-use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState};
+use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
 use tessera_engine::decode::{invalid_opcode, length, software_interrupt};
 use tessera_engine::ids::ViewId;
 use tessera_engine::port::Frames;
@@ -71,20 +71,21 @@ impl SvmCpu {
             error_code: None,
         };
         let rip = self.vmcb.get::<u64>(state::RIP);
-        let view = self.current.0;
+        // The tables nCR3 roots now: the view's own, or an alias of the conformance fixture.
+        let from = Loaded::of(self.current.1, &self.pointers);
         match exit {
             e if e == ud => {
                 state.store(Fields::RIP, rip);
-                invalid_opcode(code, view, rip, false)
+                invalid_opcode(code, from, rip, false)
             }
             VmExit::SoftwareInterrupt => {
                 state.store(Fields::RIP, rip);
-                software_interrupt(code, view, rip)
+                software_interrupt(code, from, rip)
             }
             VmExit::Cpuid { len } => {
                 state.store(Fields::RIP, rip);
                 VmExit::Cpuid {
-                    len: length(code, view, rip, &tessera_core::decode::CPUID, len),
+                    len: length(code, from, rip, &tessera_core::decode::CPUID, len),
                 }
             }
             other => other,

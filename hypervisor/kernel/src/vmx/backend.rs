@@ -16,7 +16,7 @@ use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
 use tessera_core::vmx::exit::{RawExit, decode, reason_name};
 use tessera_core::vmx::fields;
-use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState};
+use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
 use tessera_engine::decode::invalid_opcode;
 use tessera_engine::ids::ViewId;
 use tessera_engine::port::Frames;
@@ -93,6 +93,11 @@ impl VmxCpu {
         self.read(fields::EPT_POINTER)
     }
 
+    /// The tables the CPU fetches through now (after a hardware VMFUNC, the target's).
+    fn loaded(&self) -> Loaded {
+        Loaded::of(self.pointer(), &self.pointers)
+    }
+
     /// The raw exit of the last VM exit.
     fn raw_exit(&self, rcx: u64) -> RawExit {
         RawExit {
@@ -156,7 +161,7 @@ impl Backend for VmxCpu {
         {
             let rip = self.read(fields::GUEST_RIP);
             state.store(Fields::RIP, rip);
-            exit = invalid_opcode(code, self.current_view(), rip, self.hardware);
+            exit = invalid_opcode(code, self.loaded(), rip, self.hardware);
         }
         if let Some((what, field, error)) = self.failed.take() {
             return Err(alloc::format!(
@@ -182,10 +187,11 @@ impl Backend for VmxCpu {
     }
 
     fn current_view(&self) -> ViewId {
-        let pointer = self.pointer();
-        let index = self.pointers.iter().position(|p| *p == pointer);
-        // No view of this world has that pointer: the engine refuses to go on.
-        ViewId(index.map_or(u16::MAX, |i| i as u16))
+        match self.loaded() {
+            Loaded::View(view) => view,
+            // No view of this world has that pointer: the engine refuses to go on.
+            Loaded::Root(_) => ViewId(u16::MAX),
+        }
     }
 
     fn hardware_switching(&self) -> bool {
