@@ -24,6 +24,11 @@ pub enum Event {
     ClearSingleStep,
     /// The engine wrote RIP, RSP or RFLAGS before an entry.
     Wrote(Fields, u64),
+    /// The conformance fixture loaded this pointer, with this EPTP index
+    /// (`fixture::RawViews`).
+    LoadPointer(u64, Option<u16>),
+    /// The conformance fixture replaced the hardware EPTP list.
+    SetList,
 }
 
 /// The guest's registers a step may change.
@@ -40,9 +45,10 @@ pub struct Step {
     pub rip: Option<u64>,
     /// A hardware switch the guest made before the exit.
     pub view: Option<ViewId>,
-    /// A hardware switch to a pointer (EPTP form) that is no view's own (the conformance
-    /// fixture's aliases), made before the exit.
-    pub pointer: Option<u64>,
+    /// A hardware `VMFUNC` to a pointer (EPTP form) that is no view's own (the
+    /// conformance fixture's aliases), and the list index it came from, made before the
+    /// exit.
+    pub pointer: Option<(u64, u16)>,
     /// TSC ticks the guest ran.
     pub ticks: u64,
     /// What the guest left in its registers.
@@ -105,9 +111,10 @@ impl Step {
         self
     }
 
-    /// After a hardware switch to `pointer`, which is no view's own (an alias).
-    pub fn in_alias(mut self, pointer: u64) -> Self {
-        self.pointer = Some(pointer);
+    /// After a hardware `VMFUNC` to list entry `index`, `pointer`, which is no view's
+    /// own (an alias).
+    pub fn in_alias(mut self, pointer: u64, index: u16) -> Self {
+        self.pointer = Some((pointer, index));
         self
     }
 
@@ -142,6 +149,11 @@ pub struct FakeCpu<F = Ept> {
     /// The pointer it runs on when that is no view's own (an alias the conformance
     /// fixture loaded); `None`: `view`'s own.
     pub alias: Option<u64>,
+    /// Whether it has the EPTP-index field (VMX with EPT-violation #VE), and its value.
+    pub ve: bool,
+    pub index: u16,
+    /// The hardware EPTP list as the conformance fixture last wrote it (empty before).
+    pub list: Vec<u64>,
     /// Whether it has hardware VMFUNC (and trapped switching is off).
     pub hardware: bool,
     /// Trapped switching is on.
@@ -169,6 +181,9 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
             view: ViewId(0),
             pointers: Vec::new(),
             alias: None,
+            ve: false,
+            index: 0,
+            list: Vec::new(),
             hardware: false,
             trapped: false,
             clock: 1_000,
@@ -226,8 +241,9 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
             self.view = view;
             self.alias = None;
         }
-        if let Some(pointer) = step.pointer {
+        if let Some((pointer, index)) = step.pointer {
             self.alias = Some(pointer);
+            self.index = index;
         }
         if let Some(regs) = step.regs {
             regs(&mut state.gprs);
@@ -302,5 +318,33 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
             0 | 1 => self.cpuid[leaf as usize],
             _ => [0xFFFF_FFFF; 4],
         }
+    }
+}
+
+#[cfg(feature = "fixture")]
+impl<F: EntryFormat + Copy> crate::fixture::RawViews for FakeCpu<F> {
+    fn load_pointer(&mut self, view: ViewId, pointer: u64, index: Option<u16>) {
+        self.events.push(Event::LoadPointer(pointer, index));
+        self.view = view;
+        let own = self.pointers.get(view.index()) == Some(&pointer);
+        self.alias = (!own).then_some(pointer);
+        if let Some(index) = index {
+            self.index = index;
+        }
+    }
+
+    fn loaded_pointer(&self) -> u64 {
+        self.alias
+            .or_else(|| self.pointers.get(self.view.index()).copied())
+            .unwrap_or_default()
+    }
+
+    fn view_index(&self) -> Option<u16> {
+        self.ve.then_some(self.index)
+    }
+
+    fn set_list(&mut self, list: &[u64; 512]) {
+        self.events.push(Event::SetList);
+        self.list = list.to_vec();
     }
 }
