@@ -49,7 +49,7 @@ impl SvmCpu {
     /// Loads nCR3 from `pointer` (EPTP form) for `view`'s ASID. A pointer that is not
     /// the view's own (the conformance fixture's aliases) has other tables under the
     /// same ASID, as does every view when they share one: the TLB is flushed then.
-    pub(crate) fn load_pointer(&mut self, view: ViewId, pointer: u64) {
+    pub(crate) fn load_ncr3(&mut self, view: ViewId, pointer: u64) {
         self.vmcb
             .set::<u64>(control::N_CR3, pointer & 0x000F_FFFF_FFFF_F000);
         let asid = if self.asid_per_view {
@@ -102,7 +102,7 @@ impl Backend for SvmCpu {
             .get(view.index())
             .ok_or_else(|| alloc::format!("{view} has no nested page tables"))?;
         super::write_guest_state(&self.vmcb, 0, 0);
-        self.load_pointer(view, pointer);
+        self.load_ncr3(view, pointer);
         self.flush = true;
         state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
         Ok(())
@@ -164,7 +164,7 @@ impl Backend for SvmCpu {
 
     fn switch_to(&mut self, view: ViewId) {
         if let Some(&pointer) = self.pointers.get(view.index()) {
-            self.load_pointer(view, pointer);
+            self.load_ncr3(view, pointer);
         }
     }
 

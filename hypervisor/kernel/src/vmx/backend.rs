@@ -37,7 +37,9 @@ pub struct VmxCpu {
     pub(super) failed: Cell<Option<(&'static str, u32, VmFail)>>,
     /// Each view's EPT pointer, by [`ViewId`].
     pub(super) pointers: Vec<u64>,
-    /// The VMCS region and the hardware EPTP list page, owned while the CPU uses them.
+    /// The hardware EPTP list (what VMFUNC reads by address).
+    pub(super) list: crate::phys::OwnedPage,
+    /// The VMCS region, owned while the CPU uses it.
     pub(super) _owned: Vec<Frames>,
 }
 
@@ -76,15 +78,23 @@ impl VmxCpu {
         }
     }
 
-    /// Loads EPT pointer `pointer` as list entry `index` would: the EPT pointer, and the
-    /// EPTP-index field where it exists (SDM 2B "VMFUNC", EPTP switching: "if the
+    /// Loads EPT pointer `pointer`, and with `index`, as list entry `index` would: the
+    /// EPTP-index field too, where it exists (SDM 2B "VMFUNC", EPTP switching: "if the
     /// processor supports the 1-setting of the 'EPT-violation #VE' VM-execution control,
     /// EPTP-index ← ECX[15:0]"; SDM 3C §25.6.19). The current view is always read from
     /// the pointer, never the index (KVM does not maintain the field for L1).
-    pub(crate) fn load_pointer(&mut self, pointer: u64, index: u16) {
+    pub(crate) fn load_eptp(&mut self, pointer: u64, index: Option<u16>) {
         self.write(fields::EPT_POINTER, pointer);
-        if self.caps.ve {
+        if let Some(index) = index.filter(|_| self.caps.ve) {
             self.write(fields::EPTP_INDEX, index.into());
+        }
+    }
+
+    /// Writes the hardware EPTP list. VMFUNC reads it by address at every switch (SDM 2B
+    /// "VMFUNC"): the next one sees the new entries, no INVEPT needed.
+    pub(crate) fn write_list(&mut self, list: &[u64; 512]) {
+        for (slot, pointer) in list.iter().enumerate() {
+            self.list.write_u64(slot, *pointer);
         }
     }
 
@@ -123,7 +133,7 @@ impl Backend for VmxCpu {
         self.vmcs
             .start_guest(&self.caps, 0, 0, pointer)
             .map_err(|e| alloc::format!("vmcs-guest-state-failed error={e}"))?;
-        self.load_pointer(pointer, view.0);
+        self.load_eptp(pointer, Some(view.0));
         state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
         super::instr::invept_all().map_err(|e| alloc::format!("invept-failed error={e}"))
     }
@@ -182,7 +192,7 @@ impl Backend for VmxCpu {
 
     fn switch_to(&mut self, view: ViewId) {
         if let Some(&pointer) = self.pointers.get(view.index()) {
-            self.load_pointer(pointer, view.0);
+            self.load_eptp(pointer, Some(view.0));
         }
     }
 
