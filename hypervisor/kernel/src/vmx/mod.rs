@@ -3,6 +3,8 @@
 //! loop and exit handling build on this (issue: VMX backend).
 
 pub mod backend;
+#[cfg(feature = "fixture")]
+mod fixture;
 pub mod instr;
 pub mod run;
 pub mod vmcs;
