@@ -95,13 +95,23 @@ pub fn boot(engine: Engine, args: &str) -> BootOutcome {
 
 /// [`boot`] with multiboot modules (compartments).
 pub fn boot_modules(engine: Engine, args: &str, modules: Vec<Module>) -> BootOutcome {
+    boot_kernel(kernel_for(args), engine, args, modules)
+}
+
+/// [`boot_modules`] on `kernel`, whatever `args` ask for.
+pub fn boot_kernel(
+    kernel: &Kernel,
+    engine: Engine,
+    args: &str,
+    modules: Vec<Module>,
+) -> BootOutcome {
     if let Err(e) = tools::ensure(&tools::for_engine(&engine), Install::Never) {
         panic!("{e:#}");
     }
     let spec = BootSpec {
         image: Image {
             modules,
-            ..Image::new(kernel_for(args).elf32.clone(), args)
+            ..Image::new(kernel.elf32.clone(), args)
         },
         timeout: timeout(&engine),
         echo: Echo::Prefixed(engine.label()),
