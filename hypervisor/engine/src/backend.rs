@@ -150,6 +150,7 @@ pub enum Loaded {
 
 impl Loaded {
     /// What the CPU loaded, from the pointer (EPTP form) it holds and each view's own.
+    #[inline]
     pub fn of(pointer: u64, views: &[u64]) -> Loaded {
         match views.iter().position(|p| *p == pointer) {
             Some(i) => Loaded::View(ViewId(i as u16)),
@@ -159,6 +160,7 @@ impl Loaded {
 
     /// The byte at guest address `at` as the CPU would fetch it through these tables
     /// ([`Code::fetch`]).
+    #[inline]
     pub fn fetch(self, code: &dyn Code, at: u64) -> Result<u8, Access> {
         match self {
             Loaded::View(view) => code.fetch(view, at),

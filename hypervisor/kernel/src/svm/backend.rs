@@ -64,6 +64,17 @@ impl SvmCpu {
         self.current = (view, pointer);
     }
 
+    /// The tables nCR3 roots now: the view's own, or another root L1 built (the
+    /// conformance fixture's aliases).
+    fn loaded(&self) -> Loaded {
+        let (view, pointer) = self.current;
+        if self.pointers.get(view.index()) == Some(&pointer) {
+            Loaded::View(view)
+        } else {
+            Loaded::of(pointer, &self.pointers)
+        }
+    }
+
     /// Turns the exit the APM reports into the one VMX would (module header).
     fn normalise(&self, exit: VmExit, code: &dyn Code, state: &mut GuestState) -> VmExit {
         let ud = VmExit::Exception {
@@ -71,22 +82,19 @@ impl SvmCpu {
             error_code: None,
         };
         let rip = self.vmcb.get::<u64>(state::RIP);
-        // The tables nCR3 roots now: the view's own, or an alias of the conformance fixture.
-        let from = Loaded::of(self.current.1, &self.pointers);
         match exit {
             e if e == ud => {
                 state.store(Fields::RIP, rip);
-                invalid_opcode(code, from, rip, false)
+                invalid_opcode(code, self.loaded(), rip, false)
             }
             VmExit::SoftwareInterrupt => {
                 state.store(Fields::RIP, rip);
-                software_interrupt(code, from, rip)
+                software_interrupt(code, self.loaded(), rip)
             }
             VmExit::Cpuid { len } => {
                 state.store(Fields::RIP, rip);
-                VmExit::Cpuid {
-                    len: length(code, from, rip, &tessera_core::decode::CPUID, len),
-                }
+                let len = length(code, self.loaded(), rip, &tessera_core::decode::CPUID, len);
+                VmExit::Cpuid { len }
             }
             other => other,
         }

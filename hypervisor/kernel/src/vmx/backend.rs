@@ -197,11 +197,10 @@ impl Backend for VmxCpu {
     }
 
     fn current_view(&self) -> ViewId {
-        match self.loaded() {
-            Loaded::View(view) => view,
-            // No view of this world has that pointer: the engine refuses to go on.
-            Loaded::Root(_) => ViewId(u16::MAX),
-        }
+        let pointer = self.pointer();
+        let index = self.pointers.iter().position(|p| *p == pointer);
+        // No view of this world has that pointer: the engine refuses to go on.
+        ViewId(index.map_or(u16::MAX, |i| i as u16))
     }
 
     fn hardware_switching(&self) -> bool {
