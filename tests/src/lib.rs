@@ -41,6 +41,24 @@ pub fn kernel() -> &'static Kernel {
     }
 }
 
+/// The kernel with the VMFUNC conformance fixture, built once per test binary.
+pub fn fixture_kernel() -> &'static Kernel {
+    static KERNEL: OnceLock<Result<Kernel, String>> = OnceLock::new();
+    match KERNEL.get_or_init(|| kernel::build_fixture().map_err(|e| format!("{e:#}"))) {
+        Ok(kernel) => kernel,
+        Err(e) => panic!("cannot build the kernel with the conformance fixture: {e}"),
+    }
+}
+
+/// The kernel a boot with kernel arguments `args` needs: the fixture's for
+/// `conformance=1` (`xtask::kernel::Flavour`).
+pub fn kernel_for(args: &str) -> &'static Kernel {
+    match kernel::Flavour::for_args(args) {
+        kernel::Flavour::Hypervisor => kernel(),
+        kernel::Flavour::Fixture => fixture_kernel(),
+    }
+}
+
 /// Generous limits: CI machines may be slower and run two emulators at once.
 fn timeout(engine: &Engine) -> Duration {
     match engine {
@@ -77,13 +95,23 @@ pub fn boot(engine: Engine, args: &str) -> BootOutcome {
 
 /// [`boot`] with multiboot modules (compartments).
 pub fn boot_modules(engine: Engine, args: &str, modules: Vec<Module>) -> BootOutcome {
+    boot_kernel(kernel_for(args), engine, args, modules)
+}
+
+/// [`boot_modules`] on `kernel`, whatever `args` ask for.
+pub fn boot_kernel(
+    kernel: &Kernel,
+    engine: Engine,
+    args: &str,
+    modules: Vec<Module>,
+) -> BootOutcome {
     if let Err(e) = tools::ensure(&tools::for_engine(&engine), Install::Never) {
         panic!("{e:#}");
     }
     let spec = BootSpec {
         image: Image {
             modules,
-            ..Image::new(kernel().elf32.clone(), args)
+            ..Image::new(kernel.elf32.clone(), args)
         },
         timeout: timeout(&engine),
         echo: Echo::Prefixed(engine.label()),

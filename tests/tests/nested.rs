@@ -16,7 +16,7 @@ use std::thread;
 use std::time::Duration;
 use tessera_scenarios::{
     assert_caps, assert_passed, assert_record, bochs, boot_modules, compartment, declaration,
-    declarations, declared, declared_outcome_problems, kernel, records, signature,
+    declarations, declared, declared_outcome_problems, kernel_for, records, signature,
 };
 use xtask::conformance;
 use xtask::engine::Engine;
@@ -76,7 +76,7 @@ fn session() -> &'static Session {
                 engine: engine(),
                 image: Image {
                     modules: modules.clone(),
-                    ..Image::new(kernel().elf32.clone(), args.as_str())
+                    ..Image::new(kernel_for(args).elf32.clone(), args.as_str())
                 },
                 timeout: RUN_TIMEOUT,
                 echo: Echo::Prefixed(format!("nested {label}")),

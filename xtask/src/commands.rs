@@ -90,8 +90,9 @@ pub fn build_and_boot(args: &RunArgs) -> Result<bool> {
         choice.why
     );
     tools::ensure(&tools::for_engine(&engine), Install::IfRoot)?;
-    let kernel = kernel::build()?;
-    let mut image = Image::new(kernel.elf32, kernel_args(args));
+    let kernel_args = kernel_args(args);
+    let kernel = kernel::build_for(&kernel_args)?;
+    let mut image = Image::new(kernel.elf32, kernel_args);
     if let Some(plan) = &plan {
         image.modules = plan.build()?;
     }

@@ -4,11 +4,14 @@
 //!
 //! The kernel is built in its own cargo invocation (never together with host crates or
 //! compartments: cargo would unify features across them), then converted to ELF32
-//! because QEMU's multiboot loader refuses ELF64.
+//! because QEMU's multiboot loader refuses ELF64. Boots with `conformance=1` get the
+//! test kernel with the conformance fixture instead ([`Flavour`]), built apart.
 
 use crate::paths;
 use crate::vmfunc_check::{self, Allowance};
 use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
@@ -29,23 +32,105 @@ pub struct Kernel {
     pub elf32: PathBuf,
 }
 
+/// Which kernel a boot runs: the hypervisor, or the test kernel with the VMFUNC
+/// conformance fixture compiled in (cargo feature `fixture`, docs/conformance.md), the
+/// only one that accepts `conformance=1`. Each is built on its own: the fixture kernel in
+/// its own target directory, so neither build ever overwrites the other's binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Flavour {
+    Hypervisor,
+    Fixture,
+}
+
+impl Flavour {
+    /// The kernel a boot with the kernel arguments `args` needs: the fixture kernel for
+    /// `conformance=1`, the hypervisor otherwise.
+    pub fn for_args(args: &str) -> Flavour {
+        if args.split_whitespace().any(|word| word == "conformance=1") {
+            Flavour::Fixture
+        } else {
+            Flavour::Hypervisor
+        }
+    }
+
+    /// Cargo's target directory for this kernel.
+    fn target_dir(self) -> PathBuf {
+        match self {
+            Flavour::Hypervisor => paths::target_dir(),
+            Flavour::Fixture => paths::target_dir().join("fixture"),
+        }
+    }
+
+    /// Where its ELF32 goes.
+    fn elf32(self) -> PathBuf {
+        paths::tessera_dir().join(match self {
+            Flavour::Hypervisor => "tessera.elf32",
+            Flavour::Fixture => "tessera-fixture.elf32",
+        })
+    }
+}
+
 /// `cargo build --release -p tessera-kernel --target x86_64-unknown-none`, then
 /// `objcopy -O elf32-i386` to `target/tessera/tessera.elf32`.
 pub fn build() -> Result<Kernel> {
-    eprintln!("building kernel…");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(paths::workspace_root())
-        .args(["build", "--release", "-p", PACKAGE, "--target", TARGET])
+    build_flavour(Flavour::Hypervisor)
+}
+
+/// The kernel with the conformance fixture: the same build with `--features fixture`
+/// and `--target-dir target/fixture`, converted to `target/tessera/tessera-fixture.elf32`.
+pub fn build_fixture() -> Result<Kernel> {
+    build_flavour(Flavour::Fixture)
+}
+
+/// The kernel a boot with kernel arguments `args` needs ([`Flavour::for_args`]).
+pub fn build_for(args: &str) -> Result<Kernel> {
+    build_flavour(Flavour::for_args(args))
+}
+
+/// Kernels built on demand, each at most once: for a set of boots that need either.
+#[derive(Debug, Default)]
+pub struct Kernels {
+    built: HashMap<Flavour, Kernel>,
+}
+
+impl Kernels {
+    /// The kernel a boot with kernel arguments `args` needs, built the first time.
+    pub fn for_args(&mut self, args: &str) -> Result<&Kernel> {
+        let flavour = Flavour::for_args(args);
+        Ok(match self.built.entry(flavour) {
+            Entry::Occupied(built) => built.into_mut(),
+            Entry::Vacant(slot) => slot.insert(build_flavour(flavour)?),
+        })
+    }
+}
+
+fn build_flavour(flavour: Flavour) -> Result<Kernel> {
+    let target_dir = flavour.target_dir();
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(paths::workspace_root()).args([
+        "build",
+        "--release",
+        "-p",
+        PACKAGE,
+        "--target",
+        TARGET,
+    ]);
+    if flavour == Flavour::Fixture {
+        eprintln!("building the kernel with the conformance fixture…");
+        command
+            .args(["--features", "fixture"])
+            .arg("--target-dir")
+            .arg(&target_dir);
+    } else {
+        eprintln!("building kernel…");
+    }
+    let status = command
         .status()
         .context("running cargo build for the kernel")?;
     if !status.success() {
-        bail!("building the kernel failed ({status})");
+        bail!("building the kernel ({flavour:?}) failed ({status})");
     }
-    let elf64 = paths::target_dir()
-        .join(TARGET)
-        .join("release")
-        .join(PACKAGE);
+    let elf64 = target_dir.join(TARGET).join("release").join(PACKAGE);
     let bytes = fs::read(&elf64).with_context(|| format!("reading {}", elf64.display()))?;
     if multiboot_header_offset(&bytes).is_none() {
         bail!(
@@ -55,7 +140,7 @@ pub fn build() -> Result<Kernel> {
         );
     }
     fs::create_dir_all(paths::tessera_dir())?;
-    let elf32 = paths::tessera_dir().join("tessera.elf32");
+    let elf32 = flavour.elf32();
     let output = Command::new("objcopy")
         .args(["-O", "elf32-i386"])
         .arg(&elf64)
@@ -174,6 +259,23 @@ mod tests {
             .iter()
             .flat_map(|w| w.to_le_bytes())
             .collect()
+    }
+
+    #[test]
+    fn conformance_boots_get_the_fixture_kernel_and_no_other_does() {
+        assert_eq!(Flavour::for_args("conformance=1"), Flavour::Fixture);
+        assert_eq!(
+            Flavour::for_args("log=debug conformance=1 switch=emulate"),
+            Flavour::Fixture
+        );
+        for args in ["", "switch=emulate", "conformance=0", "xconformance=1"] {
+            assert_eq!(Flavour::for_args(args), Flavour::Hypervisor, "{args}");
+        }
+        assert_ne!(Flavour::Fixture.elf32(), Flavour::Hypervisor.elf32());
+        assert_ne!(
+            Flavour::Fixture.target_dir(),
+            Flavour::Hypervisor.target_dir()
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!
 //! No allow-list of sites. Two kinds of image may be refused: the conformance fixture
 //! ([`FIXTURE_PACKAGES`], which executes `VMFUNC` from its own code and runs only with
-//! the kernel argument `conformance=1`) for its `VMFUNC` bytes, and a compartment that
+//! the kernel built with the fixture, with the kernel argument
+//! `conformance=1`) for its `VMFUNC` bytes, and a compartment that
 //! every declaration using it expects to be rejected (`expect = "reject"`, or
 //! `"reject:WORD"` with the word of the problem found).
 
@@ -25,8 +26,8 @@ use tessera_core::image::{self, ImageLimits, ImageProblem, MAX_IMAGE_SPAN};
 use tessera_core::layout::REGIONS_BASE;
 use tessera_core::scan::Scanner;
 
-/// The conformance fixture's packages (hypervisor/kernel/src/conformance.rs
-/// `FIXTURE_COMPARTMENTS`): they execute `VMFUNC` by design.
+/// The conformance fixture's packages (`tessera_engine::fixture::COMPARTMENTS`, in
+/// hypervisor/engine/src/fixture/mod.rs): they execute `VMFUNC` by design.
 pub const FIXTURE_PACKAGES: &[&str] = &["conformance", "bench-vmfunc"];
 
 /// Which refusal of the kernel's validator an image may get at build time.

@@ -20,7 +20,7 @@ use tessera_sdk::hypercall::hypercall;
 
 tessera_sdk::entry!(main);
 
-/// The fixture's EPTP-list slots (hypervisor/kernel/src/conformance.rs).
+/// The fixture's EPTP-list slots (`tessera_engine::fixture::slot`).
 const BASE: u64 = 0;
 const CLONE: u64 = 1;
 

@@ -129,6 +129,11 @@ pub enum VmExit {
     /// A software interrupt (`INT3`, `INT n`) was intercepted as such (SVM's INTn
     /// intercept). The run loop decodes it into the exception VMX would report.
     SoftwareInterrupt,
+    /// An exit a backend decorator answered entirely itself (the conformance fixture,
+    /// `tessera_engine::fixture`, runs its cases and hypercalls this way): the run loop
+    /// counts it and checks the watchdog as for any exit, then resumes the guest as the
+    /// decorator left it.
+    Absorbed,
 }
 
 /// The exception a software interrupt whose instruction starts with `bytes` raises in a
@@ -220,7 +225,7 @@ pub fn decide(exit: &VmExit) -> Action {
     match exit {
         VmExit::Hypercall { len } => Action::Hypercall { len: *len },
         VmExit::Cpuid { len } => Action::Cpuid { len: *len },
-        VmExit::Interrupt | VmExit::Watchdog => Action::Resume,
+        VmExit::Interrupt | VmExit::Watchdog | VmExit::Absorbed => Action::Resume,
         VmExit::SingleStep => Action::ClearSingleStep,
         VmExit::Exception { vector, error_code } => Action::Fault(Fault {
             kind: "exception",

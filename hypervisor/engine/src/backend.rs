@@ -128,6 +128,45 @@ pub trait Code {
     /// does not let the CPU fetch it, what the view allows there (the fetch's EPT
     /// violation / NPF).
     fn fetch(&self, view: ViewId, at: u64) -> Result<u8, Access>;
+    /// [`Code::fetch`] through the second-level tables rooted at host-physical `root`,
+    /// tables L1 built that are no view's own (the conformance fixture's aliases): the
+    /// walk and the byte are memory reads only, through the memory port, which refuses
+    /// every address outside L1's memory.
+    fn fetch_root(&self, root: u64, at: u64) -> Result<u8, Access>;
+}
+
+/// The second-level tables the CPU fetches through now: what a backend decodes an
+/// exit's instruction through. Normally a view's own; the conformance fixture also makes
+/// the CPU load other roots L1 built (clones of its view, tables that map nothing, …),
+/// and an instruction fetched there must be decoded from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loaded {
+    /// The tables of this view.
+    View(ViewId),
+    /// The tables rooted at this host-physical address (the root of an EPTP-form pointer
+    /// that is no view's).
+    Root(u64),
+}
+
+impl Loaded {
+    /// What the CPU loaded, from the pointer (EPTP form) it holds and each view's own.
+    #[inline]
+    pub fn of(pointer: u64, views: &[u64]) -> Loaded {
+        match views.iter().position(|p| *p == pointer) {
+            Some(i) => Loaded::View(ViewId(i as u16)),
+            None => Loaded::Root(tessera_core::paging::Eptp::from_bits(pointer).root()),
+        }
+    }
+
+    /// The byte at guest address `at` as the CPU would fetch it through these tables
+    /// ([`Code::fetch`]).
+    #[inline]
+    pub fn fetch(self, code: &dyn Code, at: u64) -> Result<u8, Access> {
+        match self {
+            Loaded::View(view) => code.fetch(view, at),
+            Loaded::Root(root) => code.fetch_root(root, at),
+        }
+    }
 }
 
 /// One vCPU of one vendor.

@@ -128,12 +128,24 @@ pub fn read_virtual<F: EntryFormat, M: Memory>(
 #[derive(Debug)]
 pub struct ViewCode<'a, F: EntryFormat, M: Memory>(pub &'a World<F, M>);
 
-impl<F: EntryFormat, M: Memory> Code for ViewCode<'_, F, M> {
+impl<F: EntryFormat + Copy, M: Memory> Code for ViewCode<'_, F, M> {
     fn fetch(&self, view: ViewId, at: u64) -> Result<u8, Access> {
         let world = self.0;
         match world.views.get(view.index()) {
             Some(v) => fetch_byte(&world.mem, &v.table, at),
             None => Err(Access::default()),
+        }
+    }
+
+    fn fetch_root(&self, root: u64, at: u64) -> Result<u8, Access> {
+        let world = self.0;
+        // Every table of a world has the same format and width.
+        let Some(any) = world.views.first() else {
+            return Err(Access::default());
+        };
+        match PageTable::from_root(*any.table.format(), any.table.maxphyaddr(), root) {
+            Ok(table) => fetch_byte(&world.mem, &table, at),
+            Err(_) => Err(Access::default()),
         }
     }
 }

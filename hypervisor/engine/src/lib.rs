@@ -8,7 +8,9 @@
 //! where the CPU does not switch views itself, stops the view that faulted and repairs
 //! the thread of control, and decides the boot's verdict ([`verdict`]). It reaches the
 //! machine only through the ports of [`port`] and [`backend`]; with the `fake` feature,
-//! [`fake`] provides a machine made of plain data for host tests.
+//! [`fake`] provides a machine made of plain data for host tests. With the `fixture`
+//! feature (test kernels only), [`fixture`] is the VMFUNC conformance fixture, a
+//! decorator around the backend.
 #![no_std]
 #![forbid(unsafe_code)]
 // Issue 13's size rule: no function over 80 lines (the threshold is in clippy.toml).
@@ -32,3 +34,5 @@ pub mod world;
 
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
+#[cfg(feature = "fixture")]
+pub mod fixture;

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 use tessera_core::exit::{Access, Privileged, VmExit};
-use tessera_engine::backend::Code;
+use tessera_engine::backend::{Code, Loaded};
 use tessera_engine::decode::{invalid_opcode, length, software_interrupt};
 use tessera_engine::ids::ViewId;
 
 const RIP: u64 = 0x40_0ffc;
 const V: ViewId = ViewId(3);
+const FROM: Loaded = Loaded::View(V);
 
 /// Executable bytes at RIP; everything else not executable (readable, as data is).
 struct Bytes(BTreeMap<u64, u8>);
@@ -35,10 +36,14 @@ impl Code for Bytes {
             execute: false,
         })
     }
+
+    fn fetch_root(&self, root: u64, at: u64) -> Result<u8, Access> {
+        panic!("fetched {at:#x} through root {root:#x}, not the view's tables");
+    }
 }
 
 fn ud(bytes: &[u8], hardware: bool) -> VmExit {
-    invalid_opcode(&Bytes::at_rip(bytes), V, RIP, hardware)
+    invalid_opcode(&Bytes::at_rip(bytes), FROM, RIP, hardware)
 }
 
 const UD: VmExit = VmExit::Exception {
@@ -99,7 +104,7 @@ fn more_than_fifteen_bytes_of_prefixes_is_gp0() {
 
 #[test]
 fn an_intn_intercept_is_the_exception_vmx_reports() {
-    let int3 = software_interrupt(&Bytes::at_rip(&[0xcc]), V, RIP);
+    let int3 = software_interrupt(&Bytes::at_rip(&[0xcc]), FROM, RIP);
     assert_eq!(
         int3,
         VmExit::Exception {
@@ -108,7 +113,7 @@ fn an_intn_intercept_is_the_exception_vmx_reports() {
         }
     );
     // INT 21h with a prefix: #GP naming IDT entry 0x21 (index << 3 | IDT).
-    let int21 = software_interrupt(&Bytes::at_rip(&[0x66, 0xcd, 0x21]), V, RIP);
+    let int21 = software_interrupt(&Bytes::at_rip(&[0x66, 0xcd, 0x21]), FROM, RIP);
     assert_eq!(
         int21,
         VmExit::Exception {
@@ -121,13 +126,16 @@ fn an_intn_intercept_is_the_exception_vmx_reports() {
 #[test]
 fn cpuid_length_is_decoded_never_guessed() {
     let cpuid = tessera_core::decode::CPUID;
-    assert_eq!(length(&Bytes::at_rip(&[0x0f, 0xa2]), V, RIP, &cpuid, 9), 2);
     assert_eq!(
-        length(&Bytes::at_rip(&[0x2e, 0x0f, 0xa2]), V, RIP, &cpuid, 9),
+        length(&Bytes::at_rip(&[0x0f, 0xa2]), FROM, RIP, &cpuid, 9),
+        2
+    );
+    assert_eq!(
+        length(&Bytes::at_rip(&[0x2e, 0x0f, 0xa2]), FROM, RIP, &cpuid, 9),
         3
     );
     // Not CPUID at RIP (or not fetchable): the record's own length.
-    assert_eq!(length(&Bytes::at_rip(&[0x90]), V, RIP, &cpuid, 9), 9);
+    assert_eq!(length(&Bytes::at_rip(&[0x90]), FROM, RIP, &cpuid, 9), 9);
 }
 
 /// Fetches nothing: the fast path must not need the bytes.
@@ -137,20 +145,33 @@ impl Code for NoFetch {
     fn fetch(&self, _: ViewId, at: u64) -> Result<u8, Access> {
         panic!("fetched {at:#x}");
     }
+
+    fn fetch_root(&self, _: u64, at: u64) -> Result<u8, Access> {
+        panic!("fetched {at:#x}");
+    }
 }
 
 #[test]
 fn a_ud_at_the_own_slot_is_the_gate_vmfunc_without_a_fetch() {
     let slot = tessera_core::protocol::own_slot(u64::from(V.0));
     assert_eq!(
-        invalid_opcode(&NoFetch, V, slot, false),
+        invalid_opcode(&NoFetch, FROM, slot, false),
         VmExit::VmFuncUd { len: 3 }
     );
     // Another view's slot goes through the decoder (and fetches).
     let other = tessera_core::protocol::own_slot(4);
-    let fetched = std::panic::catch_unwind(|| invalid_opcode(&NoFetch, V, other, false));
+    let fetched = std::panic::catch_unwind(|| invalid_opcode(&NoFetch, FROM, other, false));
     assert!(
         fetched.is_err(),
         "a foreign slot must be decoded from its bytes"
     );
+}
+
+#[test]
+fn through_tables_that_are_no_view_s_the_own_slot_is_decoded_from_its_bytes() {
+    // The fixture's alias roots may map anything at the slot address.
+    let slot = tessera_core::protocol::own_slot(u64::from(V.0));
+    let fetched =
+        std::panic::catch_unwind(|| invalid_opcode(&NoFetch, Loaded::Root(0x20_0000), slot, false));
+    assert!(fetched.is_err());
 }

@@ -11,6 +11,8 @@ extern crate alloc;
 
 mod boot;
 mod cpu;
+#[cfg(feature = "fixture")]
+mod fixture;
 mod gate;
 mod gdt;
 mod heap;

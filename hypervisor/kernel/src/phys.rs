@@ -34,6 +34,13 @@ impl PhysMemory {
         assert!(inside, "L1 bug: {pa:#x}+{len:#x} is not memory L1 manages");
     }
 
+    /// A fresh zeroed page for the CPU to read by address ([`OwnedPage`]).
+    pub fn owned_page(&mut self) -> Option<OwnedPage> {
+        let frames = self.frame()?;
+        self.check(frames.start(), PAGE);
+        Some(OwnedPage { frames })
+    }
+
     /// The frames as uninitialised bytes, for the image loader to write (it writes
     /// every byte it hands back as initialised).
     pub fn uninit_mut(&mut self, frames: &Frames) -> &mut [MaybeUninit<u8>] {
@@ -47,6 +54,33 @@ impl PhysMemory {
                 frames.len() as usize,
             )
         }
+    }
+}
+
+/// One page of L1's memory the CPU reads by address and L1 keeps writing while the
+/// guest runs between exits (VMX's EPTP list, which the conformance fixture replaces for
+/// every case): taken out of the memory port, so nothing else can reach it, and written
+/// one volatile u64 at a time.
+#[derive(Debug)]
+pub struct OwnedPage {
+    frames: Frames,
+}
+
+impl OwnedPage {
+    /// Host-physical address of the page (what the CPU is given).
+    pub fn start(&self) -> u64 {
+        self.frames.start()
+    }
+
+    /// Writes u64 number `index` (below 512) of the page.
+    pub fn write_u64(&mut self, index: usize, value: u64) {
+        assert!(index < 512, "L1 bug: u64 {index} of a page");
+        let pa = self.frames.start() + 8 * index as u64;
+        // SAFETY: the page is one frame `PhysMemory::owned_page` allocated from memory L1
+        // manages (identity-mapped, checked there) and gave only to this handle, which is
+        // not `Clone`; `index < 512` keeps the aligned u64 inside it. One volatile write:
+        // the CPU reads the page by address.
+        unsafe { (pa as *mut u64).write_volatile(value) }
     }
 }
 

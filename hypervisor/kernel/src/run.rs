@@ -1,6 +1,7 @@
 //! The boot's workload: the modules become the engine's world (`tessera_engine::provision`)
 //! on this CPU's backend, picked by vendor in one match, and the engine runs it and
-//! decides the verdict (`tessera_engine::boot`).
+//! decides the verdict (`tessera_engine::boot`). With `conformance=1` a kernel built with
+//! the fixture wraps the backend in it (`crate::fixture`); any other kernel refuses.
 
 use crate::loader::Hermit;
 use crate::phys::PhysMemory;
@@ -10,7 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_core::caps::Capabilities;
 use tessera_core::multiboot::BootInfo;
-use tessera_core::paging::EntryFormat;
+use tessera_core::paging::{EntryFormat, Ept, Npt};
 use tessera_engine::backend::Backend;
 use tessera_engine::provision::{self, Input, Module, Paging};
 use tessera_engine::verdict::Verdict;
@@ -23,6 +24,8 @@ struct Args {
     force_emulation: bool,
     /// `watchdog=TICKS`: the boot-wide budget.
     boot_budget: Option<u64>,
+    /// `conformance=1`: run the VMFUNC conformance fixture.
+    fixture: bool,
 }
 
 fn arg(boot: &BootInfo, key: &str) -> Option<String> {
@@ -62,16 +65,18 @@ pub fn run_modules(
     if boot.modules.is_empty() {
         return Verdict::Pass;
     }
-    if arg(boot, "conformance").as_deref() == Some("1") {
+    let args = Args {
+        force_emulation: arg(boot, "switch").as_deref() == Some("emulate"),
+        boot_budget: arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok()),
+        fixture: arg(boot, "conformance").as_deref() == Some("1"),
+    };
+    if args.fixture && !cfg!(feature = "fixture") {
+        // The test fixture is no part of a production hypervisor (docs/architecture.md).
         return Verdict::Fail(
             "conformance=1: this kernel was built without the fixture (cargo feature fixture)"
                 .into(),
         );
     }
-    let args = Args {
-        force_emulation: arg(boot, "switch").as_deref() == Some("emulate"),
-        boot_budget: arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok()),
-    };
     match run(boot, caps, vmx_root, mem, args) {
         Ok(verdict) => verdict,
         Err(reason) => Verdict::Fail(reason),
@@ -91,18 +96,39 @@ fn run(
         (Some(_), _, Some(Err(e))) => Err(alloc::format!("vmxon-failed {e}")),
         (Some(vmx), _, _) => {
             let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
-            let world = build(&modules, paging, mem)?;
-            run_world(world, args, |world| {
+            let backend = |world: &mut World<Ept, PhysMemory>| {
                 let views = (&*world.list, world.pointers());
                 crate::vmx::backend(vmx, &mut world.mem, views, args.force_emulation)
-            })
+            };
+            #[cfg(feature = "fixture")]
+            if args.fixture {
+                return crate::fixture::run(
+                    &modules,
+                    paging,
+                    mem,
+                    (caps, args.boot_budget),
+                    backend,
+                );
+            }
+            run_world(build(&modules, paging, mem, None)?, args, backend)
         }
         (None, Some(svm), _) => {
-            let world = build(&modules, crate::svm::paging(caps.maxphyaddr), mem)?;
-            run_world(world, args, |world| {
+            let paging = crate::svm::paging(caps.maxphyaddr);
+            let backend = |world: &mut World<Npt, PhysMemory>| {
                 let pointers = world.pointers();
                 crate::svm::backend(svm, &mut world.mem, pointers)
-            })
+            };
+            #[cfg(feature = "fixture")]
+            if args.fixture {
+                return crate::fixture::run(
+                    &modules,
+                    paging,
+                    mem,
+                    (caps, args.boot_budget),
+                    backend,
+                );
+            }
+            run_world(build(&modules, paging, mem, None)?, args, backend)
         }
         (None, None, _) => {
             Err("no-backend: this CPU has neither VMX with EPT nor SVM with NPT".into())
@@ -110,17 +136,18 @@ fn run(
     }
 }
 
-/// Provisions the world from the modules.
-fn build<F: EntryFormat + Copy>(
+/// Provisions the world from the modules (for the fixture's compartments, when it runs).
+pub fn build<F: EntryFormat + Copy>(
     modules: &[Module<'_>],
     paging: Paging<F>,
     mem: PhysMemory,
+    fixture: Option<&[&str]>,
 ) -> Result<World<F, PhysMemory>, String> {
     let input = Input {
         modules,
         paging,
         gate: gate(),
-        fixture: None,
+        fixture,
     };
     provision::provision(mem, Box::new(Com1), &input, &mut Hermit)
 }

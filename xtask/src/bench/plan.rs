@@ -178,7 +178,8 @@ pub fn images(plan: &Plan) -> Result<Vec<(BootKind, Result<Image, String>)>> {
     }
     let kinds = boots_needed(&suite(&plan.views), plan.switch);
     let template = gates_declaration()?;
-    let kernel = kernel::build()?;
+    // The fixture boot (`conformance=1`) gets the kernel with the fixture compiled in.
+    let mut kernels = kernel::Kernels::default();
     let elves = build_elves(&template, plan.progress)?;
     let mut images = Vec::new();
     for &kind in &kinds {
@@ -192,10 +193,12 @@ pub fn images(plan: &Plan) -> Result<Vec<(BootKind, Result<Image, String>)>> {
                 scaled(&template, n).and_then(|d| declaration_modules(&d, &elves))
             }
         };
+        let args = kind.kernel_args(plan.switch);
+        let kernel = kernels.for_args(&args)?.elf32.clone();
         let image = modules
             .map(|modules| Image {
                 modules,
-                ..Image::new(kernel.elf32.clone(), kind.kernel_args(plan.switch))
+                ..Image::new(kernel, args)
             })
             .map_err(|e| format!("{e:#}"));
         images.push((kind, image));

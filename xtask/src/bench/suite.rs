@@ -266,6 +266,15 @@ mod tests {
         let emulate_all = boots_needed(&suite(&[2]), Some(SwitchMode::Emulate));
         assert_eq!(emulate_all, [BootKind::Gates, BootKind::Fixture]);
         assert_eq!(BootKind::Fixture.kernel_args(None), "conformance=1");
+        // Only the fixture boot needs the kernel with the fixture compiled in.
+        use crate::kernel::Flavour;
+        for switch in [None, Some(SwitchMode::Emulate), Some(SwitchMode::Hardware)] {
+            let flavour = |kind: BootKind| Flavour::for_args(&kind.kernel_args(switch));
+            assert_eq!(flavour(BootKind::Fixture), Flavour::Fixture);
+            for kind in [BootKind::Gates, BootKind::Emulated, BootKind::Scaling(16)] {
+                assert_eq!(flavour(kind), Flavour::Hypervisor);
+            }
+        }
         assert_eq!(
             BootKind::Emulated.kernel_args(Some(SwitchMode::Hardware)),
             "switch=emulate"

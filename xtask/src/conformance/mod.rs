@@ -179,12 +179,14 @@ pub fn modules(rows: &[rows::Row]) -> Result<Vec<Module>> {
 
 /// Boots every configuration (the nested-kvm ones in one Linux boot) and reads each.
 pub fn boot(configs: &[Config], rows: &[rows::Row]) -> Result<Vec<Result<Results>>> {
-    eprintln!("conformance: building the kernel and the conformance compartment…");
-    let kernel = kernel::build()?;
+    eprintln!("conformance: building the fixture kernel and the conformance compartment…");
+    let mut kernels = kernel::Kernels::default();
     let modules = modules(rows)?;
-    let specs: Vec<RunSpec> = configs
-        .iter()
-        .map(|c| RunSpec {
+    let mut specs = Vec::new();
+    for c in configs {
+        // `conformance=1`: the kernel with the fixture compiled in.
+        let kernel = kernels.for_args(c.kernel_args)?;
+        specs.push(RunSpec {
             engine: c.engine.clone(),
             image: Image {
                 modules: modules.clone(),
@@ -192,8 +194,8 @@ pub fn boot(configs: &[Config], rows: &[rows::Row]) -> Result<Vec<Result<Results
             },
             timeout: Duration::from_secs(300),
             echo: Echo::Quiet,
-        })
-        .collect();
+        });
+    }
     eprintln!(
         "conformance: {} rows on {}…",
         rows.len(),
@@ -299,5 +301,13 @@ mod tests {
         let bytes = tessera_core::cases::encode(&rows.iter().map(|r| r.case).collect::<Vec<_>>());
         assert_eq!(tessera_core::cases::count(&bytes), Ok(rows.len()));
         assert_eq!(configs_for(None).len(), configs().len() + 2);
+    }
+
+    #[test]
+    fn every_configuration_boots_the_fixture_kernel() {
+        for c in configs_for(None) {
+            let flavour = kernel::Flavour::for_args(c.kernel_args);
+            assert_eq!(flavour, kernel::Flavour::Fixture, "{}", c.label);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! Each case is one instruction (VMFUNC with its prefixes, or another instruction whose
 //! report must be the same on every engine), the registers and flags it runs with, the
 //! EPTP-list entry at slot ECX, the view it starts in and where its bytes sit on a pair
-//! of pages. The fixture (hypervisor/kernel/src/conformance.rs) runs it and reports
+//! of pages. The fixture (`tessera_engine::fixture`) runs it and reports
 //! how it ended; the expected outcome is xtask's, computed from the SDM.
 //!
 //! Binary layout (little-endian): a 16-byte header — [`MAGIC`], the case count (u32),

@@ -338,6 +338,8 @@ mod tests {
             })),
             Action::Resume
         );
+        // An exit a decorator answered itself is only counted and resumed.
+        assert_eq!(decide(&VmExit::Absorbed), Action::Resume);
         // #DB: ICEBP (type 5) is the compartment's own privileged instruction; a hardware
         // #DB (type 3) is a single-step trap, which is never fatal.
         assert_eq!(

@@ -4,7 +4,7 @@
 //! the backend is recorded as an [`Event`], so a test can check what the engine did to
 //! the CPU, not only what it printed.
 
-use crate::backend::{Backend, Code, Exit, Fields, Gprs, GuestState};
+use crate::backend::{Backend, Code, Exit, Fields, Gprs, GuestState, Loaded};
 use crate::ids::ViewId;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -24,6 +24,11 @@ pub enum Event {
     ClearSingleStep,
     /// The engine wrote RIP, RSP or RFLAGS before an entry.
     Wrote(Fields, u64),
+    /// The conformance fixture loaded this pointer, with this EPTP index
+    /// (`fixture::RawViews`).
+    LoadPointer(u64, Option<u16>),
+    /// The conformance fixture replaced the hardware EPTP list.
+    SetList,
 }
 
 /// The guest's registers a step may change.
@@ -40,6 +45,10 @@ pub struct Step {
     pub rip: Option<u64>,
     /// A hardware switch the guest made before the exit.
     pub view: Option<ViewId>,
+    /// A hardware `VMFUNC` to a pointer (EPTP form) that is no view's own (the
+    /// conformance fixture's aliases), and the list index it came from, made before the
+    /// exit.
+    pub pointer: Option<(u64, u16)>,
     /// TSC ticks the guest ran.
     pub ticks: u64,
     /// What the guest left in its registers.
@@ -66,6 +75,7 @@ impl Step {
             reason: "scripted",
             rip: None,
             view: None,
+            pointer: None,
             ticks: 100,
             regs: None,
             decode: false,
@@ -101,6 +111,13 @@ impl Step {
         self
     }
 
+    /// After a hardware `VMFUNC` to list entry `index`, `pointer`, which is no view's
+    /// own (an alias).
+    pub fn in_alias(mut self, pointer: u64, index: u16) -> Self {
+        self.pointer = Some((pointer, index));
+        self
+    }
+
     /// After `ticks` TSC ticks.
     pub fn after(mut self, ticks: u64) -> Self {
         self.ticks = ticks;
@@ -127,6 +144,16 @@ pub struct FakeCpu<F = Ept> {
     pub rflags: u64,
     /// The view it runs in.
     pub view: ViewId,
+    /// Each view's own pointer (EPTP form), by [`ViewId`]: what the tests give it.
+    pub pointers: Vec<u64>,
+    /// The pointer it runs on when that is no view's own (an alias the conformance
+    /// fixture loaded); `None`: `view`'s own.
+    pub alias: Option<u64>,
+    /// Whether it has the EPTP-index field (VMX with EPT-violation #VE), and its value.
+    pub ve: bool,
+    pub index: u16,
+    /// The hardware EPTP list as the conformance fixture last wrote it (empty before).
+    pub list: Vec<u64>,
     /// Whether it has hardware VMFUNC (and trapped switching is off).
     pub hardware: bool,
     /// Trapped switching is on.
@@ -152,6 +179,11 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
             rsp: 0,
             rflags: 0,
             view: ViewId(0),
+            pointers: Vec::new(),
+            alias: None,
+            ve: false,
+            index: 0,
+            list: Vec::new(),
             hardware: false,
             trapped: false,
             clock: 1_000,
@@ -168,6 +200,14 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
     pub fn did(&self, event: Event) -> bool {
         self.events.contains(&event)
     }
+
+    /// The tables it fetches through: the view's own, or an alias's root.
+    pub fn loaded(&self) -> Loaded {
+        match self.alias {
+            Some(pointer) => Loaded::of(pointer, &[]),
+            None => Loaded::View(self.view),
+        }
+    }
 }
 
 impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
@@ -176,6 +216,7 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
     fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
         self.events.push(Event::Reset(view));
         self.view = view;
+        self.alias = None;
         self.rflags = 0x202;
         state.store(Fields::RFLAGS, 0x202);
         Ok(())
@@ -198,6 +239,11 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         }
         if let Some(view) = step.view {
             self.view = view;
+            self.alias = None;
+        }
+        if let Some((pointer, index)) = step.pointer {
+            self.alias = Some(pointer);
+            self.index = index;
         }
         if let Some(regs) = step.regs {
             regs(&mut state.gprs);
@@ -205,8 +251,12 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         state.entered();
         let mut exit = step.exit;
         if step.decode {
-            exit =
-                crate::decode::invalid_opcode(code, self.view, self.rip, self.hardware_switching());
+            exit = crate::decode::invalid_opcode(
+                code,
+                self.loaded(),
+                self.rip,
+                self.hardware_switching(),
+            );
         }
         Ok(Exit {
             exit,
@@ -229,6 +279,7 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
     fn switch_to(&mut self, view: ViewId) {
         self.events.push(Event::SwitchTo(view));
         self.view = view;
+        self.alias = None;
     }
 
     fn current_view(&self) -> ViewId {
@@ -267,5 +318,33 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
             0 | 1 => self.cpuid[leaf as usize],
             _ => [0xFFFF_FFFF; 4],
         }
+    }
+}
+
+#[cfg(feature = "fixture")]
+impl<F: EntryFormat + Copy> crate::fixture::RawViews for FakeCpu<F> {
+    fn load_pointer(&mut self, view: ViewId, pointer: u64, index: Option<u16>) {
+        self.events.push(Event::LoadPointer(pointer, index));
+        self.view = view;
+        let own = self.pointers.get(view.index()) == Some(&pointer);
+        self.alias = (!own).then_some(pointer);
+        if let Some(index) = index {
+            self.index = index;
+        }
+    }
+
+    fn loaded_pointer(&self) -> u64 {
+        self.alias
+            .or_else(|| self.pointers.get(self.view.index()).copied())
+            .unwrap_or_default()
+    }
+
+    fn view_index(&self) -> Option<u16> {
+        self.ve.then_some(self.index)
+    }
+
+    fn set_list(&mut self, list: &[u64; 512]) {
+        self.events.push(Event::SetList);
+        self.list = list.to_vec();
     }
 }

@@ -115,17 +115,46 @@ pub fn world(
     modules: &[(&str, &'static [u8])],
     memory: u64,
 ) -> Result<(World<Ept, FakeMemory>, Lines), String> {
-    let modules: Vec<Module<'static>> = modules
+    provisioned(&modules_of(modules), memory, None)
+}
+
+/// The modules of `(command line, bytes)` pairs.
+fn modules_of(modules: &[(&str, &'static [u8])]) -> Vec<Module<'static>> {
+    modules
         .iter()
         .enumerate()
         .map(|(i, (cmdline, bytes))| Module::from_cmdline(cmdline, i, bytes))
-        .collect();
+        .collect()
+}
+
+/// A fake world for the conformance fixture, its transcript and its `cases` module.
+#[cfg(feature = "fixture")]
+pub type FixtureWorld = (World<Ept, FakeMemory>, Lines, Option<&'static [u8]>);
+
+/// A world provisioned for the conformance fixture, as the fixture kernel does it: the
+/// `cases` module split off (and returned), the rest provisioned with `Input::fixture`.
+#[cfg(feature = "fixture")]
+pub fn fixture_world(
+    modules: &[(&str, &'static [u8])],
+    memory: u64,
+) -> Result<FixtureWorld, String> {
+    let (modules, cases) = crate::fixture::split_cases(&modules_of(modules));
+    let fixture = Some(crate::fixture::COMPARTMENTS);
+    let (world, lines) = provisioned(&modules, memory, fixture)?;
+    Ok((world, lines, cases))
+}
+
+fn provisioned(
+    modules: &[Module<'static>],
+    memory: u64,
+    fixture: Option<&[&str]>,
+) -> Result<(World<Ept, FakeMemory>, Lines), String> {
     let lines = Lines::default();
     let input = Input {
-        modules: &modules,
+        modules,
         paging: ept_paging(),
         gate: GATE_CODE,
-        fixture: None,
+        fixture,
     };
     let world = provision(
         FakeMemory::new(memory),

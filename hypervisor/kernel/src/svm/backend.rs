@@ -12,7 +12,7 @@ use tessera_core::paging::Npt;
 use tessera_core::rflags::Rflags;
 use tessera_core::svm::exit::{RawExit, decode, reason_name};
 use tessera_core::svm::vmcb::{control, state};
-use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState};
+use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
 use tessera_engine::decode::{invalid_opcode, length, software_interrupt};
 use tessera_engine::ids::ViewId;
 use tessera_engine::port::Frames;
@@ -49,7 +49,7 @@ impl SvmCpu {
     /// Loads nCR3 from `pointer` (EPTP form) for `view`'s ASID. A pointer that is not
     /// the view's own (the conformance fixture's aliases) has other tables under the
     /// same ASID, as does every view when they share one: the TLB is flushed then.
-    pub(crate) fn load_pointer(&mut self, view: ViewId, pointer: u64) {
+    pub(crate) fn load_ncr3(&mut self, view: ViewId, pointer: u64) {
         self.vmcb
             .set::<u64>(control::N_CR3, pointer & 0x000F_FFFF_FFFF_F000);
         let asid = if self.asid_per_view {
@@ -64,6 +64,17 @@ impl SvmCpu {
         self.current = (view, pointer);
     }
 
+    /// The tables nCR3 roots now: the view's own, or another root L1 built (the
+    /// conformance fixture's aliases).
+    fn loaded(&self) -> Loaded {
+        let (view, pointer) = self.current;
+        if self.pointers.get(view.index()) == Some(&pointer) {
+            Loaded::View(view)
+        } else {
+            Loaded::of(pointer, &self.pointers)
+        }
+    }
+
     /// Turns the exit the APM reports into the one VMX would (module header).
     fn normalise(&self, exit: VmExit, code: &dyn Code, state: &mut GuestState) -> VmExit {
         let ud = VmExit::Exception {
@@ -71,21 +82,19 @@ impl SvmCpu {
             error_code: None,
         };
         let rip = self.vmcb.get::<u64>(state::RIP);
-        let view = self.current.0;
         match exit {
             e if e == ud => {
                 state.store(Fields::RIP, rip);
-                invalid_opcode(code, view, rip, false)
+                invalid_opcode(code, self.loaded(), rip, false)
             }
             VmExit::SoftwareInterrupt => {
                 state.store(Fields::RIP, rip);
-                software_interrupt(code, view, rip)
+                software_interrupt(code, self.loaded(), rip)
             }
             VmExit::Cpuid { len } => {
                 state.store(Fields::RIP, rip);
-                VmExit::Cpuid {
-                    len: length(code, view, rip, &tessera_core::decode::CPUID, len),
-                }
+                let len = length(code, self.loaded(), rip, &tessera_core::decode::CPUID, len);
+                VmExit::Cpuid { len }
             }
             other => other,
         }
@@ -101,7 +110,7 @@ impl Backend for SvmCpu {
             .get(view.index())
             .ok_or_else(|| alloc::format!("{view} has no nested page tables"))?;
         super::write_guest_state(&self.vmcb, 0, 0);
-        self.load_pointer(view, pointer);
+        self.load_ncr3(view, pointer);
         self.flush = true;
         state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
         Ok(())
@@ -163,7 +172,7 @@ impl Backend for SvmCpu {
 
     fn switch_to(&mut self, view: ViewId) {
         if let Some(&pointer) = self.pointers.get(view.index()) {
-            self.load_pointer(view, pointer);
+            self.load_ncr3(view, pointer);
         }
     }
 

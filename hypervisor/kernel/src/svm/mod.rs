@@ -4,6 +4,8 @@
 //! VMFUNC/VMCALL recognised from their #UD by the shared run loop.
 
 pub mod backend;
+#[cfg(feature = "fixture")]
+mod fixture;
 pub mod run;
 pub mod vmcb;
 

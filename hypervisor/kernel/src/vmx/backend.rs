@@ -16,7 +16,7 @@ use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
 use tessera_core::vmx::exit::{ExitFields, RawExit, decode, fields_needed, reason_name};
 use tessera_core::vmx::fields;
-use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState};
+use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
 use tessera_engine::decode::invalid_opcode;
 use tessera_engine::ids::ViewId;
 use tessera_engine::port::Frames;
@@ -37,11 +37,13 @@ pub struct VmxCpu {
     pub(super) failed: Cell<Option<(&'static str, u32, VmFail)>>,
     /// Each view's EPT pointer, by [`ViewId`].
     pub(super) pointers: Vec<u64>,
-    /// The view of the EPT pointer L1 loaded last: the current view whenever the CPU
-    /// does not switch by itself (`hardware` off), so the emulated path never reads the
-    /// VMCS for it.
-    pub(super) loaded: ViewId,
-    /// The VMCS region and the hardware EPTP list page, owned while the CPU uses them.
+    /// The tables of the EPT pointer L1 loaded last: what the CPU fetches through
+    /// whenever it does not switch by itself (`hardware` off), so the emulated path never
+    /// reads the VMCS for it.
+    pub(super) loaded_tables: Loaded,
+    /// The hardware EPTP list (what VMFUNC reads by address).
+    pub(super) list: crate::phys::OwnedPage,
+    /// The VMCS region, owned while the CPU uses it.
     pub(super) _owned: Vec<Frames>,
 }
 
@@ -80,29 +82,40 @@ impl VmxCpu {
         }
     }
 
-    /// Loads EPT pointer `pointer` as list entry `index` would: the EPT pointer, and the
-    /// EPTP-index field where it exists (SDM 2B "VMFUNC", EPTP switching: "if the
+    /// Loads EPT pointer `pointer`, and with `index`, as list entry `index` would: the
+    /// EPTP-index field too, where it exists (SDM 2B "VMFUNC", EPTP switching: "if the
     /// processor supports the 1-setting of the 'EPT-violation #VE' VM-execution control,
     /// EPTP-index ← ECX[15:0]"; SDM 3C §25.6.19). The current view is always read from
     /// the pointer, never the index (KVM does not maintain the field for L1).
-    pub(crate) fn load_pointer(&mut self, pointer: u64, index: u16) {
-        self.loaded = self.view_of(pointer);
+    pub(crate) fn load_eptp(&mut self, pointer: u64, index: Option<u16>) {
+        self.loaded_tables = Loaded::of(pointer, &self.pointers);
         self.write(fields::EPT_POINTER, pointer);
-        if self.caps.ve {
+        if let Some(index) = index.filter(|_| self.caps.ve) {
             self.write(fields::EPTP_INDEX, index.into());
         }
     }
 
-    /// The view whose own EPT pointer `pointer` is (`ViewId(u16::MAX)` for none: the
-    /// engine refuses to go on).
-    fn view_of(&self, pointer: u64) -> ViewId {
-        let index = self.pointers.iter().position(|p| *p == pointer);
-        ViewId(index.map_or(u16::MAX, |i| i as u16))
+    /// Writes the hardware EPTP list. VMFUNC reads it by address at every switch (SDM 2B
+    /// "VMFUNC"): the next one sees the new entries, no INVEPT needed.
+    pub(crate) fn write_list(&mut self, list: &[u64; 512]) {
+        for (slot, pointer) in list.iter().enumerate() {
+            self.list.write_u64(slot, *pointer);
+        }
     }
 
     /// The EPT pointer loaded now.
     pub(crate) fn pointer(&self) -> u64 {
         self.read(fields::EPT_POINTER)
+    }
+
+    /// The tables the CPU fetches through now (after a hardware VMFUNC, the target's).
+    fn loaded(&self) -> Loaded {
+        if self.hardware {
+            // The CPU may have switched by itself since L1 last loaded a pointer.
+            Loaded::of(self.pointer(), &self.pointers)
+        } else {
+            self.loaded_tables
+        }
     }
 
     /// The raw exit of the last VM exit: the reason, then only the fields core decodes
@@ -144,7 +157,7 @@ impl Backend for VmxCpu {
         self.vmcs
             .start_guest(&self.caps, 0, 0, pointer)
             .map_err(|e| alloc::format!("vmcs-guest-state-failed error={e}"))?;
-        self.load_pointer(pointer, view.0);
+        self.load_eptp(pointer, Some(view.0));
         state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
         super::instr::invept_all().map_err(|e| alloc::format!("invept-failed error={e}"))
     }
@@ -182,7 +195,7 @@ impl Backend for VmxCpu {
         {
             let rip = self.read(fields::GUEST_RIP);
             state.store(Fields::RIP, rip);
-            exit = invalid_opcode(code, self.current_view(), rip, self.hardware);
+            exit = invalid_opcode(code, self.loaded(), rip, self.hardware);
         }
         if let Some((what, field, error)) = self.failed.take() {
             return Err(alloc::format!(
@@ -203,16 +216,15 @@ impl Backend for VmxCpu {
 
     fn switch_to(&mut self, view: ViewId) {
         if let Some(&pointer) = self.pointers.get(view.index()) {
-            self.load_pointer(pointer, view.0);
+            self.load_eptp(pointer, Some(view.0));
         }
     }
 
     fn current_view(&self) -> ViewId {
-        if self.hardware {
-            // The CPU may have switched by itself since L1 last loaded a pointer.
-            self.view_of(self.pointer())
-        } else {
-            self.loaded
+        match self.loaded() {
+            Loaded::View(view) => view,
+            // No view of this world has that pointer: the engine refuses to go on.
+            Loaded::Root(_) => ViewId(u16::MAX),
         }
     }
 
@@ -233,7 +245,7 @@ impl Backend for VmxCpu {
         };
         if trapped && self.hardware {
             // From now on only L1 switches: remember where the CPU's own switches left it.
-            self.loaded = self.view_of(self.pointer());
+            self.loaded_tables = Loaded::of(self.pointer(), &self.pointers);
         }
         self.write(fields::SECONDARY_PROC_CONTROLS, value.bits().into());
         self.hardware = !trapped;

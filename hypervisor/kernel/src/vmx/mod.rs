@@ -3,6 +3,8 @@
 //! loop and exit handling build on this (issue: VMX backend).
 
 pub mod backend;
+#[cfg(feature = "fixture")]
+mod fixture;
 pub mod instr;
 pub mod run;
 pub mod vmcs;
@@ -138,20 +140,19 @@ pub fn backend(
     let vmcs = vmcs::Vmcs::new(region.start(), &ctl)
         .map_err(|e| alloc::format!("vmcs-setup-failed error={e}"))?;
     log::debug!("VMCS at {:#x}", vmcs.region);
-    let list_page = mem.frame().ok_or("no-memory-for-eptp-list")?;
-    for (slot, pointer) in list.iter().enumerate() {
-        mem.write_u64(list_page.start() + 8 * slot as u64, *pointer);
-    }
+    let list_page = mem.owned_page().ok_or("no-memory-for-eptp-list")?;
     if ctl.vm_functions {
-        // SAFETY: the EPTP list is an L1 page holding only EPTPs of views L1 built
-        // (unused entries are 0, which VMFUNC rejects with exit 59).
+        // SAFETY: the EPTP list is an L1 page (zeroed now, `write_list` fills it below)
+        // holding only EPTPs of tables L1 built — the views', and with the conformance
+        // fixture aliases of its view — or entries VMFUNC rejects with exit 59 (0, and the
+        // fixture's deliberately invalid forms).
         unsafe { instr::vmwrite(fields::EPTP_LIST_ADDRESS, list_page.start()) }
             .map_err(|e| alloc::format!("vmwrite-failed field=eptp-list error={e}"))?;
         // SAFETY: enables only EPTP switching (VM function 0).
         unsafe { instr::vmwrite(fields::VM_FUNCTION_CONTROLS, 1) }
             .map_err(|e| alloc::format!("vmwrite-failed field=vm-function-controls error={e}"))?;
     }
-    Ok(backend::VmxCpu {
+    let mut cpu = backend::VmxCpu {
         vmcs,
         caps: *caps,
         vm_functions: ctl.vm_functions.then_some(ctl.secondary),
@@ -159,9 +160,12 @@ pub fn backend(
         timer: u32::MAX.into(),
         failed: core::cell::Cell::new(None),
         pointers,
-        loaded: tessera_engine::ids::ViewId(0),
-        _owned: alloc::vec![region, list_page],
-    })
+        loaded_tables: tessera_engine::backend::Loaded::View(tessera_engine::ids::ViewId(0)),
+        list: list_page,
+        _owned: alloc::vec![region],
+    };
+    cpu.write_list(list);
+    Ok(cpu)
 }
 
 /// How views are built on this CPU with EPT.
