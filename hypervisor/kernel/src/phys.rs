@@ -74,14 +74,53 @@ impl OwnedPage {
 
     /// Writes u64 number `index` (below 512) of the page.
     pub fn write_u64(&mut self, index: usize, value: u64) {
-        assert!(index < 512, "L1 bug: u64 {index} of a page");
-        let pa = self.frames.start() + 8 * index as u64;
+        self.write(8 * index, value);
+    }
+
+    /// The address of a naturally aligned `W` at byte `offset`, inside the page.
+    fn at<W: Word>(&self, offset: usize) -> u64 {
+        let size = core::mem::size_of::<W>();
+        assert!(
+            offset % size == 0 && offset + size <= PAGE as usize,
+            "L1 bug: a {size}-byte word at {offset:#x} of a page"
+        );
+        self.frames.start() + offset as u64
+    }
+
+    /// Reads the `W` at byte `offset` (naturally aligned, inside the page), with one
+    /// volatile access: the CPU writes the page too (a VMCB at #VMEXIT).
+    pub fn read<W: Word>(&self, offset: usize) -> W {
+        let pa = self.at::<W>(offset);
         // SAFETY: the page is one frame `PhysMemory::owned_page` allocated from memory L1
         // manages (identity-mapped, checked there) and gave only to this handle, which is
-        // not `Clone`; `index < 512` keeps the aligned u64 inside it. One volatile write:
-        // the CPU reads the page by address.
-        unsafe { (pa as *mut u64).write_volatile(value) }
+        // not `Clone`; `at` keeps the naturally aligned word inside it, and every `Word`
+        // is an integer, valid for any bits.
+        unsafe { (pa as *const W).read_volatile() }
     }
+
+    /// Writes the `W` at byte `offset` (naturally aligned, inside the page), with one
+    /// volatile access: the CPU reads the page by address.
+    pub fn write<W: Word>(&mut self, offset: usize, value: W) {
+        let pa = self.at::<W>(offset);
+        // SAFETY: as in `read`; `&mut self` makes this the only access from L1.
+        unsafe { (pa as *mut W).write_volatile(value) }
+    }
+}
+
+/// The integers an [`OwnedPage`] is read and written in.
+pub trait Word: Copy + private::Sealed {}
+
+impl Word for u8 {}
+impl Word for u16 {}
+impl Word for u32 {}
+impl Word for u64 {}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for u8 {}
+    impl Sealed for u16 {}
+    impl Sealed for u32 {}
+    impl Sealed for u64 {}
 }
 
 impl TableMemory for PhysMemory {

@@ -109,7 +109,7 @@ impl Backend for SvmCpu {
             .pointers
             .get(view.index())
             .ok_or_else(|| alloc::format!("{view} has no nested page tables"))?;
-        super::write_guest_state(&self.vmcb, 0, 0);
+        super::write_guest_state(&mut self.vmcb, 0, 0);
         self.load_ncr3(view, pointer);
         self.flush = true;
         state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
@@ -128,14 +128,14 @@ impl Backend for SvmCpu {
             };
             self.vmcb.set::<u64>(Self::field_of(field), value);
         }
-        let v = &self.vmcb;
+        let v = &mut self.vmcb;
         v.set::<u64>(state::RAX, state.gprs.rax);
         v.set::<u8>(control::TLB_CONTROL, u8::from(self.flush));
         self.flush = false;
         crate::lapic::arm(self.watchdog);
         // SAFETY: the VMCB intercepts every sensitive instruction, runs on nested page
         // tables L1 built, with a non-zero ASID; SVME and VM_HSAVE_PA were set up.
-        unsafe { super::run::vmrun(&mut state.gprs, v.pa) };
+        unsafe { super::run::vmrun(&mut state.gprs, v.pa()) };
         crate::lapic::arm(0);
         state.entered();
         state.gprs.rax = v.get::<u64>(state::RAX);

@@ -101,9 +101,7 @@ pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Resu
     unsafe { crate::cpu::wrmsr(VM_HSAVE_PA, hsave) };
     crate::lapic::init();
 
-    let vmcb = Vmcb {
-        pa: frames_filled(mem, &mut owned, 1, 0)?,
-    };
+    let mut vmcb = Vmcb::new(mem.owned_page().ok_or("out of memory for the VMCB")?);
     // Every I/O port and MSR intercepted (APM §15.10: IOPM 12 KiB, MSRPM 8 KiB).
     let iopm = frames_filled(mem, &mut owned, 3, 0xFF)?;
     let msrpm = frames_filled(mem, &mut owned, 2, 0xFF)?;
@@ -180,7 +178,7 @@ pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Resu
 }
 
 /// Guest state of a fresh compartment start (the same L2 environment as on VMX).
-pub fn write_guest_state(vmcb: &Vmcb, rip: u64, rsp: u64) {
+pub fn write_guest_state(vmcb: &mut Vmcb, rip: u64, rsp: u64) {
     let code = attrib_from_access_rights(ar::CODE);
     let data = attrib_from_access_rights(ar::DATA);
     let flat = 0xFFFF_FFFF;
