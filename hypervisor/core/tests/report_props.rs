@@ -145,8 +145,7 @@ proptest! {
     fn app_values_round_trip_through_the_encoding(
         pairs in prop::collection::btree_map(app_key(), any::<String>(), 0..6),
     ) {
-        let mut buf = [0u8; REPORT_MAX as usize];
-        let mut writer = Writer::new(&mut buf);
+        let mut writer = Writer::<{ REPORT_MAX as usize }>::new();
         let mut sent = Vec::new();
         for (key, value) in &pairs {
             let pushed = writer.push(key, value);

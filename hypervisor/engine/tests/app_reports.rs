@@ -14,8 +14,7 @@ use tessera_engine::verdict::Verdict;
 
 /// An APP_REPORT buffer as the SDK builds it.
 fn buffer(pairs: &[(&str, &dyn Display)]) -> Vec<u8> {
-    let mut buf = [0u8; nr::REPORT_MAX as usize];
-    let mut writer = Writer::new(&mut buf);
+    let mut writer = Writer::<{ nr::REPORT_MAX as usize }>::new();
     for (key, value) in pairs {
         writer.push(key, value).expect("a pair the SDK sends");
     }

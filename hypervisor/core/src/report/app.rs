@@ -60,8 +60,7 @@ mod tests {
 
     /// A buffer as the SDK builds it.
     fn pairs(pairs: &[(&str, &dyn Display)]) -> Vec<u8> {
-        let mut buf = [0u8; REPORT_MAX as usize];
-        let mut w = Writer::new(&mut buf);
+        let mut w = Writer::<{ REPORT_MAX as usize }>::new();
         for (key, value) in pairs {
             w.push(key, value).expect("pushed");
         }
@@ -174,8 +173,7 @@ mod tests {
 
     #[test]
     fn the_writer_refuses_what_l1_would_and_what_does_not_fit() {
-        let mut buf = [0u8; 16];
-        let mut w = Writer::new(&mut buf);
+        let mut w = Writer::<16>::new();
         assert_eq!(w.push("cpu", &1), Err(error::IDENTITY_KEY));
         assert_eq!(w.push("Op", &1), Err(error::BAD_REPORT));
         assert_eq!(w.push("n", &"0123456789"), Ok(()));

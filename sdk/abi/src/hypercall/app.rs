@@ -135,18 +135,21 @@ impl<'a> Iterator for Pairs<'a> {
     }
 }
 
-/// Builds a buffer in `buf`, one pair at a time.
-#[derive(Debug)]
-pub struct Writer<'a> {
-    buf: &'a mut [u8],
+/// Builds a buffer of at most `N` bytes, one pair at a time (`N` =
+/// [`REPORT_MAX`](super::REPORT_MAX) is what L1 takes).
+#[derive(Clone, Debug)]
+pub struct Writer<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl<'a> Writer<'a> {
-    /// An empty buffer over `buf` (at most [`REPORT_MAX`](super::REPORT_MAX) bytes of it
-    /// are worth using: L1 refuses a longer one).
-    pub const fn new(buf: &'a mut [u8]) -> Self {
-        Self { buf, len: 0 }
+impl<const N: usize> Writer<N> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
     }
 
     /// Appends `key` and `value` as [`Display`](fmt::Display) writes it. On an error
@@ -189,10 +192,16 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// Where formatting writes a value's bytes (private: only [`Writer::push`] frames them).
-struct Value<'w, 'a>(&'w mut Writer<'a>);
+impl<const N: usize> Default for Writer<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
-impl fmt::Write for Value<'_, '_> {
+/// Where formatting writes a value's bytes (private: only [`Writer::push`] frames them).
+struct Value<'w, const N: usize>(&'w mut Writer<N>);
+
+impl<const N: usize> fmt::Write for Value<'_, N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0.put(s.as_bytes()).map_err(|_| fmt::Error)
     }
