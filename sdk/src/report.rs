@@ -1,6 +1,6 @@
 //! Machine-readable transcript lines: a compartment's own with [`app!`](crate::app) (the
 //! APP_REPORT hypercall), and the hypervisor's benchmark and round-trip words with
-//! [`report!`](crate::report) (REPORT).
+//! [`report!`](macro@crate::report) (REPORT).
 //!
 //! `print!` output is prefixed with `[NAME] ` and escaped by the hypervisor, so it can
 //! never be an `@@` line. A compartment's results go on `@@APP` lines instead:
@@ -16,7 +16,7 @@
 //! decodes them back to the exact text. [`AppLine`] builds one with keys chosen at run
 //! time.
 //!
-//! [`report!`] is for the words of [`tessera_abi::hypercall::REPORT_WORDS`]
+//! [`report!`](macro@crate::report) is for the words of [`tessera_abi::hypercall::REPORT_WORDS`]
 //! (`ROUNDTRIPS`, `BENCH`, `CALL`), which tools read: `report!("ROUNDTRIPS", "n={n}
 //! exits={e}")` becomes `@@ROUNDTRIPS compartment=NAME n=... exits=...`. A literal word
 //! that is not one of them does not compile; any other is refused with `NO_SUCH_WORD`,
@@ -130,7 +130,7 @@ pub fn report_fmt(word: &str, rest: fmt::Arguments<'_>) -> Result<(), ReportErro
 }
 
 /// `word` if it is one of [`nr::REPORT_WORDS`]; otherwise compilation stops (in a
-/// constant). What [`report!`](crate::report) checks a literal word with.
+/// constant). What [`report!`](macro@crate::report) checks a literal word with.
 #[doc(hidden)]
 pub const fn known_word(word: &'static str) -> &'static str {
     assert!(

@@ -5,8 +5,9 @@
 //! `@@BENCH` carries JSON instead of tokens: its text is kept whole in [`Record::rest`].
 //! The identity keys (`compartment`, `caller`, `callee`, `cpu`:
 //! `tessera_abi::transcript::IDENTITY_KEYS`) are the hypervisor's alone: on a line a
-//! compartment reported (`@@ROUNDTRIPS`, `@@CALL`, `@@BENCH`), `compartment` is who
-//! reported it, and the hypervisor refuses any report that names one itself.
+//! compartment reported (`@@APP`, `@@ROUNDTRIPS`, `@@CALL`, `@@BENCH`), `compartment` is
+//! who reported it, and the hypervisor refuses any report that names one itself. Text
+//! values (`@@APP` values, messages) are `%XX`-encoded: [`Record::text`] decodes them.
 //! Free-form log lines never start with `@@` and are kept only as lines.
 
 use std::collections::BTreeMap;
