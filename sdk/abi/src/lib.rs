@@ -85,9 +85,9 @@ pub mod error {
     /// The call is not allowed now (e.g. REGISTER_EXPORT after `main` returned).
     pub const BAD_STATE: i64 = -7;
     /// The caller's console budget (manifest `console=`, default 64 KiB) is spent: what
-    /// this CONSOLE_WRITE or REPORT sent was (at least in part) dropped, and L1 printed
-    /// `@@TRUNCATED compartment=NAME`. Every later CONSOLE_WRITE and REPORT of this
-    /// compartment returns it too; the compartment keeps running.
+    /// this CONSOLE_WRITE, REPORT or APP_REPORT sent was (at least in part) dropped, and
+    /// L1 printed `@@TRUNCATED compartment=NAME`. Every later CONSOLE_WRITE, REPORT and
+    /// APP_REPORT of this compartment returns it too; the compartment keeps running.
     pub const OVER_BUDGET: i64 = -8;
     /// A REPORT line or an APP_REPORT buffer is not in the format
     /// [`crate::hypercall::REPORT`] or [`crate::hypercall::APP_REPORT`] documents.
