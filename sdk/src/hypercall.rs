@@ -100,6 +100,7 @@ impl fmt::Display for Error {
             error::OVER_BUDGET => "console budget spent",
             error::BAD_REPORT => "malformed report",
             error::IDENTITY_KEY => "identity key in a report",
+            error::NO_SUCH_WORD => "no such report word",
             0 => "no progress",
             _ => "unknown error",
         };

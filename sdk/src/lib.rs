@@ -28,7 +28,9 @@
 //! - [`import!`]: typed calls to other compartments' exports (LOOKUP once, then the
 //!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
 //! - [`grant`]: the shared buffers the manifest grants this compartment.
-//! - [`report!`]: machine-readable `@@WORD` result lines (REPORT hypercall).
+//! - [`app!`]: the compartment's own machine-readable lines, `@@APP compartment=NAME
+//!   key=value ...` (APP_REPORT; [`report::AppLine`] for keys chosen at run time), and
+//!   [`report!`]: the `@@ROUNDTRIPS`/`@@BENCH`/`@@CALL` lines tools read (REPORT).
 //! - [`exit`], [`exit_count`]; [`hypercall::raw`], one `unsafe fn` per hypercall of the
 //!   ABI's table, and [`hypercall::hypercall`] for any number.
 //! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the

@@ -361,7 +361,7 @@ pub fn check_scenario(name: &str, faults: &[Fault]) -> &'static BootOutcome {
 /// where a watchdog stopped a loop and how far past its budget).
 pub fn signature(outcome: &BootOutcome) -> BTreeSet<String> {
     let mut lines = BTreeSet::new();
-    for word in ["EXIT", "FAULT", "REJECT", "ABORT", "ROUNDTRIPS"] {
+    for word in ["EXIT", "FAULT", "REJECT", "ABORT", "ROUNDTRIPS", "APP"] {
         for r in records(outcome, word) {
             // Where a watchdog interrupts a loop depends on the engine's timer.
             let watchdog = r.get("kind").is_some_and(|k| k == "watchdog");

@@ -5,8 +5,9 @@
 //! `@@BENCH` carries JSON instead of tokens: its text is kept whole in [`Record::rest`].
 //! The identity keys (`compartment`, `caller`, `callee`, `cpu`:
 //! `tessera_abi::transcript::IDENTITY_KEYS`) are the hypervisor's alone: on a line a
-//! compartment reported (`@@ROUNDTRIPS`, `@@CALL`, `@@BENCH`), `compartment` is who
-//! reported it, and the hypervisor refuses any report that names one itself.
+//! compartment reported (`@@APP`, `@@ROUNDTRIPS`, `@@CALL`, `@@BENCH`), `compartment` is
+//! who reported it, and the hypervisor refuses any report that names one itself. Text
+//! values (`@@APP` values, messages) are `%XX`-encoded: [`Record::text`] decodes them.
 //! Free-form log lines never start with `@@` and are kept only as lines.
 
 use std::collections::BTreeMap;
@@ -44,6 +45,12 @@ impl Record {
     /// The value of the first `key=value` token with this key.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.pairs().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The text the value of `key` stands for, decoded ([`decode_value`]): what a
+    /// compartment sent as an `@@APP` value, a panic message, a `@@REJECT` message.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(decode_value)
     }
 
     /// Whether this is the `@@RESULT` line.
@@ -152,6 +159,29 @@ impl Transcript {
     }
 }
 
+/// The exact text an `@@` text value stands for: every `%XX` (two hex digits) is the
+/// byte XX (docs/transcript.md, "text": L1 writes `%`, `=`, whitespace and every byte
+/// that is not printable ASCII so). `None` for a `%` without two hex digits after it, or
+/// bytes that are not UTF-8.
+pub fn decode_value(value: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(value.len());
+    let mut rest = value.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 fn cap_word() -> &'static str {
     CAP.strip_prefix(PREFIX).unwrap_or(CAP)
 }
@@ -178,6 +208,22 @@ mod tests {
         assert_eq!(r.rest, r#"{"name": "vmfunc", "min": 3}"#);
         let r = Record::parse("@@RESULT").unwrap();
         assert!(r.tokens.is_empty());
+    }
+
+    #[test]
+    fn text_values_decode_to_the_exact_text() {
+        let r = Record::parse(
+            "@@APP compartment=kv note=a%20b%3Dc%25d%0A@@RESULT%20pass text=caf%C3%A9 empty=",
+        )
+        .unwrap();
+        assert_eq!(r.text("note").as_deref(), Some("a b=c%d\n@@RESULT pass"));
+        assert_eq!(r.text("text").as_deref(), Some("caf\u{e9}"));
+        assert_eq!(r.text("empty").as_deref(), Some(""));
+        assert_eq!(r.text("compartment").as_deref(), Some("kv"));
+        assert_eq!(r.text("missing"), None);
+        for bad in ["%", "%4", "%zz", "%C3", "%+1"] {
+            assert_eq!(decode_value(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -38,7 +38,7 @@ fn main() -> i32 {
     if sent >= LIMIT {
         return not_contained(NAME, format_args!("{sent} bytes printed, no budget"));
     }
-    let report = tessera_sdk::report!("ROUNDTRIPS", "n={sent}");
+    let report = tessera_sdk::report!("ROUNDTRIPS", "n={sent}").map_err(Error::from);
     let again = console_write(b"after the budget\n");
     if report != Err(Error(error::OVER_BUDGET)) || again != Err(Error(error::OVER_BUDGET)) {
         return not_contained(

@@ -37,7 +37,7 @@ fn main() -> i32 {
         ("BENCH", r#"{"name":"gate-0","runs":[{"cpu":3}]}"#),
     ];
     for (word, rest) in forged {
-        match report!(word, "{rest}") {
+        match report!(word, "{rest}").map_err(Error::from) {
             Err(Error(error::IDENTITY_KEY)) => {}
             other => {
                 return not_contained(NAME, format_args!("REPORT {word} {rest} -> {other:?}"));
@@ -45,7 +45,8 @@ fn main() -> i32 {
         }
     }
     // The old trick for a second identity: JSON that is not one object.
-    let malformed = report!("BENCH", r#"{{"name":"x"}},{{"compartment":"victim"}}"#);
+    let malformed =
+        report!("BENCH", r#"{{"name":"x"}},{{"compartment":"victim"}}"#).map_err(Error::from);
     if malformed != Err(Error(error::BAD_REPORT)) {
         return not_contained(NAME, format_args!("two JSON objects -> {malformed:?}"));
     }

@@ -26,7 +26,7 @@ use core::arch::asm;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use tessera_sdk::hypercall::Error;
+use tessera_sdk::report::ReportError;
 use tessera_sdk::{exit_count, println};
 
 /// Timed iterations of every benchmark.
@@ -95,8 +95,8 @@ pub struct Stats {
 pub enum Failed {
     /// An iteration's operation reported a wrong result (warm-up or timed).
     WrongResult,
-    /// The REPORT hypercall refused the line.
-    Report(Error),
+    /// The REPORT hypercall refused the line (the error names the word).
+    Report(ReportError),
 }
 
 /// Runs benchmarks: owns the samples buffer and the measured costs of measuring.

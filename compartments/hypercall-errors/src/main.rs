@@ -46,6 +46,7 @@ fn main() -> i32 {
     let (long_ptr, long_len) = buf(&long);
     let (bad, bad_len) = buf(&bad_utf8);
     let (abi, abi_len) = buf(b"abi");
+    let (kv, kv_len) = buf(b"KV puts=3");
     let (probe_name, probe_len) = buf(b"probe");
     let probe_fn = probe as extern "C" fn() -> u64 as usize as u64;
     let big = [b'x'; 4097];
@@ -54,10 +55,21 @@ fn main() -> i32 {
     let cases: &[(&str, u64, [u64; 4], i64)] = &[
         // The number first, then the manifest.
         ("unknown number 99", 99, [0; 4], error::UNKNOWN_HYPERCALL),
-        ("unknown number 11", 11, [0; 4], error::UNKNOWN_HYPERCALL),
+        (
+            "unknown number COUNT (the first past the table)",
+            nr::COUNT as u64,
+            [0; 4],
+            error::UNKNOWN_HYPERCALL,
+        ),
         (
             "EXIT_COUNT not in hypercalls=",
             nr::EXIT_COUNT,
+            [0; 4],
+            error::NOT_PERMITTED,
+        ),
+        (
+            "APP_REPORT not in hypercalls= (report is)",
+            nr::APP_REPORT,
             [0; 4],
             error::NOT_PERMITTED,
         ),
@@ -159,6 +171,12 @@ fn main() -> i32 {
             nr::REPORT,
             [bad, bad_len, 0, 0],
             error::BAD_REPORT,
+        ),
+        (
+            "REPORT of a word of its own",
+            nr::REPORT,
+            [kv, kv_len, 0, 0],
+            error::NO_SUCH_WORD,
         ),
         // REGISTER_EXPORT (from main, so allowed).
         (

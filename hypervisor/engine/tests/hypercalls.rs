@@ -3,61 +3,14 @@
 
 mod common;
 
-use common::{MEMORY, hello, manifest};
+use common::script::{call, exit0, put, result, run, world};
+use common::{hello, manifest};
 use tessera_abi::{error, gate::info, hypercall as nr};
 use tessera_core::exit::VmExit;
 use tessera_core::outcome::Outcome;
-use tessera_core::paging::Ept;
-use tessera_engine::boot;
-use tessera_engine::fake::backend::{FakeCpu, Step};
-use tessera_engine::fake::{self, FakeMemory, Lines};
+use tessera_engine::fake::backend::Step;
 use tessera_engine::ids::ViewId;
 use tessera_engine::verdict::Verdict;
-use tessera_engine::world::World;
-
-type FakeWorld = World<Ept, FakeMemory>;
-
-/// Offset in an image where tests put hypercall buffers (hello's .bss).
-const SCRATCH: u64 = 0x9000;
-
-/// Writes `bytes` into `view`'s image at `SCRATCH + at`; returns their guest address.
-fn put(world: &mut FakeWorld, view: u16, at: u64, bytes: &[u8]) -> u64 {
-    let v = world.view(ViewId(view));
-    let image = v.image.as_ref().expect("image");
-    let (hpa, gva) = (
-        image.frames.start() + SCRATCH + at,
-        v.region.base + SCRATCH + at,
-    );
-    world.mem.poke(hpa, bytes);
-    gva
-}
-
-fn call(number: u64, args: [u64; 4]) -> Step {
-    Step::exit(VmExit::Hypercall { len: 3 })
-        .reason("vmcall")
-        .regs(move |g| {
-            g.rax = number;
-            [g.rdi, g.rsi, g.rdx, g.r10] = args;
-        })
-}
-
-fn exit0() -> Step {
-    call(nr::EXIT, [0; 4])
-}
-
-fn run(world: &mut FakeWorld, script: Vec<Step>) -> (Verdict, FakeCpu) {
-    let (verdict, vcpu) = boot::run(world, FakeCpu::new(Ept::new(true), script), None);
-    (verdict, vcpu.cpu)
-}
-
-/// RAX as the guest saw it after hypercall `k` (0-based) of the script.
-fn result(cpu: &FakeCpu, k: usize) -> i64 {
-    cpu.entered_with[k + 1].rax as i64
-}
-
-fn world(modules: &[(&str, &'static [u8])]) -> (FakeWorld, Lines) {
-    fake::world(modules, MEMORY).expect("provisioned")
-}
 
 #[test]
 fn console_write_prints_whole_escaped_lines_and_checks_its_buffer() {

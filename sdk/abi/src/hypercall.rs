@@ -18,6 +18,7 @@
 //! consistent (numbers dense from 0, manifest names unique and present exactly where the
 //! policy needs them, registers in ABI order).
 
+pub mod app;
 #[macro_use]
 mod generate;
 mod set;
@@ -38,10 +39,24 @@ pub const ALL: [u64; COUNT] = {
     numbers
 };
 
-/// Words [`REPORT`] accepts.
+/// Words [`REPORT`] accepts; any other is [`NO_SUCH_WORD`](crate::error::NO_SUCH_WORD).
+/// A compartment's own lines are `@@APP` ([`APP_REPORT`]), not words of its own.
 pub const REPORT_WORDS: &[&str] = &["ROUNDTRIPS", "BENCH", "CALL"];
-/// Longest [`REPORT`] line.
+/// Longest [`REPORT`] line, and longest [`APP_REPORT`] buffer.
 pub const REPORT_MAX: u64 = 1024;
+
+/// Whether `word` is one of [`REPORT_WORDS`] (usable in constants: the SDK refuses a
+/// literal word that is not one at compile time).
+pub const fn is_report_word(word: &str) -> bool {
+    let mut i = 0;
+    while i < REPORT_WORDS.len() {
+        if same(word, REPORT_WORDS[i]) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
 
 /// Largest buffer CONSOLE_WRITE and PANIC accept in one call.
 pub const CONSOLE_WRITE_MAX: u64 = 4096;
@@ -161,7 +176,7 @@ impl Hypercall {
     }
 }
 
-const fn same(a: &str, b: &str) -> bool {
+pub(crate) const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

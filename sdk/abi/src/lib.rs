@@ -35,11 +35,16 @@ pub mod transcript {
     /// `@@TRUNCATED compartment=NAME`: the compartment's console budget is spent; L1
     /// prints nothing more for it.
     pub const TRUNCATED: &str = "@@TRUNCATED";
+    /// `@@APP compartment=NAME key=value ...`: a compartment's own line
+    /// ([`crate::hypercall::APP_REPORT`]); `compartment` is L1's, every other key and
+    /// every value the compartment's.
+    pub const APP: &str = "@@APP";
     /// Keys that name who did something: only L1 writes them, from what it knows (the
     /// view that exited, the running CPU), never from what a compartment says. A
     /// [`crate::hypercall::REPORT`] that uses one, as a key or (for `BENCH`) as a JSON
-    /// member name at any depth, is refused with [`crate::error::IDENTITY_KEY`]. On a
-    /// reported line (`@@ROUNDTRIPS`, `@@CALL`, `@@BENCH`), `compartment` is the
+    /// member name at any depth, is refused with [`crate::error::IDENTITY_KEY`], and so
+    /// is an [`crate::hypercall::APP_REPORT`] pair that uses one as its key. On a
+    /// reported line (`@@ROUNDTRIPS`, `@@CALL`, `@@BENCH`, `@@APP`), `compartment` is the
     /// reporter and everything else is that compartment's claim: `@@CALL
     /// compartment=A target=B export=E result=ok|error:KIND` is what A says about its
     /// call to B.
@@ -83,15 +88,19 @@ pub mod error {
     /// The call is not allowed now (e.g. REGISTER_EXPORT after `main` returned).
     pub const BAD_STATE: i64 = -7;
     /// The caller's console budget (manifest `console=`, default 64 KiB) is spent: what
-    /// this CONSOLE_WRITE or REPORT sent was (at least in part) dropped, and L1 printed
-    /// `@@TRUNCATED compartment=NAME`. Every later CONSOLE_WRITE and REPORT of this
-    /// compartment returns it too; the compartment keeps running.
+    /// this CONSOLE_WRITE, REPORT or APP_REPORT sent was (at least in part) dropped, and
+    /// L1 printed `@@TRUNCATED compartment=NAME`. Every later CONSOLE_WRITE, REPORT and
+    /// APP_REPORT of this compartment returns it too; the compartment keeps running.
     pub const OVER_BUDGET: i64 = -8;
-    /// A REPORT line is not in the format [`crate::hypercall::REPORT`] documents.
+    /// A REPORT line or an APP_REPORT buffer is not in the format
+    /// [`crate::hypercall::REPORT`] or [`crate::hypercall::APP_REPORT`] documents.
     pub const BAD_REPORT: i64 = -9;
-    /// A REPORT line names a key only the hypervisor writes
+    /// A REPORT line or an APP_REPORT pair names a key only the hypervisor writes
     /// ([`crate::transcript::IDENTITY_KEYS`]).
     pub const IDENTITY_KEY: i64 = -10;
+    /// A REPORT line's word is not one of [`crate::hypercall::REPORT_WORDS`]. A
+    /// compartment's lines of its own are `@@APP` ([`crate::hypercall::APP_REPORT`]).
+    pub const NO_SUCH_WORD: i64 = -11;
 }
 
 /// The gate: the only code executable in more than one view (docs/gates.md).

@@ -44,7 +44,7 @@ tessera_abi::for_each_hypercall!(rows);
 
 /// The numbers compartments are built against (ABI version 2): a row may be added, never
 /// renumbered.
-const NUMBERS: [(&str, u64); 11] = [
+const NUMBERS: [(&str, u64); 12] = [
     ("EXIT", 0),
     ("CONSOLE_WRITE", 1),
     ("PANIC", 2),
@@ -56,6 +56,7 @@ const NUMBERS: [(&str, u64); 11] = [
     ("CONFORMANCE_REPORT", 8),
     ("REPORT", 9),
     ("SWITCH_VIEW", 10),
+    ("APP_REPORT", 11),
 ];
 
 #[test]
@@ -69,7 +70,7 @@ fn numbers_are_the_published_ones_dense_and_unique() {
         assert_eq!(Hypercall::ALL[i], *call);
         assert_eq!(nr::ALL[i], *number);
     }
-    let published: Vec<(&str, u64)> = ROWS.iter().map(|r| (r.0, r.1)).take(11).collect();
+    let published: Vec<(&str, u64)> = ROWS.iter().map(|r| (r.0, r.1)).take(12).collect();
     assert_eq!(published, NUMBERS);
     let unique: BTreeSet<u64> = nr::ALL.into_iter().collect();
     assert_eq!(unique.len(), COUNT);
@@ -107,6 +108,7 @@ fn manifest_names_are_unique_and_round_trip() {
         "lookup",
         "grant",
         "report",
+        "app_report",
     ];
     assert_eq!(names, published);
     let unique: BTreeSet<&str> = names.iter().copied().collect();
@@ -151,7 +153,8 @@ fn policies_are_as_documented() {
             RegisterExport,
             Lookup,
             Grant,
-            Report
+            Report,
+            AppReport
         ]
     );
     // A manifest names exactly the hypercalls that are not fixture-only and not

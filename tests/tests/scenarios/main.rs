@@ -3,6 +3,7 @@
 //! scenario shows the `@@` lines compartments/README.md promises. Each scenario boots once
 //! per run (`boot_declaration`); scenarios boot concurrently within the runner's limit.
 
+mod app;
 mod classic;
 mod hypercalls;
 mod isolation;

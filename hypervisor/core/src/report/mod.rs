@@ -5,8 +5,10 @@
 //! object's first member `"compartment":"NAME"`) from the view that made the hypercall,
 //! and a report that itself names an identity key
 //! ([`tessera_abi::transcript::IDENTITY_KEYS`]: `compartment`, `caller`, `callee`, `cpu`)
-//! is refused, so no reader can take a compartment's claim for L1's word.
+//! is refused, so no reader can take a compartment's claim for L1's word. The same holds
+//! for a compartment's own lines, `@@APP` ([`app::app_line`], APP_REPORT).
 
+pub mod app;
 pub mod json;
 
 use alloc::string::String;
@@ -20,18 +22,23 @@ use crate::outcome::encode_value;
 /// Why a REPORT line is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportError {
-    /// Not in the format REPORT documents (the reason, for logs and tests).
+    /// Not in the format REPORT (or APP_REPORT) documents (the reason, for logs and
+    /// tests).
     Malformed(&'static str),
     /// It names a key only L1 writes.
     IdentityKey,
+    /// REPORT's word is not one of [`REPORT_WORDS`].
+    NoSuchWord,
 }
 
 impl ReportError {
-    /// The hypercall's result: [`error::BAD_REPORT`] or [`error::IDENTITY_KEY`].
+    /// The hypercall's result: [`error::BAD_REPORT`], [`error::IDENTITY_KEY`] or
+    /// [`error::NO_SUCH_WORD`].
     pub fn code(self) -> i64 {
         match self {
             Self::Malformed(_) => error::BAD_REPORT,
             Self::IdentityKey => error::IDENTITY_KEY,
+            Self::NoSuchWord => error::NO_SUCH_WORD,
         }
     }
 }
@@ -50,8 +57,10 @@ pub fn is_identity_key(key: &str) -> bool {
 /// the result is `@@WORD compartment=NAME key=value ...`.
 ///
 /// # Errors
-/// [`ReportError::IdentityKey`] if a key (or, for `BENCH`, a member name at any depth)
-/// is an identity key; [`ReportError::Malformed`] for anything else out of format.
+/// [`ReportError::NoSuchWord`] if WORD is not one of [`REPORT_WORDS`] (checked once the
+/// text is printable); [`ReportError::IdentityKey`] if a key (or, for `BENCH`, a member
+/// name at any depth) is an identity key; [`ReportError::Malformed`] for anything else
+/// out of format.
 pub fn report_line(name: &str, line: &[u8]) -> Result<String, ReportError> {
     let text = core::str::from_utf8(line).map_err(|_| ReportError::Malformed("not UTF-8"))?;
     if !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
@@ -59,7 +68,7 @@ pub fn report_line(name: &str, line: &[u8]) -> Result<String, ReportError> {
     }
     let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
     if !REPORT_WORDS.contains(&word) {
-        return Err(ReportError::Malformed("not a REPORT word"));
+        return Err(ReportError::NoSuchWord);
     }
     let who = encode_value(name);
     if word == "BENCH" {

@@ -61,9 +61,7 @@ fn identity_keys_are_refused_wherever_they_appear() {
 #[test]
 fn reports_cannot_forge_other_lines() {
     for bad in [
-        &b"RESULT pass"[..],
-        b"FAULT kind=memory",
-        b"ROUNDTRIPS n=1\n@@RESULT pass",
+        &b"ROUNDTRIPS n=1\n@@RESULT pass"[..],
         b"ROUNDTRIPS n=1\r@@RESULT pass",
         b"ROUNDTRIPS pass",
         b"ROUNDTRIPS =1",
@@ -84,9 +82,8 @@ fn reports_cannot_forge_other_lines() {
         b"BENCH {\"comp\\u0061rtment\":\"victim\"}",
         b"BENCH [1]",
         b"BENCH {\"a\":[[[[[[[[1]]]]]]]]}",
-        b"CAP vmx=1",
-        b"",
         &[0xFF, 0xFE],
+        b"KV n=1\x1b",
     ] {
         assert!(
             matches!(refused(bad), ReportError::Malformed(_)),
@@ -97,4 +94,25 @@ fn reports_cannot_forge_other_lines() {
     }
     // Seven levels inside the object are fine.
     assert!(report_line("a", b"BENCH {\"a\":[[[[[[[1]]]]]]]}").is_ok());
+}
+
+#[test]
+fn a_word_of_ones_own_is_no_such_word_not_malformed() {
+    for bad in [
+        &b"RESULT pass"[..],
+        b"FAULT kind=memory",
+        b"CAP vmx=1",
+        b"APP n=1",
+        b"KV puts=3",
+        b"roundtrips n=1",
+        b"",
+    ] {
+        assert_eq!(refused(bad), ReportError::NoSuchWord, "{bad:?}");
+        assert_eq!(refused(bad).code(), tessera_abi::error::NO_SUCH_WORD);
+    }
+    for word in tessera_abi::hypercall::REPORT_WORDS {
+        assert!(tessera_abi::hypercall::is_report_word(word));
+    }
+    assert!(!tessera_abi::hypercall::is_report_word("KV"));
+    assert!(!tessera_abi::hypercall::is_report_word("BENCHX"));
 }

@@ -10,6 +10,7 @@ use tessera_core::hypercall as hc;
 use tessera_core::manifest::Access;
 use tessera_core::outcome::encode_value;
 use tessera_core::paging::EntryFormat;
+use tessera_core::report::ReportError;
 
 /// EXIT: the running `main` ends with RDI; from anywhere else it is a fault.
 pub fn exit<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> After {
@@ -60,12 +61,30 @@ pub fn panic<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) ->
     }
 }
 
-/// REPORT: one machine-readable line in the caller's name.
+/// REPORT: one machine-readable line of a word L1 knows, in the caller's name.
 pub fn report<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> Result<u64, i64> {
+    print_report(world, call, tessera_core::report::report_line)
+}
+
+/// APP_REPORT: the caller's own `@@APP` line, in its name.
+pub fn app_report<F: EntryFormat, M: Memory>(
+    world: &mut World<F, M>,
+    call: &Call,
+) -> Result<u64, i64> {
+    print_report(world, call, tessera_core::report::app::app_line)
+}
+
+/// Reads the caller's buffer (RDI/RSI, at most REPORT_MAX bytes), has core make the line
+/// from it in the caller's name, and prints it on the caller's console budget.
+fn print_report<F: EntryFormat, M: Memory>(
+    world: &mut World<F, M>,
+    call: &Call,
+    line: fn(&str, &[u8]) -> Result<String, ReportError>,
+) -> Result<u64, i64> {
     let [ptr, len, ..] = call.args;
-    let line = read(world, call.caller, (ptr, len), nr::REPORT_MAX)?;
+    let buf = read(world, call.caller, (ptr, len), nr::REPORT_MAX)?;
     let name = &world.view(call.caller).compartment.name;
-    let text = tessera_core::report::report_line(name, &line).map_err(|r| r.code())?;
+    let text = line(name, &buf).map_err(ReportError::code)?;
     world
         .console_report(call.caller, &text)
         .map_err(|_| error::OVER_BUDGET)?;

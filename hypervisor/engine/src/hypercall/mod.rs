@@ -67,6 +67,7 @@ pub fn handle<F: EntryFormat, M: Memory>(
         Hypercall::Panic => handlers::panic(world, &call),
         Hypercall::ExitCount => ret(gprs, Ok(world.counters.exits)),
         Hypercall::Report => ret(gprs, handlers::report(world, &call)),
+        Hypercall::AppReport => ret(gprs, handlers::app_report(world, &call)),
         Hypercall::RegisterExport => ret(gprs, handlers::register_export(world, &call)),
         Hypercall::Lookup => ret(gprs, handlers::lookup(world, &call)),
         Hypercall::Grant => match handlers::grant(world, &call) {

@@ -1,6 +1,8 @@
 //! Real compartment images (core's ELF fixtures) and fake worlds built from them.
 #![allow(dead_code)]
 
+pub mod script;
+
 use tessera_engine::fake;
 
 /// `examples/hello` as the SDK builds it (hypervisor/core/tests/fixtures/elf/README.md).

@@ -171,6 +171,8 @@ macro_rules! for_each_hypercall {
             ///   with `"compartment":"NAME"` added as its first member.
             ///
             /// NAME is the calling view's compartment. Returns 0, or
+            /// [`NO_SUCH_WORD`](tessera_abi::error::NO_SUCH_WORD) if WORD is not one of
+            /// `REPORT_WORDS` (a compartment's own lines are APP_REPORT's `@@APP`),
             /// [`IDENTITY_KEY`](tessera_abi::error::IDENTITY_KEY) if a key or member name
             /// is one of [`IDENTITY_KEYS`](tessera_abi::transcript::IDENTITY_KEYS),
             /// [`BAD_REPORT`](tessera_abi::error::BAD_REPORT) for anything else out of
@@ -190,6 +192,27 @@ macro_rules! for_each_hypercall {
                 manifest: none,
                 policy: Fixture,
                 args: [slot: Rdi],
+                results: [result: Rax],
+            }
+            /// Emits the compartment's own machine-readable line, `@@APP compartment=NAME
+            /// key=value ...`: RDI/RSI = its pairs (at most
+            /// [`REPORT_MAX`](tessera_abi::hypercall::REPORT_MAX) bytes, else TOO_LARGE),
+            /// each a key length (1 byte), the key, a value length (2 bytes,
+            /// little-endian) and the value ([`app`](tessera_abi::hypercall::app)). A key
+            /// is 1 to [`KEY_MAX`](tessera_abi::hypercall::app::KEY_MAX) bytes of `a-z 0-9
+            /// _ .`, each key once; a value is any UTF-8 text. L1 prints the pairs in
+            /// order after `compartment=NAME` (NAME the calling view's compartment), each
+            /// value escaped as every `@@` text value is (`%XX` for `%`, `=`, whitespace and
+            /// every byte that is not printable ASCII). Returns 0, or
+            /// [`IDENTITY_KEY`](tessera_abi::error::IDENTITY_KEY) if a key is one of
+            /// [`IDENTITY_KEYS`](tessera_abi::transcript::IDENTITY_KEYS),
+            /// [`BAD_REPORT`](tessera_abi::error::BAD_REPORT) for anything else out of
+            /// format, BAD_POINTER, or [`OVER_BUDGET`](tessera_abi::error::OVER_BUDGET)
+            /// (the line counts against the console budget, as REPORT's do).
+            APP_REPORT = 11 => AppReport, app_report {
+                manifest: "app_report",
+                policy: Manifest,
+                args: [ptr: Rdi, len: Rsi],
                 results: [result: Rax],
             }
         }
