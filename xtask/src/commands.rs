@@ -112,6 +112,7 @@ pub fn build_and_boot(args: &RunArgs) -> Result<bool> {
     let outcome = runner::boot(&spec)?;
     if outcome.passed() {
         eprintln!("PASS: {}", outcome.summary());
+        eprint!("{}", outcome.fault_report());
         eprintln!("run directory: {}", outcome.run_dir.display());
         Ok(true)
     } else {

@@ -6,6 +6,7 @@
 //! `@@RESULT`. The emulator is always ended by the PID this process started.
 
 use crate::engine::Engine;
+use crate::faults::{self, Fault};
 use crate::image::{self, Image};
 use crate::process::{BochsLaunch, Emulator, POLL, Slot, Tail};
 use crate::transcript::{Record, Transcript, Verdict};
@@ -88,6 +89,9 @@ pub struct BootOutcome {
     pub verdict: Verdict,
     pub end: End,
     pub elapsed: Duration,
+    /// Every `@@FAULT`, named from the booted images ([`with_faults`]; also in the run
+    /// directory's [`faults::ANNOTATED_FILE`]).
+    pub faults: Vec<Fault>,
 }
 
 impl BootOutcome {
@@ -120,8 +124,22 @@ impl BootOutcome {
         }
     }
 
+    /// The contained faults, each with the function it happened in (empty without
+    /// faults).
+    pub fn fault_report(&self) -> String {
+        if self.faults.is_empty() {
+            return String::new();
+        }
+        format!(
+            "faults (functions from the booted images; annotated transcript: {}):\n{}",
+            self.run_dir.join(faults::ANNOTATED_FILE).display(),
+            faults::report(&self.faults)
+        )
+    }
+
     /// Everything needed to understand a failed boot: the summary, the last transcript
-    /// lines, the emulator's own complaints, and where the run directory is.
+    /// lines, the contained faults, the emulator's own complaints, and where the run
+    /// directory is.
     pub fn failure_report(&self) -> String {
         let mut report = format!("{}: {}\n", self.engine.label(), self.summary());
         let lines = &self.transcript.lines;
@@ -129,6 +147,7 @@ impl BootOutcome {
         for line in &lines[lines.len().saturating_sub(REPORT_LINES)..] {
             let _ = writeln!(report, "  | {line}");
         }
+        report.push_str(&self.fault_report());
         let log = fs::read_to_string(self.run_dir.join("bochs.log")).unwrap_or_default();
         let highlights = bochs::log_highlights(&log);
         if !highlights.is_empty() {
@@ -156,6 +175,7 @@ impl BootOutcome {
 /// or hangs is an `Ok` outcome whose verdict says so.
 pub fn boot(spec: &BootSpec) -> Result<BootOutcome> {
     if let Engine::NestedKvm { .. } = spec.engine {
+        // Its faults are named in `nested::boot_all`, run by run.
         return crate::nested::boot(spec);
     }
     let run_dir = new_run_dir(&spec.engine.label())?;
@@ -198,7 +218,7 @@ pub fn boot(spec: &BootSpec) -> Result<BootOutcome> {
             crate::paths::tessera_dir().join("tessera.iso"),
         );
     }
-    Ok(BootOutcome {
+    let outcome = BootOutcome {
         engine: spec.engine.clone(),
         run_dir,
         com1,
@@ -206,7 +226,18 @@ pub fn boot(spec: &BootSpec) -> Result<BootOutcome> {
         verdict,
         end,
         elapsed,
-    })
+        faults: Vec::new(),
+    };
+    with_faults(outcome, &spec.image.modules)
+}
+
+/// Finds the outcome's `@@FAULT`s, names each from the ELF booted under its
+/// compartment's name (`modules`), and writes the annotated transcript next to
+/// `com1.txt` (which stays as COM1 gave it).
+pub fn with_faults(mut outcome: BootOutcome, modules: &[image::Module]) -> Result<BootOutcome> {
+    outcome.faults = faults::find(&outcome.transcript, modules);
+    faults::write_annotated(&outcome.run_dir, &outcome.transcript, &outcome.faults)?;
+    Ok(outcome)
 }
 
 /// The emulator command for this run (ISO and bochsrc written into `run_dir` for Bochs).

@@ -152,6 +152,32 @@ impl Transcript {
     }
 }
 
+/// Decodes a text value (`message=`, `module=`: `tessera_core::outcome::encode_value`,
+/// every `%XX` one byte); invalid UTF-8 is replaced, a `%` not followed by two hex
+/// digits kept as it is.
+pub fn decode_value(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn cap_word() -> &'static str {
     CAP.strip_prefix(PREFIX).unwrap_or(CAP)
 }
@@ -178,6 +204,16 @@ mod tests {
         assert_eq!(r.rest, r#"{"name": "vmfunc", "min": 3}"#);
         let r = Record::parse("@@RESULT").unwrap();
         assert!(r.tokens.is_empty());
+    }
+
+    #[test]
+    fn text_values_decode_to_their_bytes() {
+        let text = "panicked at src/main.rs:3:5: 100% = bad\n\u{e9}";
+        let encoded = tessera_core::outcome::encode_value(text);
+        assert_eq!(decode_value(&encoded), text);
+        assert_eq!(decode_value("50%"), "50%");
+        assert_eq!(decode_value("%zz%4"), "%zz%4");
+        assert_eq!(decode_value("%FF"), "\u{fffd}");
     }
 
     #[test]

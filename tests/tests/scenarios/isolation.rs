@@ -199,6 +199,18 @@ fn a_fault_after_main_exited_decides_the_outcome() {
         "exit-five should exit 5, then fault\n{}",
         outcome.failure_report()
     );
+    // The runner names the export that faulted, from the image it booted (offset= in
+    // the line, the symbol from the ELF: docs/debugging.md).
+    let named = outcome
+        .faults
+        .iter()
+        .find(|f| f.compartment == "exit-five")
+        .and_then(|f| f.symbol.as_deref());
+    assert!(
+        named.is_some_and(|s| s.starts_with("exit_five::crash+0x")),
+        "the fault was not named exit_five::crash: {named:?}\n{}",
+        outcome.failure_report()
+    );
 }
 
 #[test]

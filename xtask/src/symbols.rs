@@ -1,0 +1,147 @@
+//! Naming code in a compartment image: the function (from the ELF symbol table,
+//! demangled) that holds an address given relative to the image base.
+//!
+//! Compartments are static PIEs linked at address 0 and loaded at their region's base
+//! (`@@LOAD base=`), so an offset from the base (`@@FAULT offset=`, `@@REJECT offset=`)
+//! is exactly the address the symbol table uses. This runs on the host, outside the
+//! hypervisor: L1 prints numbers, tools print names. Used by the build-time `VMFUNC`
+//! check ([`crate::vmfunc_check`]) and the runner's fault report ([`crate::faults`]).
+
+use anyhow::{Context, Result};
+use goblin::elf::Elf;
+use goblin::elf::program_header::{PF_X, PT_LOAD};
+use goblin::elf::sym::STT_FUNC;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+/// One function symbol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Function {
+    start: u64,
+    size: u64,
+    /// Demangled, without the hash (`tessera_sdk::rt::start`).
+    name: String,
+}
+
+/// Where an offset lies: a function and how far into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub function: String,
+    pub within: u64,
+}
+
+impl fmt::Display for Location {
+    /// `crate::path::fn+0xOFF`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}+{:#x}", self.function, self.within)
+    }
+}
+
+/// The function symbols of one image and its executable ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Symbols {
+    functions: Vec<Function>,
+    executable: Vec<Range<u64>>,
+}
+
+impl Symbols {
+    /// Reads the symbol table of the ELF file at `path`.
+    pub fn read(path: &Path) -> Result<Symbols> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Symbols::parse(&bytes).with_context(|| format!("{} is no ELF file", path.display()))
+    }
+
+    /// The function symbols of an ELF image: `.symtab`, or `.dynsym` when the image was
+    /// stripped of the former.
+    pub fn parse(bytes: &[u8]) -> Result<Symbols> {
+        let elf = Elf::parse(bytes)?;
+        let mut functions = Vec::new();
+        let tables = [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)];
+        for (syms, strtab) in tables {
+            for sym in syms.iter().filter(|s| s.st_type() == STT_FUNC) {
+                let Some(name) = strtab.get_at(sym.st_name).filter(|n| !n.is_empty()) else {
+                    continue;
+                };
+                functions.push(Function {
+                    start: sym.st_value,
+                    size: sym.st_size,
+                    name: format!("{:#}", rustc_demangle::demangle(name)),
+                });
+            }
+            if !functions.is_empty() {
+                break;
+            }
+        }
+        functions.sort_by_key(|f| f.start);
+        let executable = elf
+            .program_headers
+            .iter()
+            .filter(|ph| ph.p_type == PT_LOAD && ph.p_flags & PF_X != 0)
+            .map(|ph| ph.p_vaddr..ph.p_vaddr.saturating_add(ph.p_memsz))
+            .collect();
+        Ok(Symbols {
+            functions,
+            executable,
+        })
+    }
+
+    /// The function whose symbol covers `offset`, and the offset inside it. Without a
+    /// covering symbol, the nearest function below, but only for an offset in executable
+    /// memory (code the symbol table does not size, e.g. assembly); an offset in data or
+    /// outside the image names no function.
+    pub fn at(&self, offset: u64) -> Option<Location> {
+        let below = self.functions.partition_point(|f| f.start <= offset);
+        let candidates = &self.functions[..below];
+        let covering = candidates
+            .iter()
+            .rev()
+            .find(|f| offset < f.start.saturating_add(f.size.max(1)));
+        let in_code = || self.executable.iter().any(|r| r.contains(&offset));
+        let function = covering.or_else(|| candidates.last().filter(|_| in_code()))?;
+        Some(Location {
+            function: function.name.clone(),
+            within: offset - function.start,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello() -> Symbols {
+        let path =
+            crate::paths::workspace_root().join("hypervisor/core/tests/fixtures/elf/hello.elf");
+        Symbols::read(&path).expect("hello.elf")
+    }
+
+    /// hello.elf (readelf -s): `_ZN11tessera_sdk2rt5start17h667f112e115c0d37E` at 0x2b70,
+    /// 166 bytes; code is the R E segment 0x2b50..0x5f2f; data from 0x6f30.
+    #[test]
+    fn names_the_demangled_function_and_the_offset_inside_it() {
+        let symbols = hello();
+        let at = symbols.at(0x2b70 + 0x4c).expect("in rt::start");
+        assert_eq!(at.function, "tessera_sdk::rt::start");
+        assert_eq!(at.within, 0x4c);
+        assert_eq!(at.to_string(), "tessera_sdk::rt::start+0x4c");
+        assert_eq!(symbols.at(0x2b70).expect("first byte").within, 0);
+        // v0-mangled names demangle too (the first FUNC symbol, 20 bytes at 0x2b50).
+        let display = symbols.at(0x2b50).expect("String's Display").function;
+        assert_eq!(
+            display,
+            "<alloc::string::String as core::fmt::Display>::fmt"
+        );
+    }
+
+    #[test]
+    fn data_and_addresses_outside_the_image_name_nothing() {
+        let symbols = hello();
+        // .rodata, .data and the bss, and past the image.
+        for offset in [0x270, 0x6f30, 0x83f0, 0x10_0000] {
+            assert_eq!(symbols.at(offset), None, "{offset:#x}");
+        }
+        assert_eq!(Symbols::default().at(0x2b70), None);
+        assert!(Symbols::parse(b"not an ELF").is_err());
+    }
+}
