@@ -4,6 +4,7 @@
 //! per run (`boot_declaration`); scenarios boot concurrently within the runner's limit.
 
 mod classic;
+mod debugging;
 mod hypercalls;
 mod isolation;
 mod limits;
