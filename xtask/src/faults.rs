@@ -1,14 +1,16 @@
 //! The runner's fault report: every `@@FAULT` of a boot, with the function it happened
-//! in (`symbol=crate::path::fn+0xOFF`), found in the ELF image xtask booted for that
+//! in (`symbol=crate::path::fn+0xOFF`, from the symbol table) and the source line
+//! (`source=FILE:LINE`, from the line tables: the innermost frame of the inlined chain
+//! outside the standard library), found in the ELF image xtask booted for that
 //! compartment at the line's `offset=` (docs/debugging.md).
 //!
 //! Symbolisation stays outside the hypervisor: L1 prints `rip=` and `offset=` only.
 //! The raw transcript (`com1.txt`) is never changed; the runner writes
-//! [`ANNOTATED_FILE`] next to it, the same lines with ` symbol=...` appended to each
-//! `@@FAULT` line whose offset names a function.
+//! [`ANNOTATED_FILE`] next to it, the same lines with ` symbol=...` (and ` source=...`)
+//! appended to each `@@FAULT` line whose offset names a function.
 
 use crate::image::Module;
-use crate::symbols::Symbols;
+use crate::symbols::{self, Symbols};
 use crate::transcript::{Transcript, decode_value};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
@@ -32,6 +34,9 @@ pub struct Fault {
     /// `crate::path::fn+0xOFF`, from the compartment's ELF; `None` when the offset is
     /// missing, the image is unknown or no function covers it.
     pub symbol: Option<String>,
+    /// `FILE:LINE` of the innermost inlined frame outside the standard library (relative
+    /// to the workspace when inside it), from the ELF's line tables.
+    pub source: Option<String>,
     /// `message=` decoded (a panic's `panicked at FILE:LINE:COL: ...`).
     pub message: Option<String>,
 }
@@ -45,6 +50,9 @@ impl Fault {
         }
         if let Some(symbol) = &self.symbol {
             let _ = write!(s, " symbol={symbol}");
+        }
+        if let Some(source) = &self.source {
+            let _ = write!(s, " source={source}");
         }
         s
     }
@@ -66,39 +74,60 @@ pub fn find(transcript: &Transcript, modules: &[Module]) -> Vec<Fault> {
         let offset = record
             .get("offset")
             .and_then(|o| u64::from_str_radix(o.strip_prefix("0x")?, 16).ok());
-        let symbol = offset.and_then(|offset| {
-            let module = modules.iter().find(|m| m.name == compartment)?;
-            let symbols = images
-                .entry(module.name.as_str())
-                .or_insert_with(|| Symbols::read(&module.path).ok());
-            symbols.as_ref()?.at(offset).map(|at| at.to_string())
-        });
+        let module = modules.iter().find(|m| m.name == compartment);
+        let (symbol, source) = match (offset, module) {
+            (Some(offset), Some(module)) => {
+                let symbols = images
+                    .entry(module.name.as_str())
+                    .or_insert_with(|| Symbols::read(&module.path).ok());
+                let symbol = symbols.as_ref().and_then(|s| s.at(offset));
+                let source = symbol
+                    .as_ref()
+                    .and_then(|_| source_line(&module.path, offset));
+                (symbol.map(|at| at.to_string()), source)
+            }
+            _ => (None, None),
+        };
         faults.push(Fault {
             line,
             compartment,
             kind: record.get("kind").unwrap_or_default().to_owned(),
             offset,
             symbol,
+            source,
             message: record.get("message").map(decode_value),
         });
     }
     faults
 }
 
-/// The transcript's lines with ` symbol=VALUE` appended to each `@@FAULT` line that has
-/// one (the value encoded as every `@@` text value is: a demangled name may hold spaces,
-/// `<T as Trait>::f`).
+/// The innermost frame of the inlined chain at `offset` outside the standard library
+/// (`/rustc/...`), as `FILE:LINE`, relative to the workspace when inside it.
+fn source_line(elf: &Path, offset: u64) -> Option<String> {
+    let frame = symbols::frames(elf, offset)
+        .into_iter()
+        .find(|f| !f.location.starts_with("/rustc/"))?;
+    let root = format!("{}/", crate::paths::workspace_root().display());
+    let location = frame
+        .location
+        .strip_prefix(&root)
+        .unwrap_or(&frame.location);
+    Some(location.to_owned())
+}
+
+/// The transcript's lines with ` symbol=VALUE` and ` source=VALUE` appended to each
+/// `@@FAULT` line that has them (encoded as every `@@` text value is: a demangled name
+/// may hold spaces, `<T as Trait>::f`).
 pub fn annotate(transcript: &Transcript, faults: &[Fault]) -> String {
     let mut out = String::new();
     for (i, line) in transcript.lines.iter().enumerate() {
         out.push_str(line);
-        let symbol = faults
-            .iter()
-            .find(|f| f.line == i)
-            .and_then(|f| f.symbol.as_ref());
-        if let Some(symbol) = symbol {
-            out.push_str(" symbol=");
-            out.push_str(&encode_value(symbol));
+        if let Some(fault) = faults.iter().find(|f| f.line == i) {
+            for (key, value) in [("symbol", &fault.symbol), ("source", &fault.source)] {
+                if let Some(value) = value {
+                    let _ = write!(out, " {key}={}", encode_value(value));
+                }
+            }
         }
         out.push('\n');
     }

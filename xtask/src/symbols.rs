@@ -106,6 +106,50 @@ impl Symbols {
     }
 }
 
+/// One frame of the chain of inlined functions at an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Demangled.
+    pub function: String,
+    /// `FILE:LINE` as the line tables name it (absolute for the workspace's crates).
+    pub location: String,
+}
+
+/// The chain of inlined functions at `offset` in the ELF file at `path`, innermost
+/// first, from its line tables (release images have them: `debug = 1`), by binutils'
+/// `addr2line -f -i -C` (binutils is required anyway, for objcopy). Empty when the image
+/// has no line for it or addr2line cannot be run.
+pub fn frames(path: &Path, offset: u64) -> Vec<Frame> {
+    let output = std::process::Command::new("addr2line")
+        .args(["-f", "-i", "-C", "-e"])
+        .arg(path)
+        .arg(format!("{offset:#x}"))
+        .output();
+    match output {
+        Ok(out) if out.status.success() => parse_addr2line(&String::from_utf8_lossy(&out.stdout)),
+        _ => Vec::new(),
+    }
+}
+
+/// `addr2line -f -i` output: a function line, then its `FILE:LINE` line, per frame.
+/// Frames without a known location (`??:0`, `??:?`) are left out; a discriminator note
+/// is dropped.
+pub fn parse_addr2line(text: &str) -> Vec<Frame> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .chunks_exact(2)
+        .filter_map(|pair| {
+            let location = pair[1].split(" (discriminator").next()?.trim();
+            let unknown =
+                location.starts_with("??") || location.ends_with(":0") || location.ends_with(":?");
+            (!unknown).then(|| Frame {
+                function: pair[0].trim().to_owned(),
+                location: location.to_owned(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +176,31 @@ mod tests {
             display,
             "<alloc::string::String as core::fmt::Display>::fmt"
         );
+    }
+
+    /// Real output of `addr2line -f -i -C -e target/.../exit-five 0x1c40` (docs/debugging.md).
+    #[test]
+    fn addr2line_chains_parse_innermost_first() {
+        let text = "core::ptr::read_volatile\n\
+            /rustc/5980761/library/core/src/ptr/mod.rs:2091\n\
+            exit_five::crash::body\n\
+            /w/compartments/exit-five/src/main.rs:14 (discriminator 2)\n\
+            exit_five::crash\n\
+            /w/sdk/src/export.rs:174\n\
+            ??\n\
+            ??:0\n";
+        let frames = parse_addr2line(text);
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[1].function, "exit_five::crash::body");
+        assert_eq!(
+            frames[1].location,
+            "/w/compartments/exit-five/src/main.rs:14"
+        );
+        assert_eq!(parse_addr2line("??\n??:0\n"), []);
+        // hello.elf was stripped of its line tables: no frames, no error.
+        let path =
+            crate::paths::workspace_root().join("hypervisor/core/tests/fixtures/elf/hello.elf");
+        assert_eq!(super::frames(&path, 0x2b70 + 0x4c), []);
     }
 
     #[test]
