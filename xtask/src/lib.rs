@@ -19,6 +19,7 @@ pub mod engine;
 pub mod examples;
 pub mod faults;
 pub mod fuzz;
+pub mod gdb;
 pub mod host;
 pub mod image;
 pub mod kernel;
