@@ -115,8 +115,10 @@ pub unsafe fn register_export_raw(name: &str, address: u64) -> Result<u64, Error
 }
 
 /// Registration for [`exports!`](crate::exports)' generated code: a failure means the
-/// compartment does not match its manifest, so it panics, naming the export.
+/// compartment does not match its manifest, so it panics, naming the export and (through
+/// `#[track_caller]`) the user's `exports!` invocation.
 #[doc(hidden)]
+#[track_caller]
 pub fn register_or_panic<F: ExportFn>(name: &str, f: F) {
     if let Err(e) = register_export(name, f) {
         panic!("cannot register export '{name}': {e} (is it in the manifest's exports=?)");

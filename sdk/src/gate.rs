@@ -124,8 +124,18 @@ pub fn lookup(compartment: &str, export: &str) -> Result<Export, CallError> {
 /// callee may write the shared buffer during the call, which would change memory behind
 /// a live Rust reference. Drop such views before calling (a temporary in an expression
 /// statement is dropped at its end).
+///
+/// The panic names the caller's line (`#[track_caller]`), not this file.
+#[track_caller]
+#[inline(always)]
 pub fn call(target: Export, args: [u64; 6]) -> Result<u64, CallError> {
     grant::assert_no_live_views();
+    call_unchecked(target, args)
+}
+
+/// [`call`] once no grant view is alive.
+#[inline]
+pub(crate) fn call_unchecked(target: Export, args: [u64; 6]) -> Result<u64, CallError> {
     let (result, status) = raw_call(target.view.into(), target.index.into(), args);
     match CallError::from_status(status) {
         None => Ok(result),

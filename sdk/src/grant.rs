@@ -27,12 +27,22 @@ static HELD: [AtomicU64; MAX_HELD] = [const { AtomicU64::new(0) }; MAX_HELD];
 /// Number of live [`GrantRef`] / [`GrantMut`] views.
 static LIVE_VIEWS: AtomicUsize = AtomicUsize::new(0);
 
-/// Panics if a grant view is alive (see the module documentation).
+/// Panics if a grant view is alive (see the module documentation). The panic names the
+/// user's gate call (`#[track_caller]` up from there); inlined, so the check costs what
+/// it did and the location is a constant the cold path loads.
+#[track_caller]
+#[inline(always)]
 pub(crate) fn assert_no_live_views() {
-    assert!(
-        LIVE_VIEWS.load(Ordering::Relaxed) == 0,
-        "gate call while a grant view (Grant::bytes / bytes_mut) is alive: drop it first"
-    );
+    if LIVE_VIEWS.load(Ordering::Relaxed) != 0 {
+        live_view_at_call();
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn live_view_at_call() -> ! {
+    panic!("gate call while a grant view (Grant::bytes / bytes_mut) is alive: drop it first")
 }
 
 /// A shared buffer this compartment was granted.

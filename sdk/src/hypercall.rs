@@ -131,6 +131,8 @@ pub fn try_exit_count() -> Result<u64, Error> {
 ///
 /// If the hypervisor refuses the hypercall (e.g. the manifest does not allow it): a
 /// silent 0 would corrupt a measurement. Use [`try_exit_count`] to handle that case.
+/// The panic names the caller's line.
+#[track_caller]
 pub fn exit_count() -> u64 {
     match try_exit_count() {
         Ok(n) => n,

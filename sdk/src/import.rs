@@ -42,9 +42,18 @@ impl Import {
         Ok(target)
     }
 
-    /// Calls the export with six arguments (see [`gate::call`]).
+    /// Calls the export with six arguments (see [`gate::call`]; its panic names the
+    /// caller's line).
+    #[track_caller]
+    #[inline(always)]
     pub fn call(&self, args: [u64; 6]) -> Result<u64, CallError> {
-        gate::call(self.resolve()?, args)
+        crate::grant::assert_no_live_views();
+        self.call_unchecked(args)
+    }
+
+    /// [`Import::call`] once no grant view is alive.
+    fn call_unchecked(&self, args: [u64; 6]) -> Result<u64, CallError> {
+        gate::call_unchecked(self.resolve()?, args)
     }
 }
 
@@ -101,6 +110,7 @@ macro_rules! import {
 
             $(
                 $(#[$attr])*
+                #[track_caller]
                 pub fn $fn(
                     $($arg: $ty),*
                 ) -> ::core::result::Result<$crate::__ret_ty!($($ret)?), $crate::gate::CallError> {

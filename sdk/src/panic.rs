@@ -1,5 +1,11 @@
 //! The panic handler: report `panicked at FILE:LINE:COL: MESSAGE` with the PANIC
-//! hypercall, which stops the compartment and marks it failed.
+//! hypercall, which stops the compartment and marks it failed. L1 prints the report on
+//! the compartment's console and in `@@FAULT kind=panic message=` (docs/transcript.md).
+//!
+//! The location is the user's: every SDK function that panics on the caller's behalf (a
+//! gate call while a grant view is alive, [`crate::exit_count`] refused, an export the
+//! manifest does not declare) is `#[track_caller]` up to the user's code, so
+//! `PanicInfo::location` names the user's file and line, not the SDK's.
 
 use core::fmt::Write;
 use core::panic::PanicInfo;

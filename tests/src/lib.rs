@@ -368,7 +368,7 @@ pub fn signature(outcome: &BootOutcome) -> BTreeSet<String> {
             let mut fields: Vec<String> = r
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "allowed" | "exits" | "error"))
-                .filter(|(k, _)| !(watchdog && matches!(k.as_str(), "rip" | "used")))
+                .filter(|(k, _)| !(watchdog && matches!(k.as_str(), "rip" | "offset" | "used")))
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
             fields.sort();

@@ -11,6 +11,9 @@ use anyhow::{Context, Result, bail};
 use std::process::Command;
 use std::time::Duration;
 
+/// How long a boot under `--gdb` may take without `--timeout`: a day.
+const GDB_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How compartments switch views in this boot (passed to the kernel as `switch=MODE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum SwitchMode {
@@ -51,6 +54,16 @@ pub struct RunArgs {
     /// View switching mode (appended to the kernel arguments as switch=MODE).
     #[arg(long, value_enum)]
     pub switch: Option<SwitchMode>,
+    /// Start QEMU halted with its gdbstub on 127.0.0.1:PORT (default 1234) and wait for
+    /// gdb; no timeout unless --timeout is given (QEMU engines; docs/debugging.md).
+    #[arg(
+        long,
+        value_name = "PORT",
+        num_args = 0..=1,
+        default_missing_value = "1234",
+        require_equals = true
+    )]
+    pub gdb: Option<u16>,
 }
 
 /// The kernel command line for these options.
@@ -83,6 +96,9 @@ pub fn build_and_boot(args: &RunArgs) -> Result<bool> {
     let choice = engine::choose(args.engine, args.cpu.as_deref(), &HostFacts::probe())
         .map_err(anyhow::Error::msg)?;
     let engine = choice.engine;
+    if args.gdb.is_some() {
+        crate::gdb::check_engine(&engine)?;
+    }
     eprintln!(
         "engine: {} (cpu {}): {}",
         engine.name(),
@@ -96,9 +112,12 @@ pub fn build_and_boot(args: &RunArgs) -> Result<bool> {
     if let Some(plan) = &plan {
         image.modules = plan.build()?;
     }
-    let timeout = args
-        .timeout
-        .map_or_else(|| runner::default_timeout(&engine), Duration::from_secs);
+    let timeout = match (args.timeout, args.gdb) {
+        (Some(secs), _) => Duration::from_secs(secs),
+        // A person at gdb sets the pace.
+        (None, Some(_)) => GDB_TIMEOUT,
+        (None, None) => runner::default_timeout(&engine),
+    };
     let spec = BootSpec {
         image,
         engine,
@@ -110,9 +129,16 @@ pub fn build_and_boot(args: &RunArgs) -> Result<bool> {
         spec.engine.label(),
         timeout.as_secs()
     );
-    let outcome = runner::boot(&spec)?;
+    let outcome = match args.gdb {
+        Some(port) => {
+            eprintln!("{}", crate::gdb::instructions(port, &kernel.elf64));
+            runner::boot_with_gdb(&spec, port)?
+        }
+        None => runner::boot(&spec)?,
+    };
     if outcome.passed() {
         eprintln!("PASS: {}", outcome.summary());
+        eprint!("{}", outcome.fault_report());
         eprintln!("run directory: {}", outcome.run_dir.display());
         Ok(true)
     } else {
@@ -246,6 +272,18 @@ mod tests {
         assert_eq!(kernel_args(&defaults), "");
         assert_eq!(defaults.example, None);
         assert_eq!(defaults.scenario, None);
+    }
+
+    #[test]
+    fn gdb_takes_an_optional_port() {
+        assert_eq!(parse(&[]).gdb, None);
+        assert_eq!(parse(&["--gdb"]).gdb, Some(crate::gdb::DEFAULT_PORT));
+        assert_eq!(parse(&["--gdb=4321"]).gdb, Some(4321));
+        // Without `=`, the next word is not taken as the port.
+        let args = parse(&["--gdb", "--scenario", "late-fault"]);
+        assert_eq!(args.gdb, Some(1234));
+        assert_eq!(args.scenario.as_deref(), Some("late-fault"));
+        assert!(Cli::try_parse_from(["run", "--gdb=port"]).is_err());
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! `@@RESULT`. The emulator is always ended by the PID this process started.
 
 use crate::engine::Engine;
+use crate::faults::{self, Fault};
 use crate::image::{self, Image};
 use crate::process::{BochsLaunch, Emulator, POLL, Slot, Tail};
 use crate::transcript::{Record, Transcript, Verdict};
-use crate::{bochs, paths, qemu};
+use crate::{bochs, gdb, paths, qemu};
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -88,6 +89,9 @@ pub struct BootOutcome {
     pub verdict: Verdict,
     pub end: End,
     pub elapsed: Duration,
+    /// Every `@@FAULT`, named from the booted images ([`with_faults`]; also in the run
+    /// directory's [`faults::ANNOTATED_FILE`]).
+    pub faults: Vec<Fault>,
 }
 
 impl BootOutcome {
@@ -120,8 +124,22 @@ impl BootOutcome {
         }
     }
 
+    /// The contained faults, each with the function it happened in (empty without
+    /// faults).
+    pub fn fault_report(&self) -> String {
+        if self.faults.is_empty() {
+            return String::new();
+        }
+        format!(
+            "faults (functions from the booted images; annotated transcript: {}):\n{}",
+            self.run_dir.join(faults::ANNOTATED_FILE).display(),
+            faults::report(&self.faults)
+        )
+    }
+
     /// Everything needed to understand a failed boot: the summary, the last transcript
-    /// lines, the emulator's own complaints, and where the run directory is.
+    /// lines, the contained faults, the emulator's own complaints, and where the run
+    /// directory is.
     pub fn failure_report(&self) -> String {
         let mut report = format!("{}: {}\n", self.engine.label(), self.summary());
         let lines = &self.transcript.lines;
@@ -129,6 +147,7 @@ impl BootOutcome {
         for line in &lines[lines.len().saturating_sub(REPORT_LINES)..] {
             let _ = writeln!(report, "  | {line}");
         }
+        report.push_str(&self.fault_report());
         let log = fs::read_to_string(self.run_dir.join("bochs.log")).unwrap_or_default();
         let highlights = bochs::log_highlights(&log);
         if !highlights.is_empty() {
@@ -155,19 +174,35 @@ impl BootOutcome {
 /// `Err` means the run could not be started (no ISO, emulator missing); a boot that fails
 /// or hangs is an `Ok` outcome whose verdict says so.
 pub fn boot(spec: &BootSpec) -> Result<BootOutcome> {
+    boot_inner(spec, None)
+}
+
+/// [`boot`] with QEMU's gdbstub on `port` and the CPU held at reset until gdb continues
+/// it; each `@@LOAD` line is followed by the gdb command loading that compartment's
+/// symbols at its base ([`gdb`], docs/debugging.md).
+pub fn boot_with_gdb(spec: &BootSpec, port: u16) -> Result<BootOutcome> {
+    gdb::check_engine(&spec.engine)?;
+    boot_inner(spec, Some(port))
+}
+
+fn boot_inner(spec: &BootSpec, gdb_port: Option<u16>) -> Result<BootOutcome> {
     if let Engine::NestedKvm { .. } = spec.engine {
+        // Its faults are named in `nested::boot_all`, run by run.
         return crate::nested::boot(spec);
     }
     let run_dir = new_run_dir(&spec.engine.label())?;
     let com1 = run_dir.join("com1.txt");
     let mut command = prepare(spec, &run_dir, &com1)?;
+    if let Some(port) = gdb_port {
+        command.args(gdb::qemu_args(port));
+    }
     fs::write(run_dir.join("command.txt"), format!("{command:?}\n"))?;
     let _slot = Slot::acquire();
     let mut retries = VNC_RETRIES;
     let (end, transcript, elapsed) = loop {
         let output = File::create(run_dir.join("emulator.out"))?;
         command.stdout(output.try_clone()?).stderr(output);
-        let watched = watch(spec, &mut command, &run_dir, &com1)?;
+        let watched = watch(spec, &mut command, (&run_dir, &com1), gdb_port.is_some())?;
         let (end, transcript, _) = &watched;
         let log = fs::read_to_string(run_dir.join("bochs.log")).unwrap_or_default();
         if retries > 0
@@ -198,7 +233,7 @@ pub fn boot(spec: &BootSpec) -> Result<BootOutcome> {
             crate::paths::tessera_dir().join("tessera.iso"),
         );
     }
-    Ok(BootOutcome {
+    let outcome = BootOutcome {
         engine: spec.engine.clone(),
         run_dir,
         com1,
@@ -206,7 +241,18 @@ pub fn boot(spec: &BootSpec) -> Result<BootOutcome> {
         verdict,
         end,
         elapsed,
-    })
+        faults: Vec::new(),
+    };
+    with_faults(outcome, &spec.image.modules)
+}
+
+/// Finds the outcome's `@@FAULT`s, names each from the ELF booted under its
+/// compartment's name (`modules`), and writes the annotated transcript next to
+/// `com1.txt` (which stays as COM1 gave it).
+pub fn with_faults(mut outcome: BootOutcome, modules: &[image::Module]) -> Result<BootOutcome> {
+    outcome.faults = faults::find(&outcome.transcript, modules);
+    faults::write_annotated(&outcome.run_dir, &outcome.transcript, &outcome.faults)?;
+    Ok(outcome)
 }
 
 /// The emulator command for this run (ISO and bochsrc written into `run_dir` for Bochs).
@@ -244,8 +290,8 @@ fn prepare(spec: &BootSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
 fn watch(
     spec: &BootSpec,
     command: &mut Command,
-    run_dir: &Path,
-    com1: &Path,
+    (run_dir, com1): (&Path, &Path),
+    gdb_hints: bool,
 ) -> Result<(End, Transcript, Duration)> {
     // Bochs binds its VNC port non-atomically (bind, then listen): two instances started
     // together can both bind 5900 and one then gives up. Start them one at a time.
@@ -264,6 +310,10 @@ fn watch(
                 result_at.get_or_insert_with(Instant::now);
             }
             take(&spec.echo, &line, &mut transcript);
+            let hint = gdb_hints.then(|| gdb::hint(&line, &spec.image.modules));
+            if let Some(hint) = hint.flatten() {
+                eprintln!("{hint}");
+            }
         }
         let exited = emulator.try_wait()?;
         if launching.is_some() && (exited.is_some() || bochs_port_settled(run_dir, start)) {

@@ -224,6 +224,9 @@ mod tests {
         for bad in ["%", "%4", "%zz", "%C3", "%+1"] {
             assert_eq!(decode_value(bad), None, "{bad}");
         }
+        let text = "panicked at src/main.rs:3:5: 100% = bad\n\u{e9}";
+        let encoded = tessera_core::outcome::encode_value(text);
+        assert_eq!(decode_value(&encoded).as_deref(), Some(text));
     }
 
     #[test]

@@ -16,9 +16,8 @@
 //! `"reject:WORD"` with the word of the problem found).
 
 use crate::declaration::{Declaration, Expect};
+use crate::symbols::Symbols;
 use anyhow::{Context, Result, bail};
-use goblin::elf::Elf;
-use goblin::elf::sym::STT_FUNC;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -109,31 +108,12 @@ pub fn scan(bytes: &[u8]) -> Result<(), (ImageProblem, Vec<Site>)> {
             });
         });
     }
-    if let Ok(elf) = Elf::parse(bytes) {
+    if let Ok(symbols) = Symbols::parse(bytes) {
         for site in &mut sites {
-            site.function = function_at(&elf, site.offset);
+            site.function = symbols.at(site.offset).map(|at| (at.function, at.within));
         }
     }
     Err((problem, sites))
-}
-
-/// The function (demangled, without hash) whose symbol covers `offset`, and the offset
-/// inside it; without a covering symbol, the nearest function below.
-fn function_at(elf: &Elf<'_>, offset: u64) -> Option<(String, u64)> {
-    let functions: Vec<_> = elf
-        .syms
-        .iter()
-        .filter(|s| s.st_type() == STT_FUNC && s.st_value <= offset)
-        .collect();
-    let best = functions
-        .iter()
-        .find(|s| offset < s.st_value + s.st_size.max(1))
-        .or_else(|| functions.iter().max_by_key(|s| s.st_value))?;
-    let name = elf.strtab.get_at(best.st_name)?;
-    Some((
-        format!("{:#}", rustc_demangle::demangle(name)),
-        offset - best.st_value,
-    ))
 }
 
 /// Checks the image of `package` at `path` after a build.

@@ -80,6 +80,17 @@ impl Region {
     pub const fn end(&self) -> u64 {
         self.base.saturating_add(self.size)
     }
+
+    /// Where `addr` lies in the region's image, counted from `base`: for a relocatable
+    /// image linked at 0 (every image the kernel accepts) this is the ELF virtual address
+    /// its symbol table uses, so tools outside the hypervisor can name the function
+    /// (`@@FAULT ... offset=`). `None` outside `base..base + image_span`.
+    pub const fn image_offset(&self, addr: u64) -> Option<u64> {
+        match addr.checked_sub(self.base) {
+            Some(offset) if offset < self.image_span => Some(offset),
+            _ => None,
+        }
+    }
 }
 
 impl From<Region> for guest::Region {

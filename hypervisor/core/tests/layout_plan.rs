@@ -81,6 +81,22 @@ fn small_manifest_exact_addresses() {
     );
 }
 
+/// A fault's `offset=`: inside the image only (not its stack, guard or another region),
+/// counted from the base, so it is the ELF address of a relocatable image linked at 0.
+#[test]
+fn image_offsets_are_counted_from_the_base_inside_the_image_only() {
+    let m = Manifest::parse("tessera-manifest 1\ncompartment a\ncompartment b\n").expect("valid");
+    let layout = plan(&m, &[0x5000, 0x3000]).expect("fits");
+    let a = layout.regions[0];
+    assert_eq!(a.image_offset(a.base), Some(0));
+    assert_eq!(a.image_offset(a.base + 0x2b9c), Some(0x2b9c));
+    assert_eq!(a.image_offset(a.base + 0x4fff), Some(0x4fff));
+    for outside in [a.base + 0x5000, a.base - 1, a.stack_top - 8, 0, u64::MAX] {
+        assert_eq!(a.image_offset(outside), None, "{outside:#x}");
+    }
+    assert_eq!(a.image_offset(layout.regions[1].base), None);
+}
+
 #[test]
 fn an_exact_fit_needs_no_extra_2_mib() {
     let span = REGION_ALIGN - 64 * KIB - 2 * GUARD;

@@ -96,13 +96,20 @@ fn cpuid_shows_a_minimal_cpu_and_skips_the_instruction() {
     assert!(cpu.did(Event::Wrote(Fields::RIP, entry + 0x12)));
 }
 
-/// One exit that is the compartment's fault, and the `@@FAULT` it must produce.
+/// One exit that is the compartment's fault, and the `@@FAULT` it must produce: RIP in
+/// its image, so the line also says where in the image (4 bytes past hello's entry, as
+/// an address in its ELF).
 fn faults(exit: VmExit, expected: &str) {
     let (mut world, lines) = one("a expect=fault");
     let (entry, _) = world.view(ViewId(0)).start().expect("image");
     let (verdict, _) = run(&mut world, vec![Step::exit(exit).at(entry + 4)]);
     assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
-    let line = format!("@@FAULT compartment=a {expected} rip={:#x}", entry + 4);
+    let base = world.view(ViewId(0)).region.base;
+    let line = format!(
+        "@@FAULT compartment=a {expected} rip={:#x} offset={:#x}",
+        entry + 4,
+        entry + 4 - base
+    );
     assert!(lines.has(&line), "{line} not in {:?}", lines.all());
     let view = world.view(ViewId(0));
     assert_eq!(view.stats.faults, 1);
@@ -145,7 +152,7 @@ fn every_fault_class_stops_the_compartment_with_its_report() {
         "kind=privileged action=wrmsr msr=0x10",
     );
     faults(VmExit::Hlt, "kind=privileged action=hlt");
-    faults(VmExit::TripleFault, "kind=triple-fault ");
+    faults(VmExit::TripleFault, "kind=triple-fault");
     faults(
         VmExit::VmFunc { len: 3 },
         "kind=vmfunc reason=invalid-eptp-switch",
@@ -154,6 +161,38 @@ fn every_fault_class_stops_the_compartment_with_its_report() {
         VmExit::VmFuncOutsideSlot,
         "kind=vmfunc reason=outside-own-slot",
     );
+}
+
+/// `offset=` only where RIP is in the compartment's own image: not on its stack, not in
+/// the gate, not past the image's span.
+#[test]
+fn a_fault_outside_the_image_has_no_offset() {
+    let (world, _) = one("a");
+    let region = world.view(ViewId(0)).region;
+    for rip in [
+        region.stack_top - 8,
+        tessera_abi::gate::CODE,
+        region.base + 0x19000,
+    ] {
+        let (mut world, lines) = one("a expect=fault");
+        let exit = VmExit::Exception {
+            vector: 6,
+            error_code: None,
+        };
+        let (verdict, _) = run(&mut world, vec![Step::exit(exit).at(rip)]);
+        assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
+        let line = format!(
+            "@@FAULT compartment=a kind=exception vector=6 name=invalid-opcode rip={rip:#x}"
+        );
+        assert!(lines.has(&line), "{line} not in {:?}", lines.all());
+    }
+    // The image's last byte still is in it.
+    let (mut world, lines) = one("a expect=fault");
+    let last = region.base + 0x18fff;
+    run(&mut world, vec![Step::exit(VmExit::Hlt).at(last)]);
+    let line =
+        format!("@@FAULT compartment=a kind=privileged action=hlt rip={last:#x} offset=0x18fff");
+    assert!(lines.has(&line), "{line} not in {:?}", lines.all());
 }
 
 #[test]

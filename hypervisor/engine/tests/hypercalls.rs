@@ -153,8 +153,46 @@ fn panic_stops_the_caller_with_its_message() {
     assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
     let faults = lines.records("FAULT");
     assert!(
-        faults[0].starts_with("@@FAULT compartment=a kind=panic message=boom"),
+        faults[0]
+            .starts_with("@@FAULT compartment=a kind=panic message=boom%20at%20src/main.rs:3 "),
         "{faults:?}"
+    );
+}
+
+/// The message is readable on the compartment's console, escaped only as console output
+/// is (a control character, never a space), on lines of its own after what the
+/// compartment had printed, before the `@@FAULT` that carries it exactly.
+#[test]
+fn a_panic_message_is_readable_on_the_console() {
+    let (mut w, lines) = world(&[("a expect=fault:panic", hello())]);
+    let half = put(&mut w, 0, 0, b"no newline yet");
+    let text = b"panicked at src/lib.rs:7:9: \x1b[31mred\nsecond line";
+    let message = put(&mut w, 0, 0x100, text);
+    let script = vec![
+        call(nr::CONSOLE_WRITE, [half, 14, 0, 0]),
+        call(nr::PANIC, [message, text.len() as u64, 0, 0]),
+    ];
+    let (verdict, _) = run(&mut w, script);
+    assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
+    let all = lines.all();
+    let at = all
+        .iter()
+        .position(|l| l == "[a] no newline yet")
+        .expect("pending output flushed first");
+    assert_eq!(
+        all[at + 1..at + 3],
+        [
+            "[a] panicked at src/lib.rs:7:9: \\x1b[31mred",
+            "[a] second line"
+        ],
+        "{all:?}"
+    );
+    assert!(
+        all[at + 3].starts_with(
+            "@@FAULT compartment=a kind=panic \
+             message=panicked%20at%20src/lib.rs:7:9:%20%1B[31mred%0Asecond%20line rip="
+        ),
+        "{all:?}"
     );
 }
 

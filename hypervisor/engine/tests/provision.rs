@@ -61,6 +61,17 @@ fn a_view_maps_its_image_stack_and_gate_and_nothing_is_rejected() {
     assert_eq!(world.at_slot(0), Some(ViewId(0)));
     assert_eq!(world.at_slot(1), None);
     assert!(lines.records("REJECT").is_empty(), "{:?}", lines.all());
+    // Where it sits, for a debugger: base, absolute entry, and the span (the image's
+    // span as core's validator computed it, page-rounded).
+    let span = view.image.as_ref().expect("loaded").plan.span;
+    assert_eq!(span % 0x1000, 0);
+    assert_eq!(
+        lines.records("LOAD"),
+        [format!(
+            "@@LOAD compartment=hello base={base:#x} entry={:#x} span={span:#x}",
+            base + 0x2c50
+        )]
+    );
 }
 
 #[test]
@@ -84,6 +95,10 @@ fn an_image_with_vmfunc_bytes_is_rejected_alone() {
     let rejects = lines.records("REJECT");
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert!(rejects[0].starts_with("@@REJECT module=bad problem=vmfunc-bytes"));
+    // Only what was loaded is announced.
+    let loads = lines.records("LOAD");
+    assert_eq!(loads.len(), 1, "{loads:?}");
+    assert!(loads[0].starts_with("@@LOAD compartment=good base="));
 }
 
 #[test]
@@ -105,6 +120,10 @@ fn an_image_that_does_not_fit_is_rejected_alone_and_gives_its_frames_back() {
         rejects[0].starts_with("@@REJECT module=b problem=out-of-memory"),
         "{rejects:?}"
     );
+    // b got as far as the loader and was still refused: it is not announced as loaded.
+    let loads = lines.records("LOAD");
+    assert_eq!(loads.len(), 1, "{loads:?}");
+    assert!(loads[0].starts_with("@@LOAD compartment=a "));
     // Its image frames came back: everything but them and its stack is still in use.
     let span = roomy.view(ViewId(1)).image.as_ref().map(|i| i.frames.len());
     assert!(world.mem.free_bytes() >= span.unwrap_or(0) + stack - 0x1000);

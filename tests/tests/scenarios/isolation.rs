@@ -199,6 +199,28 @@ fn a_fault_after_main_exited_decides_the_outcome() {
         "exit-five should exit 5, then fault\n{}",
         outcome.failure_report()
     );
+    // The runner names the export that faulted and the line, from the image it booted
+    // (offset= in the line; the symbol and line tables of the ELF: docs/debugging.md).
+    let fault = outcome.faults.iter().find(|f| f.compartment == "exit-five");
+    let named = fault.and_then(|f| f.symbol.as_deref());
+    assert!(
+        named.is_some_and(|s| s.starts_with("exit_five::crash+0x")),
+        "the fault was not named exit_five::crash: {named:?}\n{}",
+        outcome.failure_report()
+    );
+    let source = fault.and_then(|f| f.source.as_deref());
+    let read = "compartments/exit-five/src/main.rs";
+    let line = std::fs::read_to_string(xtask::paths::workspace_root().join(read))
+        .expect("exit-five's source")
+        .lines()
+        .position(|l| l.contains("read_volatile"))
+        .expect("a read_volatile line");
+    assert_eq!(
+        source,
+        Some(format!("{read}:{}", line + 1).as_str()),
+        "\n{}",
+        outcome.failure_report()
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod app;
 mod classic;
+mod debugging;
 mod hypercalls;
 mod isolation;
 mod limits;

@@ -126,7 +126,10 @@ pub fn boot_all(specs: &[BootSpec]) -> Result<Vec<Result<BootOutcome>>> {
     }
     let argv = payload::layout(&runs)?.argv;
     Ok((0..runs.len())
-        .map(|i| outcome::run_result(&collected, &engine, i, &argv[i]))
+        .map(|i| {
+            let run = outcome::run_result(&collected, &engine, i, &argv[i])?;
+            crate::runner::with_faults(run, &specs[i].image.modules)
+        })
         .collect())
 }
 

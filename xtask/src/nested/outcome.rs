@@ -131,6 +131,7 @@ pub fn run_result(
         transcript: record.transcript.clone(),
         end: run_end(record),
         elapsed: finished.saturating_duration_since(began),
+        faults: Vec::new(),
     })
 }
 

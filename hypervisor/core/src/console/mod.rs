@@ -30,13 +30,20 @@ pub const MAX_LINE_COST: usize = 1 + crate::manifest::MAX_NAME_LEN + 2 + 4 * MAX
 /// dropped.
 pub const MAX_PANIC_MESSAGE: usize = 1024;
 
+/// What L1 shows of the message a PANIC hypercall sent: its first
+/// [`MAX_PANIC_MESSAGE`] bytes. They are printed twice: readable, as the compartment's
+/// own console output ([`Console::write`], escaped only as every console line is), and
+/// exactly, as the `message=` value of `@@FAULT kind=panic` ([`panic_message`]).
+pub fn panic_text(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes.len().min(MAX_PANIC_MESSAGE)]
+}
+
 /// The `message=` value of the `@@FAULT kind=panic` line for the message a PANIC
-/// hypercall sent: its first [`MAX_PANIC_MESSAGE`] bytes (invalid UTF-8 replaced),
-/// encoded as every `@@` value is ([`encode_value`]), so at most
-/// `3 * MAX_PANIC_MESSAGE` bytes.
+/// hypercall sent: [`panic_text`] (invalid UTF-8 replaced), encoded as every `@@` value
+/// is ([`encode_value`]: a value holds no space), so at most `3 * MAX_PANIC_MESSAGE`
+/// bytes.
 pub fn panic_message(bytes: &[u8]) -> String {
-    let kept = &bytes[..bytes.len().min(MAX_PANIC_MESSAGE)];
-    encode_value(&String::from_utf8_lossy(kept))
+    encode_value(&String::from_utf8_lossy(panic_text(bytes)))
 }
 
 /// The compartment's output was dropped: its budget is spent.

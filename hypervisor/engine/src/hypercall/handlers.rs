@@ -41,14 +41,22 @@ pub fn console_write<F: EntryFormat, M: Memory>(
     Ok(len)
 }
 
-/// PANIC: the message (charged to the console budget, or left out) and a stop.
+/// PANIC: the message, readable on the compartment's console (its own lines, escaped as
+/// console output is) and exact in `@@FAULT ... message=` (encoded as `@@` text is),
+/// each charged to the console budget or left out; then a stop.
 pub fn panic<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> After {
     let [ptr, len, ..] = call.args;
+    world.console_flush(call.caller);
     let message = match read(world, call.caller, (ptr, len), nr::CONSOLE_WRITE_MAX) {
-        Ok(buf) => tessera_core::console::panic_message(&buf),
+        Ok(buf) => {
+            let kept = tessera_core::console::panic_text(&buf);
+            // Over budget: dropped, and @@TRUNCATED says so; the stop goes on.
+            let _ = world.console_write(call.caller, kept);
+            world.console_flush(call.caller);
+            tessera_core::console::panic_message(&buf)
+        }
         Err(_) => encode_value("(unreadable panic message)"),
     };
-    world.console_flush(call.caller);
     // The message is the compartment's text: its budget pays for it, or it is left out
     // (the @@FAULT line itself is L1's verdict and always printed).
     let message = match world.console_charge(call.caller, message.len()) {

@@ -231,7 +231,14 @@ fn load_images<F: EntryFormat, M: Memory>(
         let name = view.compartment.name.clone();
         let what = (name.as_str(), image, &view.region);
         match image::load(mem, loader, what, &mut view.table, !is_fixture) {
-            Ok(loaded) => view.image = Some(loaded),
+            Ok(loaded) => {
+                // Where it sits: a debugger loads the image's symbols at `base`.
+                out.line(format_args!(
+                    "@@LOAD compartment={name} base={:#x} entry={:#x} span={:#x}",
+                    view.region.base, loaded.entry, image.plan.span
+                ));
+                view.image = Some(loaded);
+            }
             Err(LoadError::Reject(problem)) => {
                 view.compartment.status = Status::Rejected;
                 view.compartment.outcome = Some(Outcome::Rejected(problem.word()));

@@ -8,6 +8,7 @@ use super::{Flow, Thread, Vcpu, WorldOf};
 use crate::backend::{Backend, Fields, Gprs};
 use crate::ids::ViewId;
 use crate::port::Memory;
+use core::fmt::Write as _;
 use tessera_abi::gate;
 use tessera_core::contain::{Resume, settle};
 use tessera_core::outcome::Outcome;
@@ -17,6 +18,8 @@ const RESUME_RFLAGS: u64 = 0x202;
 
 impl<B: Backend> Vcpu<B> {
     /// Reports `@@FAULT` for the executing view `view`, stops it, and repairs the chain.
+    /// The line ends with `offset=` when RIP lies in the view's own image: the address a
+    /// tool finds in the image's symbol table (L1 prints no symbol names).
     pub(super) fn stop<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,
@@ -26,10 +29,17 @@ impl<B: Backend> Vcpu<B> {
     ) -> Flow {
         let rip = self.rip();
         world.console_flush(view);
-        let name = world.view(view).compartment.name.clone();
-        world.line(format_args!(
-            "@@FAULT compartment={name} kind={kind} {details} rip={rip:#x}"
-        ));
+        let faulty = world.view(view);
+        let mut line = alloc::format!("@@FAULT compartment={} kind={kind}", faulty.name());
+        if !details.is_empty() {
+            line.push(' ');
+            line.push_str(details);
+        }
+        let _ = write!(line, " rip={rip:#x}");
+        if let Some(offset) = faulty.image_offset(rip) {
+            let _ = write!(line, " offset={offset:#x}");
+        }
+        world.line(format_args!("{line}"));
         // A fault decides the outcome even after the main exited (its exports kept running).
         world.view_mut(view).compartment.outcome = Some(Outcome::Faulted(kind));
         world.fail(view);

@@ -96,6 +96,14 @@ impl<F: EntryFormat> View<F> {
         &self.compartment.name
     }
 
+    /// Where `addr` lies in its loaded image, counted from the region's base: the ELF
+    /// address of the image's symbols (`@@FAULT ... offset=`). `None` without an image
+    /// or outside it.
+    pub fn image_offset(&self, addr: u64) -> Option<u64> {
+        self.image.as_ref()?;
+        self.region.image_offset(addr)
+    }
+
     /// Entry point and initial stack pointer of its `main`, if it has an image.
     pub fn start(&self) -> Option<(u64, u64)> {
         let image = self.image.as_ref()?;

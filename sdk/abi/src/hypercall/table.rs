@@ -70,10 +70,11 @@ macro_rules! for_each_hypercall {
             }
             /// Reports a panic: RDI/RSI = message (UTF-8, at most
             /// [`CONSOLE_WRITE_MAX`](tessera_abi::hypercall::CONSOLE_WRITE_MAX) bytes,
-            /// including the location; L1 prints the first 1024, encoded, as `message=` of
-            /// the `@@FAULT` line, charged to the console budget, and leaves the value
-            /// empty when the budget cannot pay). The compartment is stopped and reported
-            /// as failed.
+            /// including the location). L1 prints its first 1024 bytes twice, each
+            /// charged to the console budget: readable, as the compartment's console
+            /// lines (escaped as all console output is; dropped when the budget cannot
+            /// pay), and encoded, as `message=` of the `@@FAULT` line (left empty when
+            /// the budget cannot pay). The compartment is stopped and reported as failed.
             PANIC = 2 => Panic, panic {
                 manifest: "panic",
                 policy: Always,
