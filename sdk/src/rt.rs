@@ -61,6 +61,13 @@ pub fn start<T: Termination>(register: fn(), main: impl FnOnce() -> T) -> ! {
 /// SDK's version, making an image the hypervisor refuses as built against ABI `N`. It
 /// exists for the hypervisor's own test of that refusal (`compartments/stale-abi`); a
 /// compartment has no other use for it.
+///
+/// Built for any target but `x86_64-unknown-none` (a plain `cargo build -p PKG` on the
+/// host), `entry!` is a compile error that says how compartments are built, instead of
+/// the linker's or the panic runtime's complaints further on. Libraries of the same
+/// package that do not invoke it still build and test on the host (`cargo test -p
+/// vault-vault --lib`).
+#[cfg(any(target_os = "none", doc))]
 #[macro_export]
 macro_rules! entry {
     ($main:path) => {
@@ -87,5 +94,21 @@ macro_rules! entry {
             static ABI_VERSION_NOTE: $crate::abi::image::AbiVersionNote =
                 $crate::abi::image::AbiVersionNote::new($version);
         };
+    };
+}
+
+/// Host builds of a compartment stop here: see [`entry!`] on `x86_64-unknown-none`.
+#[cfg(not(any(target_os = "none", doc)))]
+#[macro_export]
+macro_rules! entry {
+    ($($anything:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            ::core::env!("CARGO_PKG_NAME"),
+            " is a Tessera compartment, and compartments build for x86_64-unknown-none: \
+             use `cargo xtask run --example APP` (APP: its directory in examples/) to build \
+             and boot it, or `cargo build -p ",
+            ::core::env!("CARGO_PKG_NAME"),
+            " --target x86_64-unknown-none` to only build it"
+        ));
     };
 }
