@@ -158,8 +158,9 @@ pub fn engine_test_file(engine: EngineRequest) -> Result<&'static str> {
     }
 }
 
-/// `cargo xtask test`: host tests, then the emulator scenarios (only `engine`'s own test
-/// file when given); `extra` (e.g. `-- --nocapture`) goes to both `cargo test` runs.
+/// `cargo xtask test`: host tests (the default members', then the libraries of the
+/// examples: [`crate::example_tests`]), then the emulator scenarios (only `engine`'s own test
+/// file when given); `extra` (e.g. `-- --nocapture`) goes to every `cargo test` run.
 pub fn test(engine: Option<EngineRequest>, extra: &[String]) -> Result<()> {
     let only = engine.map(engine_test_file).transpose()?;
     let with_extra = |base: &[&str]| -> Vec<String> {
@@ -174,6 +175,12 @@ pub fn test(engine: Option<EngineRequest>, extra: &[String]) -> Result<()> {
         host.join(" ")
     );
     cargo(&host)?;
+    let libs = crate::example_tests::find()?;
+    if !libs.is_empty() {
+        let examples = crate::example_tests::cargo_args(&libs, extra);
+        eprintln!("== examples' host tests: cargo {}", examples.join(" "));
+        cargo(&examples)?;
+    }
     eprintln!("== host tools for the emulator scenarios");
     tools::ensure(&tools::all(), Install::IfRoot)?;
     let scenarios = match only {

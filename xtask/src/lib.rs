@@ -16,6 +16,7 @@ pub mod commands;
 pub mod conformance;
 pub mod declaration;
 pub mod engine;
+pub mod example_tests;
 pub mod examples;
 pub mod faults;
 pub mod fuzz;

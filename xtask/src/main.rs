@@ -17,7 +17,8 @@ struct Cli {
 enum Cmd {
     /// Build the kernel and boot it; exits 0 only on `@@RESULT pass`.
     Run(RunArgs),
-    /// Host tests, then the emulator scenarios (ARGS go to both `cargo test` runs).
+    /// Host tests (examples' libraries too), then the emulator scenarios (ARGS go to every
+    /// `cargo test` run).
     Test {
         /// Only the scenarios of this engine (nested-kvm: tests/tests/nested.rs; uefi:
         /// tests/tests/uefi.rs); without it, every scenario of every engine.
