@@ -29,6 +29,7 @@ pub mod paths;
 pub mod process;
 pub mod qemu;
 pub mod runner;
+pub mod scaffold;
 pub mod symbols;
 pub mod tools;
 pub mod transcript;

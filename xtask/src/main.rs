@@ -27,6 +27,9 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Start an application: examples/APP/ with one crate per compartment, in which the
+    /// first compartment calls an export of the second; boots as generated.
+    New(xtask::scaffold::NewArgs),
     /// Install every host tool the engines need and check the Rust target.
     Setup,
     /// Boot the capability probe on every engine and record the transcripts as fixtures.
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Cmd::Run(args) => commands::build_and_boot(args),
         Cmd::Test { engine, args } => commands::test(*engine, args).map(|()| true),
+        Cmd::New(args) => xtask::scaffold::command(args).map(|()| true),
         Cmd::Setup => commands::setup().map(|()| true),
         Cmd::CaptureCaps => xtask::caps::capture().map(|()| true),
         Cmd::Bench(args) => xtask::bench::command(args),
