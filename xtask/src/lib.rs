@@ -17,6 +17,7 @@ pub mod conformance;
 pub mod declaration;
 pub mod engine;
 pub mod examples;
+pub mod exports_check;
 pub mod faults;
 pub mod fuzz;
 pub mod gdb;
