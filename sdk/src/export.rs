@@ -1,12 +1,11 @@
 //! Exports: functions other compartments call through the gate, declared with
-//! [`exports!`](crate::exports) and registered (REGISTER_EXPORT) before `main` runs.
+//! [`exports!`](crate::exports) (or [`exports_raw!`](crate::exports_raw) for assembly),
+//! which put them in the image's export table; the hypervisor reads it at load.
 //!
 //! The gate calls an export as a System V function: arguments in RDI, RSI, RDX, RCX, R8,
 //! R9, result in RAX. The caller may be malicious, so every argument arrives as a raw
 //! u64 and is converted with [`FromArg`], which is defined only for types every bit
 //! pattern of which is valid after conversion (integers truncate, `bool` is `!= 0`).
-
-use crate::hypercall::{Error, raw};
 
 /// A type an export parameter can have: converted from the raw u64 register value.
 pub trait FromArg {
@@ -60,85 +59,44 @@ impl IntoRet for () {
     }
 }
 
-/// The function types an export can be registered as: `extern "C"` functions taking up
-/// to six u64 arguments and returning a u64. Calling one with any register contents is
-/// sound, which is what makes [`register_export`] safe.
-pub trait ExportFn: Copy {
-    /// The function's address.
-    fn address(self) -> u64;
-}
-
-macro_rules! export_fns {
-    ($(($($a:ident),*)),*) => {$(
-        impl ExportFn for extern "C" fn($($a),*) -> u64 {
-            fn address(self) -> u64 {
-                self as usize as u64
-            }
-        }
-    )*};
-}
-export_fns!(
-    (),
-    (u64),
-    (u64, u64),
-    (u64, u64, u64),
-    (u64, u64, u64, u64),
-    (u64, u64, u64, u64, u64),
-    (u64, u64, u64, u64, u64, u64)
-);
-
-/// Registers `f` as export `name` (REGISTER_EXPORT) and returns its index (its position
-/// in the manifest's `exports=` list). Allowed until `main` returns; [`exports!`]
-/// registers its functions before `main` starts.
-///
-/// [`exports!`]: crate::exports
-pub fn register_export<F: ExportFn>(name: &str, f: F) -> Result<u64, Error> {
-    // SAFETY: ExportFn is implemented only for function types that are sound to call
-    // with any argument values, so telling the gate to call `f` cannot break this
-    // compartment's memory safety.
-    unsafe { register_export_raw(name, f.address()) }
-}
-
-/// Registers the code at `address` as export `name` (REGISTER_EXPORT), for exports
-/// written in assembly.
-///
-/// # Safety
-///
-/// `address` must be the entry of a function that the gate may call at any time with any
-/// values in the six System V argument registers, and that returns (with `ret`) to its
-/// caller per the System V ABI: it must keep RBX, RBP, RSP, R12–R15.
-pub unsafe fn register_export_raw(name: &str, address: u64) -> Result<u64, Error> {
-    // SAFETY: `name` is a live shared slice, readable for its whole length during the
-    // call; REGISTER_EXPORT only reads it. The address's contract is the caller's.
-    let ret = unsafe { raw::register_export(name.as_ptr() as u64, name.len() as u64, address) };
-    Error::check(ret)
-}
-
-/// Registration for [`exports!`](crate::exports)' generated code: a failure means the
-/// compartment does not match its manifest, so it panics, naming the export and (through
-/// `#[track_caller]`) the user's `exports!` invocation.
+/// One entry of the export table (docs/images.md, `tessera_abi::image`): an ELF note of
+/// owner `TESSERA`, type `NT_EXPORT`, in section `.note.tessera.exports`, whose
+/// descriptor is the format, the function's address relative to the field that holds
+/// it (a link-time PC-relative value, so no relocation), and the name. Used by
+/// [`exports!`](crate::exports) and [`exports_raw!`](crate::exports_raw).
 #[doc(hidden)]
-#[track_caller]
-pub fn register_or_panic<F: ExportFn>(name: &str, f: F) {
-    if let Err(e) = register_export(name, f) {
-        panic!("cannot register export '{name}': {e} (is it in the manifest's exports=?)");
-    }
-}
-
-/// What [`entry!`](crate::entry) calls when the crate declares no [`exports!`]: `entry!`
-/// glob-imports this module into the crate root, and the function `exports!` defines
-/// there shadows the glob import.
-///
-/// [`exports!`]: crate::exports
-#[doc(hidden)]
-pub mod no_exports {
-    /// Registers nothing.
-    pub fn __tessera_register_exports() {}
+#[macro_export]
+macro_rules! __export_note {
+    ($name:ident, $function:path) => {
+        ::core::arch::global_asm!(
+            // Section name: tessera_abi::image::EXPORT_SECTION (the directive takes a literal).
+            ".pushsection .note.tessera.exports,\"a\",@note",
+            ".balign 4",
+            ".long 8",
+            ".long 3f - 2f",
+            ".long {ty}",
+            ".asciz \"TESSERA\"",
+            "2:",
+            ".long {format}",
+            ".long {function} - .",
+            ::core::concat!(".ascii \"", ::core::stringify!($name), "\""),
+            "3:",
+            ".balign 4",
+            ".popsection",
+            ty = const $crate::abi::image::NT_EXPORT,
+            format = const $crate::abi::image::EXPORT_FORMAT,
+            function = sym $function,
+            options(att_syntax),
+        );
+    };
 }
 
 /// Declares this compartment's exports: the functions other compartments may call
-/// through the gate. Invoke it once, in the crate root, next to [`entry!`](crate::entry);
-/// `entry!` registers every export (REGISTER_EXPORT, by function name) before `main`.
+/// through the gate. Each function gets an entry in the image's export table (an ELF note,
+/// docs/images.md) from which the hypervisor fills the view's info page when it loads
+/// the image, before any code of the compartment runs: an export is callable as soon as
+/// the image is loaded, whatever the order the compartments start in, and nothing
+/// registers it at run time.
 ///
 /// ```ignore
 /// tessera_sdk::exports! {
@@ -152,9 +110,11 @@ pub mod no_exports {
 ///
 /// Each function becomes an `extern "C"` function taking up to six u64s: parameters may
 /// be integers or `bool` (see [`FromArg`]), the result an integer, `bool` or `()` (sent
-/// as 0). The names must be listed in the manifest's `exports=` for this compartment; a
-/// name it does not declare makes registration panic. Invoked anywhere but the crate
-/// root, the registration function it defines is never called (and warns as unused).
+/// as 0). Every name the manifest's `exports=` lists for this compartment must be
+/// defined here (or by [`exports_raw!`](crate::exports_raw)), else the hypervisor rejects the
+/// image at load (`@@REJECT problem=missing-export`) and `cargo xtask` fails the build;
+/// functions the manifest does not list stay uncallable. It may be invoked anywhere, more
+/// than once, as long as each export name is defined once.
 #[macro_export]
 macro_rules! exports {
     ($(
@@ -176,15 +136,35 @@ macro_rules! exports {
                 ))
             }
         )*
+        $(
+            $crate::__export_note!($name, $name);
+        )*
+    };
+}
 
-        /// Registers this compartment's exports; called by `entry!` before `main`.
-        fn __tessera_register_exports() {
-            $(
-                $crate::export::register_or_panic(
-                    ::core::stringify!($name),
-                    $name as extern "C" fn($($arg: u64),*) -> u64,
-                );
-            )*
-        }
+/// Declares exports written in assembly: each `unsafe NAME = SYMBOL;` puts the code at
+/// `SYMBOL` (a function declared in an `extern "C"` block, defined by `global_asm!`) in
+/// the export table as export `NAME`, as [`exports!`](crate::exports) does for Rust
+/// functions.
+///
+/// ```ignore
+/// tessera_sdk::exports_raw! {
+///     // SAFETY: (why the code at my_probe may be called as documented below)
+///     unsafe probe = my_probe;
+/// }
+/// ```
+///
+/// # Safety
+///
+/// The gate may call the code at `SYMBOL` at any time with any values in the six System V
+/// argument registers; it must return (with `ret`) to its caller per the System V ABI,
+/// keeping RBX, RBP, RSP, R12–R15. The `unsafe` keyword in the invocation says the
+/// author checked this.
+#[macro_export]
+macro_rules! exports_raw {
+    ($(unsafe $name:ident = $function:path;)*) => {
+        $(
+            $crate::__export_note!($name, $function);
+        )*
     };
 }

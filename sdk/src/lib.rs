@@ -23,8 +23,9 @@
 //!   note, which the hypervisor's loader requires, and the ABI-version note the hypervisor
 //!   checks against its own [`abi::ABI_VERSION`]), heap set-up, then `main`, then [`exit`].
 //! - [`print!`] / [`println!`]: the console, through the `CONSOLE_WRITE` hypercall.
-//! - [`exports!`]: functions other compartments may call through the gate, registered
-//!   (REGISTER_EXPORT) before `main`.
+//! - [`exports!`]: functions other compartments may call through the gate, put in the
+//!   image's export table, which the hypervisor reads at load ([`exports_raw!`] for
+//!   assembly).
 //! - [`import!`]: typed calls to other compartments' exports (LOOKUP once, then the
 //!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
 //! - [`grant`]: the shared buffers the manifest grants this compartment.

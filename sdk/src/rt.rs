@@ -23,19 +23,17 @@ impl Termination for i32 {
     }
 }
 
-/// Runs a compartment: sets up the heap, registers the exports (`register`, defined by
-/// [`exports!`](crate::exports) or the empty default), calls `main`, exits with its code.
+/// Runs a compartment: sets up the heap, calls `main`, exits with its code. (Exports need
+/// nothing at run time: the hypervisor reads them from the image's export table.)
 #[doc(hidden)]
-pub fn start<T: Termination>(register: fn(), main: impl FnOnce() -> T) -> ! {
+pub fn start<T: Termination>(main: impl FnOnce() -> T) -> ! {
     heap::init();
-    register();
     exit(main().exit_code())
 }
 
 /// Declares the compartment's `main` and defines everything the image needs around it:
 ///
-/// - `_start`, the ELF entry point (`e_entry`), which sets up the heap, registers the
-///   exports declared with [`exports!`](crate::exports) (if any), calls `main`
+/// - `_start`, the ELF entry point (`e_entry`), which sets up the heap, calls `main`
 ///   (`fn() -> i32` or `fn()`) and ends the compartment with [`exit`](crate::exit);
 /// - hermit-entry's entry-version note (section `.note.hermit.entry-version`, name
 ///   `HERMIT`, type `0x5a00`), without which the hypervisor's loader rejects the image;
@@ -47,10 +45,6 @@ pub fn start<T: Termination>(register: fn(), main: impl FnOnce() -> T) -> ! {
 /// All three are emitted into the compartment's own crate: the linker always includes the
 /// binary crate's objects, whereas an object of an rlib dependency that nothing
 /// references can be left out, taking a `#[used]` note with it (rust-lang/rust#99721).
-///
-/// Invoke it in the crate root: it glob-imports a do-nothing `__tessera_register_exports`
-/// there, which the one [`exports!`](crate::exports) defines (also in the crate root)
-/// shadows.
 ///
 /// ```ignore
 /// tessera_sdk::entry!(main);
@@ -74,13 +68,10 @@ macro_rules! entry {
         $crate::entry!($main, abi_version = $crate::abi::ABI_VERSION);
     };
     ($main:path, abi_version = $version:expr) => {
-        #[allow(unused_imports)]
-        use $crate::export::no_exports::*;
-
         /// The ELF entry point: the hypervisor starts the compartment here.
         #[unsafe(no_mangle)]
         pub extern "C" fn _start() -> ! {
-            $crate::__private::start(__tessera_register_exports, $main)
+            $crate::__private::start($main)
         }
 
         const _: () = {

@@ -124,6 +124,7 @@ impl Plan {
         match self {
             Plan::Single { package, name } => Ok(vec![Module::new(elf_of(package), name)]),
             Plan::Declared(d) => {
+                crate::exports_check::check(d, elf_of)?;
                 let manifest = write_manifest(d)?;
                 let mut modules: Vec<Module> = d
                     .compartments

@@ -18,6 +18,7 @@ pub mod declaration;
 pub mod engine;
 pub mod example_tests;
 pub mod examples;
+pub mod exports_check;
 pub mod faults;
 pub mod fuzz;
 pub mod gdb;

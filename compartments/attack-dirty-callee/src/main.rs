@@ -7,9 +7,6 @@
 
 use core::arch::global_asm;
 
-use tessera_sdk::export::register_export_raw;
-use tessera_sdk::prelude::*;
-
 tessera_sdk::entry!(main);
 
 /// What it leaves in CR2.
@@ -43,13 +40,12 @@ unsafe extern "C" {
     fn dirty_return();
 }
 
-fn main() -> i32 {
-    let address = dirty_return as unsafe extern "C" fn() as usize as u64;
+tessera_sdk::exports_raw! {
     // SAFETY: dirty_return keeps RBX, RBP, RSP and R12–R15 and returns with `ret`; what
     // it leaves in RFLAGS, the segment registers and CR2 is the attack on its caller.
-    if let Err(e) = unsafe { register_export_raw("dirty", address) } {
-        println!("attack-dirty-callee: cannot register dirty: {e}");
-        return 1;
-    }
+    unsafe dirty = dirty_return;
+}
+
+fn main() -> i32 {
     0
 }

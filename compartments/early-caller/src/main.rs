@@ -1,11 +1,11 @@
 //! Runs before the victim (it is first in its scenario), so the victim's `main` has not
-//! registered its exports yet. A call then must be refused with `NoSuchExport` and leave
-//! the victim untouched (before, the gate called address 0 in the victim's view and the
-//! victim was stopped for it).
+//! run yet. Exports come from the victim's image (its export table, written into its info
+//! page at load), so the call is served: `ping(7)` answers 7. (Before the export table,
+//! exports were registered by the callee's `main`: the gate first called address 0 in
+//! the victim's view, stopping the victim, then refused such a call with NoSuchExport.)
 #![no_std]
 #![no_main]
 
-use tessera_sdk::gate::CallError;
 use tessera_sdk::prelude::*;
 
 tessera_sdk::entry!(main);
@@ -18,12 +18,12 @@ tessera_sdk::import! {
 
 fn main() -> i32 {
     match victim::ping(7) {
-        Err(CallError::NoSuchExport) => {
-            println!("early-caller: victim.ping before its registration -> NoSuchExport");
+        Ok(7) => {
+            println!("early-caller: victim.ping before the victim's main ran -> Ok(7)");
             0
         }
         other => {
-            println!("early-caller: victim.ping before its registration -> {other:?}");
+            println!("early-caller: victim.ping before the victim's main ran -> {other:?}");
             1
         }
     }

@@ -17,7 +17,7 @@ tessera_sdk::entry!(main);
 const NAME: &str = env!("CARGO_PKG_NAME");
 
 tessera_sdk::exports! {
-    /// Exists so REGISTER_EXPORT has a declared name to test with.
+    /// Exists so REGISTER_EXPORT has a declared name to test with (in the export table).
     fn probe() -> u64 {
         7
     }
@@ -49,6 +49,7 @@ fn main() -> i32 {
     let (kv, kv_len) = buf(b"KV puts=3");
     let (probe_name, probe_len) = buf(b"probe");
     let probe_fn = probe as extern "C" fn() -> u64 as usize as u64;
+    let other_code = buf as fn(&[u8]) -> (u64, u64) as usize as u64;
     let big = [b'x'; 4097];
     let (big_ptr, _) = buf(&big);
 
@@ -178,12 +179,19 @@ fn main() -> i32 {
             [kv, kv_len, 0, 0],
             error::NO_SUCH_WORD,
         ),
-        // REGISTER_EXPORT (from main, so allowed).
+        // REGISTER_EXPORT (from main, so allowed): the export table fixed `probe` at load;
+        // its own address is a no-op, any other code BAD_STATE.
         (
             "REGISTER_EXPORT probe again",
             nr::REGISTER_EXPORT,
             [probe_name, probe_len, probe_fn, 0],
             0,
+        ),
+        (
+            "REGISTER_EXPORT probe as other code",
+            nr::REGISTER_EXPORT,
+            [probe_name, probe_len, other_code, 0],
+            error::BAD_STATE,
         ),
         (
             "REGISTER_EXPORT of an undeclared name",

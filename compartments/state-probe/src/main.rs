@@ -15,7 +15,6 @@
 use core::arch::{asm, global_asm};
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use tessera_sdk::export::register_export_raw;
 use tessera_sdk::prelude::*;
 
 tessera_sdk::entry!(main);
@@ -92,14 +91,13 @@ unsafe extern "C" {
     fn state_probe_snapshot();
 }
 
-fn main() -> i32 {
-    let snapshot = state_probe_snapshot as unsafe extern "C" fn() as usize as u64;
+tessera_sdk::exports_raw! {
     // SAFETY: state_probe_snapshot reads no argument, writes only SEEN (atomics), keeps
     // RBX, RBP, RSP and R12–R15, and returns with `ret`.
-    if let Err(e) = unsafe { register_export_raw("snapshot", snapshot) } {
-        println!("state-probe: cannot register snapshot: {e}");
-        return 1;
-    }
+    unsafe snapshot = state_probe_snapshot;
+}
+
+fn main() -> i32 {
     println!("state-probe: ready");
     0
 }

@@ -18,7 +18,6 @@ use core::hint::black_box;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use attack_kit::{CALLER_REGS_PATTERN, VICTIM_REGS_PATTERN};
-use tessera_sdk::export::register_export_raw;
 use tessera_sdk::prelude::*;
 
 tessera_sdk::entry!(main);
@@ -94,16 +93,15 @@ unsafe extern "C" {
     fn victim_regs_probe();
 }
 
-fn main() -> i32 {
-    let probe = victim_regs_probe as unsafe extern "C" fn() as usize as u64;
+tessera_sdk::exports_raw! {
     // SAFETY: victim_regs_probe may be entered at any time with any argument registers
     // (it reads none), writes only ENTRY_REGS (atomics nothing else references as plain
     // data) and calls a System V function with the stack realigned; it keeps RBX, RBP,
     // RSP and R12–R15 and returns with `ret`.
-    if let Err(e) = unsafe { register_export_raw("regs_probe", probe) } {
-        println!("victim: cannot register regs_probe: {e}");
-        return 1;
-    }
+    unsafe regs_probe = victim_regs_probe;
+}
+
+fn main() -> i32 {
     println!(
         "victim: holding a {}-byte secret; exports secret_len, ping, regs_probe",
         black_box(&SECRET).len()

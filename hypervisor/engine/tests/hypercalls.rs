@@ -4,7 +4,7 @@
 mod common;
 
 use common::script::{call, exit0, put, result, run, world};
-use common::{hello, manifest};
+use common::{PONG, hello, manifest, pong};
 use tessera_abi::{error, gate::info, hypercall as nr};
 use tessera_core::exit::VmExit;
 use tessera_core::outcome::Outcome;
@@ -72,40 +72,43 @@ fn exit_count_counts_every_exit_so_far() {
 }
 
 #[test]
-fn register_export_takes_declared_names_and_own_code_only() {
-    let text = "tessera-manifest 1\ncompartment a exports=f\n";
-    let (mut w, _) = world(&[("manifest", manifest(text)), ("a", hello())]);
+fn register_export_changes_nothing_and_accepts_only_the_tables_address() {
+    let text = "tessera-manifest 1\ncompartment a exports=pong\n";
+    let (mut w, _) = world(&[("manifest", manifest(text)), ("a", pong())]);
+    let base = w.view(ViewId(0)).region.base;
     let (entry, _) = w.view(ViewId(0)).start().expect("image");
-    let f = put(&mut w, 0, 0, b"f");
+    let f = put(&mut w, 0, 0, b"pong");
     let g = put(&mut w, 0, 8, b"g");
-    let data = w.view(ViewId(0)).region.base + 0x6f80;
+    let data = base + 0x5c70;
     let script = vec![
-        call(nr::REGISTER_EXPORT, [f, 1, entry, 0]),
+        call(nr::REGISTER_EXPORT, [f, 4, base + PONG, 0]),
+        call(nr::REGISTER_EXPORT, [f, 4, entry, 0]),
         call(nr::REGISTER_EXPORT, [g, 1, entry, 0]),
-        call(nr::REGISTER_EXPORT, [f, 1, data, 0]),
+        call(nr::REGISTER_EXPORT, [f, 4, data, 0]),
         call(nr::REGISTER_EXPORT, [f, 65, entry, 0]),
         exit0(),
     ];
     let (_, cpu) = run(&mut w, script);
-    assert_eq!(result(&cpu, 0), 0);
-    assert_eq!(result(&cpu, 1), error::NO_SUCH_EXPORT);
-    assert_eq!(result(&cpu, 2), error::BAD_POINTER);
-    assert_eq!(result(&cpu, 3), error::TOO_LARGE);
-    assert_eq!(w.info_word(ViewId(0), info::EXPORTS), entry);
+    assert_eq!(result(&cpu, 0), 0, "the table's own address: a no-op");
+    assert_eq!(result(&cpu, 1), error::BAD_STATE, "other code: refused");
+    assert_eq!(result(&cpu, 2), error::NO_SUCH_EXPORT);
+    assert_eq!(result(&cpu, 3), error::BAD_POINTER);
+    assert_eq!(result(&cpu, 4), error::TOO_LARGE);
+    assert_eq!(w.info_word(ViewId(0), info::EXPORTS), base + PONG);
 }
 
 #[test]
 fn lookup_and_grant_answer_what_the_manifest_allows() {
-    let text = "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=f\n\
+    let text = "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=pong\n\
                 grant buf size=4096 a=rw\n";
-    let (mut w, _) = world(&[("manifest", manifest(text)), ("a", hello()), ("b", hello())]);
+    let (mut w, _) = world(&[("manifest", manifest(text)), ("a", hello()), ("b", pong())]);
     let b = put(&mut w, 0, 0, b"b");
-    let f = put(&mut w, 0, 8, b"f");
+    let f = put(&mut w, 0, 8, b"pong");
     let a = put(&mut w, 1, 0, b"a");
     let buf = put(&mut w, 0, 16, b"buf");
     let nothing = put(&mut w, 1, 8, b"f");
     let script = vec![
-        call(nr::LOOKUP, [b, 1, f, 1]),
+        call(nr::LOOKUP, [b, 1, f, 4]),
         call(nr::GRANT, [buf, 3, 0, 0]),
         exit0(),
         // b's main: it may not call a, and has no grant.

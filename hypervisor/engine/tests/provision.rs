@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{MEMORY, hello, manifest, vmfunc_bytes};
+use common::{MEMORY, PONG, hello, manifest, pong, vmfunc_bytes};
 use tessera_abi::gate::{self, info};
 use tessera_core::outcome::Outcome;
 use tessera_core::paging::Perms;
@@ -75,6 +75,64 @@ fn a_view_maps_its_image_stack_and_gate_and_nothing_is_rejected() {
 }
 
 #[test]
+fn exports_are_in_the_info_page_at_load_without_any_hypercall() {
+    let text = "tessera-manifest 1\ncompartment hello calls=pong\ncompartment pong exports=pong\n";
+    let modules = [
+        ("manifest", manifest(text)),
+        ("hello", hello()),
+        ("pong", pong()),
+    ];
+    let (world, lines) = fake::world(&modules, MEMORY).expect("provisioned");
+    assert!(lines.records("REJECT").is_empty(), "{:?}", lines.all());
+    let base = world.view(ViewId(1)).region.base;
+    assert_eq!(world.info_word(ViewId(1), info::EXPORT_COUNT), 1);
+    assert_eq!(world.info_word(ViewId(1), info::EXPORTS), base + PONG);
+    // What the gate reads for a call of export 0 (docs/gates.md): the function's code.
+    let code = world
+        .view(ViewId(1))
+        .table
+        .translate(&world.mem, base + PONG);
+    assert!(code.expect("mapped").perms.execute);
+}
+
+#[test]
+fn an_image_missing_a_declared_export_is_rejected_alone() {
+    // hello defines no export; pong's table has `pong` but not `reset`.
+    let text = "tessera-manifest 1\ncompartment hello exports=greet\n\
+                compartment pong exports=pong,reset\ncompartment ok exports=pong\n";
+    let modules = [
+        ("manifest", manifest(text)),
+        ("hello", hello()),
+        ("pong", pong()),
+        ("ok", pong()),
+    ];
+    let (world, lines) = fake::world(&modules, MEMORY).expect("provisioned");
+    for (view, export) in [(0, "greet"), (1, "reset")] {
+        let v = world.view(ViewId(view));
+        assert_eq!(v.compartment.status, Status::Rejected);
+        assert_eq!(
+            v.compartment.outcome,
+            Some(Outcome::Rejected("missing-export"))
+        );
+        assert!(v.image.is_none());
+        assert_eq!(world.info_word(ViewId(view), info::FAILED), 1);
+        let name = v.name();
+        let want = format!(
+            "@@REJECT module={name} problem=missing-export compartment={name} export={export} message="
+        );
+        let rejects = lines.records("REJECT");
+        assert!(rejects.iter().any(|l| l.starts_with(&want)), "{rejects:?}");
+    }
+    let ok = world.view(ViewId(2));
+    assert_eq!(ok.compartment.status, Status::Ready);
+    assert_eq!(
+        world.info_word(ViewId(2), info::EXPORTS),
+        ok.region.base + PONG
+    );
+    assert_eq!(lines.records("REJECT").len(), 2);
+}
+
+#[test]
 fn an_image_with_vmfunc_bytes_is_rejected_alone() {
     let modules = [("good", hello()), ("bad", vmfunc_bytes())];
     let (world, lines) = fake::world(&modules, MEMORY).expect("provisioned");
@@ -131,12 +189,12 @@ fn an_image_that_does_not_fit_is_rejected_alone_and_gives_its_frames_back() {
 
 #[test]
 fn grants_are_mapped_with_their_access_in_the_views_granted_them() {
-    let text = "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=f\n\
+    let text = "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=pong\n\
                 compartment c\ngrant buf size=8192 a=rw b=r\n";
     let modules = [
         ("manifest", manifest(text)),
         ("a", hello()),
-        ("b", hello()),
+        ("b", pong()),
         ("c", hello()),
     ];
     let (world, _) = fake::world(&modules, MEMORY).expect("provisioned");

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{MEMORY, hello, manifest};
-use tessera_abi::gate::{self, op, state, status};
+use common::{MEMORY, PONG, hello, manifest, pong};
+use tessera_abi::gate::{self, info, op, state, status};
 use tessera_abi::hypercall as nr;
 use tessera_core::exit::VmExit;
 use tessera_core::outcome::Outcome;
@@ -25,13 +25,10 @@ const A: ViewId = ViewId(0);
 const B: ViewId = ViewId(1);
 
 fn pair(watchdog: &str) -> (FakeWorld, Lines) {
-    let text =
-        format!("tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=f {watchdog}\n");
-    let modules = [
-        ("manifest", manifest(&text)),
-        ("a", hello()),
-        ("b", hello()),
-    ];
+    let text = format!(
+        "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=pong {watchdog}\n"
+    );
+    let modules = [("manifest", manifest(&text)), ("a", hello()), ("b", pong())];
     fake::world(&modules, MEMORY).expect("provisioned")
 }
 
@@ -172,9 +169,10 @@ fn a_callee_that_faults_is_stopped_and_its_caller_resumed_with_an_error() {
 #[test]
 fn a_callee_over_its_budget_is_stopped_by_the_watchdog_alone() {
     let (mut world, lines) = pair("watchdog=1024");
-    // B registered f; A calls it: an emulated switch the watchdog sees as a call.
-    let (entry, _) = world.view(B).start().expect("image");
-    world.set_export(B, 0, entry);
+    // B's export is in its info page from the load; A calls it: an emulated switch the
+    // watchdog sees as a call.
+    let base = world.view(B).region.base;
+    assert_eq!(world.info_word(B, info::EXPORTS), base + PONG);
     let call = vmfunc(slot(A), 0, 1);
     let spin = Step::exit(VmExit::Interrupt).after(1 << 20);
     let mut v = vcpu(&world, vec![call, spin]);

@@ -18,6 +18,33 @@
 //! | 8 | 4 | `n_type` | [`NT_ABI_VERSION`] |
 //! | 12 | 8 | name | `"TESSERA\0"` (already a multiple of 4: no padding) |
 //! | 20 | 4 | descriptor | the ABI version, u32 little-endian |
+//!
+//! The **export table** is more notes of the same owner in the same segment, one per
+//! export, type [`NT_EXPORT`], written by the SDK's `exports!` into section
+//! [`EXPORT_SECTION`]. The hypervisor reads the table at load, from bytes, and writes
+//! every export the manifest declares into the view's info page: no guest code registers
+//! anything. Descriptor ([`EXPORT_HEADER`] bytes, then the name), 4-byte aligned:
+//!
+//! | offset | bytes | field | value |
+//! |---|---|---|---|
+//! | 0 | 4 | format | [`EXPORT_FORMAT`], u32 little-endian |
+//! | 4 | 4 | delta | the function's address minus this field's address, i32 little-endian |
+//! | 8 | `n_descsz` − 8 | name | the export's name, UTF-8, 1–64 bytes, no NUL |
+//!
+//! The delta is resolved by the linker (a PC-relative `R_X86_64_PC32` between two places
+//! of one image), so the table needs no run-time relocation and means the same at every
+//! load address: the function's image offset is the field's image offset plus the delta.
+
+/// The note type of one export-table entry (owner `TESSERA`).
+pub const NT_EXPORT: u32 = 2;
+/// The format of an export-table descriptor this ABI defines; a validator refuses an
+/// entry of a format it does not know.
+pub const EXPORT_FORMAT: u32 = 1;
+/// Bytes of an export-table descriptor before the name: format and delta.
+pub const EXPORT_HEADER: usize = 8;
+/// The section the SDK puts the export-table notes in (4-byte aligned, `SHT_NOTE`, so
+/// the linker puts it into the same `PT_NOTE` segment as the other notes).
+pub const EXPORT_SECTION: &str = ".note.tessera.exports";
 
 /// The section the SDK puts the note in. Its alignment (4) equals that of hermit-entry's
 /// `.note.hermit.entry-version`, so the linker (rust-lld) puts both notes into one

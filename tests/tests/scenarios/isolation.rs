@@ -110,12 +110,12 @@ fn a_plugin_at_depth_two_cannot_get_its_caller_or_the_app_stopped() {
 }
 
 #[test]
-fn a_call_before_the_callee_registered_is_refused_and_harms_nobody() {
+fn a_call_before_the_callees_main_ran_is_served_from_its_export_table() {
     let outcome = check_scenario("early-call", &[]);
     assert_said(
         outcome,
         "early-caller",
-        "before its registration -> NoSuchExport",
+        "victim.ping before the victim's main ran -> Ok(7)",
     );
 }
 

@@ -277,6 +277,21 @@ impl ImageProblem {
     /// Problems with placing the image for a compartment.
     fn fmt_placement(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
         Some(match self {
+            Self::MalformedExport { index, defect } => write!(
+                f,
+                "export-table entry (note {index} of the first PT_NOTE segment) {defect}"
+            ),
+            Self::ExportNotExecutable { export, address } => write!(
+                f,
+                "export '{export}' of the export table is at {address:#x}, outside every executable segment"
+            ),
+            Self::MissingExport {
+                compartment,
+                export,
+            } => write!(
+                f,
+                "the manifest declares export '{export}' of compartment '{compartment}', which the image's export table lacks: define it with the SDK's exports! (or correct the manifest's exports=)"
+            ),
             Self::EntryNotExecutable { entry } => write!(
                 f,
                 "entry point {entry:#x} is outside every executable segment"

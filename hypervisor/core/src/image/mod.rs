@@ -12,7 +12,7 @@
 //! What is checked, and the loader behaviour each check answers, is documented per
 //! submodule: file header and header tables (`headers`), program headers and the mapping
 //! plan (`segments`), the entry-version note (`notes`), the dynamic section and
-//! relocations (`dynamic`).
+//! relocations (`dynamic`), the export table (`exports`).
 //!
 //! Contract for the kernel:
 //! - Validate the same slice (same address) that goes to `KernelObject::parse`: the
@@ -25,10 +25,14 @@
 //! - Before mapping, refuse the image if [`scan_loaded`] finds `0F 01 D4` in its
 //!   executable memory as loaded (DESIGN §6 property 2); [`load`] lays an image out the
 //!   way the loader does, for host tools that have no guest memory to scan.
+//! - Refuse the image unless [`check_declared`] finds every export the manifest declares
+//!   for it, and write each declared export's address (base + [`ImagePlan::export`])
+//!   into the view's info page: the table is the only source of export addresses.
 //! - Report a refusal with [`ImageError::reject_line`].
 
 mod dynamic;
 mod elf;
+mod exports;
 mod headers;
 mod load;
 mod message;
@@ -39,9 +43,11 @@ mod segments;
 #[cfg(test)]
 mod tests;
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 pub use crate::paging::Perms;
+pub use exports::{ExportDefect, check_declared};
 pub use load::{LoadedImage, load, scan_loaded};
 pub use problem::{AbiNote, ImageError, ImageProblem, MemoryPart, NoteDefect, Region};
 
@@ -96,6 +102,29 @@ pub struct ImagePlan {
     pub align: u64,
     /// Mappings in ascending order, non-overlapping, inside `span`.
     pub segments: Vec<SegmentPlan>,
+    /// The image's export table (docs/images.md), in table order: names unique, each
+    /// offset inside an executable segment's file bytes.
+    pub exports: Vec<Export>,
+}
+
+impl ImagePlan {
+    /// The offset from the image base of export `name`, if the image defines it.
+    #[must_use]
+    pub fn export(&self, name: &str) -> Option<u64> {
+        self.exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.offset)
+    }
+}
+
+/// One entry of an image's export table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// The export's name (what the manifest's `exports=` lists).
+    pub name: String,
+    /// The function's offset from the image base.
+    pub offset: u64,
 }
 
 /// Checks a compartment image and plans its mapping.
@@ -126,8 +155,10 @@ fn check(bytes: &[u8], limits: &ImageLimits) -> Result<ImagePlan, ImageProblem> 
     let phs = headers::program_headers(bytes, &header)?;
     let sections = headers::section_headers(bytes, &header)?;
     let layout = segments::check(header.e_type, &phs, bytes.len() as u64)?;
-    notes::check(bytes, &phs)?;
+    let export_notes = notes::check(bytes, &phs)?;
     dynamic::check(bytes, &phs, &layout)?;
     headers::dynamic_symbols(bytes, &sections)?;
-    segments::plan(&layout, header.e_entry, limits)
+    let mut plan = segments::plan(&layout, header.e_entry, limits)?;
+    plan.exports = exports::read(&export_notes, &layout)?;
+    Ok(plan)
 }

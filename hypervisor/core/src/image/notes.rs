@@ -23,14 +23,17 @@
 //! [`ABI_VERSION`](tessera_abi::ABI_VERSION), the image is refused
 //! ([`ImageProblem::AbiVersion`]): every image the SDK builds has the note, so an image
 //! without one was built by an SDK from before the note (or without the SDK), and
-//! nothing says which ABI it speaks.
+//! nothing says which ABI it speaks. The walk also collects the export table (notes
+//! `TESSERA` of type 2, `super::exports`).
 
+use alloc::vec::Vec;
 use core::fmt;
 
 use tessera_abi::ABI_VERSION;
-use tessera_abi::image::{NOTE_NAME, NT_ABI_VERSION};
+use tessera_abi::image::{NOTE_NAME, NT_ABI_VERSION, NT_EXPORT};
 
 use super::elf::{self, ALIGN_NOTE, NHDR_SIZE, NoteHeader, PT_NOTE, ProgramHeader};
+use super::exports::ExportNote;
 use super::problem::{ImageProblem, Region};
 use super::{HERMIT_ENTRY_VERSION, NT_HERMIT_ENTRY_VERSION};
 
@@ -129,8 +132,12 @@ fn slice(bytes: &[u8], start: u64, len: u64) -> Option<&[u8]> {
 
 /// Checks that the loader walks the first `PT_NOTE` segment without panicking, that the
 /// segment holds an ABI-version note naming this hypervisor's ABI, and an entry-version
-/// note with the version the loader accepts.
-pub fn check(bytes: &[u8], phs: &[ProgramHeader]) -> Result<(), ImageProblem> {
+/// note with the version the loader accepts. Returns the export-table notes (`TESSERA`,
+/// type [`NT_EXPORT`]) for [`exports::read`](super::exports::read).
+pub fn check<'a>(
+    bytes: &'a [u8],
+    phs: &[ProgramHeader],
+) -> Result<Vec<ExportNote<'a>>, ImageProblem> {
     let (index, ph) = phs
         .iter()
         .enumerate()
@@ -148,6 +155,7 @@ pub fn check(bytes: &[u8], phs: &[ProgramHeader]) -> Result<(), ImageProblem> {
     let mut note = 0usize;
     let mut version: Option<Option<u8>> = None;
     let mut abi = AbiNote::Missing;
+    let mut exports = Vec::new();
     while len - pos >= NHDR_SIZE && (ph.p_offset + pos) % ALIGN_NOTE == 0 {
         let malformed = |defect| ImageProblem::MalformedNote {
             index: note,
@@ -171,6 +179,13 @@ pub fn check(bytes: &[u8], phs: &[ProgramHeader]) -> Result<(), ImageProblem> {
         {
             abi = AbiNote::read(slice(rest, desc, u64::from(header.descsz)).unwrap_or_default());
         }
+        if name == &NOTE_NAME[..NOTE_NAME.len() - 1] && header.n_type == NT_EXPORT {
+            exports.push(ExportNote {
+                index: note,
+                vaddr: ph.p_vaddr.wrapping_add(pos + desc),
+                descriptor: slice(rest, desc, u64::from(header.descsz)).unwrap_or_default(),
+            });
+        }
         pos += next;
         note += 1;
     }
@@ -179,7 +194,7 @@ pub fn check(bytes: &[u8], phs: &[ProgramHeader]) -> Result<(), ImageProblem> {
     }
     match version {
         None => Err(ImageProblem::MissingEntryVersion),
-        Some(Some(HERMIT_ENTRY_VERSION)) => Ok(()),
+        Some(Some(HERMIT_ENTRY_VERSION)) => Ok(exports),
         Some(found) => Err(ImageProblem::WrongEntryVersion { found }),
     }
 }

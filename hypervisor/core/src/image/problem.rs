@@ -3,6 +3,7 @@
 use alloc::string::String;
 use core::fmt;
 
+pub use super::exports::ExportDefect;
 pub use super::notes::{AbiNote, NoteDefect};
 
 /// A rejected image: which module, and what is wrong with it.
@@ -331,6 +332,12 @@ pub enum ImageProblem {
         /// `e_entry`.
         entry: u64,
     },
+    /// An entry of the export table (`super::exports`) the gate could not use.
+    MalformedExport { index: usize, defect: ExportDefect },
+    /// An export-table entry's address is outside every executable segment's file bytes.
+    ExportNotExecutable { export: String, address: u64 },
+    /// The manifest declares an export of `compartment` that the image's table lacks.
+    MissingExport { compartment: String, export: String },
     /// The image does not fit the region it is given.
     TooLarge {
         /// Bytes the image spans (page-rounded).

@@ -63,6 +63,9 @@ impl ImageProblem {
             Self::RelocationOutsideSegments { .. } => "relocation-outside-segments",
             Self::RelocationInCode { .. } => "relocation-in-code",
             Self::RelocationAddendOutOfImage { .. } => "relocation-addend-out-of-image",
+            Self::MalformedExport { .. } => "malformed-export",
+            Self::ExportNotExecutable { .. } => "export-not-executable",
+            Self::MissingExport { .. } => "missing-export",
             Self::EntryNotExecutable { .. } => "entry-not-executable",
             Self::TooLarge { .. } => "too-large",
             Self::NotRelocatable => "not-relocatable",
@@ -88,6 +91,18 @@ impl ImageProblem {
                 " image_abi={found} hypervisor_abi={}",
                 tessera_abi::ABI_VERSION
             ),
+            Self::MissingExport {
+                compartment,
+                export,
+            } => write!(
+                out,
+                " compartment={} export={}",
+                encode_value(compartment),
+                encode_value(export)
+            ),
+            Self::ExportNotExecutable { export, address } => {
+                write!(out, " export={} address={address:#x}", encode_value(export))
+            }
             _ => Ok(()),
         };
         out

@@ -253,5 +253,6 @@ pub fn plan(layout: &Layout, entry: u64, limits: &ImageLimits) -> Result<ImagePl
         fixed_base: (!layout.relocatable).then_some(layout.base),
         align,
         segments,
+        exports: Vec::new(),
     })
 }

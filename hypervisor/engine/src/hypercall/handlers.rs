@@ -4,7 +4,7 @@ use super::{After, Call, read, read_name};
 use crate::port::Memory;
 use crate::world::{Status, World};
 use alloc::string::String;
-use tessera_abi::gate::violation;
+use tessera_abi::gate::{info, violation};
 use tessera_abi::{error, hypercall as nr};
 use tessera_core::hypercall as hc;
 use tessera_core::manifest::Access;
@@ -99,9 +99,11 @@ fn print_report<F: EntryFormat, M: Memory>(
     Ok(0)
 }
 
-/// REGISTER_EXPORT: from the compartment's own `main` only, a declared name, and a code
+/// REGISTER_EXPORT, kept for compatibility: exports come from the image's export table,
+/// written at load. From the compartment's own `main` only, a declared name, and a code
 /// address (guest-virtual) executable in the guest's paging and in the view, inside the
-/// compartment's own region.
+/// compartment's own region; then it succeeds, changing nothing, only if that address is
+/// the one the table gave the export (BAD_STATE otherwise).
 pub fn register_export<F: EntryFormat, M: Memory>(
     world: &mut World<F, M>,
     call: &Call,
@@ -121,7 +123,10 @@ pub fn register_export<F: EntryFormat, M: Memory>(
     if !executable {
         return Err(error::BAD_POINTER);
     }
-    world.set_export(call.caller, index, addr);
+    let loaded = world.info_word(call.caller, info::EXPORTS + 8 * index as u64);
+    if addr != loaded {
+        return Err(error::BAD_STATE);
+    }
     Ok(index as u64)
 }
 

@@ -83,7 +83,7 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
     let manifest = app.manifest;
     let mut checked = Vec::new();
     for (decl, (_, bytes)) in manifest.compartments.iter().zip(&app.compartments) {
-        let image = modules::check(&decl.name, bytes, MAX_IMAGE_SPAN);
+        let image = modules::check(&decl.name, bytes, MAX_IMAGE_SPAN, &decl.exports);
         if let Err(error) = &image {
             reject(&mut *out, error);
         }
@@ -141,6 +141,27 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
         world.grants.len()
     );
     Ok(world)
+}
+
+/// Writes the address of every export the manifest declares for `view` into its info
+/// page, from the image's export table (docs/images.md): callable from the start, with
+/// no guest code run. `modules::check` made sure the table has every one.
+fn write_exports<F: EntryFormat, M: Memory>(
+    mem: &mut M,
+    view: &View<F>,
+    declared: &[String],
+    plan: &tessera_core::image::ImagePlan,
+) {
+    let info = view.pages.info.start();
+    for (index, name) in declared.iter().enumerate() {
+        let address = plan
+            .export(name)
+            .map_or(0, |offset| view.region.base + offset);
+        mem.write_u64(
+            info + tessera_abi::gate::info::EXPORTS + 8 * index as u64,
+            address,
+        );
+    }
 }
 
 /// Reports a rejected image (`@@REJECT`, DESIGN §9); the boot goes on without it.
@@ -224,7 +245,11 @@ fn load_images<F: EntryFormat, M: Memory>(
     for (i, image) in checked.iter().enumerate() {
         let Ok(image) = image else { continue };
         let World {
-            mem, views, out, ..
+            mem,
+            views,
+            out,
+            manifest,
+            ..
         } = world;
         let view = &mut views[i];
         let is_fixture = fixture.is_some_and(|names| names.contains(&view.name()));
@@ -237,6 +262,7 @@ fn load_images<F: EntryFormat, M: Memory>(
                     "@@LOAD compartment={name} base={:#x} entry={:#x} span={:#x}",
                     view.region.base, loaded.entry, image.plan.span
                 ));
+                write_exports(mem, view, &manifest.compartments[i].exports, &image.plan);
                 view.image = Some(loaded);
             }
             Err(LoadError::Reject(problem)) => {

@@ -50,15 +50,24 @@ pub struct Checked<'a> {
 }
 
 /// Validates an image; the error names the module and the problem. Images must be
-/// relocatable (the planner places them).
-pub fn check<'a>(name: &str, bytes: &'a [u8], max_span: u64) -> Result<Checked<'a>, ImageError> {
+/// relocatable (the planner places them) and define every export of `exports` (the
+/// manifest's `exports=` for the compartment) in their export table.
+pub fn check<'a>(
+    name: &str,
+    bytes: &'a [u8],
+    max_span: u64,
+    exports: &[String],
+) -> Result<Checked<'a>, ImageError> {
     let plan = image::validate(name, bytes, &ImageLimits { max_span })?;
-    if plan.fixed_base.is_some() {
-        return Err(ImageError {
-            module: name.into(),
-            problem: ImageProblem::NotRelocatable,
-        });
-    }
+    let problem = if plan.fixed_base.is_some() {
+        Err(ImageProblem::NotRelocatable)
+    } else {
+        image::check_declared(&plan, name, exports.iter().map(String::as_str))
+    };
+    problem.map_err(|problem| ImageError {
+        module: name.into(),
+        problem,
+    })?;
     Ok(Checked { bytes, plan })
 }
 

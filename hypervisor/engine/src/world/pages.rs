@@ -54,11 +54,6 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         }
     }
 
-    /// Records export `index`'s address in `view`'s info page.
-    pub fn set_export(&mut self, view: ViewId, index: usize, addr: u64) {
-        self.set_info_word(view, info::EXPORTS + 8 * index as u64, addr);
-    }
-
     /// `(calls_in, calls_out)` as the gate counted them in `view`'s state page.
     pub fn call_counts(&self, view: ViewId) -> (u64, u64) {
         (

@@ -10,6 +10,14 @@ pub fn hello() -> &'static [u8] {
     fixture("hello.elf")
 }
 
+/// `examples/pingpong/pong`: one export, `pong`, at image offset [`PONG`] (the same README).
+pub fn pong() -> &'static [u8] {
+    fixture("pong.elf")
+}
+
+/// Where `pong.elf`'s export `pong` is, from the image base.
+pub const PONG: u64 = 0x2630;
+
 /// An image whose code holds `0F 01 D4` (the same README).
 pub fn vmfunc_bytes() -> &'static [u8] {
     fixture("attack-write-gate.elf")

@@ -96,13 +96,17 @@ macro_rules! for_each_hypercall {
                 args: [],
                 results: [exits: Rax],
             }
-            /// Registers an export: RDI/RSI = its name (UTF-8, at most 64 bytes, else
-            /// TOO_LARGE), RDX = the function's address (in the caller's own image,
-            /// executable in its view, else BAD_POINTER). Allowed only from the
-            /// compartment's own `main` before it returns (else BAD_STATE). Returns the
-            /// export's index (its position in the manifest's `exports=` list) or
-            /// NO_SUCH_EXPORT if the manifest does not declare it (bytes that are not UTF-8
-            /// name nothing).
+            /// Kept for compatibility; changes nothing. Exports come from the image's
+            /// export table (docs/images.md), which L1 writes into the view's info page at
+            /// load, before any code of the compartment runs; the SDK no longer makes this
+            /// call. RDI/RSI = an export's name (UTF-8, at most 64 bytes, else TOO_LARGE),
+            /// RDX = a function's address (in the caller's own image, executable in its
+            /// view, else BAD_POINTER). Allowed only from the compartment's own `main`
+            /// before it returns (else BAD_STATE). Returns the export's index (its position
+            /// in the manifest's `exports=` list) if RDX is the address the export table
+            /// gave that export, BAD_STATE for any other address (an export cannot be
+            /// moved at run time), NO_SUCH_EXPORT if the manifest does not declare it
+            /// (bytes that are not UTF-8 name nothing).
             REGISTER_EXPORT = 4 => RegisterExport, register_export {
                 manifest: "register_export",
                 policy: Manifest,

@@ -105,6 +105,7 @@ fn plan(segments: &[(u64, u64, Perms)]) -> ImagePlan {
         fixed_base: None,
         align: 0x1000,
         segments,
+        exports: Vec::new(),
     }
 }
 
