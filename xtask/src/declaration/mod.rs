@@ -36,7 +36,7 @@
 //!
 //! The image is the package's binary of the same name (the default for `src/main.rs`).
 //!
-//! `hypercalls = []` means only `exit` and `panic` (which are always allowed); leaving
+//! `hypercalls = []` means only `exit`, `panic` and `out_of_memory` (always allowed); leaving
 //! the key out means every hypercall. `expect` becomes the module's `expect=` argument
 //! (see `tessera_core::outcome`): examples normally end with exit code 0 and leave it
 //! out; attack scenarios need it.
