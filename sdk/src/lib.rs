@@ -36,8 +36,10 @@
 //!   ABI's table, and [`hypercall::hypercall`] for any number.
 //! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the
 //!   `PANIC` hypercall.
-//! - A global allocator over a static [`heap::HEAP_SIZE`]-byte area, so `alloc`'s `Vec`,
-//!   `String`, `Box` and `format!` work.
+//! - A global allocator over the heap the hypervisor maps for the compartment (manifest
+//!   `heap=`, default [`heap::DEFAULT_SIZE`] = 64 KiB), so `alloc`'s `Vec`, `String`, `Box`
+//!   and `format!` work; running out stops the compartment with `@@FAULT
+//!   kind=out-of-memory` (the OUT_OF_MEMORY hypercall), not a panic ([`heap`]).
 #![no_std]
 
 #[cfg(not(target_arch = "x86_64"))]

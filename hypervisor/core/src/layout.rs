@@ -7,13 +7,14 @@
 //! 0x0020_0000  gate region (gate::SLOTS .. gate::END)           fixed, per view
 //! 0x0040_0000  grants, in manifest order, each followed by an unmapped guard page
 //! 0x0100_0000  compartment regions, in view order, contiguous, each 2 MiB-aligned:
-//!              [image span][guard][... unmapped ...][stack][guard]
+//!              [image span][guard][... unmapped ...][heap][guard][stack][guard]
 //!   .. 4 GiB   guest::IDENTITY_LIMIT: nothing is placed at or above it
 //! ```
 //!
 //! Every region starts 2 MiB-aligned (the largest `p_align` an image may ask for) and
 //! ends with the guard page above its stack, so the next region's image is separated from
-//! this stack by that guard page, and the image below a stack by at least one page.
+//! this stack by that guard page; a guard page lies between the heap and the stack, and
+//! at least one between the image and the heap (manifest `heap=`).
 
 use crate::guest;
 use crate::manifest::{MAX_COMPARTMENTS, Manifest};
@@ -58,9 +59,10 @@ pub struct Layout {
 }
 
 /// One compartment's region. Mapped in its view: `[base, base + image_span)` (per the
-/// image's segments) and `[stack_bottom, stack_top)`; everything else in
-/// `[base, base + size)` stays unmapped, including the guard pages
-/// `[stack_bottom - GUARD, stack_bottom)` and `[stack_top, stack_top + GUARD)`.
+/// image's segments), `[heap_bottom, heap_top)` and `[stack_bottom, stack_top)`;
+/// everything else in `[base, base + size)` stays unmapped, including the guard pages
+/// `[heap_bottom - GUARD, heap_bottom)`, `[heap_top, stack_bottom)` and
+/// `[stack_top, stack_top + GUARD)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {
     /// Image base; a multiple of [`REGION_ALIGN`].
@@ -69,6 +71,10 @@ pub struct Region {
     pub size: u64,
     /// Page-rounded bytes of the image from `base`.
     pub image_span: u64,
+    /// Lowest heap address (the info page's `HEAP_BASE`).
+    pub heap_bottom: u64,
+    /// Heap end (exclusive); equal to `stack_bottom - GUARD`.
+    pub heap_top: u64,
     /// Lowest stack address.
     pub stack_bottom: u64,
     /// Stack top (exclusive); equal to `base + size - GUARD`.
@@ -95,13 +101,13 @@ impl Region {
 
 impl From<Region> for guest::Region {
     /// The shape the kernel's loader used before the planner: the image may take every
-    /// byte below the lower guard page.
+    /// byte below the guard page under the heap.
     fn from(r: Region) -> Self {
         guest::Region {
             base: r.base,
             stack_bottom: r.stack_bottom,
             stack_top: r.stack_top,
-            max_image_span: r.stack_bottom.saturating_sub(GUARD).saturating_sub(r.base),
+            max_image_span: r.heap_bottom.saturating_sub(GUARD).saturating_sub(r.base),
         }
     }
 }
@@ -126,11 +132,14 @@ pub enum LayoutError {
     BadSpan { compartment: String, span: u64 },
     /// A stack size that is zero or not a multiple of 4096.
     BadStack { compartment: String, stack: u64 },
+    /// A heap size that is zero or not a multiple of 4096.
+    BadHeap { compartment: String, heap: u64 },
     /// The compartment's region would end above the identity map.
     OutOfSpace {
         compartment: String,
         span: u64,
         stack: u64,
+        heap: u64,
     },
     /// A grant size that is zero or not a multiple of 4096.
     BadGrantSize { grant: String, size: u64 },
@@ -160,13 +169,18 @@ impl fmt::Display for LayoutError {
                 f,
                 "compartment '{compartment}': stack {stack:#x} is not a non-zero multiple of 4096"
             ),
+            Self::BadHeap { compartment, heap } => write!(
+                f,
+                "compartment '{compartment}': heap {heap:#x} is not a non-zero multiple of 4096"
+            ),
             Self::OutOfSpace {
                 compartment,
                 span,
                 stack,
+                heap,
             } => write!(
                 f,
-                "compartment '{compartment}': no room below {:#x} for its region (image {span:#x} bytes, stack {stack:#x} bytes)",
+                "compartment '{compartment}': no room below {:#x} for its region (image {span:#x} bytes, heap {heap:#x} bytes, stack {stack:#x} bytes)",
                 guest::IDENTITY_LIMIT
             ),
             Self::BadGrantSize { grant, size } => write!(
@@ -223,43 +237,65 @@ pub fn plan(manifest: &Manifest, image_spans: &[u64]) -> Result<Layout, LayoutEr
     let mut regions = Vec::with_capacity(count);
     let mut base = REGIONS_BASE;
     for (decl, &span) in manifest.compartments.iter().zip(image_spans) {
-        let compartment = || decl.name.clone();
-        let stack = decl.stack;
-        if !is_pages(span) {
-            return Err(LayoutError::BadSpan {
-                compartment: compartment(),
-                span,
-            });
-        }
-        if !is_pages(stack) {
-            return Err(LayoutError::BadStack {
-                compartment: compartment(),
-                stack,
-            });
-        }
-        let size = span
-            .checked_add(stack)
-            .and_then(|n| n.checked_add(2 * GUARD))
-            .and_then(|n| n.checked_next_multiple_of(REGION_ALIGN));
-        let end = size.and_then(|size| Some((size, base.checked_add(size)?)));
-        let Some((size, end)) = end.filter(|(_, end)| *end <= guest::IDENTITY_LIMIT) else {
-            return Err(LayoutError::OutOfSpace {
-                compartment: compartment(),
-                span,
-                stack,
-            });
-        };
-        let stack_top = end - GUARD;
-        regions.push(Region {
-            base,
-            size,
-            image_span: span,
-            stack_bottom: stack_top - stack,
-            stack_top,
-        });
-        base = end;
+        let region = place(base, &decl.name, (span, decl.heap, decl.stack))?;
+        base = region.end();
+        regions.push(region);
     }
     Ok(Layout { regions, grants })
+}
+
+/// Compartment `name`'s region at `base`: `[image][guard][..][heap][guard][stack][guard]`
+/// rounded up to whole 2 MiB pages.
+fn place(
+    base: u64,
+    name: &str,
+    (span, heap, stack): (u64, u64, u64),
+) -> Result<Region, LayoutError> {
+    let compartment = || String::from(name);
+    if !is_pages(span) {
+        return Err(LayoutError::BadSpan {
+            compartment: compartment(),
+            span,
+        });
+    }
+    if !is_pages(stack) {
+        return Err(LayoutError::BadStack {
+            compartment: compartment(),
+            stack,
+        });
+    }
+    if !is_pages(heap) {
+        return Err(LayoutError::BadHeap {
+            compartment: compartment(),
+            heap,
+        });
+    }
+    let size = span
+        .checked_add(heap)
+        .and_then(|n| n.checked_add(stack))
+        .and_then(|n| n.checked_add(3 * GUARD))
+        .and_then(|n| n.checked_next_multiple_of(REGION_ALIGN));
+    let end = size.and_then(|size| Some((size, base.checked_add(size)?)));
+    let Some((size, end)) = end.filter(|(_, end)| *end <= guest::IDENTITY_LIMIT) else {
+        return Err(LayoutError::OutOfSpace {
+            compartment: compartment(),
+            span,
+            stack,
+            heap,
+        });
+    };
+    let stack_top = end - GUARD;
+    let stack_bottom = stack_top - stack;
+    let heap_top = stack_bottom - GUARD;
+    Ok(Region {
+        base,
+        size,
+        image_span: span,
+        heap_bottom: heap_top - heap,
+        heap_top,
+        stack_bottom,
+        stack_top,
+    })
 }
 
 /// A non-zero multiple of 4096.

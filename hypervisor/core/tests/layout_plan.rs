@@ -56,18 +56,24 @@ fn small_manifest_exact_addresses() {
     assert_eq!(
         layout.regions,
         vec![
+            // Image, guard, ..., 64 KiB heap (the default), guard, 64 KiB stack, guard.
             Region {
                 base: 0x100_0000,
                 size: 0x20_0000,
                 image_span: 0x5000,
+                heap_bottom: 0x11d_e000,
+                heap_top: 0x11e_e000,
                 stack_bottom: 0x11e_f000,
                 stack_top: 0x11f_f000,
             },
-            // 2 MiB image + guard + 8 KiB stack + guard: rounded up to 4 MiB.
+            // 2 MiB image + guard + 64 KiB heap + guard + 8 KiB stack + guard: rounded
+            // up to 4 MiB.
             Region {
                 base: 0x120_0000,
                 size: 0x40_0000,
                 image_span: 0x20_0000,
+                heap_bottom: 0x15e_c000,
+                heap_top: 0x15f_c000,
                 stack_bottom: 0x15f_d000,
                 stack_top: 0x15f_f000,
             },
@@ -77,7 +83,7 @@ fn small_manifest_exact_addresses() {
     let g = guest::Region::from(layout.regions[0]);
     assert_eq!(
         (g.base, g.stack_top, g.max_image_span),
-        (0x100_0000, 0x11f_f000, 0x1e_e000)
+        (0x100_0000, 0x11f_f000, 0x1d_d000)
     );
 }
 
@@ -99,13 +105,13 @@ fn image_offsets_are_counted_from_the_base_inside_the_image_only() {
 
 #[test]
 fn an_exact_fit_needs_no_extra_2_mib() {
-    let span = REGION_ALIGN - 64 * KIB - 2 * GUARD;
+    // Image, 64 KiB heap, 64 KiB stack and three guard pages fill 2 MiB exactly.
+    let span = REGION_ALIGN - 128 * KIB - 3 * GUARD;
     let layout = plan(&manifest(2, 64 * KIB, &[]), &[span, 4096]).expect("fits");
-    assert_eq!(layout.regions[0].size, REGION_ALIGN);
-    assert_eq!(
-        layout.regions[0].base + span + GUARD,
-        layout.regions[0].stack_bottom
-    );
+    let r = layout.regions[0];
+    assert_eq!(r.size, REGION_ALIGN);
+    assert_eq!(r.base + span + GUARD, r.heap_bottom);
+    assert_eq!(r.heap_top + GUARD, r.stack_bottom);
     assert_eq!(layout.regions[1].base, REGIONS_BASE + REGION_ALIGN);
     let layout = plan(&manifest(1, 64 * KIB, &[]), &[span + 4096]).expect("fits");
     assert_eq!(layout.regions[0].size, 2 * REGION_ALIGN);
@@ -131,7 +137,8 @@ fn too_large_an_image_names_its_compartment() {
         LayoutError::OutOfSpace {
             compartment: "c1".into(),
             span: IDENTITY_LIMIT - REGIONS_BASE,
-            stack: 64 * KIB
+            stack: 64 * KIB,
+            heap: 64 * KIB,
         }
     );
     assert!(e.to_string().starts_with("compartment 'c1': "), "{e}");
@@ -211,4 +218,39 @@ fn fixed_areas_are_the_guest_tables_gdt_and_gate() {
         (gate::SLOTS, gate::END)
     );
     const { assert!(gate::END + GUARD <= GRANTS_BASE) };
+}
+
+/// `heap=` sizes the heap, which sits below the stack with a guard page on each side, and
+/// a heap that does not fit (or is not whole pages) names its compartment.
+#[test]
+fn the_heap_is_sized_by_the_manifest_between_guard_pages() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\ncompartment small heap=8192\ncompartment big heap=67108864\n",
+    )
+    .expect("valid");
+    let layout = plan(&m, &[0x3000, 0x3000]).expect("fits");
+    let [small, big] = [layout.regions[0], layout.regions[1]];
+    assert_eq!(small.heap_top - small.heap_bottom, 8192);
+    assert_eq!(small.heap_top + GUARD, small.stack_bottom);
+    assert_eq!(small.size, REGION_ALIGN);
+    assert_eq!(big.heap_top - big.heap_bottom, 64 * MIB);
+    assert!(big.base + big.image_span + GUARD <= big.heap_bottom);
+    // 64 MiB of heap and the rest round up to 33 large pages.
+    assert_eq!(big.size, 33 * REGION_ALIGN);
+    let mut bad = manifest(2, 64 * KIB, &[]);
+    bad.compartments[1].heap = 4095;
+    assert_eq!(
+        plan(&bad, &[4096, 4096]),
+        Err(LayoutError::BadHeap {
+            compartment: "c1".into(),
+            heap: 4095
+        })
+    );
+    bad.compartments[1].heap = IDENTITY_LIMIT;
+    let e = plan(&bad, &[4096, 4096]).expect_err("no room");
+    assert!(
+        matches!(e, LayoutError::OutOfSpace { ref compartment, heap, .. }
+        if compartment == "c1" && heap == IDENTITY_LIMIT)
+    );
+    assert!(e.to_string().contains("heap 0x100000000 bytes"), "{e}");
 }

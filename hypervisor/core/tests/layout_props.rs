@@ -1,5 +1,5 @@
 //! Property tests of the guest-physical planner: whenever it answers, every mapped range
-//! (fixed areas, grants, each image and stack) lies inside the identity map, the ranges
+//! (fixed areas, grants, each image, heap and stack) lies inside the identity map, the ranges
 //! are ordered and at least a guard page apart, no guard page is inside any of them, and
 //! the regions are contiguous and 2 MiB-aligned; whenever it refuses, an independent
 //! computation agrees on which compartment or grant does not fit.
@@ -9,7 +9,7 @@ use tessera_core::guest::IDENTITY_LIMIT;
 use tessera_core::layout::{
     FIXED, GRANTS_BASE, GRANTS_LIMIT, GUARD, Layout, LayoutError, REGION_ALIGN, REGIONS_BASE, plan,
 };
-use tessera_core::manifest::{CompartmentDecl, GrantDecl, MAX_STACK, Manifest};
+use tessera_core::manifest::{CompartmentDecl, GrantDecl, MAX_HEAP, MAX_STACK, Manifest};
 
 const PAGE: u64 = 4096;
 
@@ -22,15 +22,19 @@ fn span() -> impl Strategy<Value = u64> {
 }
 
 fn input() -> impl Strategy<Value = (Manifest, Vec<u64>)> {
-    let compartments = prop::collection::vec((1u64..=MAX_STACK / PAGE, span()), 1..48);
+    let compartments = prop::collection::vec(
+        (1u64..=MAX_STACK / PAGE, span(), 1u64..=MAX_HEAP / PAGE),
+        1..48,
+    );
     let grants = prop::collection::vec(1u64..=256, 0..16);
     (compartments, grants).prop_map(|(cs, gs)| {
         let manifest = Manifest {
             compartments: cs
                 .iter()
                 .enumerate()
-                .map(|(i, (stack, _))| CompartmentDecl {
+                .map(|(i, (stack, _, heap))| CompartmentDecl {
                     stack: stack * PAGE,
+                    heap: heap * PAGE,
                     ..CompartmentDecl::new(format!("c{i}"))
                 })
                 .collect(),
@@ -44,7 +48,7 @@ fn input() -> impl Strategy<Value = (Manifest, Vec<u64>)> {
                 })
                 .collect(),
         };
-        (manifest, cs.iter().map(|(_, s)| *s).collect())
+        (manifest, cs.iter().map(|(_, s, _)| *s).collect())
     })
 }
 
@@ -54,6 +58,7 @@ fn mapped(layout: &Layout) -> Vec<(u64, u64)> {
     ranges.extend(layout.grants.iter().map(|g| (g.gpa, g.gpa + g.size)));
     for r in &layout.regions {
         ranges.push((r.base, r.base + r.image_span));
+        ranges.push((r.heap_bottom, r.heap_top));
         ranges.push((r.stack_bottom, r.stack_top));
     }
     ranges.sort_unstable();
@@ -75,7 +80,8 @@ fn expected_error(m: &Manifest, spans: &[u64]) -> Option<String> {
     }
     let mut end = u128::from(REGIONS_BASE);
     for (c, &span) in m.compartments.iter().zip(spans) {
-        let need = u128::from(span) + u128::from(c.stack) + 2 * u128::from(GUARD);
+        let need =
+            u128::from(span) + u128::from(c.heap) + u128::from(c.stack) + 3 * u128::from(GUARD);
         end += need.div_ceil(u128::from(REGION_ALIGN)) * u128::from(REGION_ALIGN);
         if end > u128::from(IDENTITY_LIMIT) {
             return Some(c.name.clone());
@@ -127,13 +133,21 @@ proptest! {
             prop_assert!(r.base % REGION_ALIGN == 0 && r.size % REGION_ALIGN == 0);
             prop_assert_eq!(r.end(), r.base + r.size);
             base = r.end();
-            // [image][guard][..][stack][guard], the stack exactly as declared.
+            // [image][guard][..][heap][guard][stack][guard], heap and stack exactly as
+            // declared.
             prop_assert_eq!(r.image_span, span);
             prop_assert_eq!(r.stack_top - r.stack_bottom, decl.stack);
+            prop_assert_eq!(r.heap_top - r.heap_bottom, decl.heap);
             prop_assert_eq!(r.stack_top + GUARD, r.end());
-            prop_assert!(r.base + span + GUARD <= r.stack_bottom);
-            // The stack's guard pages are mapped by no one.
-            for guard in [(r.stack_bottom - GUARD, r.stack_bottom), (r.stack_top, r.stack_top + GUARD)] {
+            prop_assert_eq!(r.heap_top + GUARD, r.stack_bottom);
+            prop_assert!(r.base + span + GUARD <= r.heap_bottom);
+            // The guard pages of the heap and the stack are mapped by no one.
+            let guards = [
+                (r.heap_bottom - GUARD, r.heap_bottom),
+                (r.heap_top, r.stack_bottom),
+                (r.stack_top, r.stack_top + GUARD),
+            ];
+            for guard in guards {
                 prop_assert!(!ranges.iter().any(|&m| overlaps(m, guard)), "guard {:x?} mapped", guard);
             }
         }

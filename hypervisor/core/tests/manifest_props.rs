@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
     Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, GrantDecl, Hypercall,
-    HypercallSet, MAX_CONSOLE, MAX_MAX_DEPTH, MAX_STACK, MAX_WATCHDOG, MIN_WATCHDOG, Manifest,
-    RESERVED_NAMES,
+    HypercallSet, MAX_CONSOLE, MAX_HEAP, MAX_MAX_DEPTH, MAX_STACK, MAX_WATCHDOG, MIN_WATCHDOG,
+    Manifest, RESERVED_NAMES,
 };
 
 fn name(max: usize) -> impl Strategy<Value = String> {
@@ -71,10 +71,13 @@ fn manifest() -> impl Strategy<Value = Manifest> {
             distinct(64, 0..5),
             prop::collection::vec(any::<bool>(), n),
             hypercalls(),
-            prop_oneof![
-                Just(65536u64),
-                (1..=MAX_STACK / 4096).prop_map(|p| p * 4096)
-            ],
+            (
+                prop_oneof![
+                    Just(65536u64),
+                    (1..=MAX_STACK / 4096).prop_map(|p| p * 4096)
+                ],
+                prop_oneof![Just(65536u64), (1..=MAX_HEAP / 4096).prop_map(|p| p * 4096)],
+            ),
             limits(),
         );
         let grant = (
@@ -91,7 +94,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
     })
 }
 
-type Decl = (Vec<String>, Vec<bool>, HypercallSet, u64, Limits);
+type Decl = (Vec<String>, Vec<bool>, HypercallSet, (u64, u64), Limits);
 type Grant = (String, u64, Vec<Option<bool>>);
 
 fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
@@ -100,7 +103,7 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
         .zip(decls)
         .enumerate()
         .map(
-            |(i, (name, (exports, calls, hypercalls, stack, limits)))| CompartmentDecl {
+            |(i, (name, (exports, calls, hypercalls, (stack, heap), limits)))| CompartmentDecl {
                 name: name.clone(),
                 exports,
                 calls: names
@@ -112,6 +115,7 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
                     .collect(),
                 hypercalls,
                 stack,
+                heap,
                 watchdog: limits.0,
                 max_depth: limits.1,
                 console: limits.2,

@@ -217,3 +217,38 @@ fn gate_violations_stop_only_a_corrupt_caller() {
         Some(Outcome::Aborted)
     );
 }
+
+/// OUT_OF_MEMORY stops the caller with `kind=out-of-memory`, the request as it made it and
+/// the heap its manifest gave it; it is always allowed, as PANIC is.
+#[test]
+fn out_of_memory_stops_the_caller_with_the_request_and_its_heap() {
+    let text = "tessera-manifest 1\ncompartment a hypercalls=exit,panic heap=8192\n";
+    let modules = [
+        ("manifest", manifest(text)),
+        ("a expect=fault:out-of-memory", hello()),
+    ];
+    let (mut w, lines) = world(&modules);
+    let half = put(&mut w, 0, 0, b"allocating");
+    let script = vec![
+        call(nr::CONSOLE_WRITE, [half, 10, 0, 0]),
+        call(nr::OUT_OF_MEMORY, [12288, 8, 0, 0]),
+    ];
+    let (verdict, _) = run(&mut w, script);
+    assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
+    let faults = lines.records("FAULT");
+    assert!(
+        faults[0].starts_with(
+            "@@FAULT compartment=a kind=out-of-memory size=12288 align=8 heap=8192 rip="
+        ),
+        "{faults:?}"
+    );
+    assert_eq!(
+        w.view(ViewId(0)).compartment.outcome,
+        Some(Outcome::Faulted("out-of-memory"))
+    );
+    // What it had printed comes first.
+    let all = lines.all();
+    let printed = all.iter().position(|l| l == "[a] allocating");
+    let fault = all.iter().position(|l| l.starts_with("@@FAULT"));
+    assert!(printed < fault, "{all:?}");
+}

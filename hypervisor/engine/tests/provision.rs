@@ -165,7 +165,7 @@ fn an_image_that_does_not_fit_is_rejected_alone_and_gives_its_frames_back() {
     let (roomy, _) = fake::world(&modules, MEMORY).expect("provisioned");
     let used = MEMORY - roomy.mem.free_bytes();
     let b = roomy.view(ViewId(1)).image.as_ref().expect("loaded");
-    // b's stack is the last allocation: one frame short, b's stack cannot be had.
+    // b's heap is the last allocation: one frame short, b's heap cannot be had.
     let stack = b.stack.len();
     let (world, lines) = fake::world(&modules, used - 0x1000).expect("provisioned");
     assert_eq!(world.view(ViewId(0)).compartment.status, Status::Ready);
@@ -182,7 +182,7 @@ fn an_image_that_does_not_fit_is_rejected_alone_and_gives_its_frames_back() {
     let loads = lines.records("LOAD");
     assert_eq!(loads.len(), 1, "{loads:?}");
     assert!(loads[0].starts_with("@@LOAD compartment=a "));
-    // Its image frames came back: everything but them and its stack is still in use.
+    // Its image and stack frames came back: everything but them is still in use.
     let span = roomy.view(ViewId(1)).image.as_ref().map(|i| i.frames.len());
     assert!(world.mem.free_bytes() >= span.unwrap_or(0) + stack - 0x1000);
 }
@@ -246,4 +246,37 @@ fn every_view_exists_in_the_list_in_manifest_order() {
     let pointers = world.pointers();
     assert_eq!(pointers.len(), 3);
     assert!(pointers.windows(2).all(|w| w[0] != w[1]));
+}
+
+/// `heap=`: the planner's heap is mapped read-write in its own view only, between unmapped
+/// guard pages, and the info page says where it is and how big.
+#[test]
+fn the_heap_is_mapped_in_its_own_view_only_and_the_info_page_says_where() {
+    let text = "tessera-manifest 1\ncompartment a heap=8192\ncompartment b heap=1048576\n";
+    let modules = [("manifest", manifest(text)), ("a", hello()), ("b", hello())];
+    let (world, _) = fake::world(&modules, MEMORY).expect("provisioned");
+    for (v, size) in [(0u16, 8192u64), (1, 1 << 20)] {
+        let view = world.view(ViewId(v));
+        let region = view.region;
+        let (bottom, top) = (region.heap_bottom, region.heap_top);
+        assert_eq!(top - bottom, size);
+        assert_eq!(world.info_word(ViewId(v), info::HEAP_BASE), bottom);
+        assert_eq!(world.info_word(ViewId(v), info::HEAP_SIZE), size);
+        let heap = view.image.as_ref().expect("loaded").heap.start();
+        let at = |gpa| {
+            view.table
+                .translate(&world.mem, gpa)
+                .map(|t| (t.perms, t.hpa))
+        };
+        assert_eq!(at(bottom), Some((Perms::RW, heap)));
+        assert_eq!(at(top - 8), Some((Perms::RW, heap + size - 8)));
+        assert_eq!(at(top), None, "guard page above the heap");
+        assert_eq!(at(bottom - 0x1000), None, "guard page below the heap");
+        let other = world.view(ViewId(1 - v));
+        assert!(other.table.translate(&world.mem, bottom).is_none());
+        assert!(other.table.translate(&world.mem, top - 8).is_none());
+    }
+    // The default, for a compartment without `heap=`.
+    let (world, _) = fake::world(&[("c", hello())], MEMORY).expect("provisioned");
+    assert_eq!(world.info_word(ViewId(0), info::HEAP_SIZE), 64 << 10);
 }

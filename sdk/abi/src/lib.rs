@@ -238,8 +238,14 @@ pub mod gate {
         pub const CALLERS: u64 = 64;
         /// u64 × EXPORT_COUNT: export addresses; 0 = not registered yet.
         pub const EXPORTS: u64 = 128;
-        /// Most exports a view can have.
-        pub const MAX_EXPORTS: u64 = (4096 - EXPORTS) / 8;
+        /// Most exports a view can have (the export table ends where [`HEAP_BASE`]
+        /// begins).
+        pub const MAX_EXPORTS: u64 = (HEAP_BASE - EXPORTS) / 8;
+        /// u64: lowest address of the view's heap (manifest `heap=`), mapped RW- in this
+        /// view only; 0 from a hypervisor older than the word (no heap).
+        pub const HEAP_BASE: u64 = 4096 - 16;
+        /// u64: bytes of the heap from [`HEAP_BASE`]'s address (a multiple of 4096).
+        pub const HEAP_SIZE: u64 = 4096 - 8;
         /// "TESSERA2".
         pub const MAGIC: u64 = u64::from_le_bytes(*b"TESSERA2");
     }
@@ -303,6 +309,10 @@ pub mod gate {
 /// boot-info pointer). Segments are mapped at their link addresses plus the region base
 /// chosen by the hypervisor, with the permissions of their program headers.
 pub mod entry {
-    /// Bytes of stack the hypervisor gives each compartment.
+    /// Bytes of stack the hypervisor gives each compartment (manifest `stack=` default).
     pub const STACK_SIZE: u64 = 64 * 1024;
+    /// Bytes of heap the hypervisor gives each compartment (manifest `heap=` default);
+    /// the SDK's allocator finds its heap in the info page
+    /// ([`gate::info::HEAP_BASE`](crate::gate::info::HEAP_BASE)).
+    pub const HEAP_SIZE: u64 = 64 * 1024;
 }

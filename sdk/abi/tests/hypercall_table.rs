@@ -44,7 +44,7 @@ tessera_abi::for_each_hypercall!(rows);
 
 /// The numbers compartments are built against (ABI version 2): a row may be added, never
 /// renumbered.
-const NUMBERS: [(&str, u64); 12] = [
+const NUMBERS: [(&str, u64); 13] = [
     ("EXIT", 0),
     ("CONSOLE_WRITE", 1),
     ("PANIC", 2),
@@ -57,6 +57,7 @@ const NUMBERS: [(&str, u64); 12] = [
     ("REPORT", 9),
     ("SWITCH_VIEW", 10),
     ("APP_REPORT", 11),
+    ("OUT_OF_MEMORY", 12),
 ];
 
 #[test]
@@ -70,7 +71,7 @@ fn numbers_are_the_published_ones_dense_and_unique() {
         assert_eq!(Hypercall::ALL[i], *call);
         assert_eq!(nr::ALL[i], *number);
     }
-    let published: Vec<(&str, u64)> = ROWS.iter().map(|r| (r.0, r.1)).take(12).collect();
+    let published: Vec<(&str, u64)> = ROWS.iter().map(|r| (r.0, r.1)).take(13).collect();
     assert_eq!(published, NUMBERS);
     let unique: BTreeSet<u64> = nr::ALL.into_iter().collect();
     assert_eq!(unique.len(), COUNT);
@@ -109,6 +110,7 @@ fn manifest_names_are_unique_and_round_trip() {
         "grant",
         "report",
         "app_report",
+        "out_of_memory",
     ];
     assert_eq!(names, published);
     let unique: BTreeSet<&str> = names.iter().copied().collect();
@@ -143,7 +145,10 @@ fn policies_are_as_documented() {
             .collect::<Vec<_>>()
     };
     use Hypercall::*;
-    assert_eq!(with(Policy::Always), [Exit, Panic, GateViolation]);
+    assert_eq!(
+        with(Policy::Always),
+        [Exit, Panic, GateViolation, OutOfMemory]
+    );
     assert_eq!(with(Policy::Fixture), [ConformanceReport, SwitchView]);
     assert_eq!(
         with(Policy::Manifest),
@@ -195,7 +200,7 @@ fn the_sets_hold_what_they_say() {
     );
     assert_eq!(
         format!("{:?}", HypercallSet::MINIMAL),
-        "{Exit, Panic, GateViolation}"
+        "{Exit, Panic, GateViolation, OutOfMemory}"
     );
 }
 

@@ -48,3 +48,45 @@ fn scenario_watchdog_budget() {
         &[("compartment", "spin-caller"), ("code", "0")],
     );
 }
+
+/// `heap =` (issue 14): the small heap runs out and its compartment is stopped with
+/// `kind=out-of-memory` (not a panic), naming the request and the heap; the large one is
+/// allocated almost whole and its compartment exits 0. Neither image carries a heap.
+#[test]
+fn scenario_heap() {
+    let outcome = check_scenario(
+        "heap",
+        &[(
+            "heap-overflow",
+            &[
+                ("kind", "out-of-memory"),
+                ("size", "1024"),
+                ("align", "1"),
+                ("heap", "8192"),
+            ],
+        )],
+    );
+    assert!(
+        console(outcome, "heap-overflow").contains(&"heap-overflow: 7168 bytes allocated"),
+        "the 8 KiB heap did not hold its first seven blocks\n{}",
+        outcome.failure_report()
+    );
+    assert!(
+        !console(outcome, "heap-overflow")
+            .iter()
+            .any(|l| l.starts_with("panicked")),
+        "out of memory was reported as a panic\n{}",
+        outcome.failure_report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "heap-fill"), ("code", "0")],
+    );
+    // The heap is the hypervisor's, not the image's: no image spans 64 KiB of .bss.
+    for load in outcome.transcript.records("LOAD") {
+        let span = load.get("span").unwrap_or_default();
+        let span = u64::from_str_radix(span.trim_start_matches("0x"), 16).unwrap_or(u64::MAX);
+        assert!(span < 0x10000, "an image still carries a heap: {load:?}");
+    }
+}

@@ -23,6 +23,7 @@ impl Declaration {
             }
             for (key, value) in [
                 ("stack", c.stack),
+                ("heap", c.heap),
                 ("watchdog", c.watchdog),
                 ("max_depth", c.max_depth.map(u64::from)),
                 ("console", c.console),

@@ -13,6 +13,7 @@
 //! calls = ["vault"]
 //! hypercalls = ["console", "lookup", "grant"]   # optional; default: all of them
 //! stack = 65536                                  # optional; default 65536
+//! heap = 65536             # optional; default 65536 (4096-byte multiples, at most 64 MiB)
 //! watchdog = 67108864      # optional: ticks per activation of an export (default 2^26);
 //!                          # given, it also bounds `main` (absent: `main` unbounded)
 //! max_depth = 16                                 # optional; nested activations, 1..=32
@@ -35,7 +36,7 @@
 //!
 //! The image is the package's binary of the same name (the default for `src/main.rs`).
 //!
-//! `hypercalls = []` means only `exit` and `panic` (which are always allowed); leaving
+//! `hypercalls = []` means only `exit`, `panic` and `out_of_memory` (always allowed); leaving
 //! the key out means every hypercall. `expect` becomes the module's `expect=` argument
 //! (see `tessera_core::outcome`): examples normally end with exit code 0 and leave it
 //! out; attack scenarios need it.
@@ -117,6 +118,8 @@ pub struct CompartmentEntry {
     pub hypercalls: Option<Vec<String>>,
     /// Stack bytes; `None`: the manifest's default.
     pub stack: Option<u64>,
+    /// Heap bytes; `None`: the manifest's default (64 KiB).
+    pub heap: Option<u64>,
     /// Watchdog ticks per activation; `None`: the default for exports, `main` unbounded.
     pub watchdog: Option<u64>,
     /// Most nested activations; `None`: the manifest's default.

@@ -60,6 +60,7 @@ fn scenario_packages_are_the_compartment_names_unless_overridden() {
 name = "victim"
 exports = ["get"]
 stack = 8192
+heap = 1048576
 
 [[grant]]
 name = "loot"
@@ -93,7 +94,7 @@ expect = "exit:3"
     assert_eq!(
         d.manifest_text(),
         "tessera-manifest 1\n\
-         compartment victim exports=get stack=8192\n\
+         compartment victim exports=get stack=8192 heap=1048576\n\
          compartment attack-forge calls=victim\n\
          compartment twin hypercalls=exit,panic\n\
          grant loot size=8192 victim=rw twin=r attack-forge=r\n"
@@ -174,6 +175,10 @@ fn the_kernel_parsers_rules_come_back_as_fields() {
     let e = example(&stack).unwrap_err();
     assert_eq!(e.field, "compartment[0].stack");
     assert!(e.problem.contains("5000"), "{e}");
+    let heap = VAULT.replace(r#"exports = ["sign", "verify"]"#, "heap = 100000000");
+    let e = example(&heap).unwrap_err();
+    assert_eq!(e.field, "compartment[0].heap");
+    assert!(e.problem.contains("to 67108864 bytes"), "{e}");
     let size = VAULT.replace("size = 4096", "size = 100");
     assert_eq!(example(&size).unwrap_err().field, "grant[0].size");
     let dup = VAULT.replace(r#""sign", "verify""#, r#""sign", "sign""#);

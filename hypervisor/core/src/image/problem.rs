@@ -371,7 +371,9 @@ pub enum MemoryPart {
     Image,
     /// Frames for its stack.
     Stack,
-    /// Second-level table frames to map the image and the stack.
+    /// Frames for its heap (manifest `heap=`).
+    Heap,
+    /// Second-level table frames to map the image, the heap and the stack.
     Mappings,
 }
 
@@ -380,6 +382,7 @@ impl fmt::Display for MemoryPart {
         f.write_str(match self {
             Self::Image => "its image",
             Self::Stack => "its stack",
+            Self::Heap => "its heap",
             Self::Mappings => "the tables that map it",
         })
     }

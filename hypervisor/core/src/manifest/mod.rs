@@ -1,6 +1,6 @@
 //! The manifest (docs/manifest.md): which compartments exist, what each exports, which
 //! may call which, which memory they share, which hypercalls each may use, and the limits
-//! L1 enforces on each (stack, watchdog budget, nesting depth, console output).
+//! L1 enforces on each (stack, heap, watchdog budget, nesting depth, console output).
 //!
 //! [`Manifest::parse`] reads and validates the text format; [`Manifest::implicit`] is the
 //! manifest of a boot without one. Both return only manifests that satisfy every rule of
@@ -31,7 +31,7 @@ pub const MAX_EXPORT_NAME_LEN: usize = 64;
 /// Names no compartment may have: `manifest` is the manifest's own module, and `size` is
 /// a key of `grant` lines.
 pub const RESERVED_NAMES: [&str; 2] = ["manifest", "size"];
-/// Granularity of stack and grant sizes.
+/// Granularity of stack, heap and grant sizes.
 pub const PAGE_SIZE: u64 = 4096;
 /// Smallest `stack=`.
 pub const MIN_STACK: u64 = PAGE_SIZE;
@@ -39,6 +39,12 @@ pub const MIN_STACK: u64 = PAGE_SIZE;
 pub const MAX_STACK: u64 = 1 << 20;
 /// Stack of a compartment line without `stack=`.
 pub const DEFAULT_STACK: u64 = tessera_abi::entry::STACK_SIZE;
+/// Smallest `heap=`.
+pub const MIN_HEAP: u64 = PAGE_SIZE;
+/// Largest `heap=` (64 MiB: L1 gives every byte real frames at boot).
+pub const MAX_HEAP: u64 = 64 << 20;
+/// Heap of a compartment line without `heap=`.
+pub const DEFAULT_HEAP: u64 = tessera_abi::entry::HEAP_SIZE;
 /// Largest grant `size=`.
 pub const MAX_GRANT_SIZE: u64 = 1 << 20;
 /// Watchdog budget, in TSC ticks, of one activation of an export of a compartment whose
@@ -84,6 +90,9 @@ pub struct CompartmentDecl {
     pub hypercalls: HypercallSet,
     /// Stack bytes: a multiple of [`PAGE_SIZE`] in `MIN_STACK..=MAX_STACK`.
     pub stack: u64,
+    /// Heap bytes: a multiple of [`PAGE_SIZE`] in `MIN_HEAP..=MAX_HEAP`; L1 maps them
+    /// RW- in the compartment's view and tells it where in its info page.
+    pub heap: u64,
     /// `watchdog=`: TSC ticks one activation of one of its exports may run, in
     /// `MIN_WATCHDOG..=MAX_WATCHDOG`; `None` when the line has no `watchdog=` (exports
     /// then get [`DEFAULT_WATCHDOG`] and `main` is not bounded). See
@@ -108,6 +117,7 @@ impl CompartmentDecl {
             calls: Vec::new(),
             hypercalls: HypercallSet::GRANTABLE,
             stack: DEFAULT_STACK,
+            heap: DEFAULT_HEAP,
             watchdog: None,
             max_depth: DEFAULT_MAX_DEPTH,
             console: DEFAULT_CONSOLE,

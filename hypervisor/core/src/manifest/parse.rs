@@ -11,8 +11,9 @@ use super::fields::{
 };
 use super::{
     Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE,
-    MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_MAX_DEPTH, MAX_NAME_LEN, MAX_STACK,
-    MAX_WATCHDOG, MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE, VERSION,
+    MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH, MAX_NAME_LEN,
+    MAX_STACK, MAX_WATCHDOG, MIN_HEAP, MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE,
+    VERSION,
 };
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -201,6 +202,7 @@ impl Parser {
                     decl.hypercalls = HypercallSet::MINIMAL.union(named.collect());
                 }
                 "stack" => decl.stack = bytes(line, key, value, MIN_STACK, MAX_STACK)?,
+                "heap" => decl.heap = bytes(line, key, value, MIN_HEAP, MAX_HEAP)?,
                 "watchdog" => {
                     let range = (MIN_WATCHDOG, MAX_WATCHDOG);
                     decl.watchdog = Some(count(line, key, value, range, "ticks")?);
@@ -216,8 +218,8 @@ impl Parser {
                     return Err(err(
                         line,
                         key,
-                        "unknown field (expected exports, calls, hypercalls, stack, watchdog, \
-                         max_depth or console)",
+                        "unknown field (expected exports, calls, hypercalls, stack, heap, \
+                         watchdog, max_depth or console)",
                     ));
                 }
             }

@@ -1,7 +1,8 @@
 //! Writing a manifest back as text (the canonical form `parse` reads).
 
 use super::{
-    Access, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_STACK, HypercallSet, Manifest, VERSION,
+    Access, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK, HypercallSet,
+    Manifest, VERSION,
 };
 use alloc::string::String;
 use core::fmt::Write;
@@ -24,6 +25,9 @@ pub(super) fn write(manifest: &Manifest) -> String {
         }
         if c.stack != DEFAULT_STACK {
             let _ = write!(out, " stack={}", c.stack);
+        }
+        if c.heap != DEFAULT_HEAP {
+            let _ = write!(out, " heap={}", c.heap);
         }
         // Written whenever present, even at the default: its presence bounds `main`.
         if let Some(ticks) = c.watchdog {

@@ -7,9 +7,9 @@ mod rejected;
 
 use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
-    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_STACK, DEFAULT_WATCHDOG,
-    Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS, MAX_MAX_DEPTH,
-    MAX_WATCHDOG, MIN_WATCHDOG, Manifest, ManifestError,
+    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK,
+    DEFAULT_WATCHDOG, Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS,
+    MAX_HEAP, MAX_MAX_DEPTH, MAX_WATCHDOG, MIN_HEAP, MIN_WATCHDOG, Manifest, ManifestError,
 };
 
 const DOC_EXAMPLE: &str = "\
@@ -115,6 +115,30 @@ fn limits_default_parse_and_round_trip() {
         text.contains("compartment d watchdog=1099511627776\n"),
         "{text}"
     );
+    assert_eq!(Manifest::parse(&text), Ok(m));
+}
+
+#[test]
+fn heap_defaults_to_64_kib_parses_whole_pages_and_round_trips() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\n\
+         compartment a\n\
+         compartment b heap=4096\n\
+         compartment c heap=67108864 stack=8192\n\
+         compartment d heap=65536\n",
+    )
+    .expect("valid");
+    let heaps: Vec<u64> = m.compartments.iter().map(|c| c.heap).collect();
+    assert_eq!(heaps, [DEFAULT_HEAP, MIN_HEAP, MAX_HEAP, DEFAULT_HEAP]);
+    assert_eq!((DEFAULT_HEAP, MIN_HEAP, MAX_HEAP), (65536, 4096, 64 << 20));
+    let text = m.to_text();
+    assert!(text.contains("compartment b heap=4096\n"), "{text}");
+    assert!(
+        text.contains("compartment c stack=8192 heap=67108864\n"),
+        "{text}"
+    );
+    // At the default it is left out.
+    assert!(text.contains("compartment d\n"), "{text}");
     assert_eq!(Manifest::parse(&text), Ok(m));
 }
 

@@ -77,6 +77,26 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
         "listed twice",
     ),
     ("compartment a stack=0", 2, "stack", "multiple of 4096"),
+    (
+        "compartment a heap=0",
+        2,
+        "heap",
+        "multiple of 4096 from 4096",
+    ),
+    ("compartment a heap=8191", 2, "heap", "multiple of 4096"),
+    (
+        "compartment a heap=67112960",
+        2,
+        "heap",
+        "to 67108864 bytes",
+    ),
+    ("compartment a heap=64k", 2, "heap", "not a decimal number"),
+    (
+        "compartment a heap=4096 heap=8192",
+        2,
+        "heap",
+        "given twice",
+    ),
     ("compartment a stack=4097", 2, "stack", "multiple of 4096"),
     (
         "compartment a stack=2097152",

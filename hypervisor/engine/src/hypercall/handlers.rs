@@ -69,6 +69,20 @@ pub fn panic<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) ->
     }
 }
 
+/// OUT_OF_MEMORY: the caller's heap cannot give RDI bytes aligned to RSI; a stop that
+/// says so, with the heap its manifest gave it. The numbers are only echoed (L1 decides
+/// nothing from them), so any values are as good as the compartment's word about itself.
+pub fn out_of_memory<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> After {
+    let [size, align, ..] = call.args;
+    world.console_flush(call.caller);
+    let region = &world.view(call.caller).region;
+    let heap = region.heap_top - region.heap_bottom;
+    After::Stop {
+        kind: "out-of-memory",
+        details: alloc::format!("size={size} align={align} heap={heap}"),
+    }
+}
+
 /// REPORT: one machine-readable line of a word L1 knows, in the caller's name.
 pub fn report<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> Result<u64, i64> {
     print_report(world, call, tessera_core::report::report_line)

@@ -65,6 +65,7 @@ pub fn handle<F: EntryFormat, M: Memory>(
         Hypercall::Exit => handlers::exit(world, &call),
         Hypercall::ConsoleWrite => ret(gprs, handlers::console_write(world, &call)),
         Hypercall::Panic => handlers::panic(world, &call),
+        Hypercall::OutOfMemory => handlers::out_of_memory(world, &call),
         Hypercall::ExitCount => ret(gprs, Ok(world.counters.exits)),
         Hypercall::Report => ret(gprs, handlers::report(world, &call)),
         Hypercall::AppReport => ret(gprs, handlers::app_report(world, &call)),

@@ -1,7 +1,7 @@
 //! Putting a checked image into its view (DESIGN §4): relocated into fresh frames for the
 //! guest-physical base the layout planner gave it (by the [`ImageLoader`] port), scanned
 //! for rogue `VMFUNC` bytes where it sits (`image::scan_loaded`, DESIGN §6 property 2),
-//! given its stack, and mapped. Everything that can go wrong with one image (no frames
+//! given its heap and stack, and mapped. Everything that can go wrong with one image (no frames
 //! left for it, `0F 01 D4` in its code) rejects that image alone: what it took is given
 //! back, its mappings removed, and the boot goes on.
 
@@ -37,7 +37,7 @@ fn zeroed<M: Memory>(
         }))
 }
 
-/// Loads `image` for `region` and maps it and its stack into `table`. `scan`: check
+/// Loads `image` for `region` and maps it, its heap and its stack into `table`. `scan`: check
 /// the loaded bytes for `VMFUNC` (everything but the conformance fixture, which executes
 /// it by design).
 pub fn load<F: EntryFormat, M: Memory>(
@@ -64,11 +64,21 @@ pub fn load<F: EntryFormat, M: Memory>(
             return Err(e);
         }
     };
+    let heap_len = region.heap_top - region.heap_bottom;
+    let heap = match zeroed(mem, heap_len, PAGE, MemoryPart::Heap) {
+        Ok(heap) => heap,
+        Err(e) => {
+            mem.free(frames);
+            mem.free(stack);
+            return Err(e);
+        }
+    };
     let loaded = Image {
         plan: plan.clone(),
         entry,
         frames,
         stack,
+        heap,
     };
     match map(mem, &loaded, region, table) {
         Ok(()) => Ok(loaded),
@@ -78,6 +88,7 @@ pub fn load<F: EntryFormat, M: Memory>(
             let _ = table.unmap(mem, region.base, region.size);
             mem.free(loaded.frames);
             mem.free(loaded.stack);
+            mem.free(loaded.heap);
             Err(match error {
                 PagingError::OutOfTables => LoadError::Reject(ImageProblem::OutOfMemory {
                     part: MemoryPart::Mappings,
@@ -122,6 +133,10 @@ fn map<F: EntryFormat, M: Memory>(
         let hpa = image.frames.start() + seg.offset;
         table.map_range(mem, region.base + seg.offset, hpa, seg.len, seg.perms)?;
     }
+    // The heap and the stack: RW- in this view only (no other view's table maps them).
+    let heap_len = region.heap_top - region.heap_bottom;
+    let heap = (region.heap_bottom, image.heap.start(), heap_len);
+    table.map_range(mem, heap.0, heap.1, heap.2, Perms::RW)?;
     let stack_len = region.stack_top - region.stack_bottom;
     table.map_range(
         mem,

@@ -204,6 +204,7 @@ fn empty_view<F: EntryFormat + Copy, M: Memory>(
     let info = view::Info {
         views: shared.manifest.compartments.len(),
         stack_top: region.stack_top,
+        heap: (region.heap_bottom, region.heap_top - region.heap_bottom),
         exports: decl.exports.len(),
         callers: shared.manifest.callers_of(i),
         failed: image.is_err(),

@@ -21,6 +21,8 @@ use tessera_core::paging::{
 pub struct Info {
     pub views: usize,
     pub stack_top: u64,
+    /// `(base, bytes)` of its heap.
+    pub heap: (u64, u64),
     pub exports: usize,
     pub callers: [u64; 8],
     pub failed: bool,
@@ -174,6 +176,8 @@ fn write_info<M: Memory>(mem: &mut M, page: &Frames, id: ViewId, info: &Info) {
         (info::VIEWS, info.views as u64),
         (info::FAILED, u64::from(info.failed)),
         (info::MAX_DEPTH, info.max_depth),
+        (info::HEAP_BASE, info.heap.0),
+        (info::HEAP_SIZE, info.heap.1),
     ];
     for (offset, value) in words {
         mem.write_u64(page.start() + offset, value);

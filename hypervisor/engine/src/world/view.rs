@@ -56,6 +56,8 @@ pub struct Image {
     pub frames: Frames,
     /// Its stack.
     pub stack: Frames,
+    /// Its heap (manifest `heap=`).
+    pub heap: Frames,
 }
 
 /// The view's own gate pages.
@@ -76,7 +78,7 @@ pub struct ViewPages {
 pub struct View<F: EntryFormat> {
     pub id: ViewId,
     pub compartment: Compartment,
-    /// Its guest-physical region (image, stack).
+    /// Its guest-physical region (image, heap, stack).
     pub region: Region,
     /// Its image, unless it was rejected.
     pub image: Option<Image>,

@@ -220,6 +220,18 @@ macro_rules! for_each_hypercall {
                 args: [ptr: Rdi, len: Rsi],
                 results: [result: Rax],
             }
+            /// Reports that the compartment's heap cannot satisfy an allocation: RDI =
+            /// the requested size, RSI = its alignment (both as the allocator was asked,
+            /// bytes). L1 stops the compartment with `@@FAULT compartment=NAME
+            /// kind=out-of-memory size=N align=N heap=N rip=..` (`heap` = the bytes its
+            /// manifest `heap=` gave it) and reports it as failed, as PANIC does. The
+            /// SDK's global allocator makes it instead of returning null. Never returns.
+            OUT_OF_MEMORY = 12 => OutOfMemory, out_of_memory {
+                manifest: "out_of_memory",
+                policy: Always,
+                args: [size: Rdi, align: Rsi],
+                results: [result: Rax],
+            }
         }
     };
 }
