@@ -10,8 +10,9 @@ pub const EXPORT: &str = "greet";
 /// What the caller passes, and what it expects back (`greet(n) = n + 1`).
 pub const ARGUMENT: u64 = 41;
 
-/// `examples/APP/tessera.toml`: the callee first (its export must be registered before
-/// the caller's `main` runs), then the caller, then the others in the order given.
+/// `examples/APP/tessera.toml`: the callee, the caller, then the others in the order
+/// given (the order is the order the `main`s run in; exports come from each image's
+/// export table at load, so a call works whatever the order).
 pub fn tessera_toml(app: &App) -> String {
     let (caller, callee) = (app.caller(), app.callee());
     let mut text = format!(
@@ -20,8 +21,8 @@ pub fn tessera_toml(app: &App) -> String {
          # `cargo xtask run --example {name}`; `cargo xtask test` runs its host tests.\n\
          # Every key: docs/manifest.md.\n\
          #\n\
-         # {callee} comes first: compartments' `main`s run in this order, and an export can be\n\
-         # called only once its compartment has registered it (just before its `main`).\n",
+         # Compartments' `main`s run in this order; {callee}'s export is in its image's export\n\
+         # table, so it can be called before {callee}'s own `main` has run.\n",
         name = app.name,
         list = app.compartments.join(","),
     );
