@@ -17,6 +17,7 @@ use alloc::string::String;
 use bitflags::bitflags;
 use tessera_core::exit::{Access, VmExit};
 use tessera_core::paging::EntryFormat;
+use tessera_core::rflags::Rflags;
 
 /// The guest's general registers. The field order is the layout the kernel's entry code
 /// uses (it checks the offsets at compile time).
@@ -90,13 +91,18 @@ impl GuestState {
     }
 
     /// Backend side: the fields the engine changed, with their values, to write before
-    /// entering; they are clean afterwards.
+    /// entering; they are clean afterwards. RFLAGS always goes in with IF = 1, on every
+    /// vendor: L1 takes interrupts by exiting, so the guest's IF blocks nothing, but
+    /// Bochs computes its interrupt mask from the guest's IF (VMX and SVM alike), so a
+    /// guest entered with IF = 0 would never see the watchdog timer there (nor, under KVM
+    /// in Bochs, would L0 see its own).
     pub fn take_dirty(&mut self) -> impl Iterator<Item = (Fields, u64)> + use<> {
         let dirty = core::mem::take(&mut self.dirty);
+        let rflags = Rflags::from_bits_retain(self.rflags) | Rflags::IF;
         let values = [
             (Fields::RIP, self.rip),
             (Fields::RSP, self.rsp),
-            (Fields::RFLAGS, self.rflags),
+            (Fields::RFLAGS, rflags.bits()),
         ];
         values.into_iter().filter(move |(f, _)| dirty.contains(*f))
     }
@@ -212,4 +218,21 @@ pub trait Backend {
     fn now(&self) -> u64;
     /// CPUID of the host CPU (what compartments see is filtered by core).
     fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rflags_enters_with_if_set_and_only_dirty_fields_are_written() {
+        let mut state = GuestState::default();
+        state.set(Fields::RFLAGS, 0x2 | 0x100);
+        state.set(Fields::RIP, 0x1000);
+        let written: alloc::vec::Vec<_> = state.take_dirty().collect();
+        assert_eq!(written, [(Fields::RIP, 0x1000), (Fields::RFLAGS, 0x302)]);
+        assert!(state.is_clean());
+        // What the engine cached is what it set: IF is added on the way in only.
+        assert_eq!(state.cached(Fields::RFLAGS), Some(0x102));
+    }
 }

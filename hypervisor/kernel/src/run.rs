@@ -100,17 +100,7 @@ fn run(
                 let views = (&*world.list, world.pointers());
                 crate::vmx::backend(vmx, &mut world.mem, views, args.force_emulation)
             };
-            #[cfg(feature = "fixture")]
-            if args.fixture {
-                return crate::fixture::run(
-                    &modules,
-                    paging,
-                    mem,
-                    (caps, args.boot_budget),
-                    backend,
-                );
-            }
-            run_world(build(&modules, paging, mem, None)?, args, backend)
+            run_on(&modules, paging, mem, (caps, args), backend)
         }
         (None, Some(svm), _) => {
             let paging = crate::svm::paging(caps.maxphyaddr);
@@ -118,17 +108,7 @@ fn run(
                 let pointers = world.pointers();
                 crate::svm::backend(svm, &mut world.mem, pointers)
             };
-            #[cfg(feature = "fixture")]
-            if args.fixture {
-                return crate::fixture::run(
-                    &modules,
-                    paging,
-                    mem,
-                    (caps, args.boot_budget),
-                    backend,
-                );
-            }
-            run_world(build(&modules, paging, mem, None)?, args, backend)
+            run_on(&modules, paging, mem, (caps, args), backend)
         }
         (None, None, _) => {
             Err("no-backend: this CPU has neither VMX with EPT nor SVM with NPT".into())
@@ -150,6 +130,33 @@ pub fn build<F: EntryFormat + Copy>(
         fixture,
     };
     provision::provision(mem, Box::new(Com1), &input, &mut Hermit)
+}
+
+/// Provisions the world on `paging` and runs it on the backend `backend` builds for it.
+#[cfg(not(feature = "fixture"))]
+fn run_on<B: Backend>(
+    modules: &[Module<'_>],
+    paging: Paging<B::Format>,
+    mem: PhysMemory,
+    (_caps, args): (&Capabilities, Args),
+    backend: impl FnOnce(&mut World<B::Format, PhysMemory>) -> Result<B, String>,
+) -> Result<Verdict, String> {
+    run_world(build(modules, paging, mem, None)?, args, backend)
+}
+
+/// As above; with `conformance=1` the fixture provisions and runs instead.
+#[cfg(feature = "fixture")]
+fn run_on<B: Backend + tessera_engine::fixture::RawViews>(
+    modules: &[Module<'_>],
+    paging: Paging<B::Format>,
+    mem: PhysMemory,
+    (caps, args): (&Capabilities, Args),
+    backend: impl FnOnce(&mut World<B::Format, PhysMemory>) -> Result<B, String>,
+) -> Result<Verdict, String> {
+    if args.fixture {
+        return crate::fixture::run(modules, paging, mem, (caps, args.boot_budget), backend);
+    }
+    run_world(build(modules, paging, mem, None)?, args, backend)
 }
 
 /// Builds the backend for the world's views and runs the world on it.

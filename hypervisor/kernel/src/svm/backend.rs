@@ -75,28 +75,25 @@ impl SvmCpu {
         }
     }
 
-    /// Turns the exit the APM reports into the one VMX would (module header).
+    /// Turns the exit the APM reports into the one VMX would (module header). Only the
+    /// exits decoded from their bytes read RIP; every other exit passes through as is.
     fn normalise(&self, exit: VmExit, code: &dyn Code, state: &mut GuestState) -> VmExit {
         let ud = VmExit::Exception {
             vector: 6,
             error_code: None,
         };
+        if !(exit == ud || matches!(exit, VmExit::SoftwareInterrupt | VmExit::Cpuid { .. })) {
+            return exit;
+        }
         let rip = self.vmcb.get::<u64>(state::RIP);
+        state.store(Fields::RIP, rip);
+        let from = self.loaded();
         match exit {
-            e if e == ud => {
-                state.store(Fields::RIP, rip);
-                invalid_opcode(code, self.loaded(), rip, false)
-            }
-            VmExit::SoftwareInterrupt => {
-                state.store(Fields::RIP, rip);
-                software_interrupt(code, self.loaded(), rip)
-            }
-            VmExit::Cpuid { len } => {
-                state.store(Fields::RIP, rip);
-                let len = length(code, self.loaded(), rip, &tessera_core::decode::CPUID, len);
-                VmExit::Cpuid { len }
-            }
-            other => other,
+            VmExit::SoftwareInterrupt => software_interrupt(code, from, rip),
+            VmExit::Cpuid { len } => VmExit::Cpuid {
+                len: length(code, from, rip, &tessera_core::decode::CPUID, len),
+            },
+            _ => invalid_opcode(code, from, rip, false),
         }
     }
 }
@@ -117,15 +114,8 @@ impl Backend for SvmCpu {
     }
 
     fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+        // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
         for (field, value) in state.take_dirty() {
-            let value = if field == Fields::RFLAGS {
-                // Keep IF=1: with V_INTR_MASKING the guest's IF only gates virtual
-                // interrupts (none are injected), but Bochs 2.7 also masks physical
-                // interrupts by the guest's IF, and the watchdog timer is one.
-                (Rflags::from_bits_retain(value) | Rflags::IF).bits()
-            } else {
-                value
-            };
             self.vmcb.set::<u64>(Self::field_of(field), value);
         }
         let v = &mut self.vmcb;

@@ -163,14 +163,8 @@ impl Backend for VmxCpu {
     }
 
     fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+        // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
         for (field, value) in state.take_dirty() {
-            let value = if field == Fields::RFLAGS {
-                // Keep IF=1 (see `Vmcs::start_guest`): harmless with external-interrupt
-                // exiting, and what lets KVM's L0 run while a compartment loops on Bochs.
-                (Rflags::from_bits_retain(value) | Rflags::IF).bits()
-            } else {
-                value
-            };
             self.write(Self::field_of(field), value);
         }
         self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
