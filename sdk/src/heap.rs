@@ -72,7 +72,7 @@ fn out_of_memory(layout: Layout) {
 
 /// One word of the info page, which the hypervisor maps read-only at a fixed address in
 /// every view (`tessera_abi::gate::INFO`), identity-mapped by the guest page tables.
-fn info_word(offset: u64) -> u64 {
+pub(crate) fn info_word(offset: u64) -> u64 {
     let addr = (gate::INFO + offset) as *const u64;
     // SAFETY: the info page is mapped readable for the whole run of every compartment
     // (DESIGN §5), 8-aligned words at these offsets; only the hypervisor writes it.
@@ -80,9 +80,10 @@ fn info_word(offset: u64) -> u64 {
 }
 
 /// Hands the heap the info page names to the allocator. Called by the entry point before
-/// `main`; later calls do nothing. Until then, or if the info page names no heap (a
+/// `main` and by every export (a callee may run before its `main`, or after a restart
+/// reset its memory once `main` had returned); later calls do nothing. Until then, or if the info page names no heap (a
 /// hypervisor older than `heap=`), every allocation fails.
-pub(crate) fn init() {
+pub fn init() {
     if INITIALISED.swap(true, Ordering::AcqRel) {
         return;
     }

@@ -32,6 +32,8 @@
 //! - [`app!`]: the compartment's own machine-readable lines, `@@APP compartment=NAME
 //!   key=value ...` (APP_REPORT; [`report::AppLine`] for keys chosen at run time), and
 //!   [`report!`]: the `@@ROUNDTRIPS`/`@@BENCH`/`@@CALL` lines tools read (REPORT).
+//! - [`restart_count`]: how often the hypervisor restarted this compartment from its
+//!   pristine image; [`data()`]: the read-only data the manifest provisions for it.
 //! - [`exit`], [`exit_count`]; [`hypercall::raw`], one `unsafe fn` per hypercall of the
 //!   ABI's table, and [`hypercall::hypercall`] for any number.
 //! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the
@@ -54,6 +56,7 @@ pub mod grant;
 pub mod heap;
 pub mod hypercall;
 pub mod import;
+pub mod lifecycle;
 mod panic;
 pub mod report;
 mod rt;
@@ -62,6 +65,7 @@ mod text;
 pub use gate::CallError;
 pub use grant::{Grant, grant};
 pub use hypercall::{Error, exit, exit_count};
+pub use lifecycle::{data, restart_count};
 pub use rt::Termination;
 pub use tessera_abi as abi;
 
@@ -79,6 +83,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::console::print_fmt;
+    pub use crate::heap::init as init_heap;
     pub use crate::rt::start;
     pub use hermit_entry::define_entry_version;
 }

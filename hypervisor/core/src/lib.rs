@@ -36,6 +36,7 @@ pub mod pte;
 pub mod report;
 pub mod rflags;
 pub mod scan;
+pub mod sha256;
 pub mod svm;
 pub mod view_scan;
 pub mod vmfunc;

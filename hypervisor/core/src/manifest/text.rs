@@ -1,8 +1,8 @@
 //! Writing a manifest back as text (the canonical form `parse` reads).
 
 use super::{
-    Access, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK, HypercallSet,
-    Manifest, VERSION,
+    Access, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_MAX_RESTARTS, DEFAULT_STACK,
+    HypercallSet, Manifest, Restart, VERSION,
 };
 use alloc::string::String;
 use core::fmt::Write;
@@ -38,6 +38,12 @@ pub(super) fn write(manifest: &Manifest) -> String {
         }
         if c.console != DEFAULT_CONSOLE {
             let _ = write!(out, " console={}", c.console);
+        }
+        if c.restart == Restart::OnFault {
+            out.push_str(" restart=on-fault");
+            if c.max_restarts != DEFAULT_MAX_RESTARTS {
+                let _ = write!(out, " max_restarts={}", c.max_restarts);
+            }
         }
         out.push('\n');
     }

@@ -9,7 +9,7 @@ impl Machine {
         let v = &self.views[to];
         let reads = protocol::reads(
             &msg,
-            v.stopped,
+            u64::from(v.stopped) * status::CALLEE_FAILED,
             &v.callers,
             &v.exports,
             (v.max_depth, v.active, v.top()),

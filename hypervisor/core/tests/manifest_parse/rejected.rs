@@ -174,6 +174,30 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
     ),
     ("compartment a max_depth=x", 2, "max_depth", "not a decimal"),
     (
+        "compartment a restart=always",
+        2,
+        "restart",
+        "'always' is not never or on-fault",
+    ),
+    (
+        "compartment a max_restarts=2",
+        2,
+        "max_restarts",
+        "needs restart=on-fault",
+    ),
+    (
+        "compartment a restart=never max_restarts=2",
+        2,
+        "max_restarts",
+        "needs restart=on-fault",
+    ),
+    (
+        "compartment a restart=on-fault max_restarts=1000001",
+        2,
+        "max_restarts",
+        "not from 0 to 1000000",
+    ),
+    (
         "compartment a console=16777217",
         2,
         "console",

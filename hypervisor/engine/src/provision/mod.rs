@@ -27,6 +27,7 @@ use tessera_core::caps::EptVpidCaps;
 use tessera_core::console::Console;
 use tessera_core::image::{ImageError, MAX_IMAGE_SPAN};
 use tessera_core::layout::{self, Layout};
+use tessera_core::manifest::Restart;
 use tessera_core::outcome::Outcome;
 use tessera_core::paging::{EntryFormat, EptpRules, Perms};
 
@@ -231,6 +232,8 @@ fn empty_view<F: EntryFormat + Copy, M: Memory>(
         pages: mapped.pages,
         stats: Stats::default(),
         console: Console::new(&decl.name, decl.console),
+        pristine: None,
+        lifecycle: crate::world::Lifecycle::default(),
     })
 }
 
@@ -264,6 +267,13 @@ fn load_images<F: EntryFormat, M: Memory>(
                     view.region.base, loaded.entry, image.plan.span
                 ));
                 write_exports(mem, view, &manifest.compartments[i].exports, &image.plan);
+                // Measured: what `sha256sum` prints for the module, before any of it runs.
+                let digest = tessera_core::sha256::digest(image.bytes);
+                let hex = tessera_core::sha256::hex(&digest);
+                out.line(format_args!("@@IMAGE compartment={name} sha256={hex}"));
+                if manifest.compartments[i].restart == Restart::OnFault {
+                    view.pristine = Some(image::pristine(mem, &loaded)?);
+                }
                 view.image = Some(loaded);
             }
             Err(LoadError::Reject(problem)) => {

@@ -3,7 +3,7 @@
 //! page is the guest's), core's [`CallStacks`] for containment, and the receiving gate's
 //! inputs for `tessera_core::protocol::receive`.
 
-use super::{Status, World};
+use super::World;
 use crate::ids::ViewId;
 use crate::port::Memory;
 use tessera_abi::gate::{info, state};
@@ -34,15 +34,6 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
     pub fn set_state_word(&mut self, view: ViewId, offset: u64, value: u64) {
         let page = self.view(view).pages.state.start();
         self.mem.write_u64(page + (offset & 0xFF8), value);
-    }
-
-    /// Marks a compartment stopped: its gate refuses calls from now on. Its call stack
-    /// stays: L1 unwinds it (`tessera_core::contain::settle`).
-    pub fn fail(&mut self, view: ViewId) {
-        let v = self.view_mut(view);
-        v.compartment.status = Status::Failed;
-        v.stats.faults += 1;
-        self.set_info_word(view, info::FAILED, 1);
     }
 
     /// Empties every view's call stack: a new `main` starts a new thread of control.
@@ -88,7 +79,7 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         receive(
             msg,
             &Receiver {
-                failed: word(info::FAILED) != 0,
+                failed: word(info::FAILED),
                 may_call: msg.source < 512 && callers & (1 << (msg.source % 64)) != 0,
                 export,
                 max_depth: word(info::MAX_DEPTH),
