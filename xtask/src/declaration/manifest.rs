@@ -21,7 +21,11 @@ impl Declaration {
                 Some(list) if list.is_empty() => out.push_str(" hypercalls=exit,panic"),
                 Some(list) => push_list(&mut out, "hypercalls", list),
             }
+            if let Some(restart) = &c.restart {
+                out.push_str(&format!(" restart={restart}"));
+            }
             for (key, value) in [
+                ("max_restarts", c.max_restarts.map(u64::from)),
                 ("stack", c.stack),
                 ("heap", c.heap),
                 ("watchdog", c.watchdog),

@@ -18,6 +18,9 @@
 //!                          # given, it also bounds `main` (absent: `main` unbounded)
 //! max_depth = 16                                 # optional; nested activations, 1..=32
 //! console = 65536                                # optional; output budget in bytes
+//! restart = "on-fault"     # optional; "never" (default) or "on-fault": after a fault,
+//!                          # L1 restarts it from its pristine image
+//! max_restarts = 3                               # optional; with on-fault, default 3
 //! expect = "fault:memory"                        # optional; default exit:0
 //!                                                 # (also "reject" or "reject:PROBLEM")
 //!
@@ -126,6 +129,10 @@ pub struct CompartmentEntry {
     pub max_depth: Option<u32>,
     /// Console output budget in bytes; `None`: the manifest's default.
     pub console: Option<u64>,
+    /// `"never"` or `"on-fault"`; `None`: never.
+    pub restart: Option<String>,
+    /// Most restarts over the boot (with `restart = "on-fault"`); `None`: the default.
+    pub max_restarts: Option<u32>,
     /// The module's `expect=` value; `None`: exit with code 0.
     pub expect: Option<String>,
 }
