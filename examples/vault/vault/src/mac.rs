@@ -72,6 +72,10 @@ mod tests {
                 "75e768863cbdbe103b1f43678039bc37f27b4f8135fc4fbbe40862ab6c8098bc",
             ),
             (
+                "signed again after a restart",
+                "3bdaebdeff68c89bbf2b9cbc898a15cdb7d93f5c87fd811c9b7c44410236d3a3",
+            ),
+            (
                 "audit: the vault still serves after the client was stopped",
                 "e257b148711eac77074505b249cba7c99948e69b0f3a5bd78f65610e4d6c56c1",
             ),
