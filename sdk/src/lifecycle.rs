@@ -32,7 +32,10 @@ pub fn data(name: &str) -> Option<&'static [u8]> {
         let entry = dir::ENTRIES + dir::ENTRY_SIZE * i;
         // SAFETY: as above; the name is NAME_LEN bytes inside the entry.
         let stored = unsafe {
-            core::slice::from_raw_parts((base + entry + dir::NAME) as *const u8, dir::NAME_LEN as usize)
+            core::slice::from_raw_parts(
+                (base + entry + dir::NAME) as *const u8,
+                dir::NAME_LEN as usize,
+            )
         };
         let len = stored.iter().position(|&b| b == 0).unwrap_or(stored.len());
         if &stored[..len] != name.as_bytes() {

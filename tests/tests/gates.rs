@@ -126,10 +126,20 @@ fn vault_signs_stops_the_key_thief_restarts_it_and_still_serves_everyone() {
     .unwrap_or_else(|| panic!("no @@RESTART for the client\n{}", report()));
     assert!(restart > fault, "restarted before the fault\n{}", report());
     let resigned = line_index(outcome, |l| {
-        l.starts_with("[client] SIGNED by=client n=4 ") && l.contains(&format!("mac={RESTARTED_MAC}"))
+        l.starts_with("[client] SIGNED by=client n=4 ")
+            && l.contains(&format!("mac={RESTARTED_MAC}"))
     })
-    .unwrap_or_else(|| panic!("the restarted client got no (correct) signature\n{}", report()));
-    assert!(resigned > restart, "signed before the restart\n{}", report());
+    .unwrap_or_else(|| {
+        panic!(
+            "the restarted client got no (correct) signature\n{}",
+            report()
+        )
+    });
+    assert!(
+        resigned > restart,
+        "signed before the restart\n{}",
+        report()
+    );
     assert!(
         client.iter().any(|l| l.contains("restart_count=1")),
         "the client did not see restart_count() == 1\n{}",
@@ -145,7 +155,11 @@ fn vault_signs_stops_the_key_thief_restarts_it_and_still_serves_everyone() {
     assert_record(
         outcome,
         "STATS",
-        &[("compartment", "client"), ("faults", "1"), ("restarts", "1")],
+        &[
+            ("compartment", "client"),
+            ("faults", "1"),
+            ("restarts", "1"),
+        ],
     );
     assert_record(
         outcome,
