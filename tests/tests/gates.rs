@@ -7,7 +7,7 @@
 //! different declarations boot concurrently (within the runner's emulator limit).
 
 use tessera_scenarios::{
-    assert_passed, assert_record, boot_declaration, console, line_index, records,
+    assert_passed, assert_record, boot_declaration, console, declaration, line_index, records,
 };
 
 /// `key=value` pairs of a console line's words.
@@ -85,6 +85,25 @@ fn vault_signs_stops_the_key_thief_restarts_it_and_still_serves_everyone() {
             report()
         );
     }
+    // The key is provisioned, not compiled in: the vault's image does not hold it.
+    assert!(
+        console(outcome, "vault")
+            .contains(&"vault: ready to sign (32-byte provisioned key, never exported)"),
+        "{}",
+        report()
+    );
+    let vault = declaration("examples/vault")
+        .into_iter()
+        .find(|m| m.name == "vault")
+        .expect("the vault's module");
+    let image = std::fs::read(&vault.path).expect("the vault's image");
+    let key = std::fs::read("../examples/vault/key.bin")
+        .or_else(|_| std::fs::read("examples/vault/key.bin"))
+        .expect("key.bin");
+    assert!(
+        !image.windows(key.len()).any(|w| w == key),
+        "the vault's image holds its key"
+    );
     // The attack: reading the vault's memory (its key) is a contained EPT violation.
     assert_record(
         outcome,

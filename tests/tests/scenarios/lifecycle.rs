@@ -1,7 +1,8 @@
 //! Lifecycle scenarios (docs/manifest.md "Lifecycle"): a compartment stopped for a fault
 //! is restarted from its pristine image when its manifest says `restart = "on-fault"`,
 //! serves again, keeps none of its old bytes, and stays stopped once `max_restarts` is
-//! spent. Every image is measured before it runs.
+//! spent. Every image is measured before it runs. Provisioned data are mapped in their
+//! compartment's view only.
 
 use sha2::{Digest, Sha256};
 use tessera_scenarios::{assert_record, check_scenario, console, declaration, line_index, records};
@@ -140,4 +141,17 @@ fn every_image_is_measured_before_it_runs() {
         let ran = line_index(outcome, |l| l.starts_with(&format!("[{name}] ")));
         assert!(measured < ran, "{name} ran before it was measured");
     }
+}
+
+/// The victim's provisioned data are not in the attacker's view: its data directory is
+/// empty there, and reading the data window faults.
+#[test]
+fn scenario_data_isolation() {
+    check_scenario(
+        "data-isolation",
+        &[(
+            "attack-read-data",
+            &[("kind", "memory"), ("gpa", "0x300000"), ("access", "read")],
+        )],
+    );
 }

@@ -101,6 +101,7 @@ pub fn scaled(template: &Declaration, views: usize) -> Result<Declaration> {
         kind: Kind::Scenario(format!("bench-gates-{views}")),
         compartments,
         grants: template.grants.clone(),
+        data: template.data.clone(),
     };
     tessera_core::manifest::Manifest::parse(&d.manifest_text())
         .map_err(|e| anyhow::anyhow!("{}: {e}", d.file))?;

@@ -45,6 +45,9 @@ impl Declaration {
             }
             out.push('\n');
         }
+        for d in &self.data {
+            out.push_str(&format!("data {} compartment={}\n", d.name, d.compartment));
+        }
         out
     }
 
@@ -62,6 +65,13 @@ impl Declaration {
                     "name" | "size" => format!("grant[{j}].{field}"),
                     "grant" => format!("grant[{j}].access"),
                     compartment => format!("grant[{j}].access.{compartment}"),
+                }
+            }
+            Some(i) if i - n - self.grants.len() < self.data.len() => {
+                let k = i - n - self.grants.len();
+                match field {
+                    "name" | "compartment" => format!("data[{k}].{field}"),
+                    _ => format!("data[{k}]"),
                 }
             }
             _ => field.to_owned(),

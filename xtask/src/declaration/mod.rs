@@ -28,6 +28,11 @@
 //! name = "msg"
 //! size = 4096
 //! access = { client = "rw", vault = "r" }
+//!
+//! [[data]]                 # optional: read-only data for one compartment
+//! name = "key"             # tessera_sdk::data("key") in that compartment
+//! compartment = "vault"
+//! file = "key.bin"         # relative to this file's directory
 //! ```
 //!
 //! **Which package is a compartment's image** (unless its entry says `package = "..."`):
@@ -103,6 +108,8 @@ struct FileEntries {
     compartment: Vec<CompartmentEntry>,
     #[serde(default)]
     grant: Vec<GrantEntry>,
+    #[serde(default)]
+    data: Vec<DataEntry>,
 }
 
 /// One `[[compartment]]` table.
@@ -135,6 +142,17 @@ pub struct CompartmentEntry {
     pub max_restarts: Option<u32>,
     /// The module's `expect=` value; `None`: exit with code 0.
     pub expect: Option<String>,
+}
+
+/// One `[[data]]` table: read-only data for one compartment (docs/manifest.md
+/// "Provisioned data"), passed as the multiboot module `DATA-NAME`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataEntry {
+    pub name: String,
+    pub compartment: String,
+    /// The file, relative to the declaration's directory.
+    pub file: String,
 }
 
 /// One `[[grant]]` table.
@@ -203,6 +221,7 @@ pub struct Declaration {
     /// In view order (view 0 first).
     pub compartments: Vec<CompartmentEntry>,
     pub grants: Vec<GrantEntry>,
+    pub data: Vec<DataEntry>,
 }
 
 impl Declaration {
@@ -233,6 +252,7 @@ impl Declaration {
             kind,
             compartments: entries.compartment,
             grants: entries.grant,
+            data: entries.data,
         };
         declaration.validate()?;
         Ok(declaration)

@@ -279,6 +279,37 @@ fn restart_policies_reach_the_manifest_and_their_errors_name_the_field() {
 }
 
 #[test]
+fn data_entries_reach_the_manifest_and_their_errors_name_the_field() {
+    let with = |compartment: &str, name: &str| {
+        format!(
+            "{VAULT}\n[[data]]\nname = \"{name}\"\ncompartment = \"{compartment}\"\nfile = \"key.bin\"\n"
+        )
+    };
+    let d = example(&with("vault", "key")).unwrap();
+    assert_eq!(d.data[0].file, "key.bin");
+    assert!(
+        d.manifest_text().ends_with("data key compartment=vault\n"),
+        "{}",
+        d.manifest_text()
+    );
+    assert_eq!(
+        error(&with("valt", "key")),
+        "examples/vault/tessera.toml: data[0].compartment: compartment 'valt' does not exist"
+    );
+    assert!(
+        error(&with("vault", "Key")).starts_with("examples/vault/tessera.toml: data[0].name: "),
+        "{}",
+        error(&with("vault", "Key"))
+    );
+    let unknown = format!("{}mode = \"r\"\n", with("vault", "key"));
+    assert!(
+        error(&unknown).contains("unknown field `mode`"),
+        "{}",
+        error(&unknown)
+    );
+}
+
+#[test]
 fn toml_errors_give_line_and_column() {
     let unknown = VAULT.replace("exports = [", "export = [");
     let e = error(&unknown);

@@ -8,6 +8,7 @@
 //! value. The view of a compartment is its position in [`Manifest::compartments`]; the
 //! lookup helpers take view indices and answer `false`/`None` for indices out of range.
 
+pub mod data;
 mod error;
 mod fields;
 mod hypercalls;
@@ -17,6 +18,7 @@ mod text;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub use data::DataDecl;
 pub use error::ManifestError;
 pub use hypercalls::{Hypercall, HypercallSet};
 
@@ -77,6 +79,8 @@ pub struct Manifest {
     pub compartments: Vec<CompartmentDecl>,
     /// Shared buffers, in declaration order.
     pub grants: Vec<GrantDecl>,
+    /// Read-only data for one compartment each, in declaration order.
+    pub data: Vec<DataDecl>,
 }
 
 /// One `compartment` line.
@@ -208,6 +212,14 @@ impl Manifest {
     /// The manifest as text in the format [`Manifest::parse`] reads.
     pub fn to_text(&self) -> String {
         text::write(self)
+    }
+
+    /// The data entries of view `view`, in declaration order.
+    pub fn data_of(&self, view: usize) -> impl Iterator<Item = &DataDecl> {
+        let name = self.compartments.get(view).map(|c| c.name.as_str());
+        self.data
+            .iter()
+            .filter(move |d| Some(d.compartment.as_str()) == name)
     }
 
     /// The view index of compartment `name`.

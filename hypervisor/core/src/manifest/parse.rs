@@ -5,6 +5,7 @@
 //! a valid manifest can have, and name lookups go through ordered maps, so a hostile
 //! manifest costs time proportional to its length (times a logarithm) at boot.
 
+use super::data::{self, DataDecl};
 use super::error::shown;
 use super::fields::{
     bytes, check_name, compartment_name, count, err, key_value, known_hypercalls, list,
@@ -29,6 +30,7 @@ struct Parser {
     /// Compartment name → (view, line).
     views: BTreeMap<String, (usize, usize)>,
     grants: Vec<(GrantDecl, usize)>,
+    data: Vec<(DataDecl, usize)>,
     /// Grant name → line.
     grant_lines: BTreeMap<String, usize>,
 }
@@ -51,6 +53,10 @@ pub(super) fn parse(text: &str) -> Result<Manifest> {
         match directive {
             "compartment" => parser.compartment(line, words)?,
             "grant" => parser.grant(line, words)?,
+            "data" => {
+                let decl = data::parse(line, words, &parser.data)?;
+                parser.data.push((decl, line));
+            }
             "tessera-manifest" => {
                 return Err(err(
                     line,
@@ -60,7 +66,7 @@ pub(super) fn parse(text: &str) -> Result<Manifest> {
             }
             other => {
                 let problem = format!(
-                    "unknown directive '{}' (expected compartment or grant)",
+                    "unknown directive '{}' (expected compartment, grant or data)",
                     shown(other)
                 );
                 return Err(err(line, other, problem));
@@ -105,6 +111,7 @@ pub(super) fn implicit(names: &[String]) -> Result<Manifest> {
     Ok(Manifest {
         compartments: names.iter().map(CompartmentDecl::new).collect(),
         grants: Vec::new(),
+        data: Vec::new(),
     })
 }
 
@@ -355,9 +362,11 @@ impl Parser {
                 return Err(err(*line, c, missing(c)));
             }
         }
+        data::resolve(&self.data, |c| self.views.contains_key(c))?;
         Ok(Manifest {
             compartments: self.compartments,
             grants: self.grants.into_iter().map(|(g, _)| g).collect(),
+            data: self.data.into_iter().map(|(d, _)| d).collect(),
         })
     }
 }

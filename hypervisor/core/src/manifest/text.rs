@@ -58,6 +58,9 @@ pub(super) fn write(manifest: &Manifest) -> String {
         }
         out.push('\n');
     }
+    for d in &manifest.data {
+        let _ = writeln!(out, "data {} compartment={}", d.name, d.compartment);
+    }
     out
 }
 

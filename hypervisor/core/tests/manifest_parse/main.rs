@@ -218,3 +218,31 @@ fn restart_defaults_to_never_and_on_fault_round_trips_with_its_limit() {
     assert!(text.contains("compartment e\n"), "{text}");
     assert_eq!(Manifest::parse(&text), Ok(m));
 }
+
+#[test]
+fn data_lines_name_one_compartment_each_and_round_trip() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\n\
+         data key compartment=vault\n\
+         compartment vault\n\
+         compartment client\n\
+         data salt compartment=vault\n",
+    )
+    .expect("valid: a data line may name a compartment declared later");
+    let names = |v| m.data_of(v).map(|d| d.name.as_str()).collect::<Vec<_>>();
+    assert_eq!(names(0), ["key", "salt"]);
+    assert!(names(1).is_empty());
+    assert!(names(7).is_empty(), "a view out of range has no data");
+    assert_eq!(m.data[0].module(), "DATA-key");
+    let text = m.to_text();
+    assert!(
+        text.ends_with("data key compartment=vault\ndata salt compartment=vault\n"),
+        "{text}"
+    );
+    assert_eq!(Manifest::parse(&text), Ok(m));
+    let many: String = (0..=tessera_core::manifest::data::MAX_DATA_PER_COMPARTMENT)
+        .map(|i| format!("data d{i} compartment=a\n"))
+        .collect();
+    let e = parse_err(&format!("tessera-manifest 1\ncompartment a\n{many}"));
+    assert_eq!((e.field.as_str(), e.line), ("compartment", 66), "{e}");
+}

@@ -173,6 +173,43 @@ const REJECTED: &[(&str, usize, &str, &str)] = &[
         "not from 1 to 32",
     ),
     ("compartment a max_depth=x", 2, "max_depth", "not a decimal"),
+    ("compartment a\ndata", 3, "name", "missing"),
+    (
+        "compartment a\ndata Key compartment=a",
+        3,
+        "name",
+        "outside a-z",
+    ),
+    (
+        "compartment a\ndata key",
+        3,
+        "compartment",
+        "missing compartment=NAME",
+    ),
+    (
+        "compartment a\ndata key compartment=b",
+        3,
+        "compartment",
+        "'b' does not exist",
+    ),
+    (
+        "compartment a\ndata key size=4096",
+        3,
+        "size",
+        "unknown field",
+    ),
+    (
+        "compartment a\ndata key compartment=a compartment=a",
+        3,
+        "compartment",
+        "given twice",
+    ),
+    (
+        "compartment a\ndata key compartment=a\ndata key compartment=a",
+        4,
+        "name",
+        "already declared on line 3",
+    ),
     (
         "compartment a restart=always",
         2,

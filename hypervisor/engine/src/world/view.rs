@@ -95,6 +95,9 @@ pub struct View<F: EntryFormat> {
     pub pristine: Option<Pristine>,
     /// Its restarts.
     pub lifecycle: Lifecycle,
+    /// Its data directory and provisioned data (manifest `data` lines), mapped R-- in
+    /// this view only; never rewritten by a restart (nothing can write them).
+    pub data: Vec<Frames>,
 }
 
 impl<F: EntryFormat> View<F> {
