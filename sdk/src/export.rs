@@ -131,9 +131,6 @@ macro_rules! exports {
                     "export names are at most 64 bytes"
                 );
                 fn body($($arg: $ty),*) -> $crate::__ret_ty!($($ret)?) $body
-                // The heap, if `main` has not set it up (it has not run yet, or the
-                // compartment was restarted after it returned): one atomic swap.
-                $crate::__private::init_heap();
                 $crate::export::IntoRet::into_ret(body(
                     $(<$ty as $crate::export::FromArg>::from_arg($arg)),*
                 ))

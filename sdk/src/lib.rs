@@ -83,7 +83,6 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::console::print_fmt;
-    pub use crate::heap::init as init_heap;
     pub use crate::rt::start;
     pub use hermit_entry::define_entry_version;
 }

@@ -359,7 +359,7 @@ pub fn check_scenario(name: &str, faults: &[Fault]) -> &'static BootOutcome {
 /// The outcome lines that must match the reference (Bochs tigerlake), normalised: what
 /// legitimately differs by engine is left out (exit counts, `allowed=` of memory faults,
 /// where a watchdog stopped a loop and how far past its budget, the pages a restart
-/// found dirty).
+/// found dirty and the ticks it took).
 pub fn signature(outcome: &BootOutcome) -> BTreeSet<String> {
     let mut lines = BTreeSet::new();
     for word in [
@@ -377,7 +377,12 @@ pub fn signature(outcome: &BootOutcome) -> BTreeSet<String> {
             let watchdog = r.get("kind").is_some_and(|k| k == "watchdog");
             let mut fields: Vec<String> = r
                 .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "allowed" | "exits" | "error" | "dirty"))
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "allowed" | "exits" | "error" | "dirty" | "ticks"
+                    )
+                })
                 .filter(|(k, _)| !(watchdog && matches!(k.as_str(), "rip" | "offset" | "used")))
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();

@@ -113,7 +113,7 @@ fn a_restarted_compartment_keeps_none_of_its_old_bytes() {
     };
     assert_eq!(verdict, Verdict::Pass, "{:?}", lines.all());
     assert!(
-        lines.records("RESTART")[0].ends_with(" dirty=3"),
+        lines.records("RESTART")[0].contains(" dirty=3 ticks="),
         "{:?}",
         lines.all()
     );
@@ -183,7 +183,7 @@ fn calls_arriving_while_a_restart_is_pending_get_restarting_then_the_restarted_e
         w.receiving_gate(B, &call()),
         Decision::Refuse(status::RESTARTING)
     );
-    w.restart_ready(A, false).expect("no bug");
+    w.restart_ready((A, false), &|| 0).expect("no bug");
     assert!(
         lines.records("RESTART").is_empty(),
         "restarted under a live frame"
@@ -194,7 +194,7 @@ fn calls_arriving_while_a_restart_is_pending_get_restarting_then_the_restarted_e
     );
     // The chain unwound through it: now it restarts, and takes calls again.
     w.set_state_word(B, state::DEPTH, 0);
-    w.restart_ready(A, false).expect("no bug");
+    w.restart_ready((A, false), &|| 0).expect("no bug");
     assert_eq!(lines.records("RESTART").len(), 1);
     assert_eq!(w.receiving_gate(B, &call()), Decision::Accept(export));
     assert_eq!(w.view(B).compartment.status, Status::Ready);
@@ -206,9 +206,9 @@ fn the_running_main_is_restarted_only_once_its_run_is_over() {
     let text = "tessera-manifest 1\ncompartment a restart=on-fault\n";
     let (mut w, lines) = world(&[("manifest", manifest(text)), ("a", hello())]);
     w.fail(A, "page-fault");
-    w.restart_ready(A, false).expect("no bug");
+    w.restart_ready((A, false), &|| 0).expect("no bug");
     assert!(lines.records("RESTART").is_empty());
-    w.restart_ready(A, true).expect("no bug");
+    w.restart_ready((A, true), &|| 0).expect("no bug");
     assert_eq!(lines.records("RESTART").len(), 1);
     assert_eq!(w.view(A).compartment.status, Status::Ready);
 }

@@ -142,7 +142,8 @@ impl<B: Backend> Vcpu<B> {
         }
         if let Some(flow) = flow {
             // The thread was repaired: frames of stopped views may have left it.
-            world.restart_ready(main, flow == Flow::MainOver)?;
+            let cpu = &self.cpu;
+            world.restart_ready((main, flow == Flow::MainOver), &|| cpu.now())?;
         }
         Ok(flow)
     }

@@ -56,6 +56,8 @@ pub struct Restarted {
     /// Pages rewritten: image pages that differed from the pristine copy, heap and
     /// stack pages that were not zero.
     pub dirty: u64,
+    /// TSC ticks it took (the check, the rewrite, the resets; not its transcript line).
+    pub ticks: u64,
 }
 
 impl<F: EntryFormat, M: Memory> World<F, M> {
@@ -86,23 +88,29 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
 
     /// Restarts every compartment waiting for it whose frames are off the call chain:
     /// all of them when the running `main` is over (`main_over`), else those other than
-    /// `main` with an empty call stack. `Err` is an L1 bug (a pristine copy changed).
-    pub fn restart_ready(&mut self, main: ViewId, main_over: bool) -> Result<(), String> {
+    /// `main` with an empty call stack. `now` reads the TSC (what a restart took is in
+    /// its `@@RESTART` line). `Err` is an L1 bug (a pristine copy changed).
+    pub fn restart_ready(
+        &mut self,
+        (main, main_over): (ViewId, bool),
+        now: &dyn Fn() -> u64,
+    ) -> Result<(), String> {
         for id in self.ids() {
             let ready = main_over || (id != main && self.depth_of(id) == 0);
             if ready && self.view(id).lifecycle.pending.is_some() {
-                let done = self.restart(id)?;
-                log::info!("restarted {}: {} dirty page(s)", done.view, done.dirty);
+                let done = self.restart(id, now)?;
+                log::debug!("restarted {}: {} dirty page(s)", done.view, done.dirty);
             }
         }
         Ok(())
     }
 
     /// Restarts `id` from its pristine image (the module header says what that resets).
-    pub fn restart(&mut self, id: ViewId) -> Result<Restarted, String> {
+    pub fn restart(&mut self, id: ViewId, now: &dyn Fn() -> u64) -> Result<Restarted, String> {
         let Some((kind, status, outcome)) = self.view_mut(id).lifecycle.pending.take() else {
             return Err(alloc::format!("{id} has no restart pending"));
         };
+        let start = now();
         let dirty = self.rewrite(id)?;
         let (calls_in, calls_out) = self.call_counts(id);
         let World { mem, views, .. } = self;
@@ -118,10 +126,15 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         let name = v.compartment.name.clone();
         self.set_info_word(id, info::RESTARTS, u64::from(count));
         self.set_info_word(id, info::FAILED, 0);
+        let ticks = now().wrapping_sub(start);
         self.line(format_args!(
-            "@@RESTART compartment={name} reason={kind} count={count} dirty={dirty}"
+            "@@RESTART compartment={name} reason={kind} count={count} dirty={dirty} ticks={ticks}"
         ));
-        Ok(Restarted { view: id, dirty })
+        Ok(Restarted {
+            view: id,
+            dirty,
+            ticks,
+        })
     }
 
     /// Rewrites `id`'s image from its pristine copy (checked first) and zeroes its heap
@@ -146,10 +159,9 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
             page.copy_from_slice(mem.page(at).ok_or("a pristine page is not L1's")?);
             dirty += rewrite_page(mem.bytes_mut(&image.frames), i, &page);
         }
-        page.fill(0);
         for zone in [&image.heap, &image.stack] {
             for i in 0..zone.pages() {
-                dirty += rewrite_page(mem.bytes_mut(zone), i, &page);
+                dirty += zero_page(mem.bytes_mut(zone), i);
             }
         }
         Ok(dirty)
@@ -159,9 +171,34 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
 /// Makes page `i` of `bytes` hold `want`: 1 if it had to, else 0.
 fn rewrite_page(bytes: &mut [u8], i: usize, want: &[u8; PAGE as usize]) -> u64 {
     let page = &mut bytes[i * PAGE as usize..(i + 1) * PAGE as usize];
-    if page == want {
+    if same(page, want) {
         return 0;
     }
     page.copy_from_slice(want);
     1
+}
+
+/// Makes page `i` of `bytes` zero: 1 if it was not, else 0.
+fn zero_page(bytes: &mut [u8], i: usize) -> u64 {
+    let page = &mut bytes[i * PAGE as usize..(i + 1) * PAGE as usize];
+    if page.chunks_exact(8).fold(0, |acc, w| acc | word(w)) == 0 {
+        return 0;
+    }
+    page.fill(0);
+    1
+}
+
+/// Whether `a` and `b` hold the same bytes, compared a u64 at a time and without a
+/// branch per word: L1 is built without SSE, where `==` on byte slices is a
+/// byte-at-a-time `memcmp` (docs/benchmarks.md, `r`).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let differ = a
+        .chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .fold(0, |acc, (x, y)| acc | (word(x) ^ word(y)));
+    a.len() == b.len() && differ == 0
+}
+
+fn word(w: &[u8]) -> u64 {
+    u64::from_ne_bytes(w.try_into().unwrap_or_default())
 }
