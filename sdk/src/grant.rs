@@ -184,3 +184,21 @@ impl Drop for GrantMut<'_> {
         LIVE_VIEWS.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+/// A live grant view that is not a [`GrantRef`] / [`GrantMut`] (the borrows of
+/// [`crate::grant_static::StaticGrant`]): counted while alive, so gate calls panic.
+#[derive(Debug)]
+pub(crate) struct LiveView(());
+
+impl LiveView {
+    pub(crate) fn new() -> Self {
+        LIVE_VIEWS.fetch_add(1, Ordering::Relaxed);
+        Self(())
+    }
+}
+
+impl Drop for LiveView {
+    fn drop(&mut self) {
+        LIVE_VIEWS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
