@@ -77,7 +77,10 @@ fn a_grant_static_copies_around_calls_and_refuses_calls_inside_a_borrow() {
             outcome.failure_report()
         );
     }
-    let at = location_of("compartments/static-grant/src/main.rs", "victim::ping(bytes");
+    let at = location_of(
+        "compartments/static-grant/src/main.rs",
+        "victim::ping(bytes",
+    );
     let line = said
         .iter()
         .find(|l| l.starts_with("panicked at "))
