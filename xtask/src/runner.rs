@@ -263,7 +263,7 @@ fn prepare(spec: &BootSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
             let iso = image::make_iso(&spec.image, run_dir)?;
             let rc = run_dir.join("bochsrc");
             let dbg = run_dir.join("dbg.rc");
-            fs::write(&rc, bochs::bochsrc(cpu, &iso, run_dir))?;
+            fs::write(&rc, bochs::bochsrc_smp(cpu, &iso, run_dir, spec.image.cpus))?;
             fs::write(&dbg, bochs::DEBUGGER_RC)?;
             bochs::command(&rc, &dbg)
         }

@@ -184,7 +184,7 @@ pub fn find_rsdp(mem: &impl PhysMem) -> Result<Rsdp, AcpiError> {
     let ebda = mem
         .read(EBDA_SEGMENT_AT, 2)
         .map(|w| u64::from(u16::from_le_bytes([w[0], w[1]])) << 4)
-        .filter(|&base| base >= 0x400 && base < BIOS_AREA.start);
+        .filter(|base| (0x400..BIOS_AREA.start).contains(base));
     ebda.and_then(|base| search(mem, base..base + 1024))
         .or_else(|| search(mem, BIOS_AREA))
         .ok_or(AcpiError::NoRsdp)
@@ -211,9 +211,13 @@ pub fn table(mem: &impl PhysMem, addr: u64, want: [u8; 4]) -> Result<&[u8], Acpi
 /// The addresses the RSDT (4-byte entries) or XSDT (8-byte entries) lists.
 fn entries(root: &[u8], wide: bool) -> impl Iterator<Item = u64> + '_ {
     let size = if wide { 8 } else { 4 };
-    root[HEADER_LEN..]
-        .chunks_exact(size)
-        .map(move |c| if wide { u64_at(c, 0) } else { u64::from(u32_at(c, 0)) })
+    root[HEADER_LEN..].chunks_exact(size).map(move |c| {
+        if wide {
+            u64_at(c, 0)
+        } else {
+            u64::from(u32_at(c, 0))
+        }
+    })
 }
 
 /// Parses a MADT's bytes (already checked by [`table`]).

@@ -48,9 +48,10 @@ mod tests {
     #[test]
     fn the_trampoline_page_must_be_available_and_unreserved() {
         let map = [ram(0, 0x9_F000)];
+        let (inside, beside) = (0x8800..0x8900, 0x9000..0xA000);
         assert!(page_free(&map, &[], TRAMPOLINE));
-        assert!(!page_free(&map, &[0x8800..0x8900], TRAMPOLINE));
-        assert!(page_free(&map, &[0x9000..0xA000], TRAMPOLINE));
+        assert!(!page_free(&map, &[inside], TRAMPOLINE));
+        assert!(page_free(&map, &[beside], TRAMPOLINE));
         assert!(!page_free(&[ram(0, 0x8800)], &[], TRAMPOLINE));
         assert_eq!(SIPI_VECTOR, 8);
     }

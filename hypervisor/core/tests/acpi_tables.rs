@@ -89,7 +89,12 @@ fn finds_the_cpus_through_the_rsdt_or_the_xsdt_in_the_ebda_or_the_bios_area() {
         let m = machine(&[(0, 1), (1, 1), (4, 0)], xsdt, in_ebda);
         let found = acpi::find_madt(&m).unwrap();
         assert_eq!(found.rsdp.addr, if in_ebda { 0x9_FC10 } else { 0xF_6A30 });
-        let ids: Vec<(u32, bool)> = found.madt.cpus.iter().map(|c| (c.apic_id, c.enabled)).collect();
+        let ids: Vec<(u32, bool)> = found
+            .madt
+            .cpus
+            .iter()
+            .map(|c| (c.apic_id, c.enabled))
+            .collect();
         assert_eq!(ids, [(0, true), (1, true), (4, false)]);
         assert_eq!(found.madt.lapic_base, 0xFEE0_0000);
         assert_eq!(found.tables.len(), 2);
@@ -100,13 +105,19 @@ fn finds_the_cpus_through_the_rsdt_or_the_xsdt_in_the_ebda_or_the_bios_area() {
 fn every_checksum_and_signature_is_checked() {
     let mut m = machine(&[(0, 1)], false, false);
     m.0.get_mut(&0x0FFF_2000).unwrap()[40] ^= 1;
-    assert_eq!(acpi::find_madt(&m), Err(AcpiError::Checksum { addr: 0x0FFF_2000 }));
+    assert_eq!(
+        acpi::find_madt(&m),
+        Err(AcpiError::Checksum { addr: 0x0FFF_2000 })
+    );
     let mut m = machine(&[(0, 1)], false, false);
     m.0.get_mut(&0xF_6A30).unwrap()[16] ^= 1; // RSDP checksum broken: not found
     assert_eq!(acpi::find_madt(&m), Err(AcpiError::NoRsdp));
     let mut m = machine(&[(0, 1)], true, false);
     m.0.get_mut(&0x0FFF_1000).unwrap()[0] = b'Y';
-    assert!(matches!(acpi::find_madt(&m), Err(AcpiError::Signature { .. })));
+    assert!(matches!(
+        acpi::find_madt(&m),
+        Err(AcpiError::Signature { .. })
+    ));
     let mut m = machine(&[(0, 1)], false, false);
     m.0.insert(0x0FFF_2000, sdt(b"APIX", &[0; 8]));
     assert_eq!(acpi::find_madt(&m), Err(AcpiError::NoMadt));
@@ -118,7 +129,9 @@ fn bad_entries_and_lengths_are_refused_not_read_past() {
     body.extend_from_slice(&[0, 8, 0, 0, 1, 0, 0, 0, 0, 0]); // a zero-length entry
     assert_eq!(
         acpi::parse_madt(0, &sdt(b"APIC", &body)),
-        Err(AcpiError::BadEntry { offset: HEADER_LEN + 16 })
+        Err(AcpiError::BadEntry {
+            offset: HEADER_LEN + 16
+        })
     );
     let mut body = vec![0u8; 8];
     body.extend_from_slice(&[9, 40, 0, 0]); // runs past the end
@@ -126,7 +139,10 @@ fn bad_entries_and_lengths_are_refused_not_read_past() {
     let mut m = machine(&[(0, 1)], false, false);
     let t = m.0.get_mut(&0x0FFF_2000).unwrap();
     t[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
-    assert!(matches!(acpi::find_madt(&m), Err(AcpiError::Unreadable { .. })));
+    assert!(matches!(
+        acpi::find_madt(&m),
+        Err(AcpiError::Unreadable { .. })
+    ));
 }
 
 #[test]
@@ -151,4 +167,52 @@ fn the_boot_cpu_comes_first_and_cpus_limits_the_count() {
     assert_eq!(acpi::chosen(&madt, 0, None), [0, 1, 3]);
     assert_eq!(acpi::chosen(&madt, 0, Some(2)), [0, 1]);
     assert_eq!(acpi::chosen(&madt, 0, Some(0)), [0]);
+}
+
+/// The tables of one recorded boot, laid out at their addresses.
+fn recorded(text: &str) -> Sparse {
+    let mut m = Sparse::default();
+    for line in text.lines() {
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .unwrap_or_else(|| panic!("no {key} in {line}"))
+        };
+        let addr = u64::from_str_radix(field("addr=").trim_start_matches("0x"), 16).unwrap();
+        let hex = field("bytes=");
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        m.0.insert(addr, bytes);
+    }
+    m
+}
+
+#[test]
+fn bochs_with_two_cpus_reports_apic_ids_0_and_1() {
+    let m = recorded(include_str!("fixtures/acpi/bochs-tigerlake-smp2.txt"));
+    let found = acpi::find_madt(&m).unwrap();
+    assert_eq!(found.rsdp.revision, 0, "Bochs' BIOS: ACPI 1.0, an RSDT");
+    let ids: Vec<u32> = found.madt.enabled().map(|c| c.apic_id).collect();
+    assert_eq!(ids, [0, 1]);
+    assert_eq!(found.madt.lapic_base, 0xFEE0_0000);
+    assert_eq!(acpi::chosen(&found.madt, 0, None), [0, 1]);
+}
+
+#[test]
+fn qemu_with_two_cpus_reports_apic_ids_0_and_1() {
+    let m = recorded(include_str!("fixtures/acpi/qemu-smp2.txt"));
+    let found = acpi::find_madt(&m).unwrap();
+    let ids: Vec<u32> = found.madt.enabled().map(|c| c.apic_id).collect();
+    assert_eq!(ids, [0, 1]);
+    assert_eq!(acpi::chosen(&found.madt, 0, Some(1)), [0]);
+}
+
+#[test]
+fn a_recorded_table_with_one_bit_flipped_is_refused() {
+    let mut m = recorded(include_str!("fixtures/acpi/qemu-smp2.txt"));
+    let madt = acpi::find_madt(&m).unwrap().madt.addr;
+    m.0.get_mut(&madt).unwrap()[HEADER_LEN + 12] ^= 0x40;
+    assert_eq!(acpi::find_madt(&m), Err(AcpiError::Checksum { addr: madt }));
 }

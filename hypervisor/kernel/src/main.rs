@@ -21,12 +21,14 @@ mod lapic;
 mod loader;
 mod logger;
 mod mem;
+mod percpu;
 mod phys;
 mod probe;
 mod regs;
 mod run;
 mod serial;
 mod shutdown;
+mod smp;
 mod svm;
 mod vmx;
 
@@ -57,6 +59,8 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     let mut memory = phys::PhysMemory::new(mem::frame_allocator(&boot));
     report_memory(&boot, &memory);
     let caps = probe_machine();
+    let cpus = smp::start_aps(&boot);
+    log::info!("{cpus} CPU(s) online; compartments run on the boot CPU");
     // VMX root operation, if this is a VMX CPU: a failure stops a boot that has
     // compartments to run, naming the VMXON error.
     let vmx_root = caps.vmx.as_ref().map(|vmx_caps| {
