@@ -156,7 +156,10 @@ extern "C" fn ap_main(index: u64) -> ! {
     cpu::zero_segment_bases();
     // What VMXON on this CPU would need first (the MSR is per CPU): logged, not used yet.
     let feature_control = cpu::rdmsr_safe(tessera_core::caps::vmx::IA32_FEATURE_CONTROL);
-    log::info!("CPU {}: IA32_FEATURE_CONTROL {feature_control:x?}", cpu.get());
+    log::info!(
+        "CPU {}: IA32_FEATURE_CONTROL {feature_control:x?}",
+        cpu.get()
+    );
     cpu_line(cpu.get(), lapic::id().unwrap_or(u32::MAX), "online");
     ONLINE.of(cpu).store(true, Ordering::Release);
     cpu::halt_forever()
