@@ -17,6 +17,16 @@ fn online(outcome: &BootOutcome) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every AP (index > 0) says `key=1`: it entered VMX root operation (`vmxon`) or enabled
+/// SVM (`svme`) on its own region.
+fn assert_aps_say(outcome: &BootOutcome, key: &str) {
+    for r in records(outcome, "CPU") {
+        if r["index"] != "0" {
+            assert_eq!(r.get(key).map(String::as_str), Some("1"), "{key}: {r:?}");
+        }
+    }
+}
+
 fn assert_all_online(outcome: &BootOutcome, cpus: usize) {
     assert_passed(outcome);
     let lines = online(outcome);
@@ -28,13 +38,17 @@ fn assert_all_online(outcome: &BootOutcome, cpus: usize) {
 }
 
 #[test]
-fn bochs_tigerlake_brings_up_two_cpus() {
-    assert_all_online(&boot_smp(bochs("tigerlake"), "", 2), 2);
+fn bochs_tigerlake_brings_up_two_cpus_each_in_vmx_root() {
+    let outcome = boot_smp(bochs("tigerlake"), "", 2);
+    assert_all_online(&outcome, 2);
+    assert_aps_say(&outcome, "vmxon");
 }
 
 #[test]
-fn qemu_tcg_brings_up_two_cpus() {
-    assert_all_online(&boot_smp(qemu("qemu64,+svm,+npt"), "", 2), 2);
+fn qemu_tcg_brings_up_two_cpus_each_with_svm_on() {
+    let outcome = boot_smp(qemu("qemu64,+svm,+npt"), "", 2);
+    assert_all_online(&outcome, 2);
+    assert_aps_say(&outcome, "svme");
 }
 
 #[test]

@@ -3,18 +3,24 @@
 //! (and the shared, read-only IDT), and parked: each reports `@@CPU index=K apic=ID
 //! state=online` and halts with interrupts off. Compartments do not run on them yet.
 //!
-//! What VMX root operation on an AP needs (not done yet): IA32_FEATURE_CONTROL checked
-//! on that CPU (the MSR is per CPU; firmware must lock it with VMX enabled on each), its
-//! own VMXON region, its own VMCS per vCPU, and the VMCS host state (GDTR, TR, stack)
-//! from its own per-CPU tables — `gdt` already keeps one GDT and TSS per CPU.
+//! Each AP also enters the boot CPU's virtualisation mode on its own VMXON region or
+//! host save area (`virt.rs`) and says so on its `@@CPU` line (`vmxon=1`, `svme=1`).
+//! Still to come before guests run on it: its own VMCS/VMCB per vCPU, whose host state
+//! (GDTR, TR, IDTR, stack) names its own per-CPU tables — `gdt` already keeps one GDT
+//! and TSS per CPU.
 
 mod trampoline;
+mod virt;
 
 use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};
+use crate::phys::PhysMemory;
 use crate::{cpu, gdt, idt, lapic, sprintln};
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
+use tessera_core::caps::Capabilities;
 use tessera_core::multiboot::BootInfo;
 use tessera_core::smp::{SIPI_VECTOR, TRAMPOLINE};
+use tessera_engine::port::Frames;
 use trampoline::*;
 
 /// Each AP's stack.
@@ -39,9 +45,26 @@ fn cpu_line(index: usize, apic: u32, state: &str) {
     );
 }
 
+/// What the APs own for the rest of the run (their VMXON regions or host save areas).
+pub struct Aps {
+    pub online: usize,
+    /// Held, never read: the frames belong to the APs until the machine ends.
+    _owned: Vec<Frames>,
+}
+
 /// Starts the CPUs the MADT lists (at most `cpus=N` of them, the boot CPU included) and
-/// parks them; prints one `@@CPU` line per CPU. Returns how many are online.
-pub fn start_aps(boot: &BootInfo) -> usize {
+/// parks them; prints one `@@CPU` line per CPU.
+pub fn start_aps(boot: &BootInfo, caps: &Capabilities, mem: &mut PhysMemory) -> Aps {
+    virt::choose(caps);
+    let mut owned = Vec::new();
+    let online = start_all(boot, mem, &mut owned);
+    Aps {
+        online,
+        _owned: owned,
+    }
+}
+
+fn start_all(boot: &BootInfo, mem: &mut PhysMemory, owned: &mut Vec<Frames>) -> usize {
     let x_apic = lapic::locate();
     let boot_apic = lapic::id().unwrap_or(0);
     cpu_line(0, boot_apic, "online");
@@ -76,6 +99,7 @@ pub fn start_aps(boot: &BootInfo) -> usize {
     let mut online = 1;
     for (k, &apic) in ids.iter().enumerate().skip(1) {
         let Some(index) = CpuIndex::new(k) else { break };
+        virt::prepare(index, mem, owned);
         if start_one(index, apic) {
             online += 1;
         } else {
@@ -154,13 +178,9 @@ extern "C" fn ap_main(index: u64) -> ! {
     gdt::init_for(cpu);
     idt::init();
     cpu::zero_segment_bases();
-    // What VMXON on this CPU would need first (the MSR is per CPU): logged, not used yet.
-    let feature_control = cpu::rdmsr_safe(tessera_core::caps::vmx::IA32_FEATURE_CONTROL);
-    log::info!(
-        "CPU {}: IA32_FEATURE_CONTROL {feature_control:x?}",
-        cpu.get()
-    );
-    cpu_line(cpu.get(), lapic::id().unwrap_or(u32::MAX), "online");
+    let virt = virt::enter(cpu);
+    let apic = lapic::id().unwrap_or(u32::MAX);
+    cpu_line(cpu.get(), apic, &alloc::format!("online{virt}"));
     ONLINE.of(cpu).store(true, Ordering::Release);
     cpu::halt_forever()
 }
