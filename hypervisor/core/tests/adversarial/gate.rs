@@ -14,7 +14,7 @@ impl Machine {
             &v.exports,
             (v.max_depth, f.active, f.top()),
         );
-        let decision = protocol::receive(&msg, &reads);
+        let decision = self.busy_or(to, protocol::receive(&msg, &reads));
         self.note(format!("  {msg:?} lands in {to}: {decision:?}"));
         self.thread_mut().current = to;
         match decision {
@@ -27,6 +27,9 @@ impl Machine {
                 }
                 f.active += 1;
                 f.sources.push((msg.source, tag));
+                if self.views[to].serial {
+                    self.views[to].owner = Some(self.cur);
+                }
                 self.check_honest_has_control(to);
             }
             Decision::Resume => {
@@ -50,6 +53,29 @@ impl Machine {
                 }
             }
             Decision::Stray => self.l1_settle(),
+        }
+    }
+
+    /// A serial view accepts a call only if no other thread owns it: the gate's `lock
+    /// cmpxchg OWNER, 0 → CPU+1` when its ACTIVE on this vCPU is 0; else REFUSE(BUSY).
+    fn busy_or(&self, to: usize, decision: Decision) -> Decision {
+        let (v, f) = (&self.views[to], self.fr(to));
+        let taken = v.owner.is_some_and(|o| o != self.cur);
+        match decision {
+            Decision::Accept(_) if v.serial && f.active == 0 && taken => Decision::Refuse(BUSY),
+            d => d,
+        }
+    }
+
+    /// The gate's (and L1's) release: ACTIVE 1 → 0 on this vCPU, and the view is not
+    /// this vCPU's `main` (INFO(V,k) says so), stores OWNER = 0.
+    pub(crate) fn release_if_idle(&mut self, view: usize) {
+        let th = self.thread();
+        let main_here = !th.over && th.main == view;
+        let (cur, idle) = (self.cur, self.views[view].per_thread[self.cur].active == 0);
+        let v = &mut self.views[view];
+        if v.serial && idle && !main_here && v.owner == Some(cur) {
+            v.owner = None;
         }
     }
 
@@ -96,6 +122,7 @@ impl Machine {
         }
         f.depth -= 1;
         f.active = f.active.wrapping_sub(1);
+        self.release_if_idle(me);
         let to = source as usize;
         self.land(
             to,

@@ -56,6 +56,9 @@ impl Machine {
             }
         }
         self.check_other_threads_untouched(&before);
+        for v in 0..self.views.len() {
+            self.release_if_idle(v); // where L1 popped a serial view's last activation
+        }
         match resume {
             Resume::Caller { view, .. } => {
                 self.thread_mut().current = view;

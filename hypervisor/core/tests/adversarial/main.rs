@@ -32,6 +32,9 @@ use tessera_core::contain::{self, CallStacks, Resume};
 use tessera_core::protocol::{self, Decision, Message};
 
 const MAX_FRAMES: usize = state::MAX_FRAMES as usize;
+/// The refusal a serial callee busy on another vCPU answers with (docs/gates.md "SMP";
+/// the status `busy` that issue 16 adds after `refused`).
+const BUSY: u64 = status::REFUSED + 1;
 
 /// xorshift64*: small, deterministic, good enough to explore histories.
 struct Rng(u64);
@@ -105,6 +108,11 @@ struct View {
     max_depth: u64,
     stopped: bool,
     per_thread: Vec<Frames>,
+    /// Manifest `concurrency = "serial"` (`smp.rs`; false in the one-thread model).
+    serial: bool,
+    /// A serial view's OWNER word (docs/gates.md "SMP"): the thread that has it on its
+    /// call chain. Shared by all threads; only the view's own gate (and L1) writes it.
+    owner: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +198,8 @@ impl Machine {
                     max_depth: 1 + rng.below(4) as u64,
                     stopped: false,
                     per_thread: vec![Frames::new()],
+                    serial: false,
+                    owner: None,
                 }
             })
             .collect();
@@ -255,9 +265,14 @@ impl Machine {
                     })
                     .collect();
                 format!(
-                    "{i}: {}{} frames per thread [{}] exports {:?} callers {:#b} max_depth {}",
+                    "{i}: {}{}{} frames per thread [{}] exports {:?} callers {:#b} max_depth {}",
                     if v.honest { "honest" } else { "malicious" },
                     if v.stopped { " STOPPED" } else { "" },
+                    if v.serial {
+                        format!(" serial owner {:?}", v.owner)
+                    } else {
+                        String::new()
+                    },
                     frames.join(" | "),
                     v.exports,
                     v.callers[0],

@@ -12,7 +12,10 @@
 //!   (`check_other_threads_untouched`), so unwinding never reaches across vCPUs;
 //! - the stop barrier: when a view is stopped on one thread, every other thread whose
 //!   executing view it is gets settled (the STOP IPI); no thread ever executes a stopped
-//!   view, and threads merely *waiting* on it are left alone until control comes back.
+//!   view, and threads merely *waiting* on it are left alone until control comes back;
+//! - serial views: an honest serial view is never on two threads' call chains at once
+//!   (its gate answers BUSY instead), whatever malicious serial views do to their own
+//!   OWNER word, and BUSY stops nobody.
 
 use super::*;
 use proptest::prelude::*;
@@ -33,6 +36,34 @@ impl Machine {
 
     /// After L1 stopped `view` on the current thread: the STOP IPI makes every other
     /// thread exit, and L1 on each settles it if it was executing `view`.
+    /// L1 at the end of a thread's `main`: it releases whatever that thread owned.
+    fn end_thread(&mut self) {
+        let cur = self.cur;
+        for v in &mut self.views {
+            if v.owner == Some(cur) {
+                v.owner = None;
+            }
+        }
+    }
+
+    /// An honest serial view runs on one thread at a time.
+    fn check_serial(&self) {
+        for (i, v) in self.views.iter().enumerate() {
+            if !v.honest || !v.serial || v.stopped {
+                continue;
+            }
+            let on: Vec<usize> = (0..self.threads.len())
+                .filter(|&t| {
+                    let th = self.threads[t];
+                    !th.over && (th.main == i || v.per_thread[t].active > 0)
+                })
+                .collect();
+            if on.len() > 1 {
+                self.fail(&format!("serial view {i} runs on threads {on:?}"));
+            }
+        }
+    }
+
     pub(crate) fn stop_barrier(&mut self, view: usize) {
         if !self.barrier {
             return;
@@ -65,27 +96,47 @@ pub(crate) fn run_threads(seed: u64, threads: usize, all_honest: bool, barrier: 
     m.barrier = barrier;
     m.add_threads(threads);
     let n = m.views.len();
+    for v in &mut m.views {
+        v.serial = rng.chance(50);
+    }
     let mut mains_left = 3 * threads;
     for _ in 0..300 * threads {
         m.cur = rng.below(threads);
         if m.thread().over {
+            m.end_thread();
             let main = rng.below(n);
-            if mains_left > 0 && !m.views[main].stopped {
+            let v = &m.views[main];
+            // L1 starts a serial main only when no other thread owns it.
+            if mains_left > 0 && !v.stopped && !(v.serial && v.owner.is_some()) {
                 mains_left -= 1;
                 m.start_main(main);
+                if m.views[main].serial {
+                    m.views[main].owner = Some(m.cur);
+                }
             }
             continue;
         }
-        let me = m.thread().current;
-        if m.views[me].stopped {
-            m.fail("a stopped view is executing");
-        }
-        m.note(format!("[t{}]", m.cur));
-        if m.views[me].honest {
-            m.honest_step(&mut rng);
-        } else {
-            m.malicious_step(&mut rng);
-        }
+        step(&mut m, &mut rng);
+        m.check_serial();
+    }
+}
+
+/// One step of the current thread's executing view.
+fn step(m: &mut Machine, rng: &mut super::Rng) {
+    let me = m.thread().current;
+    if m.views[me].stopped {
+        m.fail("a stopped view is executing");
+    }
+    m.note(format!("[t{}]", m.cur));
+    if m.views[me].honest {
+        m.honest_step(rng);
+    } else if rng.chance(5) {
+        // Its own OWNER word: writable in its own views on every vCPU.
+        let owner = rng.below(m.threads.len() + 1);
+        m.note(format!("{me} (malicious) sets its OWNER to {owner}"));
+        m.views[me].owner = (owner < m.threads.len()).then_some(owner);
+    } else {
+        m.malicious_step(rng);
     }
 }
 
