@@ -86,11 +86,14 @@ fn start_all(boot: &BootInfo, mem: &mut PhysMemory, owned: &mut Vec<Frames>) -> 
         }
     };
     let ids = tessera_core::acpi::chosen(&found.madt, boot_apic, limit);
-    if ids.len() > 1 && !x_apic {
+    if ids.len() == 1 {
+        return 1; // nothing to start: the trampoline page is left alone
+    }
+    if !x_apic {
         log::warn!("SMP: the local APIC is in x2APIC mode; only the boot CPU runs");
         return 1;
     }
-    if ids.len() > 1 && !crate::mem::trampoline_page_free(boot) {
+    if !crate::mem::trampoline_page_free(boot) {
         log::warn!("SMP: page {TRAMPOLINE:#x} is not free RAM; only the boot CPU runs");
         return 1;
     }
