@@ -5,7 +5,7 @@
 //! written once in Rust, for the two places that must predict the gate exactly: L1 in
 //! trapped switching (it sees every switch and keeps the watchdog's activation stack,
 //! `crate::watchdog`), and the host model that attacks the protocol with random
-//! histories (`tests/adversarial.rs`). Each branch names the assembly label it mirrors.
+//! histories (`tests/adversarial/` (one thread, and several in `smp.rs`)). Each branch names the assembly label it mirrors.
 
 use tessera_abi::gate::{SLOT_SIZE, SLOTS, op, state, status};
 

@@ -30,6 +30,9 @@ pub mod transcript {
     pub const RAW: &str = "@@RAW";
     /// `@@BOOT key=value ...`: facts about this boot (command line, memory).
     pub const BOOT: &str = "@@BOOT";
+    /// `@@CPU index=K apic=ID state=online|timeout`: one line per CPU the kernel brought
+    /// up (K = boot order, 0 = the boot CPU; ID = its local APIC ID).
+    pub const CPU: &str = "@@CPU";
     /// `@@RESULT pass` or `@@RESULT fail reason=...`: the last line of every boot.
     pub const RESULT: &str = "@@RESULT";
     /// `@@TRUNCATED compartment=NAME`: the compartment's console budget is spent; L1
