@@ -134,17 +134,32 @@ pub fn call(target: Export, args: [u64; 6]) -> Result<u64, CallError> {
 }
 
 /// [`call`] once no grant view is alive.
-#[inline]
+#[inline(always)]
 pub(crate) fn call_unchecked(target: Export, args: [u64; 6]) -> Result<u64, CallError> {
-    let (result, status) = raw_call(target.view.into(), target.index.into(), args);
-    match CallError::from_status(status) {
-        None => Ok(result),
-        Some(e) => Err(e),
+    call_view(target.view.into(), target.index.into(), args)
+}
+
+/// The gate call with the status decoded: the success path is one test of RDX, the
+/// errors are built out of line.
+#[inline(always)]
+pub(crate) fn call_view(view: u64, index: u64, args: [u64; 6]) -> Result<u64, CallError> {
+    let (result, status) = raw_call(view, index, args);
+    if status == status::OK {
+        Ok(result)
+    } else {
+        Err(failed(status))
     }
 }
 
+/// The error for a gate status other than OK (off the hot path).
+#[cold]
+#[inline(never)]
+fn failed(status: u64) -> CallError {
+    CallError::from_status(status).unwrap_or(CallError::UnknownStatus(status))
+}
+
 /// The gate call itself: returns `(RAX, RDX)` = (result, status).
-#[inline]
+#[inline(always)]
 fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
     let [a0, a1, a2, a3, a4, a5] = args;
     let (result, status): (u64, u64);
@@ -156,8 +171,9 @@ fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
     // The asm is not `nomem`: the callee may write grants, so the compiler must not
     // cache memory across it (and `call` asserts no Rust reference into a grant is
     // live). The only memory it writes in this view is the return address pushed below
-    // RSP (hence no `nostack`) and this view's gate state page, which no Rust code
-    // references.
+    // RSP (hence no `nostack`) and the gate's words of this view's state page, which no
+    // Rust code references (the SDK's own word there, `grant::live_views`, it never
+    // touches).
     unsafe {
         asm!(
             "call rcx",

@@ -267,6 +267,9 @@ pub mod gate {
         pub const CALLS_OUT: u64 = 16;
         /// u64: calls this view accepted.
         pub const CALLS_IN: u64 = 24;
+        /// u64 of the SDK's own: live views of grants in this compartment (the SDK
+        /// refuses a gate call while one is alive). The gate and L1 never touch it.
+        pub const SDK_LIVE_VIEWS: u64 = 32;
         /// u64 that is always 0: `TAGS[-1]`, so a reply with no frame matches nothing.
         pub const SENTINEL: u64 = TAGS - 8;
         /// `TAGS[MAX_FRAMES]`.
