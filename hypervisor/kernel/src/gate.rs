@@ -25,22 +25,17 @@ global_asm!(
     .global tessera_gate_start
 tessera_gate_start:
 
-/* Segments and CR2 as every compartment starts with them. CR2 is only written if a
-   compartment changed it (MOV to CR2 is serialising); it clobbers RCX. RFLAGS comes last,
-   right before the receiver's code: `push 0x202; popfq`, after every flag-writing xor. */
-.macro NORMALISE
-    mov ecx, {data_sel}
-    mov ds, ecx
-    mov es, ecx
-    mov fs, ecx
-    mov gs, ecx
-    mov ss, ecx
-    mov rcx, cr2
-    test rcx, rcx
-    jz 1f
-    xor ecx, ecx
-    mov cr2, rcx
-1:
+/* Segments as every compartment starts with them (REG: a scratch 32-bit register the
+   receiver's code never sees as it is, zeroed or overwritten after). CR2 is checked at
+   landing, together with the FAILED word; RFLAGS comes last, right before the receiver's
+   code: `push 0x202; popfq`, after every flag-writing instruction. */
+.macro SEGMENTS reg
+    mov \reg, {data_sel}
+    mov ds, \reg
+    mov es, \reg
+    mov fs, \reg
+    mov gs, \reg
+    mov ss, \reg
 .endm
 
 /* ---- gate_call (offset 0): a compartment calls `call rcx` with RCX = CODE. ---- */
@@ -57,8 +52,7 @@ gate_call:
     lea rcx, [r11 * 4 + {out}]
     mov qword ptr [{tags} + r14 * 8], rcx
     mov qword ptr [{rsps} + r14 * 8], rsp
-    lea r12, [r14 + 1]
-    mov qword ptr [{depth}], r12
+    inc qword ptr [{depth}]
     inc qword ptr [{calls_out}]
     mov rbx, rax                        /* export index */
     mov r12d, {op_call}
@@ -69,26 +63,28 @@ gate_call:
     mov edx, {st_no_export}
     jmp 9f
 
-/* ---- gate_land: every landing pad jumps here with R11 = source view. ---- */
+/* ---- gate_land: every landing pad jumps here with R11 = source view. ----
+   One test covers two rare cases: CR2 written by someone (MOV to CR2 is serialising, so
+   it is cleared only then) and this view stopped. On the common path RCX is then 0. */
     .global tessera_gate_land
 tessera_gate_land:
-    cmp qword ptr [{failed}], 0
-    jne 40f
-    cmp r12, {op_call}
+    mov rcx, cr2
+    or rcx, qword ptr [{failed}]
+    jnz 60f
+61: cmp r12, {op_call}
     jne 20f
 
-    /* CALL from R11, export RBX. The export index and the caller check are masked into
-       the address so that no mispredicted branch calls anything (Spectre v1). */
-    bt qword ptr [{callers}], r11
-    sbb rcx, rcx
-    jnc 31f
+    /* CALL from R11, export RBX. The export bound and the caller's bit are both masked
+       into the index and the address, so no mispredicted branch calls anything
+       (Spectre v1); one branch for both, the refusal path tells them apart. */
     cmp rbx, qword ptr [{export_count}]
-    jae 32f
-    sbb rax, rax
+    sbb rax, rax                        /* -1: index in bounds */
+    bt qword ptr [{callers}], r11
+    sbb rcx, rcx                        /* -1: the source may call */
     and rax, rcx
     and rbx, rax
     and rax, qword ptr [{exports} + rbx * 8]
-    jz 32f                              /* declared, not registered yet */
+    jz 30f                              /* not permitted, no such export or address 0 */
     mov r13, qword ptr [{active}]
     cmp r13, qword ptr [{max_depth}]
     jae 33f
@@ -96,69 +92,55 @@ tessera_gate_land:
     mov rsp, qword ptr [{stack_top}]    /* idle: the view's own stack; busy: below the */
     test r12, r12                       /* frame it waits in */
     cmovnz rsp, qword ptr [{rsps} - 8 + r12 * 8]
-    sub rsp, 128
     and rsp, -16
     shl r14, {at_shift}
-    lea rcx, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
-    mov qword ptr [{tags} + r12 * 8], rcx
-    mov qword ptr [{rsps} + r12 * 8], rsp
-    inc r12
-    mov qword ptr [{depth}], r12
-    inc r13
-    mov qword ptr [{active}], r13
+    lea rbp, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
+    mov qword ptr [{tags} + r12 * 8], rbp
+    lea r15, [r12 + 1]
+    mov qword ptr [{depth}], r15
+    inc qword ptr [{active}]
     inc qword ptr [{calls_in}]
-    push r11
-    push rcx
-    NORMALISE
+    mov r14d, r11d
+    /* RBP (the IN tag) and R14 (the source) survive the export (System V callee-saved);
+       RBX, R11-R15 hold only the message and this view's own bookkeeping, RAX the
+       export's address: nothing of the caller's but the arguments. */
+    SEGMENTS ecx
     mov rcx, r10
-    xor ebx, ebx
-    xor ebp, ebp
-    xor r10d, r10d
-    xor r11d, r11d
-    xor r12d, r12d
-    xor r13d, r13d
-    xor r14d, r14d
-    xor r15d, r15d
     push 0x202
     popfq
     call rax
-    pop rcx
-    pop r11
-    mov r12, qword ptr [{depth}]
-    cmp rcx, qword ptr [{tags} - 8 + r12 * 8]
+    mov r15, qword ptr [{depth}]
+    cmp rbp, qword ptr [{tags} - 8 + r15 * 8]
     jne 50f                             /* our own frame is not where we left it */
-    dec r12
-    mov qword ptr [{depth}], r12
+    dec qword ptr [{depth}]
     dec qword ptr [{active}]
     mov r13, rax                        /* result */
     xor ebx, ebx                        /* status OK */
     mov r12d, {op_return}
-    jmp 39f
+    mov ecx, r14d                       /* back to the source */
+    xor eax, eax
+    jmp qword ptr [{slot}]
 
     /* RETURN (result R13, status RBX) or REFUSE (status RBX) from R11: it must answer
        our top frame, a call to R11 (with no frame the sentinel, 0, matches nothing). */
-20: lea rcx, [r12 - {op_return}]
-    cmp rcx, 1
-    ja 34f                              /* an unknown op: refused */
-    mov rdx, qword ptr [{depth}]
-    lea rcx, [r11 * 4 + {out}]
-    cmp rcx, qword ptr [{tags} - 8 + rdx * 8]
+20: cmp r12, {op_return}
+    jne 21f
+22: mov rdx, qword ptr [{depth}]
+    lea rsi, [r11 * 4 + {out}]
+    cmp rsi, qword ptr [{tags} - 8 + rdx * 8]
     jne 25f
-    dec rdx
-    mov qword ptr [{depth}], rdx
-    mov rsp, qword ptr [{rsps} + rdx * 8]
+    dec qword ptr [{depth}]
+    mov rsp, qword ptr [{rsps} - 8 + rdx * 8]
     mov rax, r13
     mov rdx, rbx
-    .global tessera_gate_resume
-tessera_gate_resume:                    /* L1 also resumes a waiting caller here */
-    NORMALISE
-    xor ecx, ecx
+    /* Back in this view's waiting code: RAX, RDX the answer, R11 the peer it called;
+       RCX is 0 (landing) and the rest is zeroed or restored here. */
+70: SEGMENTS edi
     xor esi, esi
     xor edi, edi
     xor r8d, r8d
     xor r9d, r9d
     xor r10d, r10d
-    xor r11d, r11d
     push 0x202
     popfq
 9:  pop r15
@@ -168,11 +150,28 @@ tessera_gate_resume:                    /* L1 also resumes a waiting caller here
     pop rbp
     pop rbx
     ret
+
+    .global tessera_gate_resume
+tessera_gate_resume:                    /* L1 resumes a waiting caller here: RSP = its */
+    xor ecx, ecx                        /* saved RSP, RAX = 0, RDX = status */
+    xor r11d, r11d
+    mov rsi, cr2
+    test rsi, rsi
+    jz 70b
+    xor esi, esi
+    mov cr2, rsi
+    jmp 70b
+
+21: cmp r12, {op_refuse}
+    je 22b
+    jmp 34f                             /* an unknown op: refused */
 25: cmp r12, {op_refuse}
     je 45f                              /* a refusal is never refused: stray */
 34: mov ebx, {st_refused}
     jmp 38f
-31: mov ebx, {st_not_permitted}
+30: bt qword ptr [{callers}], r11
+    jc 32f
+    mov ebx, {st_not_permitted}
     jmp 38f
 32: mov ebx, {st_no_export}
     jmp 38f
@@ -181,12 +180,20 @@ tessera_gate_resume:                    /* L1 also resumes a waiting caller here
 41: mov ebx, {st_failed}
 38: mov r12d, {op_refuse}
     xor r13d, r13d
-39: mov ecx, r11d                       /* back to the source, through our own slot */
+    mov ecx, r11d                       /* back to the source, through our own slot */
     xor eax, eax
     jmp qword ptr [{slot}]
 
-    /* A stopped compartment runs nothing: calls are refused, anything else is L1's. */
-40: cmp r12, {op_call}
+    /* CR2 dirty or this view stopped: clear CR2 if it is dirty, then a stopped view runs
+       nothing: calls are refused, anything else is L1's. */
+60: mov rcx, cr2
+    test rcx, rcx
+    jz 62f
+    xor ecx, ecx
+    mov cr2, rcx
+62: cmp qword ptr [{failed}], 0
+    je 61b
+    cmp r12, {op_call}
     je 41b
 45: mov esi, {v_stray}
     jmp 46f
