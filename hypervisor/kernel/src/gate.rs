@@ -3,8 +3,9 @@
 //! but never runs in L1. Every address in it is an absolute guest-physical address of the
 //! gate region (the info and state pages, the own slot), so it needs no base register.
 //!
-//! A message (R11 = source from the landing pad, R12 = op, RBX = export or status, R13 =
-//! result, R14 = the caller's OUT frame index, RDI, RSI, RDX, R10, R8, R9 = arguments) is
+//! A message (R11 = source from the landing pad, R12 = op, RBX = export (CALL), RDX =
+//! status (RETURN, REFUSE), R13 = result, R14 = the caller's OUT frame index, RDI, RSI,
+//! RDX, R10, R8, R9 = arguments) is
 //! judged by the *receiving* gate (`gate_land`) exactly as `tessera_core::protocol::receive`
 //! models it. The receiving gate zeroes every register that is not part of the message and
 //! normalises RFLAGS (0x202), DS/ES/FS/GS/SS and CR2 before any code of the receiver runs,
@@ -40,12 +41,8 @@ tessera_gate_start:
 
 /* ---- gate_call (offset 0): a compartment calls `call rcx` with RCX = CODE. ---- */
 gate_call:
-    push rbx
+    push rbx                            /* R12-R15 are the SDK's to save (clobbered) */
     push rbp
-    push r12
-    push r13
-    push r14
-    push r15
     cmp r11, qword ptr [{views}]
     jae 8f                              /* no such view: NO_SUCH_EXPORT, no switch */
     mov r14, qword ptr [{depth}]        /* our OUT frame's index, sent with the call */
@@ -89,19 +86,16 @@ tessera_gate_land:
     cmp r13, qword ptr [{max_depth}]
     jae 33f
     mov r12, qword ptr [{depth}]
-    mov rsp, qword ptr [{stack_top}]    /* idle: the view's own stack; busy: below the */
-    test r12, r12                       /* frame it waits in */
-    cmovnz rsp, qword ptr [{rsps} - 8 + r12 * 8]
-    and rsp, -16
+    mov rsp, qword ptr [{rsps} - 8 + r12 * 8]   /* busy: below the frame it waits in; */
+    and rsp, -16                        /* idle: RSPS[-1] = IDLE_RSP, its stack top */
     shl r14, {at_shift}
     lea rbp, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
     mov qword ptr [{tags} + r12 * 8], rbp
-    lea r15, [r12 + 1]
-    mov qword ptr [{depth}], r15
+    inc qword ptr [{depth}]
     inc qword ptr [{active}]
     inc qword ptr [{calls_in}]
-    mov r14d, r11d
-    /* RBP (the IN tag) and R14 (the source) survive the export (System V callee-saved);
+    mov r15d, r11d
+    /* RBP (the IN tag) and R15 (the source) survive the export (System V callee-saved);
        RBX, R11-R15 hold only the message and this view's own bookkeeping, RAX the
        export's address: nothing of the caller's but the arguments. */
     SEGMENTS ecx
@@ -109,45 +103,42 @@ tessera_gate_land:
     push 0x202
     popfq
     call rax
-    mov r15, qword ptr [{depth}]
-    cmp rbp, qword ptr [{tags} - 8 + r15 * 8]
+    mov r14, qword ptr [{depth}]
+    cmp rbp, qword ptr [{tags} - 8 + r14 * 8]
     jne 50f                             /* our own frame is not where we left it */
     dec qword ptr [{depth}]
     dec qword ptr [{active}]
     mov r13, rax                        /* result */
-    xor ebx, ebx                        /* status OK */
+    xor edx, edx                        /* status OK */
     mov r12d, {op_return}
-    mov ecx, r14d                       /* back to the source */
+    mov ecx, r15d                       /* back to the source */
     xor eax, eax
     jmp qword ptr [{slot}]
 
-    /* RETURN (result R13, status RBX) or REFUSE (status RBX) from R11: it must answer
+    /* RETURN (result R13, status RDX) or REFUSE (status RDX) from R11: it must answer
        our top frame, a call to R11 (with no frame the sentinel, 0, matches nothing). */
 20: cmp r12, {op_return}
     jne 21f
-22: mov rdx, qword ptr [{depth}]
-    lea rsi, [r11 * 4 + {out}]
-    cmp rsi, qword ptr [{tags} - 8 + rdx * 8]
+22: mov rsi, qword ptr [{depth}]
+    lea rdi, [r11 * 4 + {out}]
+    cmp rdi, qword ptr [{tags} - 8 + rsi * 8]
     jne 25f
     dec qword ptr [{depth}]
-    mov rsp, qword ptr [{rsps} - 8 + rdx * 8]
+    mov rsp, qword ptr [{rsps} - 8 + rsi * 8]
     mov rax, r13
-    mov rdx, rbx
-    /* Back in this view's waiting code: RAX, RDX the answer, R11 the peer it called;
-       RCX is 0 (landing) and the rest is zeroed or restored here. */
+    /* Back in this view's waiting code: RAX, RDX the answer, R11 the peer it called,
+       R12 the op, RCX 0 (landing); everything else is zeroed or restored here. */
 70: SEGMENTS edi
     xor esi, esi
     xor edi, edi
     xor r8d, r8d
     xor r9d, r9d
     xor r10d, r10d
+    xor r14d, r14d
+    xor r15d, r15d
     push 0x202
     popfq
-9:  pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbp
+9:  pop rbp
     pop rbx
     ret
 
@@ -167,17 +158,17 @@ tessera_gate_resume:                    /* L1 resumes a waiting caller here: RSP
     jmp 34f                             /* an unknown op: refused */
 25: cmp r12, {op_refuse}
     je 45f                              /* a refusal is never refused: stray */
-34: mov ebx, {st_refused}
+34: mov edx, {st_refused}
     jmp 38f
 30: bt qword ptr [{callers}], r11
     jc 32f
-    mov ebx, {st_not_permitted}
+    mov edx, {st_not_permitted}
     jmp 38f
-32: mov ebx, {st_no_export}
+32: mov edx, {st_no_export}
     jmp 38f
-33: mov ebx, {st_too_deep}
+33: mov edx, {st_too_deep}
     jmp 38f
-41: mov ebx, {st_failed}
+41: mov edx, {st_failed}
 38: mov r12d, {op_refuse}
     xor r13d, r13d
     mov ecx, r11d                       /* back to the source, through our own slot */
@@ -214,7 +205,6 @@ tessera_gate_end:
     export_count = const gate::INFO + info::EXPORT_COUNT,
     exports = const gate::INFO + info::EXPORTS,
     max_depth = const gate::INFO + info::MAX_DEPTH,
-    stack_top = const gate::INFO + info::STACK_TOP,
     depth = const gate::STATE + state::DEPTH,
     active = const gate::STATE + state::ACTIVE,
     calls_out = const gate::STATE + state::CALLS_OUT,
