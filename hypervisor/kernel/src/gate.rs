@@ -26,23 +26,24 @@ global_asm!(
     .global tessera_gate_start
 tessera_gate_start:
 
-/* Segments as every compartment starts with them (REG: a scratch 32-bit register the
-   receiver's code never sees as it is, zeroed or overwritten after). CR2 is checked at
-   landing, together with the FAILED word; RFLAGS comes last, right before the receiver's
-   code: `push 0x202; popfq`, after every flag-writing instruction. */
-.macro SEGMENTS reg
-    mov \reg, {data_sel}
-    mov ds, \reg
-    mov es, \reg
-    mov fs, \reg
-    mov gs, \reg
-    mov ss, \reg
+/* Segments as every compartment starts with them: the data selector, loaded straight
+   from this view's state page (L1 writes it there). CR2 is checked at landing, together
+   with the FAILED word; RFLAGS comes last, right before the receiver's code:
+   `push 0x202; popfq`, after every flag-writing instruction. */
+.macro SEGMENTS
+    mov ds, word ptr [{data_sel}]
+    mov es, word ptr [{data_sel}]
+    mov fs, word ptr [{data_sel}]
+    mov gs, word ptr [{data_sel}]
+    mov ss, word ptr [{data_sel}]
 .endm
 
 /* ---- gate_call (offset 0): a compartment calls `call rcx` with RCX = CODE. ---- */
 gate_call:
-    push rbx                            /* R12-R15 are the SDK's to save (clobbered) */
+    push rbx                            /* R12, R13 are the SDK's to save (clobbered) */
     push rbp
+    push r14
+    push r15
     cmp r11, qword ptr [{views}]
     jae 8f                              /* no such view: NO_SUCH_EXPORT, no switch */
     mov r14, qword ptr [{depth}]        /* our OUT frame's index, sent with the call */
@@ -98,7 +99,7 @@ tessera_gate_land:
     /* RBP (the IN tag) and R15 (the source) survive the export (System V callee-saved);
        RBX, R11-R15 hold only the message and this view's own bookkeeping, RAX the
        export's address: nothing of the caller's but the arguments. */
-    SEGMENTS ecx
+    SEGMENTS
     mov rcx, r10
     push 0x202
     popfq
@@ -127,18 +128,19 @@ tessera_gate_land:
     mov rsp, qword ptr [{rsps} - 8 + rsi * 8]
     mov rax, r13
     /* Back in this view's waiting code: RAX, RDX the answer, R11 the peer it called,
-       R12 the op, RCX 0 (landing); everything else is zeroed or restored here. */
-70: SEGMENTS edi
+       R12 the op, R13 the result, RCX 0 (landing); everything else is zeroed or restored
+       here. */
+70: SEGMENTS
     xor esi, esi
     xor edi, edi
     xor r8d, r8d
     xor r9d, r9d
     xor r10d, r10d
-    xor r14d, r14d
-    xor r15d, r15d
     push 0x202
     popfq
-9:  pop rbp
+9:  pop r15
+    pop r14
+    pop rbp
     pop rbx
     ret
 
@@ -197,7 +199,7 @@ tessera_gate_resume:                    /* L1 resumes a waiting caller here: RSP
 tessera_gate_end:
     .text
 "#,
-    data_sel = const tessera_core::guest::DATA_SELECTOR,
+    data_sel = const gate::STATE + state::DATA_SELECTOR,
     views = const gate::INFO + info::VIEWS,
     slot = const gate::INFO + info::SLOT_ADDR,
     failed = const gate::INFO + info::FAILED,

@@ -143,10 +143,10 @@ pub mod gate {
     pub mod entry {
         /// `call [CODE + CALL]`: make a gate call. In: R11 = target view, RAX = export
         /// index, RDI, RSI, RDX, R10, R8, R9 = arguments. Out: RAX = result, RDX = status
-        /// ([`super::status`]), RFLAGS = 0x202. Preserves RBX, RBP and RSP; R12–R15 are
-        /// not preserved (since ABI 3: the caller's compiler saves them only where they
-        /// are live), R11 holds the callee's view, R12 the reply's op, R13 the result;
-        /// every other register is zeroed.
+        /// ([`super::status`]), RFLAGS = 0x202. Preserves RBX, RBP, R14, R15 and RSP;
+        /// since ABI 3 R12 and R13 are not preserved (they hold the reply's op and the
+        /// result; the caller's compiler saves them only where they are live), and R11
+        /// holds the callee's view; every other register is zeroed.
         pub const CALL: u64 = 0;
     }
 
@@ -272,6 +272,11 @@ pub mod gate {
         /// u64 of the SDK's own: live views of grants in this compartment (the SDK
         /// refuses a gate call while one is alive). The gate and L1 never touch it.
         pub const SDK_LIVE_VIEWS: u64 = 32;
+        /// u16 (in a u64): the data selector, which the receiving gate loads into DS, ES,
+        /// FS, GS and SS straight from here (since ABI 3; one instruction each, no
+        /// register to load first). L1 writes it with every new `main`; the view may
+        /// write it, which changes only its own segments (or makes its own gate fault).
+        pub const DATA_SELECTOR: u64 = 40;
         /// u64 that is always 0: `TAGS[-1]`, so a reply with no frame matches nothing.
         pub const SENTINEL: u64 = TAGS - 8;
         /// `TAGS[MAX_FRAMES]`.
