@@ -192,6 +192,7 @@ fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
             inlateout("r9") a5 => _,
             out("r12") _,
             out("r13") _,
+            out("r14") _,
             clobber_abi("sysv64"),
         );
     }

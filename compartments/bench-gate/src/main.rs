@@ -64,6 +64,7 @@ fn raw_gate_call(target: Export) -> u64 {
             inlateout("r9") 0u64 => _,
             out("r12") _,
             out("r13") _,
+            out("r14") _,
             clobber_abi("sysv64"),
         );
     }

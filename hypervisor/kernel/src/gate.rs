@@ -40,10 +40,10 @@ tessera_gate_start:
 
 /* ---- gate_call (offset 0): a compartment calls `call rcx` with RCX = CODE. ---- */
 gate_call:
-    push rbx                            /* R12, R13 are the SDK's to save (clobbered) */
+    push rbx                            /* R12-R14 are the SDK's to save (clobbered) */
     push rbp
-    push r14
-    push r15
+    push r15                            /* three pushes: RSPS[d] = 0 (mod 16), as a */
+                                        /* call arriving while we wait needs it */
     cmp r11, qword ptr [{views}]
     jae 8f                              /* no such view: NO_SUCH_EXPORT, no switch */
     mov r14, qword ptr [{depth}]        /* our OUT frame's index, sent with the call */
@@ -88,7 +88,7 @@ tessera_gate_land:
     jae 33f
     mov r12, qword ptr [{depth}]
     mov rsp, qword ptr [{rsps} - 8 + r12 * 8]   /* busy: below the frame it waits in; */
-    and rsp, -16                        /* idle: RSPS[-1] = IDLE_RSP, its stack top */
+                                        /* idle: RSPS[-1] = IDLE_RSP, its stack top */
     shl r14, {at_shift}
     lea rbp, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
     mov qword ptr [{tags} + r12 * 8], rbp
@@ -136,10 +136,10 @@ tessera_gate_land:
     xor r8d, r8d
     xor r9d, r9d
     xor r10d, r10d
+    xor r14d, r14d
     push 0x202
     popfq
 9:  pop r15
-    pop r14
     pop rbp
     pop rbx
     ret
