@@ -5,8 +5,8 @@
 //! ones are zero, so nothing of the caller's leaks through them), and executes
 //! `call [gate::CODE + gate::entry::CALL]`. The gate switches views, runs the export on
 //! the callee's stack, and returns here with RAX = result, RDX = status. It preserves
-//! RBX, RBP, R14, R15 and RSP; R12 and R13 are declared clobbered (the compiler saves them
-//! where they are live) and every other register is scrubbed.
+//! RBX, RBP, R15 and RSP; R12–R14 are declared clobbered (the compiler saves them where
+//! they are live) and every other register is scrubbed.
 //!
 //! Most code uses the typed wrappers [`import!`](crate::import) generates; [`lookup`] and
 //! [`call`] are the untyped layer under them.
@@ -165,13 +165,13 @@ fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
     let [a0, a1, a2, a3, a4, a5] = args;
     let (result, status): (u64, u64);
     // SAFETY: the gate's entry point is executable in every view and behaves like a
-    // System V function as far as this compartment's state goes, except that R12 and
-    // R13 are not preserved: it returns here with RSP restored, keeps RBX, RBP, R14 and
-    // R15, and everything else it may change is declared: the argument and protocol
-    // registers as operands, R12 and R13 as clobbers (the compiler saves them only where
-    // they are live, cheaper than the gate saving them on every call: they carry the
-    // reply's op and result), every other caller-saved register (GPRs, vector, x87,
-    // flags) through `clobber_abi("sysv64")`.
+    // System V function as far as this compartment's state goes, except that R12–R14
+    // are not preserved: it returns here with RSP restored, keeps RBX, RBP and R15, and
+    // everything else it may change is declared: the argument and protocol registers as
+    // operands, R12–R14 as clobbers (the compiler saves them only where they are live,
+    // cheaper than the gate saving them on every call: R12 and R13 carry the reply's op
+    // and result), every other caller-saved register (GPRs, vector, x87, flags) through
+    // `clobber_abi("sysv64")`.
     // The asm is not `nomem`: the callee may write grants, so the compiler must not
     // cache memory across it (and `call` asserts no Rust reference into a grant is
     // live). The only memory it writes in this view is the return address pushed below

@@ -48,7 +48,7 @@ fn raw_gate_call(target: Export) -> u64 {
     let status: u64;
     // SAFETY: as the SDK's own gate call (tessera_sdk::gate): the gate returns here with
     // RSP, RBX and RBP preserved; every register it may change is an operand or a
-    // clobber (R12 and R13, and the rest through `clobber_abi("sysv64")`); not `nomem`, and no Rust reference
+    // clobber (R12–R14, and the rest through `clobber_abi("sysv64")`); not `nomem`, and no Rust reference
     // into a grant is alive (this compartment holds no grant view while benchmarking).
     unsafe {
         asm!(

@@ -143,9 +143,9 @@ pub mod gate {
     pub mod entry {
         /// `call [CODE + CALL]`: make a gate call. In: R11 = target view, RAX = export
         /// index, RDI, RSI, RDX, R10, R8, R9 = arguments. Out: RAX = result, RDX = status
-        /// ([`super::status`]), RFLAGS = 0x202. Preserves RBX, RBP, R14, R15 and RSP;
-        /// since ABI 3 R12 and R13 are not preserved (they hold the reply's op and the
-        /// result; the caller's compiler saves them only where they are live), and R11
+        /// ([`super::status`]), RFLAGS = 0x202. Preserves RBX, RBP, R15 and RSP; since
+        /// ABI 3 R12–R14 are not preserved (R12 holds the reply's op, R13 the result, R14
+        /// is zeroed; the caller's compiler saves them only where they are live), and R11
         /// holds the callee's view; every other register is zeroed.
         pub const CALL: u64 = 0;
     }
