@@ -42,7 +42,8 @@ pub struct Message {
     pub source: u64,
     /// R12: the operation ([`op`]).
     pub op: u64,
-    /// RBX: the export index (CALL) or the status (RETURN, REFUSE).
+    /// RBX: the export index (CALL). A reply's status travels in RDX (the host model
+    /// keeps it here); no decision depends on it.
     pub word: u64,
     /// R14 of a CALL: the index of the caller's OUT frame, which the callee records in
     /// its IN frame (`state::tag(IN, source, at)`).
