@@ -204,13 +204,13 @@ pub(crate) struct LiveView(());
 
 impl LiveView {
     pub(crate) fn new() -> Self {
-        LIVE_VIEWS.fetch_add(1, Ordering::Relaxed);
+        live_views().fetch_add(1, Ordering::Relaxed);
         Self(())
     }
 }
 
 impl Drop for LiveView {
     fn drop(&mut self) {
-        LIVE_VIEWS.fetch_sub(1, Ordering::Relaxed);
+        live_views().fetch_sub(1, Ordering::Relaxed);
     }
 }
