@@ -28,7 +28,9 @@
 //!   assembly).
 //! - [`import!`]: typed calls to other compartments' exports (LOOKUP once, then the
 //!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
-//! - [`grant`]: the shared buffers the manifest grants this compartment.
+//! - [`grant!`] / [`StaticGrant`]: the shared buffers the manifest grants this
+//!   compartment, declared once as statics (one lookup for the compartment's life, copies
+//!   or closure-scoped borrows, no `RefCell`); [`grant()`] for a handle as a value.
 //! - [`app!`]: the compartment's own machine-readable lines, `@@APP compartment=NAME
 //!   key=value ...` (APP_REPORT; [`report::AppLine`] for keys chosen at run time), and
 //!   [`report!`]: the `@@ROUNDTRIPS`/`@@BENCH`/`@@CALL` lines tools read (REPORT).
@@ -53,6 +55,7 @@ pub mod console;
 pub mod export;
 pub mod gate;
 pub mod grant;
+pub mod grant_static;
 pub mod heap;
 pub mod hypercall;
 pub mod import;
@@ -64,6 +67,7 @@ mod text;
 
 pub use gate::CallError;
 pub use grant::{Grant, grant};
+pub use grant_static::{GrantError, StaticGrant};
 pub use hypercall::{Error, exit, exit_count};
 pub use lifecycle::{data, restart_count};
 pub use rt::Termination;
@@ -71,7 +75,7 @@ pub use tessera_abi as abi;
 
 /// What a compartment usually wants in scope: `use tessera_sdk::prelude::*;`.
 pub mod prelude {
-    pub use crate::{CallError, Grant, exit, exit_count, grant, print, println};
+    pub use crate::{CallError, Grant, StaticGrant, exit, exit_count, grant, print, println};
     pub use alloc::boxed::Box;
     pub use alloc::format;
     pub use alloc::string::{String, ToString};

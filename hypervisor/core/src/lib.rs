@@ -13,6 +13,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod acpi;
 pub mod caps;
 pub mod cases;
 pub mod console;
@@ -37,6 +38,7 @@ pub mod report;
 pub mod rflags;
 pub mod scan;
 pub mod sha256;
+pub mod smp;
 pub mod svm;
 pub mod view_scan;
 pub mod vmfunc;

@@ -199,6 +199,17 @@ fn calls_arriving_while_a_restart_is_pending_get_restarting_then_the_restarted_e
     assert_eq!(w.receiving_gate(B, &call()), Decision::Accept(export));
     assert_eq!(w.view(B).compartment.status, Status::Ready);
     assert_eq!(w.state_word(B, state::TAGS), 0, "its state page is reset");
+    let top = w.info_word(B, info::STACK_TOP);
+    assert_eq!(
+        w.state_word(B, state::IDLE_RSP),
+        top,
+        "and its gate's idle stack set"
+    );
+    assert_ne!(
+        w.state_word(B, state::DATA_SELECTOR),
+        0,
+        "and its data selector"
+    );
 }
 
 #[test]

@@ -12,7 +12,8 @@
 //! addresses (no second-level table changes): every image page that differs from the
 //! pristine copy the loader kept, after checking that copy against the SHA-256 it had at
 //! load (a mismatch is an L1 bug: the boot fails); every heap and stack page that is not
-//! zero; its state page (zeroed: no frames, the call counts carried into its stats); its
+//! zero; its state page (zeroed: no frames, the call counts carried into its stats; then
+//! the idle stack and data selector L1 gives every view's gate, `World::reset_stack`); its
 //! info page's FAILED word (0) and RESTARTS word. Grants are shared and kept. Its export
 //! addresses stay valid (the image is the same), so nothing runs to re-register them; a
 //! compartment whose `main` was running when it faulted runs `main` again from its entry
@@ -115,6 +116,7 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         let (calls_in, calls_out) = self.call_counts(id);
         let World { mem, views, .. } = self;
         mem.bytes_mut(&views[id.index()].pages.state).fill(0);
+        self.reset_stack(id);
         let v = self.view_mut(id);
         v.lifecycle.carried_calls.0 += calls_in;
         v.lifecycle.carried_calls.1 += calls_out;
