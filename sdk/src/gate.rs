@@ -37,6 +37,10 @@ pub enum CallError {
     /// The callee's gate refused the message as invalid (a protocol error of the callee
     /// or of a compartment it called).
     Refused,
+    /// The callee faulted and the hypervisor restarts it from its pristine image
+    /// (manifest `restart = "on-fault"`) once the call chain that ran in it has been
+    /// answered: try again later (after this compartment's own pending calls returned).
+    Restarting,
     /// LOOKUP failed with another hypercall error (e.g. the hypercall is not allowed).
     Lookup(Error),
     /// The gate returned a status this SDK does not know (a newer ABI).
@@ -53,6 +57,7 @@ impl CallError {
             status::NOT_PERMITTED => Some(Self::NotPermitted),
             status::TOO_DEEP => Some(Self::TooDeep),
             status::REFUSED => Some(Self::Refused),
+            status::RESTARTING => Some(Self::Restarting),
             other => Some(Self::UnknownStatus(other)),
         }
     }
@@ -66,6 +71,7 @@ impl fmt::Display for CallError {
             Self::NotPermitted => f.write_str("not permitted"),
             Self::TooDeep => f.write_str("call stack too deep"),
             Self::Refused => f.write_str("refused by the callee's gate"),
+            Self::Restarting => f.write_str("callee restarting"),
             Self::Lookup(e) => write!(f, "lookup failed: {e}"),
             Self::UnknownStatus(s) => write!(f, "unknown gate status {s}"),
         }

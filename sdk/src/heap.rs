@@ -38,6 +38,12 @@ struct Heap(LockedHeap);
 // not touch the heap.
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // An export may allocate before `main` set the heap up (its compartment's `main`
+        // has not run yet, or a restart reset its memory after `main` returned): set it
+        // up on first use. One load on the allocation path, nothing on the gate's.
+        if !INITIALISED.load(Ordering::Relaxed) {
+            init();
+        }
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
         let ptr = unsafe { self.0.alloc(layout) };
         if ptr.is_null() {
@@ -72,7 +78,7 @@ fn out_of_memory(layout: Layout) {
 
 /// One word of the info page, which the hypervisor maps read-only at a fixed address in
 /// every view (`tessera_abi::gate::INFO`), identity-mapped by the guest page tables.
-fn info_word(offset: u64) -> u64 {
+pub(crate) fn info_word(offset: u64) -> u64 {
     let addr = (gate::INFO + offset) as *const u64;
     // SAFETY: the info page is mapped readable for the whole run of every compartment
     // (DESIGN §5), 8-aligned words at these offsets; only the hypervisor writes it.
@@ -80,7 +86,9 @@ fn info_word(offset: u64) -> u64 {
 }
 
 /// Hands the heap the info page names to the allocator. Called by the entry point before
-/// `main`; later calls do nothing. Until then, or if the info page names no heap (a
+/// `main`, and by the allocator at its first allocation if nothing did before (an export
+/// of a compartment whose `main` has not run, or that was restarted after `main`
+/// returned); later calls do nothing. Until then, or if the info page names no heap (a
 /// hypervisor older than `heap=`), every allocation fails.
 pub(crate) fn init() {
     if INITIALISED.swap(true, Ordering::AcqRel) {

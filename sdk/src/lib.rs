@@ -34,6 +34,8 @@
 //! - [`app!`]: the compartment's own machine-readable lines, `@@APP compartment=NAME
 //!   key=value ...` (APP_REPORT; [`report::AppLine`] for keys chosen at run time), and
 //!   [`report!`]: the `@@ROUNDTRIPS`/`@@BENCH`/`@@CALL` lines tools read (REPORT).
+//! - [`restart_count`]: how often the hypervisor restarted this compartment from its
+//!   pristine image; [`data()`]: the read-only data the manifest provisions for it.
 //! - [`exit`], [`exit_count`]; [`hypercall::raw`], one `unsafe fn` per hypercall of the
 //!   ABI's table, and [`hypercall::hypercall`] for any number.
 //! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the
@@ -57,6 +59,7 @@ pub mod grant_static;
 pub mod heap;
 pub mod hypercall;
 pub mod import;
+pub mod lifecycle;
 mod panic;
 pub mod report;
 mod rt;
@@ -66,6 +69,7 @@ pub use gate::CallError;
 pub use grant::{Grant, grant};
 pub use grant_static::{GrantError, StaticGrant};
 pub use hypercall::{Error, exit, exit_count};
+pub use lifecycle::{data, restart_count};
 pub use rt::Termination;
 pub use tessera_abi as abi;
 

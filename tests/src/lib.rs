@@ -374,16 +374,31 @@ pub fn check_scenario(name: &str, faults: &[Fault]) -> &'static BootOutcome {
 
 /// The outcome lines that must match the reference (Bochs tigerlake), normalised: what
 /// legitimately differs by engine is left out (exit counts, `allowed=` of memory faults,
-/// where a watchdog stopped a loop and how far past its budget).
+/// where a watchdog stopped a loop and how far past its budget, the pages a restart
+/// found dirty and the ticks it took).
 pub fn signature(outcome: &BootOutcome) -> BTreeSet<String> {
     let mut lines = BTreeSet::new();
-    for word in ["EXIT", "FAULT", "REJECT", "ABORT", "ROUNDTRIPS", "APP"] {
+    for word in [
+        "EXIT",
+        "FAULT",
+        "REJECT",
+        "ABORT",
+        "ROUNDTRIPS",
+        "APP",
+        "RESTART",
+        "IMAGE",
+    ] {
         for r in records(outcome, word) {
             // Where a watchdog interrupts a loop depends on the engine's timer.
             let watchdog = r.get("kind").is_some_and(|k| k == "watchdog");
             let mut fields: Vec<String> = r
                 .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "allowed" | "exits" | "error"))
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "allowed" | "exits" | "error" | "dirty" | "ticks"
+                    )
+                })
                 .filter(|(k, _)| !(watchdog && matches!(k.as_str(), "rip" | "offset" | "used")))
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();

@@ -7,7 +7,7 @@
 //! different declarations boot concurrently (within the runner's emulator limit).
 
 use tessera_scenarios::{
-    assert_passed, assert_record, boot_declaration, console, line_index, records,
+    assert_passed, assert_record, boot_declaration, console, declaration, line_index, records,
 };
 
 /// `key=value` pairs of a console line's words.
@@ -63,10 +63,12 @@ const CLIENT_MACS: [&str; 3] = [
     "4dd384bd46c69d618b3cb8c5b9cca8de5f7cc4287f4b8c1e24c0a10dc58b8ee4",
     "75e768863cbdbe103b1f43678039bc37f27b4f8135fc4fbbe40862ab6c8098bc",
 ];
+/// The MAC of what the client signs after its restart (`n=4`).
+const RESTARTED_MAC: &str = "3bdaebdeff68c89bbf2b9cbc898a15cdb7d93f5c87fd811c9b7c44410236d3a3";
 const AUDITOR_MAC: &str = "e257b148711eac77074505b249cba7c99948e69b0f3a5bd78f65610e4d6c56c1";
 
 #[test]
-fn vault_signs_stops_the_key_thief_and_still_serves_the_auditor() {
+fn vault_signs_stops_the_key_thief_restarts_it_and_still_serves_everyone() {
     let outcome = boot_declaration("examples/vault");
     let report = || outcome.failure_report();
     let client = console(outcome, "client");
@@ -83,6 +85,25 @@ fn vault_signs_stops_the_key_thief_and_still_serves_the_auditor() {
             report()
         );
     }
+    // The key is provisioned, not compiled in: the vault's image does not hold it.
+    assert!(
+        console(outcome, "vault")
+            .contains(&"vault: ready to sign (32-byte provisioned key, never exported)"),
+        "{}",
+        report()
+    );
+    let vault = declaration("examples/vault")
+        .into_iter()
+        .find(|m| m.name == "vault")
+        .expect("the vault's module");
+    let image = std::fs::read(&vault.path).expect("the vault's image");
+    let key = std::fs::read("../examples/vault/key.bin")
+        .or_else(|_| std::fs::read("examples/vault/key.bin"))
+        .expect("key.bin");
+    assert!(
+        !image.windows(key.len()).any(|w| w == key),
+        "the vault's image holds its key"
+    );
     // The attack: reading the vault's memory (its key) is a contained EPT violation.
     assert_record(
         outcome,
@@ -117,15 +138,47 @@ fn vault_signs_stops_the_key_thief_and_still_serves_the_auditor() {
         "the auditor signed before the attack\n{}",
         report()
     );
-    assert_record(
-        outcome,
-        "EXIT",
-        &[("compartment", "auditor"), ("code", "0")],
+    // The thief is restarted from its pristine image, knows it, and signs again.
+    let restart = line_index(outcome, |l| {
+        l.starts_with("@@RESTART compartment=client reason=memory count=1 ")
+    })
+    .unwrap_or_else(|| panic!("no @@RESTART for the client\n{}", report()));
+    assert!(restart > fault, "restarted before the fault\n{}", report());
+    let resigned = line_index(outcome, |l| {
+        l.starts_with("[client] SIGNED by=client n=4 ")
+            && l.contains(&format!("mac={RESTARTED_MAC}"))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the restarted client got no (correct) signature\n{}",
+            report()
+        )
+    });
+    assert!(
+        resigned > restart,
+        "signed before the restart\n{}",
+        report()
     );
+    assert!(
+        client.iter().any(|l| l.contains("restart_count=1")),
+        "the client did not see restart_count() == 1\n{}",
+        report()
+    );
+    for compartment in ["client", "auditor"] {
+        assert_record(
+            outcome,
+            "EXIT",
+            &[("compartment", compartment), ("code", "0")],
+        );
+    }
     assert_record(
         outcome,
         "STATS",
-        &[("compartment", "client"), ("faults", "1")],
+        &[
+            ("compartment", "client"),
+            ("faults", "1"),
+            ("restarts", "1"),
+        ],
     );
     assert_record(
         outcome,

@@ -134,11 +134,35 @@ impl Plan {
                             .with_args(Declaration::module_args(c))
                     })
                     .collect();
+                modules.extend(data_modules(d)?);
                 modules.push(Module::new(manifest, declaration::MANIFEST_MODULE));
                 Ok(modules)
             }
         }
     }
+}
+
+/// The `DATA-NAME` modules of `d`'s `[[data]]` entries, their files relative to the
+/// declaration's directory.
+fn data_modules(d: &Declaration) -> Result<Vec<Module>> {
+    let dir = paths::workspace_root().join(&d.file);
+    let dir = dir.parent().unwrap_or(Path::new("."));
+    d.data
+        .iter()
+        .enumerate()
+        .map(|(k, entry)| {
+            let path = dir.join(&entry.file);
+            if !path.is_file() {
+                bail!("{}: data[{k}].file: no file {}", d.file, path.display());
+            }
+            let name = format!(
+                "{}{}",
+                tessera_core::manifest::data::MODULE_PREFIX,
+                entry.name
+            );
+            Ok(Module::new(path, name))
+        })
+        .collect()
 }
 
 /// Loads `dir/tessera.toml`, shown relative to the workspace root in messages.

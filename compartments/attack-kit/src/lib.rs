@@ -22,6 +22,9 @@ pub mod layout {
     pub const PAGE_TABLES: u64 = 0x0010_0000;
     /// The GDT page (GDT, then the TSS at +0x800): read-only in every view.
     pub const GDT: u64 = 0x0010_8000;
+    /// A view's data window: its data directory page (manifest `data` lines), its data
+    /// entries from `DATA_BASE + 0x2000`; mapped only in the view the lines name.
+    pub const DATA_BASE: u64 = 0x0030_0000;
     /// First grant: grants are placed from here in manifest order.
     pub const FIRST_GRANT: u64 = 0x0040_0000;
     /// First compartment region: view 0's image starts here.

@@ -122,7 +122,7 @@ impl Bencher {
             overhead: 0,
             counter_cost: second.wrapping_sub(first),
         };
-        bencher.time(&mut |_| true);
+        bencher.time(ITERATIONS, &mut |_| true);
         bencher.overhead = bencher.samples.iter().copied().min().unwrap_or(0);
         bencher
     }
@@ -132,11 +132,11 @@ impl Bencher {
         self.overhead
     }
 
-    /// Fills the samples with [`ITERATIONS`] timed runs of `op`; false if any failed.
+    /// Fills the first `n` samples with timed runs of `op`; false if any failed.
     #[inline(always)]
-    fn time<F: FnMut(usize) -> bool>(&mut self, op: &mut F) -> bool {
+    fn time<F: FnMut(usize) -> bool>(&mut self, n: usize, op: &mut F) -> bool {
         let mut ok = true;
-        for (i, sample) in self.samples.iter_mut().enumerate() {
+        for (i, sample) in self.samples[..n].iter_mut().enumerate() {
             let start = tsc();
             let good = op(i);
             let end = tsc();
@@ -153,44 +153,58 @@ impl Bencher {
         &mut self,
         name: &str,
         extra: &str,
+        op: impl FnMut(usize) -> bool,
+    ) -> Result<Stats, Failed> {
+        self.run_n(name, extra, (WARMUP, ITERATIONS), op)
+    }
+
+    /// [`Bencher::run`] with `warmup` untimed and `iterations` timed runs (at most
+    /// [`ITERATIONS`]), for operations too slow to repeat 10,000 times on an emulator
+    /// (a restart: docs/benchmarks.md, `r`).
+    pub fn run_n(
+        &mut self,
+        name: &str,
+        extra: &str,
+        (warmup, iterations): (usize, usize),
         mut op: impl FnMut(usize) -> bool,
     ) -> Result<Stats, Failed> {
-        for i in 0..WARMUP {
+        let n = iterations.clamp(1, ITERATIONS);
+        for i in 0..warmup {
             if !op(i) {
                 println!("bench {name}: warm-up iteration {i} got a wrong result");
                 return Err(Failed::WrongResult);
             }
         }
         let before = exit_count();
-        let ok = self.time(&mut op);
+        let ok = self.time(n, &mut op);
         let after = exit_count();
         if !ok {
             println!("bench {name}: a timed iteration got a wrong result");
             return Err(Failed::WrongResult);
         }
         let exits = after.wrapping_sub(before).saturating_sub(self.counter_cost);
-        for sample in self.samples.iter_mut() {
+        let samples = &mut self.samples[..n];
+        for sample in samples.iter_mut() {
             *sample = sample.saturating_sub(self.overhead);
         }
-        self.samples.sort_unstable();
-        let n = self.samples.len();
+        samples.sort_unstable();
         let stats = Stats {
-            min: self.samples[0],
-            median: self.samples[n / 2],
-            p99: self.samples[(n * 99).div_ceil(100) - 1],
-            max: self.samples[n - 1],
+            min: samples[0],
+            median: samples[n / 2],
+            p99: samples[(n * 99).div_ceil(100) - 1],
+            max: samples[n - 1],
             exits,
         };
-        self.report(name, extra, &stats)?;
+        self.report(name, extra, n, &stats)?;
         Ok(stats)
     }
 
-    fn report(&self, name: &str, extra: &str, s: &Stats) -> Result<(), Failed> {
+    fn report(&self, name: &str, extra: &str, n: usize, s: &Stats) -> Result<(), Failed> {
         let sep = if extra.is_empty() { "" } else { "," };
         tessera_sdk::report!(
             "BENCH",
-            "{{\"name\":\"{name}\",\"engine_ticks\":\"tsc\",\"iterations\":{ITERATIONS},\
-             \"min\":{},\"median\":{},\"p99\":{},\"max\":{},\"exits_per_iter\":[{},{ITERATIONS}],\
+            "{{\"name\":\"{name}\",\"engine_ticks\":\"tsc\",\"iterations\":{n},\
+             \"min\":{},\"median\":{},\"p99\":{},\"max\":{},\"exits_per_iter\":[{},{n}],\
              \"overhead\":{}{sep}{extra}}}",
             s.min,
             s.median,

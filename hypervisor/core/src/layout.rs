@@ -5,6 +5,8 @@
 //! 0x0010_0000  guest page tables (guest::PAGE_TABLES_GPA)       fixed, read-only
 //! 0x0010_8000  GDT + TSS page (guest::GDT_GPA)                  fixed, read-only
 //! 0x0020_0000  gate region (gate::SLOTS .. gate::END)           fixed, per view
+//! 0x0030_0000  data window (DATA_BASE): a view's data directory, then its data
+//!              entries, each followed by an unmapped guard page    per view, R--
 //! 0x0040_0000  grants, in manifest order, each followed by an unmapped guard page
 //! 0x0100_0000  compartment regions, in view order, contiguous, each 2 MiB-aligned:
 //!              [image span][guard][... unmapped ...][heap][guard][stack][guard]
@@ -25,6 +27,11 @@ use tessera_abi::gate;
 
 /// Bytes of each unmapped guard page.
 pub const GUARD: u64 = guest::GUARD;
+/// A view's data directory page (`tessera_abi::gate::data`); its data entries follow,
+/// after a guard page, each followed by one ([`place_data`]).
+pub const DATA_BASE: u64 = 0x0030_0000;
+/// A view's data entries (and the guard page after each) end at or below this address.
+pub const DATA_LIMIT: u64 = GRANTS_BASE;
 /// First grant's guest-physical address.
 pub const GRANTS_BASE: u64 = 0x0040_0000;
 /// Grants (and the guard page after each) end at or below this address.
@@ -45,7 +52,8 @@ pub const FIXED: [(u64, u64); 3] = [
 // area or the grants; the grants end below the regions, which start 2 MiB-aligned.
 const _: () = assert!(FIXED[0].0 + FIXED[0].1 + GUARD <= FIXED[1].0);
 const _: () = assert!(FIXED[1].0 + FIXED[1].1 + GUARD <= FIXED[2].0);
-const _: () = assert!(FIXED[2].0 + FIXED[2].1 + GUARD <= GRANTS_BASE);
+const _: () = assert!(FIXED[2].0 + FIXED[2].1 + GUARD <= DATA_BASE);
+const _: () = assert!(DATA_BASE % 0x1000 == 0 && DATA_LIMIT <= GRANTS_BASE);
 const _: () = assert!(GRANTS_BASE % 0x1000 == 0 && GRANTS_LIMIT <= REGIONS_BASE);
 const _: () = assert!(REGIONS_BASE % REGION_ALIGN == 0);
 
@@ -301,4 +309,23 @@ fn place(
 /// A non-zero multiple of 4096.
 fn is_pages(n: u64) -> bool {
     n != 0 && n % 0x1000 == 0
+}
+
+/// Where one view's data entries of `sizes` bytes go in its data window: the directory
+/// page at [`DATA_BASE`], a guard page, then each entry page-rounded and followed by a
+/// guard page, in order. `Err(i)`: entry `i` does not fit below [`DATA_LIMIT`].
+pub fn place_data(sizes: &[u64]) -> Result<Vec<u64>, usize> {
+    let mut next = DATA_BASE + 0x1000 + GUARD;
+    let mut placed = Vec::with_capacity(sizes.len());
+    for (i, &size) in sizes.iter().enumerate() {
+        let end = size
+            .checked_next_multiple_of(0x1000)
+            .and_then(|len| next.checked_add(len.max(0x1000)))
+            .and_then(|end| end.checked_add(GUARD))
+            .filter(|&end| end <= DATA_LIMIT)
+            .ok_or(i)?;
+        placed.push(next);
+        next = end;
+    }
+    Ok(placed)
 }

@@ -37,6 +37,7 @@ pub mod pte;
 pub mod report;
 pub mod rflags;
 pub mod scan;
+pub mod sha256;
 pub mod smp;
 pub mod svm;
 pub mod view_scan;

@@ -55,8 +55,9 @@ pub struct Message {
 /// export index (so L1 reads no more than the gate does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Receiver {
-    /// The info page's FAILED word is non-zero.
-    pub failed: bool,
+    /// The info page's FAILED word: 0 while the view runs, else the status its gate
+    /// refuses calls with (`CALLEE_FAILED`, or `RESTARTING` while a restart is pending).
+    pub failed: u64,
     /// The source's bit in the info page's caller bitmap.
     pub may_call: bool,
     /// The info page's address of the export the message names (`EXPORTS[word]` if
@@ -88,10 +89,11 @@ pub enum Decision {
 
 /// The receiving gate's decision (`gate_land` in hypervisor/kernel/src/gate.rs).
 pub fn receive(msg: &Message, to: &Receiver) -> Decision {
-    if to.failed {
-        // `dead`: a stopped compartment answers calls with CALLEE_FAILED and runs nothing.
+    if to.failed != 0 {
+        // `dead`: a stopped compartment answers calls with the status L1 put in its FAILED
+        // word (CALLEE_FAILED, or RESTARTING) and runs nothing.
         return if msg.op == op::CALL {
-            Decision::Refuse(status::CALLEE_FAILED)
+            Decision::Refuse(to.failed)
         } else {
             Decision::Stray
         };
@@ -130,7 +132,7 @@ fn on_call(to: &Receiver) -> Decision {
 /// is the caller bitmap, `exports` the export addresses (`EXPORT_COUNT` of them).
 pub fn reads(
     msg: &Message,
-    failed: bool,
+    failed: u64,
     callers: &[u64; 8],
     exports: &[u64],
     (max_depth, active, top): (u64, u64, u64),
@@ -179,7 +181,7 @@ mod tests {
 
     /// The receiving gate's decision from whole pages, with max_depth 16 and active 0.
     fn decide(msg: &Message, callers: &[u64; 8], exports: &[u64], top: u64) -> Decision {
-        receive(msg, &reads(msg, false, callers, exports, (16, 0, top)))
+        receive(msg, &reads(msg, 0, callers, exports, (16, 0, top)))
     }
 
     fn msg(source: u64, op: u64, word: u64) -> Message {
@@ -220,7 +222,7 @@ mod tests {
             decide(&call(510, 0), &one, &exports, 0),
             Decision::Refuse(status::NOT_PERMITTED)
         );
-        let deep = reads(&call(3, 0), false, &ALL, &exports, (16, 16, 0));
+        let deep = reads(&call(3, 0), 0, &ALL, &exports, (16, 16, 0));
         assert_eq!(
             receive(&call(3, 0), &deep),
             Decision::Refuse(status::TOO_DEEP)
@@ -269,13 +271,15 @@ mod tests {
         let top = state::tag(state::OUT, 4, 0);
         for op in [op::CALL, op::RETURN, op::REFUSE, 9] {
             let m = msg(4, op, 0);
-            let dead = reads(&m, true, &ALL, &[0x1000], (16, 0, top));
-            let want = if op == op::CALL {
-                Decision::Refuse(status::CALLEE_FAILED)
-            } else {
-                Decision::Stray
-            };
-            assert_eq!(receive(&m, &dead), want);
+            for refusal in [status::CALLEE_FAILED, status::RESTARTING] {
+                let dead = reads(&m, refusal, &ALL, &[0x1000], (16, 0, top));
+                let want = if op == op::CALL {
+                    Decision::Refuse(refusal)
+                } else {
+                    Decision::Stray
+                };
+                assert_eq!(receive(&m, &dead), want);
+            }
         }
     }
 }

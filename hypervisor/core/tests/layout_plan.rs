@@ -29,6 +29,7 @@ fn manifest(n: usize, stack: u64, grants: &[u64]) -> Manifest {
                 access: vec![],
             })
             .collect(),
+        data: vec![],
     }
 }
 
@@ -253,4 +254,22 @@ fn the_heap_is_sized_by_the_manifest_between_guard_pages() {
         if compartment == "c1" && heap == IDENTITY_LIMIT)
     );
     assert!(e.to_string().contains("heap 0x100000000 bytes"), "{e}");
+}
+
+#[test]
+fn data_entries_follow_the_directory_each_with_a_guard_page_and_stop_at_the_limit() {
+    use tessera_core::layout::{DATA_BASE, DATA_LIMIT, place_data};
+    let placed = place_data(&[32, 4096, 4097, 0]).expect("fits");
+    let first = DATA_BASE + 0x2000;
+    assert_eq!(
+        placed,
+        [first, first + 0x2000, first + 0x4000, first + 0x7000]
+    );
+    // The window holds 1 MiB minus the directory and the guard pages.
+    let room = DATA_LIMIT - first - 0x1000;
+    assert_eq!(place_data(&[room]), Ok(vec![first]));
+    assert_eq!(place_data(&[room + 1]), Err(0));
+    assert_eq!(place_data(&[4096, room]), Err(1));
+    assert_eq!(place_data(&[u64::MAX]), Err(0));
+    assert_eq!(place_data(&[]), Ok(vec![]));
 }

@@ -47,6 +47,7 @@ fn input() -> impl Strategy<Value = (Manifest, Vec<u64>)> {
                     access: vec![("c0".into(), tessera_core::manifest::Access::Read)],
                 })
                 .collect(),
+            data: vec![],
         };
         (manifest, cs.iter().map(|(_, s, _)| *s).collect())
     })

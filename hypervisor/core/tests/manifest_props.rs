@@ -6,9 +6,9 @@ use proptest::prelude::*;
 use std::collections::BTreeSet;
 use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
-    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, GrantDecl, Hypercall,
-    HypercallSet, MAX_CONSOLE, MAX_HEAP, MAX_MAX_DEPTH, MAX_STACK, MAX_WATCHDOG, MIN_WATCHDOG,
-    Manifest, RESERVED_NAMES,
+    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_MAX_RESTARTS, DataDecl,
+    GrantDecl, Hypercall, HypercallSet, MAX_CONSOLE, MAX_HEAP, MAX_MAX_DEPTH, MAX_STACK,
+    MAX_WATCHDOG, MIN_WATCHDOG, Manifest, RESERVED_NAMES, Restart,
 };
 
 fn name(max: usize) -> impl Strategy<Value = String> {
@@ -119,6 +119,18 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
                 watchdog: limits.0,
                 max_depth: limits.1,
                 console: limits.2,
+                // Derived from the other limits: both policies, limits 0–6 and the
+                // default (a `never` line has no `max_restarts=`, so it keeps the default).
+                restart: if limits.1 % 2 == 0 {
+                    Restart::OnFault
+                } else {
+                    Restart::Never
+                },
+                max_restarts: if limits.1 % 2 == 0 {
+                    (limits.2 % 7) as u32
+                } else {
+                    DEFAULT_MAX_RESTARTS
+                },
             },
         )
         .collect();
@@ -140,9 +152,20 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
             GrantDecl { name, size, access }
         })
         .collect();
+    // Data for every third compartment (the text format writes them after the grants).
+    let data = names
+        .iter()
+        .step_by(3)
+        .enumerate()
+        .map(|(i, n)| DataDecl {
+            name: format!("d{i}"),
+            compartment: n.clone(),
+        })
+        .collect();
     Manifest {
         compartments,
         grants,
+        data,
     }
 }
 
@@ -301,6 +324,7 @@ proptest! {
                 ..CompartmentDecl::new(n.clone())
             }).collect(),
             grants: vec![],
+            data: vec![],
         };
         let all = m.all_callers();
         prop_assert_eq!(all.len(), m.compartments.len());

@@ -12,6 +12,8 @@ pub struct Stats {
     exits_by_reason: Vec<(&'static str, u64)>,
     /// Times L1 stopped it.
     pub faults: u64,
+    /// Times L1 restarted it from its pristine image.
+    pub restarts: u64,
 }
 
 impl Stats {
@@ -36,11 +38,13 @@ impl Stats {
         sorted
     }
 
-    /// `@@STATS compartment=NAME calls_in=N calls_out=N faults=N exits=N exits.REASON=N ...`
+    /// `@@STATS compartment=NAME calls_in=N calls_out=N faults=N restarts=N exits=N
+    /// exits.REASON=N ...`
     pub fn line(&self, name: &str, calls_in: u64, calls_out: u64) -> String {
         let mut line = alloc::format!(
-            "@@STATS compartment={name} calls_in={calls_in} calls_out={calls_out} faults={} exits={}",
+            "@@STATS compartment={name} calls_in={calls_in} calls_out={calls_out} faults={} restarts={} exits={}",
             self.faults,
+            self.restarts,
             self.total_exits()
         );
         for (reason, n) in self.exits_by_reason() {
@@ -63,7 +67,7 @@ mod tests {
         s.faults = 1;
         assert_eq!(
             s.line("a", 2, 3),
-            "@@STATS compartment=a calls_in=2 calls_out=3 faults=1 exits=3 exits.cpuid=1 exits.vmcall=2"
+            "@@STATS compartment=a calls_in=2 calls_out=3 faults=1 restarts=0 exits=3 exits.cpuid=1 exits.vmcall=2"
         );
     }
 }

@@ -45,6 +45,8 @@ pub fn finish<F: EntryFormat, M: Memory>(world: &mut World<F, M>) -> Verdict {
     for id in world.ids() {
         let (calls_in, calls_out) = world.call_counts(id);
         let view = world.view(id);
+        let (carried_in, carried_out) = view.lifecycle.carried_calls;
+        let (calls_in, calls_out) = (calls_in + carried_in, calls_out + carried_out);
         let line = view.stats.line(view.name(), calls_in, calls_out);
         let c = &view.compartment;
         match &c.outcome {

@@ -55,7 +55,7 @@ fn a_main_starts_at_its_entry_on_its_stack_and_exits() {
     let stats = lines.records("STATS");
     assert_eq!(
         stats,
-        ["@@STATS compartment=a calls_in=0 calls_out=0 faults=0 exits=1 exits.vmcall=1"]
+        ["@@STATS compartment=a calls_in=0 calls_out=0 faults=0 restarts=0 exits=1 exits.vmcall=1"]
     );
 }
 

@@ -170,7 +170,7 @@ tessera_gate_resume:                    /* L1 resumes a waiting caller here: RSP
     jmp 38f
 33: mov edx, {st_too_deep}
     jmp 38f
-41: mov edx, {st_failed}
+41: mov rdx, qword ptr [{failed}]      /* the status L1 refuses calls with */
 38: mov r12d, {op_refuse}
     xor r13d, r13d
     mov ecx, r11d                       /* back to the source, through our own slot */
@@ -221,7 +221,6 @@ tessera_gate_end:
     op_refuse = const op::REFUSE,
     st_no_export = const status::NO_SUCH_EXPORT,
     st_too_deep = const status::TOO_DEEP,
-    st_failed = const status::CALLEE_FAILED,
     st_not_permitted = const status::NOT_PERMITTED,
     st_refused = const status::REFUSED,
     v_stray = const violation::STRAY,

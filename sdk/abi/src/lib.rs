@@ -169,6 +169,10 @@ pub mod gate {
         /// The peer's gate refused the message as invalid (e.g. a return it was not
         /// waiting for): a protocol error by whoever sent it.
         pub const REFUSED: u64 = 5;
+        /// The callee faulted and L1 restarts it from its pristine image (manifest
+        /// `restart = "on-fault"`), but cannot yet: a call chain still passes through it.
+        /// Try again once the call that was running in it has been answered.
+        pub const RESTARTING: u64 = 6;
 
         /// Every status: (value, name, meaning). One table for the SDK, docs and tools.
         pub const TABLE: &[(u64, &str, &str)] = &[
@@ -197,6 +201,11 @@ pub mod gate {
                 REFUSED,
                 "refused",
                 "the peer's gate refused an invalid message",
+            ),
+            (
+                RESTARTING,
+                "restarting",
+                "the callee faulted and is waiting to be restarted",
             ),
         ];
     }
@@ -229,7 +238,9 @@ pub mod gate {
         pub const VIEW: u64 = 8;
         /// u64: stack top for calls arriving while the view is idle.
         pub const STACK_TOP: u64 = 16;
-        /// u64: non-zero once the hypervisor stopped the compartment.
+        /// u64: 0 while the compartment runs; once the hypervisor stopped it, the
+        /// [`status`](super::status) its gate refuses calls with: `CALLEE_FAILED` for good,
+        /// `RESTARTING` until a pending restart is done.
         pub const FAILED: u64 = 24;
         /// u64: number of exports.
         pub const EXPORT_COUNT: u64 = 32;
@@ -243,9 +254,15 @@ pub mod gate {
         pub const CALLERS: u64 = 64;
         /// u64 × EXPORT_COUNT: export addresses; 0 = not registered yet.
         pub const EXPORTS: u64 = 128;
-        /// Most exports a view can have (the export table ends where [`HEAP_BASE`]
-        /// begins).
-        pub const MAX_EXPORTS: u64 = (HEAP_BASE - EXPORTS) / 8;
+        /// Most exports a view can have (the export table ends where the words at the end
+        /// of the page begin, the lowest of which is [`DATA`]).
+        pub const MAX_EXPORTS: u64 = (DATA - EXPORTS) / 8;
+        /// u64: guest-physical address of the view's data directory (manifest `[[data]]`,
+        /// [`data`](super::data)), mapped R-- in this view only; 0 = no data.
+        pub const DATA: u64 = RESTARTS - 8;
+        /// u64: times the hypervisor restarted this compartment from its pristine image
+        /// (manifest `restart = "on-fault"`); 0 from a hypervisor older than the word.
+        pub const RESTARTS: u64 = HEAP_BASE - 8;
         /// u64: lowest address of the view's heap (manifest `heap=`), mapped RW- in this
         /// view only; 0 from a hypervisor older than the word (no heap).
         pub const HEAP_BASE: u64 = 4096 - 16;
@@ -319,6 +336,28 @@ pub mod gate {
         }
 
         const _: () = assert!(RSPS + 8 * MAX_FRAMES <= 4096);
+    }
+
+    /// Data directory layout (offsets), one page written by the hypervisor and mapped
+    /// R-- in the one view whose manifest `[[data]]` entries it lists ([`info::DATA`]
+    /// says where). Entry `i` (below [`COUNT`]) is at `ENTRIES + ENTRY_SIZE * i`.
+    pub mod data {
+        /// u64: number of entries.
+        pub const COUNT: u64 = 0;
+        /// First entry.
+        pub const ENTRIES: u64 = 64;
+        /// Bytes per entry: the name (NUL-padded), then its address and length.
+        pub const ENTRY_SIZE: u64 = 64;
+        /// Offset in an entry of the name, [`NAME_LEN`] bytes, NUL-padded.
+        pub const NAME: u64 = 0;
+        /// Most bytes of a name (the manifest's name rule: 1–32 of `[a-z0-9_-]`).
+        pub const NAME_LEN: u64 = 32;
+        /// Offset in an entry of the u64 guest-physical address of the bytes (R--).
+        pub const ADDR: u64 = 32;
+        /// Offset in an entry of the u64 length in bytes.
+        pub const LEN: u64 = 40;
+        /// Most entries per view.
+        pub const MAX_ENTRIES: u64 = (4096 - ENTRIES) / ENTRY_SIZE;
     }
 }
 

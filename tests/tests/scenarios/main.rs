@@ -8,6 +8,7 @@ mod classic;
 mod debugging;
 mod hypercalls;
 mod isolation;
+mod lifecycle;
 mod limits;
 mod rejections;
 

@@ -14,6 +14,13 @@ pub fn line(name: &str, exits: u64, extra: &str) -> String {
     )
 }
 
+/// A `@@BENCH` line of restart benchmark `restart-N`: `exits` in 100 iterations.
+pub fn restart_line(pages: u64, exits: u64) -> String {
+    format!(
+        r#"{{"compartment":"bench","name":"restart-{pages}","engine_ticks":"tsc","iterations":100,"min":10,"median":12,"p99":15,"max":90,"exits_per_iter":[{exits},100],"overhead":4,"pages":{pages}}}"#
+    )
+}
+
 /// A passed boot in switch mode `mode` that printed `lines`.
 pub fn boot(kind: BootKind, mode: &str, lines: &[String]) -> BootResult {
     BootResult {
@@ -49,10 +56,12 @@ pub fn hardware_boots(views: &[usize]) -> Vec<BootResult> {
         .collect();
     let emulated: Vec<String> = vec![line("gate-0", 20_000, "")];
     let fixture = vec![line("vmfunc-pair", 0, ""), line("switch-view", 20_000, "")];
+    let restarts: Vec<String> = [0, 64, 256].iter().map(|&n| restart_line(n, 100)).collect();
     let mut boots = vec![
         boot(BootKind::Gates, "hardware", &gates),
         boot(BootKind::Fixture, "hardware", &fixture),
         boot(BootKind::Emulated, "emulated", &emulated),
+        boot(BootKind::Restart, "hardware", &restarts),
     ];
     for &n in views.iter().filter(|n| **n != 2) {
         let rr = line("gate-rr", 0, &format!(r#","views":{n}"#));

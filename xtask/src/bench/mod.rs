@@ -9,6 +9,7 @@
 //! | `fixture` | `bench-vmfunc` alone with `conformance=1` (the VMFUNC fixture) | b, h |
 //! | `emulated` | `gates` again with `switch=emulate` | f |
 //! | `views-N` | `gates` with its callee repeated as N-1 modules | g(N) |
+//! | `restart` | `compartments/benchmarks/restart/tessera.toml` (2 views) | r |
 //!
 //! The results become a table (engine, CPU model and switch mode in its title),
 //! `target/bench/<engine>-<cpu>-<mode>.json` and an SVG plot beside it;
@@ -41,7 +42,10 @@ pub use measure::measure;
 pub use plan::Plan;
 pub use report::{BootResult, Entry, Report, check, collect};
 pub use result_file::ResultFile;
-pub use suite::{Benchmark, BootKind, DEFAULT_VIEWS, ITERATIONS, MAX_VIEWS, suite};
+pub use suite::{
+    Benchmark, BootKind, DEFAULT_VIEWS, ITERATIONS, MAX_VIEWS, RESTART_ITERATIONS, RESTART_PAGES,
+    suite,
+};
 
 use crate::commands::SwitchMode;
 use crate::engine::{self, Engine, EngineRequest};

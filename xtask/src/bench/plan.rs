@@ -21,6 +21,8 @@ use std::time::Duration;
 
 /// The declaration of the gate benchmarks (relative to the workspace root).
 pub const GATES_DECLARATION: &str = "compartments/benchmarks/gates";
+/// The declaration of the restart benchmark (r).
+pub const RESTART_DECLARATION: &str = "compartments/benchmarks/restart";
 /// The fixture benchmark's package, booted alone as the module of the same name (the
 /// kernel's VMFUNC fixture accepts only this name besides `conformance`).
 pub const FIXTURE_PACKAGE: &str = "bench-vmfunc";
@@ -64,12 +66,21 @@ pub fn default_timeout(engine: &Engine, views: usize) -> Duration {
 
 /// The gates declaration.
 pub fn gates_declaration() -> Result<Declaration> {
-    let dir = paths::workspace_root().join(GATES_DECLARATION);
-    let shown = format!("{GATES_DECLARATION}/{}", crate::declaration::FILE_NAME);
+    bench_declaration(GATES_DECLARATION, "bench-gates")
+}
+
+/// The restart declaration (benchmark r).
+pub fn restart_declaration() -> Result<Declaration> {
+    bench_declaration(RESTART_DECLARATION, "bench-restart")
+}
+
+fn bench_declaration(at: &str, label: &str) -> Result<Declaration> {
+    let dir = paths::workspace_root().join(at);
+    let shown = format!("{at}/{}", crate::declaration::FILE_NAME);
     Ok(Declaration::load(
         &dir.join(crate::declaration::FILE_NAME),
         &shown,
-        Kind::Scenario("bench-gates".into()),
+        Kind::Scenario(label.into()),
     )?)
 }
 
@@ -101,6 +112,7 @@ pub fn scaled(template: &Declaration, views: usize) -> Result<Declaration> {
         kind: Kind::Scenario(format!("bench-gates-{views}")),
         compartments,
         grants: template.grants.clone(),
+        data: template.data.clone(),
     };
     tessera_core::manifest::Manifest::parse(&d.manifest_text())
         .map_err(|e| anyhow::anyhow!("{}: {e}", d.file))?;
@@ -153,8 +165,8 @@ fn declaration_modules(d: &Declaration, elves: &HashMap<String, PathBuf>) -> Res
 
 /// Builds the kernel's packages for the gates declaration and the fixture, each ELF
 /// stripped into `target/bench/modules/`; the package → ELF map.
-fn build_elves(template: &Declaration, progress: bool) -> Result<HashMap<String, PathBuf>> {
-    let mut packages = template.packages();
+fn build_elves(declarations: &[&Declaration], progress: bool) -> Result<HashMap<String, PathBuf>> {
+    let mut packages: Vec<String> = declarations.iter().flat_map(|d| d.packages()).collect();
     packages.push(FIXTURE_PACKAGE.into());
     if progress {
         eprintln!("building {}…", packages.join(", "));
@@ -178,9 +190,10 @@ pub fn images(plan: &Plan) -> Result<Vec<(BootKind, Result<Image, String>)>> {
     }
     let kinds = boots_needed(&suite(&plan.views), plan.switch);
     let template = gates_declaration()?;
+    let restart = restart_declaration()?;
     // The fixture boot (`conformance=1`) gets the kernel with the fixture compiled in.
     let mut kernels = kernel::Kernels::default();
-    let elves = build_elves(&template, plan.progress)?;
+    let elves = build_elves(&[&template, &restart], plan.progress)?;
     let mut images = Vec::new();
     for &kind in &kinds {
         let modules = match kind {
@@ -189,6 +202,7 @@ pub fn images(plan: &Plan) -> Result<Vec<(BootKind, Result<Image, String>)>> {
                 FIXTURE_PACKAGE,
             )]),
             BootKind::Gates | BootKind::Emulated => declaration_modules(&template, &elves),
+            BootKind::Restart => declaration_modules(&restart, &elves),
             BootKind::Scaling(n) => {
                 scaled(&template, n).and_then(|d| declaration_modules(&d, &elves))
             }

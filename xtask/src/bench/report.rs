@@ -4,7 +4,7 @@
 //! VM exits it must; never timing).
 
 use super::line::BenchLine;
-use super::suite::{Benchmark, BootKind, ITERATIONS};
+use super::suite::{Benchmark, BootKind};
 use crate::commands::SwitchMode;
 use crate::engine::Engine;
 use crate::qemu::Clock;
@@ -218,7 +218,7 @@ pub fn check(report: &Report) -> Vec<String> {
         let emulated = e.mode.as_deref() == Some("emulated");
         let want = e.benchmark.expected_exits(emulated);
         let (exits, n) = line.exits_per_iter();
-        if n != ITERATIONS || exits != want * n {
+        if n != e.benchmark.iterations || exits != want * n {
             problems.push(format!(
                 "{id} ({title}): {exits} exits in {n} iterations, expected {want} per iteration ({} switching)",
                 e.mode.as_deref().unwrap_or("unknown")
@@ -237,7 +237,7 @@ pub fn check(report: &Report) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::fixtures::{bochs, boot, hardware_boots, line};
+    use crate::bench::fixtures::{bochs, boot, hardware_boots, line, restart_line};
     use crate::bench::suite::suite;
 
     #[test]
@@ -308,6 +308,8 @@ mod tests {
             line("vmfunc-pair", 20_000, ""),
             line("switch-view", 20_000, ""),
         ];
+        // A restart costs the fault and, emulated, the call's switch.
+        let restarts: Vec<String> = [0, 64, 256].iter().map(|&n| restart_line(n, 200)).collect();
         let report = collect(
             bochs(),
             &suite(&[2]),
@@ -315,6 +317,7 @@ mod tests {
             vec![
                 boot(BootKind::Gates, "emulated", &gates),
                 boot(BootKind::Fixture, "emulated", &fixture),
+                boot(BootKind::Restart, "emulated", &restarts),
             ],
         );
         assert_eq!(check(&report), Vec::<String>::new());

@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "a", "b", "c0", "c2", "c6", "c0-raw", "d", "e", "f", "g2", "h"
+                "a", "b", "c0", "c2", "c6", "c0-raw", "d", "e", "f", "g2", "h", "r0", "r64", "r256"
             ]
         );
         assert_eq!(file.missing.len(), 1);
@@ -240,7 +240,7 @@ mod tests {
             g2,
             r#"{"id":"g2","title":"gate round trip, round-robin, 2 views","boot":"gates","compartment":"bench","name":"gate-rr","switch":"hardware","views":2,"iterations":10000,"min":10,"median":12,"p99":15,"max":90,"overhead":4,"exits_per_iter":[0,10000]}"#
         );
-        let views_16 = serde_json::to_string(&value["boots"][3]).unwrap();
+        let views_16 = serde_json::to_string(&value["boots"][4]).unwrap();
         assert_eq!(
             views_16,
             r#"{"id":"views-16","kernel_args":"switch=hardware","switch":null,"passed":false,"summary":"no \"modules\"","seconds":0.0,"bench":[]}"#

@@ -8,8 +8,12 @@ use crate::commands::SwitchMode;
 pub const DEFAULT_VIEWS: [usize; 4] = [2, 16, 128, 511];
 /// Most views a manifest may have (512 EPTP-list entries, one kept spare).
 pub const MAX_VIEWS: usize = 511;
-/// Iterations every benchmark compartment times (`bench_kit::ITERATIONS`).
+/// Iterations every benchmark compartment times (`bench_kit::ITERATIONS`) but `r`.
 pub const ITERATIONS: u64 = 10_000;
+/// Iterations of each restart benchmark (`r`: compartments/bench-restart).
+pub const RESTART_ITERATIONS: u64 = 100;
+/// Heap pages the restart benchmarks dirty, one benchmark each (`rN`).
+pub const RESTART_PAGES: [u64; 3] = [0, 64, 256];
 
 /// Which boot a benchmark comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,6 +26,8 @@ pub enum BootKind {
     Emulated,
     /// The gates declaration scaled to this many views.
     Scaling(usize),
+    /// The restart declaration (benchmark r).
+    Restart,
 }
 
 impl BootKind {
@@ -32,6 +38,7 @@ impl BootKind {
             BootKind::Fixture => "fixture".into(),
             BootKind::Emulated => "emulated".into(),
             BootKind::Scaling(n) => format!("views-{n}"),
+            BootKind::Restart => "restart".into(),
         }
     }
 
@@ -40,7 +47,7 @@ impl BootKind {
         match self {
             BootKind::Scaling(n) => *n,
             BootKind::Fixture => 1,
-            BootKind::Gates | BootKind::Emulated => 2,
+            BootKind::Gates | BootKind::Emulated | BootKind::Restart => 2,
         }
     }
 
@@ -93,6 +100,8 @@ pub struct Benchmark {
     pub hypercall_exits: u64,
     /// View switches per iteration (each one VM exit when emulated, none in hardware).
     pub switches: u64,
+    /// Timed iterations its line must report.
+    pub iterations: u64,
 }
 
 impl Benchmark {
@@ -199,6 +208,28 @@ fn benchmark(&(id, title, boot, name, hypercall_exits, switches): &Row) -> Bench
         views: None,
         hypercall_exits,
         switches,
+        iterations: ITERATIONS,
+    }
+}
+
+/// Benchmark `rN`: a gate call into a compartment that dirties `pages` heap pages and
+/// faults (one VM exit, the fault; one switch, the call: the hypervisor resumes the
+/// caller itself), and the restart before the call returns.
+fn restart(pages: u64) -> Benchmark {
+    let name: &'static str = match pages {
+        0 => "restart-0",
+        64 => "restart-64",
+        _ => "restart-256",
+    };
+    Benchmark {
+        id: format!("r{pages}"),
+        title: format!("restart after a fault, {pages} heap pages dirty"),
+        boot: BootKind::Restart,
+        name,
+        views: None,
+        hypercall_exits: 1,
+        switches: 1,
+        iterations: RESTART_ITERATIONS,
     }
 }
 
@@ -218,8 +249,10 @@ pub fn suite(views: &[usize]) -> Vec<Benchmark> {
         views: Some(n),
         hypercall_exits: 0,
         switches: 2,
+        iterations: ITERATIONS,
     }));
     all.extend(h.iter().map(benchmark));
+    all.extend(RESTART_PAGES.iter().map(|&n| restart(n)));
     all
 }
 
@@ -248,7 +281,7 @@ mod tests {
             ids,
             [
                 "a", "b", "c0", "c2", "c6", "c0-raw", "d", "e", "f", "g2", "g16", "g128", "g511",
-                "h"
+                "h", "r0", "r64", "r256"
             ]
         );
         let kinds = boots_needed(&suite(&DEFAULT_VIEWS), None);
@@ -260,11 +293,15 @@ mod tests {
                 BootKind::Scaling(16),
                 BootKind::Gates,
                 BootKind::Emulated,
+                BootKind::Restart,
                 BootKind::Fixture
             ]
         );
         let emulate_all = boots_needed(&suite(&[2]), Some(SwitchMode::Emulate));
-        assert_eq!(emulate_all, [BootKind::Gates, BootKind::Fixture]);
+        assert_eq!(
+            emulate_all,
+            [BootKind::Gates, BootKind::Restart, BootKind::Fixture]
+        );
         assert_eq!(BootKind::Fixture.kernel_args(None), "conformance=1");
         // Only the fixture boot needs the kernel with the fixture compiled in.
         use crate::kernel::Flavour;
@@ -296,6 +333,9 @@ mod tests {
         assert_eq!(b("e").expected_exits(true), 1);
         assert_eq!(b("h").expected_exits(false), 2);
         assert_eq!(b("g2").boot, BootKind::Gates);
+        assert_eq!(b("r64").expected_exits(false), 1);
+        assert_eq!(b("r64").expected_exits(true), 2);
+        assert_eq!((b("r64").name, b("r64").iterations), ("restart-64", 100));
         assert_eq!(b("g2").views, Some(2));
     }
 }

@@ -3,7 +3,7 @@
 //! why), and the words shared with the plot and the result file.
 
 use super::report::{Entry, Report};
-use super::suite::{BootKind, ITERATIONS};
+use super::suite::{BootKind, ITERATIONS, RESTART_ITERATIONS, RESTART_PAGES};
 use crate::engine::Engine;
 use crate::qemu::Clock;
 use std::fmt::Write as _;
@@ -78,6 +78,29 @@ impl Report {
         ticks_meaning(&self.engine, self.clock)
     }
 
+    /// What a restart costs per dirty page: the slope of the median between the first
+    /// and the last `r` benchmark, next to `e` (a VMCALL round trip), when all three were
+    /// measured.
+    pub fn per_dirty_page(&self) -> Option<String> {
+        let median = |id: &str| {
+            let e = self.entries.iter().find(|e| e.benchmark.id == id)?;
+            e.result.as_ref().ok().map(|l| l.median)
+        };
+        let (first, last) = (RESTART_PAGES[0], RESTART_PAGES[RESTART_PAGES.len() - 1]);
+        let (r0, rn, e) = (
+            median(&format!("r{first}"))?,
+            median(&format!("r{last}"))?,
+            median("e")?,
+        );
+        // Signed: rewriting a dirty page can cost less than checking a clean one.
+        let per_page = (rn as i64 - r0 as i64) / (last - first) as i64;
+        Some(format!(
+            "r: a restart costs {r0} ticks (median of r{first}) + {per_page} per dirty page (r{last}); e = {e}: {:.1} e + {:.2} e per page",
+            r0 as f64 / e.max(1) as f64,
+            per_page as f64 / e.max(1) as f64
+        ))
+    }
+
     /// The table, titled with engine, CPU model and switch mode.
     pub fn table(&self) -> String {
         let mut out = String::new();
@@ -91,7 +114,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "per iteration, {ITERATIONS} iterations each, timer overhead subtracted; {}",
+            "per iteration, {ITERATIONS} iterations each ({RESTART_ITERATIONS} for r), timer overhead subtracted; {}",
             self.ticks_meaning()
         );
         let header = [
@@ -107,6 +130,9 @@ impl Report {
         row(&mut out, header);
         for e in &self.entries {
             entry_row(&mut out, e);
+        }
+        if let Some(line) = self.per_dirty_page() {
+            let _ = writeln!(out, "{line}");
         }
         let missing: Vec<(&str, &String)> = self
             .entries
@@ -133,7 +159,7 @@ mod tests {
     /// its ticks became instructions with its instruction clock.
     const QEMU_TABLE: &str = "\
 Tessera switch latency: engine qemu, CPU qemu64,+svm,+npt, clock icount, switch mode hardware
-per iteration, 10000 iterations each, timer overhead subtracted; TSC ticks = 8 per instruction executed (QEMU TCG, -icount shift=3: ticks / 8 = instructions), L1's included when the timed code exits
+per iteration, 10000 iterations each (100 for r), timer overhead subtracted; TSC ticks = 8 per instruction executed (QEMU TCG, -icount shift=3: ticks / 8 = instructions), L1's included when the timed code exits
 id      benchmark                                            views      min   median      p99      max exits/iter
 a       plain function call (baseline)                           2       10       12       15       90          0
 b       bare VMFUNC pair A->B->A                                 1       10       12       15       90          0
@@ -147,6 +173,10 @@ f       emulated gate round trip, 0 args [emulated]              2       10     
 g2      gate round trip, round-robin, 2 views                    2       10       12       15       90          0
 g16     gate round trip, round-robin, 16 views                  16        -        -        -        -          -
 h       hypervisor-mediated switch round trip (SWITCH_VIEW)      1       10       12       15       90          2
+r0      restart after a fault, 0 heap pages dirty                2       10       12       15       90          1
+r64     restart after a fault, 64 heap pages dirty               2       10       12       15       90          1
+r256    restart after a fault, 256 heap pages dirty              2       10       12       15       90          1
+r: a restart costs 12 ticks (median of r0) + 0 per dirty page (r256); e = 12: 1.0 e + 0.00 e per page
 not measured:
   g16: boot views-16 failed: no \"modules\"
 ";

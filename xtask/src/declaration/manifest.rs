@@ -21,7 +21,11 @@ impl Declaration {
                 Some(list) if list.is_empty() => out.push_str(" hypercalls=exit,panic"),
                 Some(list) => push_list(&mut out, "hypercalls", list),
             }
+            if let Some(restart) = &c.restart {
+                out.push_str(&format!(" restart={restart}"));
+            }
             for (key, value) in [
+                ("max_restarts", c.max_restarts.map(u64::from)),
                 ("stack", c.stack),
                 ("heap", c.heap),
                 ("watchdog", c.watchdog),
@@ -41,6 +45,9 @@ impl Declaration {
             }
             out.push('\n');
         }
+        for d in &self.data {
+            out.push_str(&format!("data {} compartment={}\n", d.name, d.compartment));
+        }
         out
     }
 
@@ -58,6 +65,13 @@ impl Declaration {
                     "name" | "size" => format!("grant[{j}].{field}"),
                     "grant" => format!("grant[{j}].access"),
                     compartment => format!("grant[{j}].access.{compartment}"),
+                }
+            }
+            Some(i) if i - n - self.grants.len() < self.data.len() => {
+                let k = i - n - self.grants.len();
+                match field {
+                    "name" | "compartment" => format!("data[{k}].{field}"),
+                    _ => format!("data[{k}]"),
                 }
             }
             _ => field.to_owned(),

@@ -18,6 +18,9 @@
 //!                          # given, it also bounds `main` (absent: `main` unbounded)
 //! max_depth = 16                                 # optional; nested activations, 1..=32
 //! console = 65536                                # optional; output budget in bytes
+//! restart = "on-fault"     # optional; "never" (default) or "on-fault": after a fault,
+//!                          # L1 restarts it from its pristine image
+//! max_restarts = 3                               # optional; with on-fault, default 3
 //! expect = "fault:memory"                        # optional; default exit:0
 //!                                                 # (also "reject" or "reject:PROBLEM")
 //!
@@ -25,6 +28,11 @@
 //! name = "msg"
 //! size = 4096
 //! access = { client = "rw", vault = "r" }
+//!
+//! [[data]]                 # optional: read-only data for one compartment
+//! name = "key"             # tessera_sdk::data("key") in that compartment
+//! compartment = "vault"
+//! file = "key.bin"         # relative to this file's directory
 //! ```
 //!
 //! **Which package is a compartment's image** (unless its entry says `package = "..."`):
@@ -100,6 +108,8 @@ struct FileEntries {
     compartment: Vec<CompartmentEntry>,
     #[serde(default)]
     grant: Vec<GrantEntry>,
+    #[serde(default)]
+    data: Vec<DataEntry>,
 }
 
 /// One `[[compartment]]` table.
@@ -126,8 +136,23 @@ pub struct CompartmentEntry {
     pub max_depth: Option<u32>,
     /// Console output budget in bytes; `None`: the manifest's default.
     pub console: Option<u64>,
+    /// `"never"` or `"on-fault"`; `None`: never.
+    pub restart: Option<String>,
+    /// Most restarts over the boot (with `restart = "on-fault"`); `None`: the default.
+    pub max_restarts: Option<u32>,
     /// The module's `expect=` value; `None`: exit with code 0.
     pub expect: Option<String>,
+}
+
+/// One `[[data]]` table: read-only data for one compartment (docs/manifest.md
+/// "Provisioned data"), passed as the multiboot module `DATA-NAME`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataEntry {
+    pub name: String,
+    pub compartment: String,
+    /// The file, relative to the declaration's directory.
+    pub file: String,
 }
 
 /// One `[[grant]]` table.
@@ -196,6 +221,7 @@ pub struct Declaration {
     /// In view order (view 0 first).
     pub compartments: Vec<CompartmentEntry>,
     pub grants: Vec<GrantEntry>,
+    pub data: Vec<DataEntry>,
 }
 
 impl Declaration {
@@ -226,6 +252,7 @@ impl Declaration {
             kind,
             compartments: entries.compartment,
             grants: entries.grant,
+            data: entries.data,
         };
         declaration.validate()?;
         Ok(declaration)

@@ -2,7 +2,7 @@
 
 use super::validate::line_column;
 use super::*;
-use tessera_core::manifest::Manifest;
+use tessera_core::manifest::{Manifest, Restart};
 
 const VAULT: &str = r#"
 [[compartment]]
@@ -237,6 +237,75 @@ fn limits_reach_the_manifest_and_their_errors_name_the_field() {
         error(&negative).starts_with("examples/vault/tessera.toml:9:"),
         "{}",
         error(&negative)
+    );
+}
+
+#[test]
+fn restart_policies_reach_the_manifest_and_their_errors_name_the_field() {
+    let on_fault = VAULT.replace(
+        r#"calls = ["vault"]"#,
+        "calls = [\"vault\"]\nrestart = \"on-fault\"\nmax_restarts = 2",
+    );
+    let d = example(&on_fault).unwrap();
+    assert!(
+        d.manifest_text().contains(
+            "compartment client calls=vault hypercalls=exit,console,panic,lookup,grant \
+             restart=on-fault max_restarts=2\n"
+        ),
+        "{}",
+        d.manifest_text()
+    );
+    let parsed = Manifest::parse(&d.manifest_text()).unwrap();
+    assert_eq!(parsed.compartments[1].restart, Restart::OnFault);
+    assert_eq!(parsed.compartments[1].max_restarts, 2);
+    assert_eq!(parsed.compartments[0].restart, Restart::Never);
+    let bad = VAULT.replace(
+        r#"calls = ["vault"]"#,
+        "calls = [\"vault\"]\nrestart = \"always\"",
+    );
+    assert_eq!(
+        error(&bad),
+        "examples/vault/tessera.toml: compartment[1].restart: 'always' is not never or on-fault"
+    );
+    let alone = VAULT.replace(
+        r#"calls = ["vault"]"#,
+        "calls = [\"vault\"]\nmax_restarts = 2",
+    );
+    assert!(
+        error(&alone).ends_with("compartment[1].max_restarts: needs restart=on-fault (a compartment that is never restarted has no limit)"),
+        "{}",
+        error(&alone)
+    );
+}
+
+#[test]
+fn data_entries_reach_the_manifest_and_their_errors_name_the_field() {
+    let with = |compartment: &str, name: &str| {
+        format!(
+            "{VAULT}\n[[data]]\nname = \"{name}\"\ncompartment = \"{compartment}\"\nfile = \"key.bin\"\n"
+        )
+    };
+    let d = example(&with("vault", "key")).unwrap();
+    assert_eq!(d.data[0].file, "key.bin");
+    assert!(
+        d.manifest_text().ends_with("data key compartment=vault\n"),
+        "{}",
+        d.manifest_text()
+    );
+    assert_eq!(
+        error(&with("valt", "key")),
+        "examples/vault/tessera.toml: data[0].compartment: compartment 'valt' does not exist"
+    );
+    assert!(
+        error(&with("vault", "Key")).starts_with("examples/vault/tessera.toml: data[0].name: "),
+        "{}",
+        error(&with("vault", "Key"))
+    );
+    let unknown = format!("{}mode = \"r\"\n", with("vault", "key"));
+    assert!(
+        error(&unknown).contains("unknown field `mode`"),
+        "{}",
+        error(&unknown)
     );
 }
 

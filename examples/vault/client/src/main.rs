@@ -1,7 +1,10 @@
 //! The vault's client: has three messages signed through the shared grant `msg`, prints
 //! the MACs, then tries to read the vault's key directly. That read must be stopped by
 //! the hypervisor (`@@FAULT compartment=client kind=memory ...`): the vault's memory is
-//! not mapped in the client's view.
+//! not mapped in the client's view. Its manifest entry says `restart = "on-fault"`: the
+//! hypervisor restarts it from its pristine image (`@@RESTART compartment=client ...`),
+//! its `main` runs again, sees `restart_count() == 1`, has one more message signed and
+//! exits 0.
 #![no_std]
 #![no_main]
 
@@ -37,7 +40,25 @@ tessera_sdk::grant!(
     static MSG = "msg"
 );
 
+/// What the client has signed once it was restarted.
+const AFTER_RESTART: &str = "signed again after a restart";
+
 fn main() -> i32 {
+    let restarts = tessera_sdk::restart_count();
+    if restarts > 0 {
+        println!("client: restarted (restart_count={restarts}), signing again");
+        return match sign(AFTER_RESTART.as_bytes()) {
+            Ok(mac) => {
+                let len = AFTER_RESTART.len();
+                println!("SIGNED by=client n=4 len={len} mac={}", hex(&mac));
+                0
+            }
+            Err(e) => {
+                println!("client: signing after the restart failed: {e}");
+                1
+            }
+        };
+    }
     for (n, text) in MESSAGES.iter().enumerate() {
         match sign(text.as_bytes()) {
             Ok(mac) => println!(

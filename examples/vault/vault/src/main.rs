@@ -1,6 +1,8 @@
-//! The vault: holds a 32-byte key in its own memory and signs messages others put in the
-//! shared grant `msg`. Nothing exports the key or its address; other compartments cannot
-//! map the vault's memory at all.
+//! The vault: signs messages others put in the shared grant `msg` under a 32-byte key it
+//! does not compile in: the hypervisor provisions it (`[[data]] name = "key"` in
+//! tessera.toml, the file `key.bin`), mapped read-only in the vault's view and no other.
+//! Nothing exports the key or its address; other compartments cannot map the vault's
+//! memory at all.
 #![no_std]
 #![no_main]
 
@@ -9,10 +11,14 @@ use vault_mac::{MAC_LEN, hmac_sha256};
 
 tessera_sdk::entry!(main);
 
-/// The signing key ([`vault_mac::DEMO_KEY`], fixed so that tests can check the MACs in
-/// the transcript; a real vault would receive or derive its key at run time). Either way
-/// it lives only in this compartment's memory.
-static KEY: [u8; 32] = vault_mac::DEMO_KEY;
+/// Bytes of the key.
+const KEY_LEN: usize = 32;
+
+/// The provisioned signing key (for the demo [`vault_mac::DEMO_KEY`], so tests can check
+/// the MACs in the transcript), if the hypervisor provisioned one of the right length.
+fn key() -> Option<&'static [u8]> {
+    tessera_sdk::data("key").filter(|k| k.len() == KEY_LEN)
+}
 
 /// What `sign` returns when the request does not fit the grant (or there is no grant).
 const BAD_REQUEST: u64 = u64::MAX;
@@ -38,8 +44,9 @@ fn sign_in_grant(offset: u64, len: u64, out: u64) -> Option<u64> {
         let end = start.checked_add(usize::try_from(len).ok()?)?;
         Some(start..end)
     };
+    let key = key()?;
     MSG.with_mut(|buf| {
-        let mac = hmac_sha256(&KEY, buf.get(range(offset, len)?)?);
+        let mac = hmac_sha256(key, buf.get(range(offset, len)?)?);
         buf.get_mut(range(out, MAC_LEN as u64)?)?
             .copy_from_slice(&mac);
         Some(MAC_LEN as u64)
@@ -48,9 +55,13 @@ fn sign_in_grant(offset: u64, len: u64, out: u64) -> Option<u64> {
 }
 
 fn main() -> i32 {
+    let Some(key) = key() else {
+        println!("vault: no {KEY_LEN}-byte key provisioned (data \"key\")");
+        return 1;
+    };
     println!(
-        "vault: ready to sign ({}-byte key, never exported)",
-        KEY.len()
+        "vault: ready to sign ({}-byte provisioned key, never exported)",
+        key.len()
     );
     0
 }

@@ -8,6 +8,7 @@
 //! value. The view of a compartment is its position in [`Manifest::compartments`]; the
 //! lookup helpers take view indices and answer `false`/`None` for indices out of range.
 
+pub mod data;
 mod error;
 mod fields;
 mod hypercalls;
@@ -17,6 +18,7 @@ mod text;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub use data::DataDecl;
 pub use error::ManifestError;
 pub use hypercalls::{Hypercall, HypercallSet};
 
@@ -59,6 +61,10 @@ pub const MAX_WATCHDOG: u64 = 1 << 40;
 pub const DEFAULT_MAX_DEPTH: u32 = 16;
 /// Largest `max_depth=` (the smallest is 1).
 pub const MAX_MAX_DEPTH: u32 = 32;
+/// Restarts of a `restart=on-fault` compartment without `max_restarts=`.
+pub const DEFAULT_MAX_RESTARTS: u32 = 3;
+/// Largest `max_restarts=` (the smallest is 0: restartable in name only).
+pub const MAX_MAX_RESTARTS: u32 = 1_000_000;
 /// Console output budget of a compartment without `console=` (bytes).
 pub const DEFAULT_CONSOLE: u64 = 64 << 10;
 /// Largest `console=` (bytes; the smallest is 0, a compartment that may print nothing).
@@ -73,6 +79,8 @@ pub struct Manifest {
     pub compartments: Vec<CompartmentDecl>,
     /// Shared buffers, in declaration order.
     pub grants: Vec<GrantDecl>,
+    /// Read-only data for one compartment each, in declaration order.
+    pub data: Vec<DataDecl>,
 }
 
 /// One `compartment` line.
@@ -105,6 +113,22 @@ pub struct CompartmentDecl {
     /// prefix, reports, its panic message) before it prints `@@TRUNCATED` and drops the
     /// rest, in `0..=MAX_CONSOLE`; default [`DEFAULT_CONSOLE`].
     pub console: u64,
+    /// `restart=`: what L1 does when it stops the compartment for a fault.
+    pub restart: Restart,
+    /// `max_restarts=`: most restarts over the boot (with [`Restart::OnFault`]); default
+    /// [`DEFAULT_MAX_RESTARTS`].
+    pub max_restarts: u32,
+}
+
+/// What L1 does with a compartment it stopped for a fault (`restart=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Restart {
+    /// `never` (the default): it stays stopped; its gate refuses calls for good.
+    #[default]
+    Never,
+    /// `on-fault`: L1 restarts it from its pristine image, at most `max_restarts` times
+    /// over the boot (docs/manifest.md, "Lifecycle").
+    OnFault,
 }
 
 impl CompartmentDecl {
@@ -121,6 +145,8 @@ impl CompartmentDecl {
             watchdog: None,
             max_depth: DEFAULT_MAX_DEPTH,
             console: DEFAULT_CONSOLE,
+            restart: Restart::Never,
+            max_restarts: DEFAULT_MAX_RESTARTS,
         }
     }
 
@@ -128,6 +154,11 @@ impl CompartmentDecl {
     /// `watchdog=`, or [`DEFAULT_WATCHDOG`].
     pub fn export_watchdog(&self) -> u64 {
         self.watchdog.unwrap_or(DEFAULT_WATCHDOG)
+    }
+
+    /// Whether L1 restarts it after a fault, given the restarts it already had.
+    pub fn restarts_after_fault(&self, restarts: u32) -> bool {
+        self.restart == Restart::OnFault && restarts < self.max_restarts
     }
 
     /// The watchdog budget of its `main`: only a line that says `watchdog=` bounds it
@@ -181,6 +212,14 @@ impl Manifest {
     /// The manifest as text in the format [`Manifest::parse`] reads.
     pub fn to_text(&self) -> String {
         text::write(self)
+    }
+
+    /// The data entries of view `view`, in declaration order.
+    pub fn data_of(&self, view: usize) -> impl Iterator<Item = &DataDecl> {
+        let name = self.compartments.get(view).map(|c| c.name.as_str());
+        self.data
+            .iter()
+            .filter(move |d| Some(d.compartment.as_str()) == name)
     }
 
     /// The view index of compartment `name`.

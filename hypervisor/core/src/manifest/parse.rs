@@ -5,15 +5,16 @@
 //! a valid manifest can have, and name lookups go through ordered maps, so a hostile
 //! manifest costs time proportional to its length (times a logarithm) at boot.
 
+use super::data::{self, DataDecl};
 use super::error::shown;
 use super::fields::{
     bytes, check_name, compartment_name, count, err, key_value, known_hypercalls, list,
 };
 use super::{
     Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE,
-    MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH, MAX_NAME_LEN,
-    MAX_STACK, MAX_WATCHDOG, MIN_HEAP, MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE,
-    VERSION,
+    MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH, MAX_MAX_RESTARTS,
+    MAX_NAME_LEN, MAX_STACK, MAX_WATCHDOG, MIN_HEAP, MIN_STACK, MIN_WATCHDOG, Manifest,
+    ManifestError, PAGE_SIZE, Restart, VERSION,
 };
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -29,6 +30,7 @@ struct Parser {
     /// Compartment name → (view, line).
     views: BTreeMap<String, (usize, usize)>,
     grants: Vec<(GrantDecl, usize)>,
+    data: Vec<(DataDecl, usize)>,
     /// Grant name → line.
     grant_lines: BTreeMap<String, usize>,
 }
@@ -51,6 +53,10 @@ pub(super) fn parse(text: &str) -> Result<Manifest> {
         match directive {
             "compartment" => parser.compartment(line, words)?,
             "grant" => parser.grant(line, words)?,
+            "data" => {
+                let decl = data::parse(line, words, &parser.data)?;
+                parser.data.push((decl, line));
+            }
             "tessera-manifest" => {
                 return Err(err(
                     line,
@@ -60,7 +66,7 @@ pub(super) fn parse(text: &str) -> Result<Manifest> {
             }
             other => {
                 let problem = format!(
-                    "unknown directive '{}' (expected compartment or grant)",
+                    "unknown directive '{}' (expected compartment, grant or data)",
                     shown(other)
                 );
                 return Err(err(line, other, problem));
@@ -105,7 +111,88 @@ pub(super) fn implicit(names: &[String]) -> Result<Manifest> {
     Ok(Manifest {
         compartments: names.iter().map(CompartmentDecl::new).collect(),
         grants: Vec::new(),
+        data: Vec::new(),
     })
+}
+
+/// One `key=value` of a `compartment` line (the line's own name is `decl.name`).
+fn field(decl: &mut CompartmentDecl, line: usize, (key, value): (&str, &str)) -> Result<()> {
+    match key {
+        "exports" => {
+            decl.exports = list(line, key, value, MAX_EXPORTS, |e| {
+                check_name(e, MAX_EXPORT_NAME_LEN)
+            })?;
+        }
+        "calls" => {
+            decl.calls = list(line, key, value, MAX_COMPARTMENTS - 1, compartment_name)?;
+            if decl.calls.contains(&decl.name) {
+                return Err(err(line, key, "a compartment cannot call itself"));
+            }
+        }
+        "hypercalls" => {
+            let known = |h: &str| match Hypercall::from_manifest_name(h) {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "unknown hypercall '{}' (known: {})",
+                    shown(h),
+                    known_hypercalls()
+                )),
+            };
+            let names = list(line, key, value, Hypercall::MANIFEST.len(), known)?;
+            let named = names
+                .iter()
+                .filter_map(|h| Hypercall::from_manifest_name(h));
+            decl.hypercalls = HypercallSet::MINIMAL.union(named.collect());
+        }
+        "stack" => decl.stack = bytes(line, key, value, MIN_STACK, MAX_STACK)?,
+        "heap" => decl.heap = bytes(line, key, value, MIN_HEAP, MAX_HEAP)?,
+        "watchdog" => {
+            let range = (MIN_WATCHDOG, MAX_WATCHDOG);
+            decl.watchdog = Some(count(line, key, value, range, "ticks")?);
+        }
+        "max_depth" => {
+            let range = (1, u64::from(MAX_MAX_DEPTH));
+            let depth = count(line, key, value, range, "activations")?;
+            // In range, so it fits.
+            decl.max_depth = u32::try_from(depth).unwrap_or(MAX_MAX_DEPTH);
+        }
+        "console" => decl.console = count(line, key, value, (0, MAX_CONSOLE), "bytes")?,
+        "restart" | "max_restarts" => lifecycle(decl, line, (key, value))?,
+        _ => {
+            return Err(err(
+                line,
+                key,
+                "unknown field (expected exports, calls, hypercalls, stack, heap, \
+                 watchdog, max_depth, console, restart or max_restarts)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `restart=` and `max_restarts=`.
+fn lifecycle(decl: &mut CompartmentDecl, line: usize, (key, value): (&str, &str)) -> Result<()> {
+    if key == "restart" {
+        decl.restart = match value {
+            "never" => Restart::Never,
+            "on-fault" => Restart::OnFault,
+            other => {
+                let problem = format!("'{}' is not never or on-fault", shown(other));
+                return Err(err(line, key, problem));
+            }
+        };
+    } else {
+        let n = count(
+            line,
+            key,
+            value,
+            (0, u64::from(MAX_MAX_RESTARTS)),
+            "restarts",
+        )?;
+        // In range, so it fits.
+        decl.max_restarts = u32::try_from(n).unwrap_or(MAX_MAX_RESTARTS);
+    }
+    Ok(())
 }
 
 fn check_header<'a>(
@@ -174,55 +261,14 @@ impl Parser {
                 return Err(err(line, key, "given twice"));
             }
             seen.push(key);
-            match key {
-                "exports" => {
-                    decl.exports = list(line, key, value, MAX_EXPORTS, |e| {
-                        check_name(e, MAX_EXPORT_NAME_LEN)
-                    })?;
-                }
-                "calls" => {
-                    decl.calls = list(line, key, value, MAX_COMPARTMENTS - 1, compartment_name)?;
-                    if decl.calls.iter().any(|c| c == name) {
-                        return Err(err(line, key, "a compartment cannot call itself"));
-                    }
-                }
-                "hypercalls" => {
-                    let known = |h: &str| match Hypercall::from_manifest_name(h) {
-                        Some(_) => Ok(()),
-                        None => Err(format!(
-                            "unknown hypercall '{}' (known: {})",
-                            shown(h),
-                            known_hypercalls()
-                        )),
-                    };
-                    let names = list(line, key, value, Hypercall::MANIFEST.len(), known)?;
-                    let named = names
-                        .iter()
-                        .filter_map(|h| Hypercall::from_manifest_name(h));
-                    decl.hypercalls = HypercallSet::MINIMAL.union(named.collect());
-                }
-                "stack" => decl.stack = bytes(line, key, value, MIN_STACK, MAX_STACK)?,
-                "heap" => decl.heap = bytes(line, key, value, MIN_HEAP, MAX_HEAP)?,
-                "watchdog" => {
-                    let range = (MIN_WATCHDOG, MAX_WATCHDOG);
-                    decl.watchdog = Some(count(line, key, value, range, "ticks")?);
-                }
-                "max_depth" => {
-                    let range = (1, u64::from(MAX_MAX_DEPTH));
-                    let depth = count(line, key, value, range, "activations")?;
-                    // In range, so it fits.
-                    decl.max_depth = u32::try_from(depth).unwrap_or(MAX_MAX_DEPTH);
-                }
-                "console" => decl.console = count(line, key, value, (0, MAX_CONSOLE), "bytes")?,
-                _ => {
-                    return Err(err(
-                        line,
-                        key,
-                        "unknown field (expected exports, calls, hypercalls, stack, heap, \
-                         watchdog, max_depth or console)",
-                    ));
-                }
-            }
+            field(&mut decl, line, (key, value))?;
+        }
+        if seen.contains(&"max_restarts") && decl.restart == Restart::Never {
+            return Err(err(
+                line,
+                "max_restarts",
+                "needs restart=on-fault (a compartment that is never restarted has no limit)",
+            ));
         }
         self.views
             .insert(decl.name.clone(), (self.compartments.len(), line));
@@ -316,9 +362,11 @@ impl Parser {
                 return Err(err(*line, c, missing(c)));
             }
         }
+        data::resolve(&self.data, |c| self.views.contains_key(c))?;
         Ok(Manifest {
             compartments: self.compartments,
             grants: self.grants.into_iter().map(|(g, _)| g).collect(),
+            data: self.data.into_iter().map(|(d, _)| d).collect(),
         })
     }
 }

@@ -1,8 +1,8 @@
 //! Writing a manifest back as text (the canonical form `parse` reads).
 
 use super::{
-    Access, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK, HypercallSet,
-    Manifest, VERSION,
+    Access, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_MAX_RESTARTS, DEFAULT_STACK,
+    HypercallSet, Manifest, Restart, VERSION,
 };
 use alloc::string::String;
 use core::fmt::Write;
@@ -39,6 +39,12 @@ pub(super) fn write(manifest: &Manifest) -> String {
         if c.console != DEFAULT_CONSOLE {
             let _ = write!(out, " console={}", c.console);
         }
+        if c.restart == Restart::OnFault {
+            out.push_str(" restart=on-fault");
+            if c.max_restarts != DEFAULT_MAX_RESTARTS {
+                let _ = write!(out, " max_restarts={}", c.max_restarts);
+            }
+        }
         out.push('\n');
     }
     for g in &manifest.grants {
@@ -51,6 +57,9 @@ pub(super) fn write(manifest: &Manifest) -> String {
             let _ = write!(out, " {compartment}={access}");
         }
         out.push('\n');
+    }
+    for d in &manifest.data {
+        let _ = writeln!(out, "data {} compartment={}", d.name, d.compartment);
     }
     out
 }

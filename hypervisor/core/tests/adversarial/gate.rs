@@ -9,7 +9,7 @@ impl Machine {
         let (v, f) = (&self.views[to], self.fr(to));
         let reads = protocol::reads(
             &msg,
-            v.stopped,
+            u64::from(v.stopped) * status::CALLEE_FAILED,
             &v.callers,
             &v.exports,
             (v.max_depth, f.active, f.top()),

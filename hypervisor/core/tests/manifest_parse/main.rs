@@ -7,9 +7,10 @@ mod rejected;
 
 use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
-    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK,
-    DEFAULT_WATCHDOG, Hypercall, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS,
-    MAX_HEAP, MAX_MAX_DEPTH, MAX_WATCHDOG, MIN_HEAP, MIN_WATCHDOG, Manifest, ManifestError,
+    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_RESTARTS, DEFAULT_STACK, DEFAULT_WATCHDOG, Hypercall, HypercallSet,
+    MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS, MAX_HEAP, MAX_MAX_DEPTH, MAX_WATCHDOG, MIN_HEAP,
+    MIN_WATCHDOG, Manifest, ManifestError, Restart,
 };
 
 const DOC_EXAMPLE: &str = "\
@@ -180,4 +181,68 @@ fn messages_escape_hostile_text() {
     let long = "x".repeat(10_000);
     let e = parse_err(&format!("tessera-manifest 1\n{long}\n"));
     assert!(e.to_string().len() < 200, "{e}");
+}
+
+#[test]
+fn restart_defaults_to_never_and_on_fault_round_trips_with_its_limit() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\n\
+         compartment a\n\
+         compartment b restart=on-fault\n\
+         compartment c restart=on-fault max_restarts=0\n\
+         compartment d max_restarts=7 restart=on-fault\n\
+         compartment e restart=never\n",
+    )
+    .expect("valid");
+    let [a, b, c, d, e] = &m.compartments[..] else {
+        panic!("five compartments: {m:?}");
+    };
+    assert_eq!((a.restart, e.restart), (Restart::Never, Restart::Never));
+    assert_eq!(
+        (b.restart, b.max_restarts),
+        (Restart::OnFault, DEFAULT_MAX_RESTARTS)
+    );
+    assert_eq!((c.max_restarts, d.max_restarts), (0, 7));
+    // The policy: `never` never restarts; `on-fault` until the limit is reached.
+    assert!(!a.restarts_after_fault(0));
+    assert!(b.restarts_after_fault(DEFAULT_MAX_RESTARTS - 1));
+    assert!(!b.restarts_after_fault(DEFAULT_MAX_RESTARTS));
+    assert!(!c.restarts_after_fault(0));
+    assert!(d.restarts_after_fault(6) && !d.restarts_after_fault(7));
+    let text = m.to_text();
+    assert!(text.contains("compartment b restart=on-fault\n"), "{text}");
+    assert!(
+        text.contains("compartment c restart=on-fault max_restarts=0\n"),
+        "{text}"
+    );
+    assert!(text.contains("compartment e\n"), "{text}");
+    assert_eq!(Manifest::parse(&text), Ok(m));
+}
+
+#[test]
+fn data_lines_name_one_compartment_each_and_round_trip() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\n\
+         data key compartment=vault\n\
+         compartment vault\n\
+         compartment client\n\
+         data salt compartment=vault\n",
+    )
+    .expect("valid: a data line may name a compartment declared later");
+    let names = |v| m.data_of(v).map(|d| d.name.as_str()).collect::<Vec<_>>();
+    assert_eq!(names(0), ["key", "salt"]);
+    assert!(names(1).is_empty());
+    assert!(names(7).is_empty(), "a view out of range has no data");
+    assert_eq!(m.data[0].module(), "DATA-key");
+    let text = m.to_text();
+    assert!(
+        text.ends_with("data key compartment=vault\ndata salt compartment=vault\n"),
+        "{text}"
+    );
+    assert_eq!(Manifest::parse(&text), Ok(m));
+    let many: String = (0..=tessera_core::manifest::data::MAX_DATA_PER_COMPARTMENT)
+        .map(|i| format!("data d{i} compartment=a\n"))
+        .collect();
+    let e = parse_err(&format!("tessera-manifest 1\ncompartment a\n{many}"));
+    assert_eq!((e.field.as_str(), e.line), ("compartment", 66), "{e}");
 }

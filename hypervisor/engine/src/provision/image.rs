@@ -7,7 +7,7 @@
 
 use super::modules::Checked;
 use crate::port::{Frames, ImageLoader, Memory, PAGE};
-use crate::world::Image;
+use crate::world::{Image, Pristine};
 use alloc::string::String;
 use tessera_core::image::{self, ImageProblem, MemoryPart};
 use tessera_core::layout::Region;
@@ -145,4 +145,28 @@ fn map<F: EntryFormat, M: Memory>(
         stack_len,
         Perms::RW,
     )
+}
+
+/// A copy of `image`'s loaded bytes and their SHA-256, to restart it from
+/// (world/lifecycle.rs). Taken before any of its code runs. `Err`: no memory left for it
+/// (the boot fails: the manifest asked for a restartable compartment L1 cannot keep).
+pub fn pristine<M: Memory>(mem: &mut M, image: &Image) -> Result<Pristine, String> {
+    let pages = image.frames.pages();
+    let copy = mem
+        .alloc(pages, PAGE)
+        .ok_or("out of memory for a pristine copy of an image")?;
+    let span = image.plan.span as usize;
+    let mut page = [0u8; PAGE as usize];
+    for i in 0..pages as u64 {
+        let from = mem
+            .page(image.frames.start() + i * PAGE)
+            .ok_or("image page")?;
+        page.copy_from_slice(from);
+        mem.bytes_mut(&copy)[(i * PAGE) as usize..((i + 1) * PAGE) as usize].copy_from_slice(&page);
+    }
+    let digest = tessera_core::sha256::digest(&mem.bytes(&copy)[..span]);
+    Ok(Pristine {
+        frames: copy,
+        digest,
+    })
 }

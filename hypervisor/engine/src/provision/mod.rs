@@ -1,12 +1,14 @@
 //! Provisioning: from the boot's modules to the [`World`] the run loop works on
 //! (DESIGN §4–§6). The manifest is read, every image checked before any is loaded (the
 //! planner needs their spans), the guest-physical layout planned, the shared pages built,
-//! then one view at a time: its table, gate pages and grants ([`view::map`]), its image
+//! then one view at a time: its table, gate pages and grants ([`view::map`]), its
+//! provisioned data (`data::map`), its image
 //! ([`image::load`]). A view exists before any image is loaded, so an image too large for
 //! the memory left is rejected alone, never the views of the others. Finally every view
 //! is scanned for rogue `VMFUNC` as the CPU could fetch it, and the EPTP list written.
 
 mod check;
+mod data;
 pub mod image;
 pub mod modules;
 mod shared;
@@ -27,6 +29,7 @@ use tessera_core::caps::EptVpidCaps;
 use tessera_core::console::Console;
 use tessera_core::image::{ImageError, MAX_IMAGE_SPAN};
 use tessera_core::layout::{self, Layout};
+use tessera_core::manifest::Restart;
 use tessera_core::outcome::Outcome;
 use tessera_core::paging::{EntryFormat, EptpRules, Perms};
 
@@ -109,7 +112,13 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
         let mut views = Vec::new();
         for (i, image) in checked.iter().enumerate() {
             let expect = app.compartments[i].0.clone();
-            views.push(empty_view(&mut mem, &shared, &plan, (i, expect), image)?);
+            let mut view = empty_view(&mut mem, &shared, &plan, (i, expect), image)?;
+            let entries: Vec<_> = (manifest.data.iter().zip(&app.data))
+                .filter(|(d, _)| d.compartment == view.compartment.name)
+                .map(|(d, bytes)| (d, *bytes))
+                .collect();
+            view.data = data::map(&mut mem, &mut view, &entries)?;
+            views.push(view);
         }
         views
     };
@@ -231,6 +240,9 @@ fn empty_view<F: EntryFormat + Copy, M: Memory>(
         pages: mapped.pages,
         stats: Stats::default(),
         console: Console::new(&decl.name, decl.console),
+        pristine: None,
+        lifecycle: crate::world::Lifecycle::default(),
+        data: Vec::new(),
     })
 }
 
@@ -264,6 +276,13 @@ fn load_images<F: EntryFormat, M: Memory>(
                     view.region.base, loaded.entry, image.plan.span
                 ));
                 write_exports(mem, view, &manifest.compartments[i].exports, &image.plan);
+                // Measured: what `sha256sum` prints for the module, before any of it runs.
+                let digest = tessera_core::sha256::digest(image.bytes);
+                let hex = tessera_core::sha256::hex(&digest);
+                out.line(format_args!("@@IMAGE compartment={name} sha256={hex}"));
+                if manifest.compartments[i].restart == Restart::OnFault {
+                    view.pristine = Some(image::pristine(mem, &loaded)?);
+                }
                 view.image = Some(loaded);
             }
             Err(LoadError::Reject(problem)) => {

@@ -1,12 +1,13 @@
 //! What the boot brought: each module's name and expectation (from its command line
 //! `PATH NAME [expect=...]`), the manifest (a module named `manifest`, or the implicit one
-//! of every module), and every image checked by `tessera_core::image` before anything is
-//! loaded.
+//! of every module), the bytes of its `data` lines (modules named `DATA-NAME`), and every
+//! image checked by `tessera_core::image` before anything is loaded.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use tessera_core::image::{self, ImageError, ImageLimits, ImagePlan, ImageProblem};
 use tessera_core::manifest::Manifest;
+use tessera_core::manifest::data::MODULE_PREFIX as DATA_PREFIX;
 use tessera_core::multiboot::parse_cmdline;
 use tessera_core::outcome::Expect;
 
@@ -77,14 +78,21 @@ pub fn check<'a>(
 pub struct Application<'a> {
     pub manifest: Manifest,
     pub compartments: Vec<(Expect, &'a [u8])>,
+    /// The bytes of each `data` line of the manifest, in its order.
+    pub data: Vec<&'a [u8]>,
 }
 
 /// Reads the manifest (or makes the implicit one) and matches every compartment with
 /// its module. The errors name the module or compartment at fault.
 pub fn application<'a>(modules: &[Module<'a>]) -> Result<Application<'a>, String> {
     let mut images = Vec::new();
+    let mut data: Vec<(&str, &'a [u8])> = Vec::new();
     let mut text = None;
     for module in modules {
+        if let Some(name) = module.name.strip_prefix(DATA_PREFIX) {
+            data.push((name, module.bytes));
+            continue;
+        }
         if module.name == "manifest" {
             let utf8 = core::str::from_utf8(module.bytes).map_err(|_| "manifest: not UTF-8")?;
             text = Some(utf8);
@@ -120,8 +128,41 @@ pub fn application<'a>(modules: &[Module<'a>]) -> Result<Application<'a>, String
         };
         compartments.push((expect.clone(), *bytes));
     }
+    let data = data_of(&manifest, &data)?;
     Ok(Application {
         manifest,
         compartments,
+        data,
     })
+}
+
+/// The bytes of each of the manifest's `data` lines, from the `DATA-NAME` modules: each
+/// line has exactly one module, and each module a line.
+fn data_of<'a>(manifest: &Manifest, modules: &[(&str, &'a [u8])]) -> Result<Vec<&'a [u8]>, String> {
+    if let Some((name, _)) = modules
+        .iter()
+        .find(|(name, _)| !manifest.data.iter().any(|d| d.name == *name))
+    {
+        return Err(alloc::format!(
+            "module '{DATA_PREFIX}{name}' is not a data line of the manifest"
+        ));
+    }
+    manifest
+        .data
+        .iter()
+        .map(|decl| {
+            let mut found = modules.iter().filter(|(name, _)| *name == decl.name);
+            match (found.next(), found.next()) {
+                (Some((_, bytes)), None) => Ok(*bytes),
+                (None, _) => Err(alloc::format!(
+                    "the manifest names data '{}' but no module is called '{}'",
+                    decl.name,
+                    decl.module()
+                )),
+                (Some(_), Some(_)) => {
+                    Err(alloc::format!("two modules are called '{}'", decl.module()))
+                }
+            }
+        })
+        .collect()
 }

@@ -40,9 +40,9 @@ impl<B: Backend> Vcpu<B> {
             let _ = write!(line, " offset={offset:#x}");
         }
         world.line(format_args!("{line}"));
-        // A fault decides the outcome even after the main exited (its exports kept running).
-        world.view_mut(view).compartment.outcome = Some(Outcome::Faulted(kind));
-        world.fail(view);
+        // A fault decides the outcome even after the main exited (its exports kept
+        // running), until a restart (world/lifecycle.rs).
+        world.fail(view, kind);
         self.repair(world, thread)
     }
 

@@ -65,8 +65,14 @@ impl<B: Backend> Vcpu<B> {
     /// (the boot fails).
     pub fn run_all<M: Memory>(&mut self, world: &mut WorldOf<B, M>) -> Result<(), String> {
         for main in world.ids() {
-            if world.view(main).compartment.status == Status::Ready {
+            let ready = |w: &WorldOf<B, M>| w.view(main).compartment.status == Status::Ready;
+            let mut run = ready(world);
+            while run {
+                let restarts = world.view(main).lifecycle.restarts;
                 self.run_main(world, main)?;
+                // Again if its `main` faulted and it was restarted (`max_restarts` bounds
+                // the loop); an aborted `main` stays Ready but is over.
+                run = ready(world) && world.view(main).lifecycle.restarts > restarts;
             }
         }
         Ok(())
@@ -133,6 +139,11 @@ impl<B: Backend> Vcpu<B> {
         // Only now: this exit may be a VMFUNC that trapped, to be emulated as such.
         if untrap {
             self.cpu.set_trapped(false);
+        }
+        if let Some(flow) = flow {
+            // The thread was repaired: frames of stopped views may have left it.
+            let cpu = &self.cpu;
+            world.restart_ready((main, flow == Flow::MainOver), &|| cpu.now())?;
         }
         Ok(flow)
     }

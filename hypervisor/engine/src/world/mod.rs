@@ -7,9 +7,11 @@
 //! same list and rules as the hardware; the backends map `ViewId`s to whatever their CPU
 //! loads.
 
+mod lifecycle;
 mod pages;
 mod view;
 
+pub use lifecycle::{Lifecycle, Pristine, Restarted};
 pub use view::{Compartment, Image, Status, View, ViewPages};
 
 use crate::ids::ViewId;

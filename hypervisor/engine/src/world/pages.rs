@@ -3,7 +3,7 @@
 //! page is the guest's), core's [`CallStacks`] for containment, and the receiving gate's
 //! inputs for `tessera_core::protocol::receive`.
 
-use super::{Status, World};
+use super::World;
 use crate::ids::ViewId;
 use crate::port::Memory;
 use tessera_abi::gate::{info, state};
@@ -36,28 +36,25 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         self.mem.write_u64(page + (offset & 0xFF8), value);
     }
 
-    /// Marks a compartment stopped: its gate refuses calls from now on. Its call stack
-    /// stays: L1 unwinds it (`tessera_core::contain::settle`).
-    pub fn fail(&mut self, view: ViewId) {
-        let v = self.view_mut(view);
-        v.compartment.status = Status::Failed;
-        v.stats.faults += 1;
-        self.set_info_word(view, info::FAILED, 1);
-    }
-
     /// Empties every view's call stack: a new `main` starts a new thread of control. A
     /// call arriving while a view is idle starts on its stack top (`state::IDLE_RSP`);
     /// the gate normalises segments to `state::DATA_SELECTOR`.
     pub fn reset_stacks(&mut self) {
         for view in self.ids() {
-            for offset in [state::DEPTH, state::ACTIVE, state::SENTINEL] {
-                self.set_state_word(view, offset, 0);
-            }
-            let top = self.info_word(view, info::STACK_TOP);
-            self.set_state_word(view, state::IDLE_RSP, top);
-            let selector = u64::from(tessera_core::guest::DATA_SELECTOR);
-            self.set_state_word(view, state::DATA_SELECTOR, selector);
+            self.reset_stack(view);
         }
+    }
+
+    /// Empties `view`'s call stack and sets the words L1 gives its gate: the idle stack
+    /// and the data selector (also after a restart zeroed its state page).
+    pub fn reset_stack(&mut self, view: ViewId) {
+        for offset in [state::DEPTH, state::ACTIVE, state::SENTINEL] {
+            self.set_state_word(view, offset, 0);
+        }
+        let top = self.info_word(view, info::STACK_TOP);
+        self.set_state_word(view, state::IDLE_RSP, top);
+        let selector = u64::from(tessera_core::guest::DATA_SELECTOR);
+        self.set_state_word(view, state::DATA_SELECTOR, selector);
     }
 
     /// `(calls_in, calls_out)` as the gate counted them in `view`'s state page.
@@ -94,7 +91,7 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         receive(
             msg,
             &Receiver {
-                failed: word(info::FAILED) != 0,
+                failed: word(info::FAILED),
                 may_call: msg.source < 512 && callers & (1 << (msg.source % 64)) != 0,
                 export,
                 max_depth: word(info::MAX_DEPTH),

@@ -2,6 +2,7 @@
 //! ([`Compartment`]), where it lives ([`Region`], [`Image`]), its second-level tables and
 //! their pointer, its gate pages ([`ViewPages`]), and what it did ([`Stats`], its console).
 
+use super::{Lifecycle, Pristine};
 use crate::ids::ViewId;
 use crate::port::Frames;
 use crate::stats::Stats;
@@ -90,6 +91,13 @@ pub struct View<F: EntryFormat> {
     pub pages: ViewPages,
     pub stats: Stats,
     pub console: Console,
+    /// A copy of its image as loaded, when its policy restarts it (`restart=on-fault`).
+    pub pristine: Option<Pristine>,
+    /// Its restarts.
+    pub lifecycle: Lifecycle,
+    /// Its data directory and provisioned data (manifest `data` lines), mapped R-- in
+    /// this view only; never rewritten by a restart (nothing can write them).
+    pub data: Vec<Frames>,
 }
 
 impl<F: EntryFormat> View<F> {
@@ -104,6 +112,24 @@ impl<F: EntryFormat> View<F> {
     pub fn image_offset(&self, addr: u64) -> Option<u64> {
         self.image.as_ref()?;
         self.region.image_offset(addr)
+    }
+
+    /// Its status before a fault stopped it: a `main` that was running (or had not run)
+    /// runs again after a restart, one that returned does not.
+    pub fn status_before_fault(&self) -> Status {
+        match self.compartment.status {
+            Status::Done => Status::Done,
+            _ => Status::Ready,
+        }
+    }
+
+    /// Its outcome before the fault that is deciding it now: the exit of a `main` that
+    /// returned, none for one that will run again.
+    pub fn outcome_before_fault(&self) -> Option<Outcome> {
+        match self.compartment.status {
+            Status::Done => self.compartment.outcome.clone(),
+            _ => None,
+        }
     }
 
     /// Entry point and initial stack pointer of its `main`, if it has an image.
