@@ -119,6 +119,8 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
                 watchdog: limits.0,
                 max_depth: limits.1,
                 console: limits.2,
+                // Default (4096) and not, without another strategy.
+                call_buffer: (stack / 4096 % 4 + 1) * 4096,
             },
         )
         .collect();

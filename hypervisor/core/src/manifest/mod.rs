@@ -63,6 +63,12 @@ pub const MAX_MAX_DEPTH: u32 = 32;
 pub const DEFAULT_CONSOLE: u64 = 64 << 10;
 /// Largest `console=` (bytes; the smallest is 0, a compartment that may print nothing).
 pub const MAX_CONSOLE: u64 = 16 << 20;
+/// Smallest `call_buffer=`.
+pub const MIN_CALL_BUFFER: u64 = PAGE_SIZE;
+/// Largest `call_buffer=` (1 MiB: each `calls` edge into the compartment gets one).
+pub const MAX_CALL_BUFFER: u64 = 1 << 20;
+/// Call-buffer bytes of a compartment without `call_buffer=`.
+pub const DEFAULT_CALL_BUFFER: u64 = tessera_abi::gate::channels::DEFAULT_SIZE;
 /// The version `tessera-manifest` must name.
 pub const VERSION: u32 = 1;
 
@@ -105,6 +111,10 @@ pub struct CompartmentDecl {
     /// prefix, reports, its panic message) before it prints `@@TRUNCATED` and drops the
     /// rest, in `0..=MAX_CONSOLE`; default [`DEFAULT_CONSOLE`].
     pub console: u64,
+    /// `call_buffer=`: bytes of the call buffer of each `calls` edge *into* this
+    /// compartment (docs/gates.md "Call buffers"), a multiple of [`PAGE_SIZE`] in
+    /// `MIN_CALL_BUFFER..=MAX_CALL_BUFFER`; default [`DEFAULT_CALL_BUFFER`].
+    pub call_buffer: u64,
 }
 
 impl CompartmentDecl {
@@ -121,6 +131,7 @@ impl CompartmentDecl {
             watchdog: None,
             max_depth: DEFAULT_MAX_DEPTH,
             console: DEFAULT_CONSOLE,
+            call_buffer: DEFAULT_CALL_BUFFER,
         }
     }
 
@@ -218,6 +229,20 @@ impl Manifest {
             }
         }
         bits
+    }
+
+    /// Every `calls` edge as `(caller, callee)` view indices: callers in view order, each
+    /// caller's edges in its `calls=` order (names that match no compartment skipped).
+    pub fn edges(&self) -> Vec<(usize, usize)> {
+        let mut edges = Vec::new();
+        for (s, caller) in self.compartments.iter().enumerate() {
+            for callee in &caller.calls {
+                if let Some(t) = self.index_of(callee) {
+                    edges.push((s, t));
+                }
+            }
+        }
+        edges
     }
 
     /// [`Manifest::callers_of`] for every view at once, in view order (one pass over the

@@ -12,7 +12,7 @@ use super::fields::{
 use super::{
     Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE,
     MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH, MAX_NAME_LEN,
-    MAX_STACK, MAX_WATCHDOG, MIN_HEAP, MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE,
+    MAX_CALL_BUFFER, MAX_STACK, MAX_WATCHDOG, MIN_CALL_BUFFER, MIN_HEAP, MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE,
     VERSION,
 };
 use alloc::collections::BTreeMap;
@@ -203,6 +203,9 @@ impl Parser {
                 }
                 "stack" => decl.stack = bytes(line, key, value, MIN_STACK, MAX_STACK)?,
                 "heap" => decl.heap = bytes(line, key, value, MIN_HEAP, MAX_HEAP)?,
+                "call_buffer" => {
+                    decl.call_buffer = bytes(line, key, value, MIN_CALL_BUFFER, MAX_CALL_BUFFER)?;
+                }
                 "watchdog" => {
                     let range = (MIN_WATCHDOG, MAX_WATCHDOG);
                     decl.watchdog = Some(count(line, key, value, range, "ticks")?);
@@ -219,7 +222,7 @@ impl Parser {
                         line,
                         key,
                         "unknown field (expected exports, calls, hypercalls, stack, heap, \
-                         watchdog, max_depth or console)",
+                         watchdog, max_depth, console or call_buffer)",
                     ));
                 }
             }

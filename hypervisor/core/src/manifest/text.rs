@@ -1,7 +1,7 @@
 //! Writing a manifest back as text (the canonical form `parse` reads).
 
 use super::{
-    Access, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK, HypercallSet,
+    Access, DEFAULT_CALL_BUFFER, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK, HypercallSet,
     Manifest, VERSION,
 };
 use alloc::string::String;
@@ -38,6 +38,9 @@ pub(super) fn write(manifest: &Manifest) -> String {
         }
         if c.console != DEFAULT_CONSOLE {
             let _ = write!(out, " console={}", c.console);
+        }
+        if c.call_buffer != DEFAULT_CALL_BUFFER {
+            let _ = write!(out, " call_buffer={}", c.call_buffer);
         }
         out.push('\n');
     }
