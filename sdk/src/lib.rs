@@ -26,6 +26,9 @@
 //! - [`exports!`]: functions other compartments may call through the gate, put in the
 //!   image's export table, which the hypervisor reads at load ([`exports_raw!`] for
 //!   assembly).
+//! - [`interface!`] and [`serve!`]: an interface declared once (a trait the callee
+//!   implements, typed client stubs), with strings, byte slices and serde types as
+//!   arguments and results, copied through the call buffer of the edge ([`typed`]).
 //! - [`import!`]: typed calls to other compartments' exports (LOOKUP once, then the
 //!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
 //! - [`grant`]: the shared buffers the manifest grants this compartment.
@@ -54,16 +57,23 @@ pub mod grant;
 pub mod heap;
 pub mod hypercall;
 pub mod import;
+pub mod interface;
 mod panic;
 pub mod report;
 mod rt;
 mod text;
+pub mod typed;
 
 pub use gate::CallError;
 pub use grant::{Grant, grant};
 pub use hypercall::{Error, exit, exit_count};
 pub use rt::Termination;
 pub use tessera_abi as abi;
+/// serde, as the SDK uses it (an interface's own types derive `Serialize` and
+/// `Deserialize`; see [`interface!`]).
+pub use tessera_wire::serde;
+/// The call-buffer encoding.
+pub use tessera_wire as wire;
 
 /// What a compartment usually wants in scope: `use tessera_sdk::prelude::*;`.
 pub mod prelude {
@@ -81,4 +91,5 @@ pub mod __private {
     pub use crate::console::print_fmt;
     pub use crate::rt::start;
     pub use hermit_entry::define_entry_version;
+    pub use tessera_wire::fingerprint;
 }

@@ -18,6 +18,8 @@
 //!                          # given, it also bounds `main` (absent: `main` unbounded)
 //! max_depth = 16                                 # optional; nested activations, 1..=32
 //! console = 65536                                # optional; output budget in bytes
+//! call_buffer = 4096       # optional; bytes of each call buffer of a `calls` edge into
+//!                          # this compartment (4096-byte multiples, at most 1 MiB)
 //! expect = "fault:memory"                        # optional; default exit:0
 //!                                                 # (also "reject" or "reject:PROBLEM")
 //!
@@ -126,6 +128,8 @@ pub struct CompartmentEntry {
     pub max_depth: Option<u32>,
     /// Console output budget in bytes; `None`: the manifest's default.
     pub console: Option<u64>,
+    /// Bytes of each call buffer into this compartment; `None`: the default (4096).
+    pub call_buffer: Option<u64>,
     /// The module's `expect=` value; `None`: exit with code 0.
     pub expect: Option<String>,
 }
