@@ -69,11 +69,11 @@ pub use grant::{Grant, grant};
 pub use hypercall::{Error, exit, exit_count};
 pub use rt::Termination;
 pub use tessera_abi as abi;
+/// The call-buffer encoding.
+pub use tessera_wire as wire;
 /// serde, as the SDK uses it (an interface's own types derive `Serialize` and
 /// `Deserialize`; see [`interface!`]).
 pub use tessera_wire::serde;
-/// The call-buffer encoding.
-pub use tessera_wire as wire;
 
 /// What a compartment usually wants in scope: `use tessera_sdk::prelude::*;`.
 pub mod prelude {

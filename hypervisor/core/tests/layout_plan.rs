@@ -5,8 +5,7 @@ use tessera_abi::gate;
 use tessera_core::guest::{self, IDENTITY_LIMIT};
 use tessera_core::layout::{
     ChannelPlacement, FIXED, GRANTS_BASE, GRANTS_LIMIT, GUARD, GrantPlacement, LayoutError,
-    REGION_ALIGN,
-    REGIONS_BASE, Region, plan,
+    REGION_ALIGN, REGIONS_BASE, Region, plan,
 };
 use tessera_core::manifest::{CompartmentDecl, GrantDecl, MAX_COMPARTMENTS, Manifest};
 
@@ -281,11 +280,7 @@ fn call_buffers_follow_the_grants_one_per_edge_with_guard_pages() {
             edge(3, 0, 0x40_7000, 0x2000),
         ]
     );
-    assert_eq!(
-        layout.channels[0].entry(),
-        0x40_2001,
-        "GPA | size in pages"
-    );
+    assert_eq!(layout.channels[0].entry(), 0x40_2001, "GPA | size in pages");
     assert_eq!(gate::channels::bytes(layout.channels[1].entry()), 0x2000);
     assert_eq!(gate::channels::gpa(layout.channels[2].entry()), 0x40_7000);
 }
@@ -304,7 +299,11 @@ fn call_buffers_that_do_not_fit_name_their_edge() {
             size: MIB
         }
     );
-    assert!(err.to_string().starts_with("call buffer of c0->c1: no room"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("call buffer of c0->c1: no room"),
+        "{err}"
+    );
     m.compartments[1].call_buffer = 4095;
     let err = plan(&m, &[0x1000; 2]).expect_err("bad size");
     assert!(matches!(err, LayoutError::BadCallBuffer { .. }), "{err}");

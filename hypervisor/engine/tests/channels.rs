@@ -52,7 +52,10 @@ fn each_edge_has_a_buffer_in_exactly_its_two_views() {
     for c in &world.channels {
         assert!(c.gpa > world.grants[0].gpa, "after the grants");
         for v in 0..4u16 {
-            let t = world.view(ViewId(v)).table.translate(&world.mem, c.gpa + c.size - 1);
+            let t = world
+                .view(ViewId(v))
+                .table
+                .translate(&world.mem, c.gpa + c.size - 1);
             let party = v == c.caller.0 || v == c.callee.0;
             match t {
                 Some(t) if party => {
@@ -63,7 +66,10 @@ fn each_edge_has_a_buffer_in_exactly_its_two_views() {
                 other => panic!("view {v}, buffer {c:?}: {other:?}"),
             }
             // The guard page after it is mapped nowhere.
-            let guard = world.view(ViewId(v)).table.translate(&world.mem, c.gpa + c.size);
+            let guard = world
+                .view(ViewId(v))
+                .table
+                .translate(&world.mem, c.gpa + c.size);
             assert!(guard.is_none(), "view {v}: guard page of {c:?} mapped");
         }
         let e = channels::entry(c.gpa, c.size);

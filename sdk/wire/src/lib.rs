@@ -55,7 +55,10 @@ impl fmt::Display for WireError {
 /// # Errors
 /// [`WireError::TooLarge`] if the encoding does not fit (`buffer` may then hold part of
 /// it).
-pub fn encode_into<T: Serialize + ?Sized>(value: &T, buffer: &mut [u8]) -> Result<usize, WireError> {
+pub fn encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    buffer: &mut [u8],
+) -> Result<usize, WireError> {
     match postcard::to_slice(value, buffer) {
         Ok(used) => Ok(used.len()),
         Err(postcard::Error::SerializeBufferFull) => Err(WireError::TooLarge),

@@ -124,7 +124,10 @@ proptest! {
 #[test]
 fn an_encoding_that_does_not_fit_is_too_large() {
     let mut buffer = [0u8; 8];
-    assert_eq!(encode_into("more than eight", &mut buffer), Err(WireError::TooLarge));
+    assert_eq!(
+        encode_into("more than eight", &mut buffer),
+        Err(WireError::TooLarge)
+    );
     assert_eq!(encode_into("fits", &mut buffer), Ok(5));
     let mut none: [u8; 0] = [];
     assert_eq!(encode_into(&(), &mut none), Ok(0), "() encodes to nothing");
@@ -137,7 +140,10 @@ fn a_lying_length_prefix_is_malformed_not_an_allocation() {
     assert_eq!(decode::<String>(&bytes), Err(WireError::Malformed));
     assert_eq!(decode::<Vec<u8>>(&bytes), Err(WireError::Malformed));
     // Invalid UTF-8, an unknown variant, a bool that is 2.
-    assert_eq!(decode::<String>(&[2, 0xff, 0xfe]), Err(WireError::Malformed));
+    assert_eq!(
+        decode::<String>(&[2, 0xff, 0xfe]),
+        Err(WireError::Malformed)
+    );
     assert_eq!(decode::<StoreError>(&[9]), Err(WireError::Malformed));
     assert_eq!(decode::<bool>(&[2]), Err(WireError::Malformed));
 }

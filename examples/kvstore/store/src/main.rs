@@ -20,14 +20,20 @@ struct Map {
 impl Map {
     fn check(key: &str) -> Result<(), StoreError> {
         if key.len() > MAX_KEY {
-            return Err(StoreError::KeyTooLong { max: MAX_KEY as u32 });
+            return Err(StoreError::KeyTooLong {
+                max: MAX_KEY as u32,
+            });
         }
         Ok(())
     }
 
     fn count(&mut self) {
         self.stats.keys = self.map.len() as u32;
-        self.stats.bytes = self.map.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+        self.stats.bytes = self
+            .map
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum();
     }
 }
 

@@ -33,7 +33,10 @@ impl ChannelPlacement {
 /// Places one buffer per edge of `manifest` (callers in view order, each caller's edges
 /// in its `calls=` order) from `next`, each followed by a guard page, below
 /// [`GRANTS_LIMIT`].
-pub(super) fn plan(manifest: &Manifest, mut next: u64) -> Result<Vec<ChannelPlacement>, LayoutError> {
+pub(super) fn plan(
+    manifest: &Manifest,
+    mut next: u64,
+) -> Result<Vec<ChannelPlacement>, LayoutError> {
     let mut placed = Vec::new();
     for (caller, callee) in manifest.edges() {
         let size = manifest.compartments[callee].call_buffer;

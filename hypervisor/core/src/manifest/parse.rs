@@ -10,10 +10,10 @@ use super::fields::{
     bytes, check_name, compartment_name, count, err, key_value, known_hypercalls, list,
 };
 use super::{
-    Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE,
-    MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH, MAX_NAME_LEN,
-    MAX_CALL_BUFFER, MAX_STACK, MAX_WATCHDOG, MIN_CALL_BUFFER, MIN_HEAP, MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE,
-    VERSION,
+    Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_CALL_BUFFER, MAX_COMPARTMENTS,
+    MAX_CONSOLE, MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH,
+    MAX_NAME_LEN, MAX_STACK, MAX_WATCHDOG, MIN_CALL_BUFFER, MIN_HEAP, MIN_STACK, MIN_WATCHDOG,
+    Manifest, ManifestError, PAGE_SIZE, VERSION,
 };
 use alloc::collections::BTreeMap;
 use alloc::format;

@@ -1,8 +1,8 @@
 //! Writing a manifest back as text (the canonical form `parse` reads).
 
 use super::{
-    Access, DEFAULT_CALL_BUFFER, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK, HypercallSet,
-    Manifest, VERSION,
+    Access, DEFAULT_CALL_BUFFER, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_STACK,
+    HypercallSet, Manifest, VERSION,
 };
 use alloc::string::String;
 use core::fmt::Write;

@@ -39,7 +39,12 @@ pub(super) fn provision<F: EntryFormat, M: Memory>(
             v.table
                 .map_range(mem, p.gpa, frames.start(), p.size, Perms::RW)
                 .map_err(|e| alloc::format!("{edge}: {e}"))?;
-            write_entry(mem, v.pages.channels.start(), table + 4 * peer as u64, p.entry());
+            write_entry(
+                mem,
+                v.pages.channels.start(),
+                table + 4 * peer as u64,
+                p.entry(),
+            );
         }
         all.push(Channel {
             caller: ViewId(p.caller as u16),
