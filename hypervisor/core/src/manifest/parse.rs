@@ -186,21 +186,7 @@ impl Parser {
                         return Err(err(line, key, "a compartment cannot call itself"));
                     }
                 }
-                "hypercalls" => {
-                    let known = |h: &str| match Hypercall::from_manifest_name(h) {
-                        Some(_) => Ok(()),
-                        None => Err(format!(
-                            "unknown hypercall '{}' (known: {})",
-                            shown(h),
-                            known_hypercalls()
-                        )),
-                    };
-                    let names = list(line, key, value, Hypercall::MANIFEST.len(), known)?;
-                    let named = names
-                        .iter()
-                        .filter_map(|h| Hypercall::from_manifest_name(h));
-                    decl.hypercalls = HypercallSet::MINIMAL.union(named.collect());
-                }
+                "hypercalls" => decl.hypercalls = hypercall_set(line, key, value)?,
                 "stack" => decl.stack = bytes(line, key, value, MIN_STACK, MAX_STACK)?,
                 "heap" => decl.heap = bytes(line, key, value, MIN_HEAP, MAX_HEAP)?,
                 "call_buffer" => {
@@ -324,4 +310,21 @@ impl Parser {
             grants: self.grants.into_iter().map(|(g, _)| g).collect(),
         })
     }
+}
+
+/// A `hypercalls=` value: what it names, plus what every compartment may use.
+fn hypercall_set(line: usize, key: &str, value: &str) -> Result<HypercallSet> {
+    let known = |h: &str| match Hypercall::from_manifest_name(h) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "unknown hypercall '{}' (known: {})",
+            shown(h),
+            known_hypercalls()
+        )),
+    };
+    let names = list(line, key, value, Hypercall::MANIFEST.len(), known)?;
+    let named = names
+        .iter()
+        .filter_map(|h| Hypercall::from_manifest_name(h));
+    Ok(HypercallSet::MINIMAL.union(named.collect()))
 }
