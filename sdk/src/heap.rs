@@ -79,6 +79,15 @@ fn info_word(offset: u64) -> u64 {
     unsafe { addr.read_volatile() }
 }
 
+/// [`init`], unless it ran already: one plain load on the path of every typed export
+/// (an export may be called before `main`).
+#[inline]
+pub(crate) fn ensure_init() {
+    if !INITIALISED.load(Ordering::Relaxed) {
+        init();
+    }
+}
+
 /// Hands the heap the info page names to the allocator. Called by the entry point before
 /// `main`; later calls do nothing. Until then, or if the info page names no heap (a
 /// hypervisor older than `heap=`), every allocation fails.

@@ -102,6 +102,10 @@ fn incoming() -> Option<Buffer> {
         .and_then(Buffer::from_entry)
 }
 
+/// Arguments of at most this many encoded bytes are copied to the stack, larger ones to
+/// the heap.
+const SMALL_ARGS: usize = 128;
+
 /// Makes a typed call: `args` (a tuple) to the export `import` names, whose signature
 /// fingerprint is `fingerprint`; decodes its result as an `R`.
 ///
@@ -161,7 +165,7 @@ pub fn serve<R: Serialize>(
     run: impl FnOnce(&[u8]) -> Result<R, Rejection>,
 ) -> u64 {
     // An export may be called before this compartment's `main` ran.
-    crate::heap::init();
+    crate::heap::ensure_init();
     match serve_inner(len, fingerprint, expect, run) {
         Ok(len) => len as u64,
         Err(rejection) => rejection.code(),
@@ -178,16 +182,27 @@ fn serve_inner<R: Serialize>(
         return Err(Rejection::Mismatch);
     }
     let buffer = incoming().ok_or(Rejection::NoBuffer)?;
-    let args: Vec<u8> = {
+    // The copy: on the stack when small (no allocation on the common path), else on the
+    // heap.
+    let mut small = [0u8; SMALL_ARGS];
+    let large: Vec<u8>;
+    let args: &[u8] = {
         // SAFETY: no other reference into the buffer exists, and the slice dies at the
         // end of this block, before `run` (which may make gate calls).
         let bytes = unsafe { buffer.bytes_mut() };
-        tessera_wire::read(bytes, len)
-            .map_err(|_| Rejection::Malformed)?
-            .to_vec()
+        let bytes = tessera_wire::read(bytes, len).map_err(|_| Rejection::Malformed)?;
+        match small.get_mut(..bytes.len()) {
+            Some(copy) => {
+                copy.copy_from_slice(bytes);
+                copy
+            }
+            None => {
+                large = bytes.to_vec();
+                &large
+            }
+        }
     };
-    let result = run(&args)?;
-    drop(args);
+    let result = run(args)?;
     // SAFETY: `run` returned, so no gate call is in progress, and no other reference
     // into the buffer exists; the slice dies before this function returns.
     let bytes = unsafe { buffer.bytes_mut() };
@@ -239,15 +254,17 @@ impl<T: Default> Server<T> {
     /// # Errors
     /// [`Rejection::Busy`] when called re-entrantly.
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Rejection> {
-        if self.busy.swap(true, Ordering::Acquire) {
+        // A load and a store, not a locked swap: one thread of control (see `Sync`).
+        if self.busy.load(Ordering::Relaxed) {
             return Err(Rejection::Busy);
         }
+        self.busy.store(true, Ordering::Relaxed);
         // SAFETY: `busy` was clear and is now set: no other `&mut` to the value exists
         // until it is cleared below, and a panic in `f` stops the compartment (no
         // unwinding), so it is never observed set by a later call of a live compartment.
         let value = unsafe { &mut *self.value.get() };
         let result = f(value.get_or_insert_with(T::default));
-        self.busy.store(false, Ordering::Release);
+        self.busy.store(false, Ordering::Relaxed);
         Ok(result)
     }
 }
