@@ -132,3 +132,45 @@ fn scenario_app_reports() {
         &[("compartment", "app-client"), ("code", "0")],
     );
 }
+
+/// Scenario `typed-hostile` (issue 14, data across calls; docs/gates.md "Call buffers"):
+/// a callee's garbage replies are `CallError::BadReply` for the caller, never a fault or
+/// a panic; a caller's wrong fingerprint or over-long length is rejected by the callee's
+/// shim; the proper call still works afterwards.
+#[test]
+fn scenario_typed_hostile() {
+    let outcome = check_scenario("typed-hostile", &[]);
+    let report = || outcome.failure_report();
+    for (check, got) in [
+        ("past-the-buffer", "Err(BadReply)"),
+        ("not-a-string", "Err(BadReply)"),
+        ("not-a-length", "Err(BadReply)"),
+        ("valid", "Ok(\"ok\")"),
+        ("mismatch", "Some(Mismatch)"),
+        ("malformed", "Some(Malformed)"),
+        ("honest", "Ok(\"still served!\")"),
+    ] {
+        assert_record(
+            outcome,
+            "APP",
+            &[
+                ("compartment", "typed-caller"),
+                ("check", check),
+                ("got", got),
+                ("ok", "true"),
+            ],
+        );
+    }
+    assert!(
+        outcome.transcript.records("FAULT").next().is_none(),
+        "{}",
+        report()
+    );
+    for compartment in ["typed-liar", "typed-caller"] {
+        assert_record(
+            outcome,
+            "EXIT",
+            &[("compartment", compartment), ("code", "0")],
+        );
+    }
+}

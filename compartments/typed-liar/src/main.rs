@@ -1,0 +1,84 @@
+//! The callee of the typed-hostile scenario: serves `honest` properly, and answers
+//! `lying::lie` from a hand-written export, each call worse than a reply may be:
+//! 1. a length one past its call buffer;
+//! 2. eight bytes of 0xff (no encoding of a String: an over-long varint length);
+//! 3. a value that is neither a length nor a rejection code;
+//! 4. then a valid reply, "ok".
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use tessera_sdk::abi::gate::{self, channels, state};
+use tessera_sdk::prelude::*;
+use typed_api::honest::Honest;
+
+tessera_sdk::entry!(main);
+
+#[derive(Default)]
+struct Server;
+
+impl Honest for Server {
+    fn shout(&mut self, text: &str) -> String {
+        format!("{text}!")
+    }
+}
+
+tessera_sdk::serve!(typed_api::honest, Server);
+
+/// Calls of `lie` so far.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// The call buffer of the caller this view is serving: `(address, bytes)`.
+fn incoming() -> (u64, u64) {
+    // SAFETY: the state and channel pages are mapped readable at fixed addresses in every
+    // view; 8- and 4-aligned in-page offsets (the top frame's index is bounded below).
+    unsafe {
+        let depth = ((gate::STATE + state::DEPTH) as *const u64).read_volatile();
+        let top = depth.saturating_sub(1).min(state::MAX_FRAMES - 1);
+        let tag = ((gate::STATE + state::TAGS + 8 * top) as *const u64).read_volatile();
+        let peer = state::peer(tag) % gate::SLOT_COUNT;
+        let entry = ((gate::CHANNELS + channels::IN + 4 * peer) as *const u32).read_volatile();
+        (channels::gpa(entry), channels::bytes(entry))
+    }
+}
+
+/// The hand-written export: ignores its arguments, answers per call number.
+extern "C" fn lie(_len: u64, _fingerprint: u64) -> u64 {
+    let (buffer, size) = incoming();
+    let write = |bytes: &[u8]| {
+        // SAFETY: the buffer is mapped RW- in this view for `size` bytes (its channel
+        // entry says so); the writes stay below `size`, nothing else references it.
+        unsafe {
+            let to = buffer as *mut u8;
+            for (i, b) in bytes.iter().enumerate().take(size as usize) {
+                to.add(i).write_volatile(*b);
+            }
+        }
+    };
+    match CALLS.fetch_add(1, Ordering::Relaxed) {
+        0 => size + 1,
+        1 => {
+            write(&[0xff; 8]);
+            8
+        }
+        2 => 1 << 40,
+        _ => {
+            // A String "ok": varint length 2, then the bytes.
+            write(&[2, b'o', b'k']);
+            3
+        }
+    }
+}
+
+/// Keeps the notes of `lie` (the export and its signature, with the interface's
+/// fingerprint) in the image, as `serve!` does for a served interface.
+fn lie_notes() {
+    tessera_sdk::__typed_export_note!(lie, lie, typed_api::lying::__fingerprint::lie);
+}
+
+#[used]
+static LIE_NOTES: fn() = lie_notes;
+
+fn main() {
+    println!("typed-liar: ready");
+}
