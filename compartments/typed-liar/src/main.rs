@@ -28,31 +28,32 @@ tessera_sdk::serve!(typed_api::honest, Server);
 /// Calls of `lie` so far.
 static CALLS: AtomicU64 = AtomicU64::new(0);
 
+/// The word at `addr` in a gate page.
+fn word<T: Copy>(addr: u64) -> T {
+    // SAFETY: only called with addresses in this view's state and channel pages, mapped
+    // readable at fixed addresses in every view, aligned for `T`.
+    unsafe { (addr as *const T).read_volatile() }
+}
+
 /// The call buffer of the caller this view is serving: `(address, bytes)`.
 fn incoming() -> (u64, u64) {
-    // SAFETY: the state and channel pages are mapped readable at fixed addresses in every
-    // view; 8- and 4-aligned in-page offsets (the top frame's index is bounded below).
-    unsafe {
-        let depth = ((gate::STATE + state::DEPTH) as *const u64).read_volatile();
-        let top = depth.saturating_sub(1).min(state::MAX_FRAMES - 1);
-        let tag = ((gate::STATE + state::TAGS + 8 * top) as *const u64).read_volatile();
-        let peer = state::peer(tag) % gate::SLOT_COUNT;
-        let entry = ((gate::CHANNELS + channels::IN + 4 * peer) as *const u32).read_volatile();
-        (channels::gpa(entry), channels::bytes(entry))
-    }
+    let depth: u64 = word(gate::STATE + state::DEPTH);
+    let top = depth.saturating_sub(1).min(state::MAX_FRAMES - 1);
+    let tag: u64 = word(gate::STATE + state::TAGS + 8 * top);
+    let peer = state::peer(tag) % gate::SLOT_COUNT;
+    let entry: u32 = word(gate::CHANNELS + channels::IN + 4 * peer);
+    (channels::gpa(entry), channels::bytes(entry))
 }
 
 /// The hand-written export: ignores its arguments, answers per call number.
 extern "C" fn lie(_len: u64, _fingerprint: u64) -> u64 {
     let (buffer, size) = incoming();
     let write = |bytes: &[u8]| {
-        // SAFETY: the buffer is mapped RW- in this view for `size` bytes (its channel
-        // entry says so); the writes stay below `size`, nothing else references it.
-        unsafe {
-            let to = buffer as *mut u8;
-            for (i, b) in bytes.iter().enumerate().take(size as usize) {
-                to.add(i).write_volatile(*b);
-            }
+        for (i, b) in bytes.iter().enumerate().take(size as usize) {
+            let to = (buffer + i as u64) as *mut u8;
+            // SAFETY: the buffer is mapped RW- in this view for `size` bytes (its
+            // channel entry says so); `i` stays below `size`; nothing references it.
+            unsafe { to.write_volatile(*b) };
         }
     };
     match CALLS.fetch_add(1, Ordering::Relaxed) {
