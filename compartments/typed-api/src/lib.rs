@@ -1,5 +1,7 @@
-//! The interfaces of the typed-hostile scenario: `honest`, which `typed-liar` serves with
-//! `serve!`, and `lying`, whose export it writes by hand to answer with garbage.
+//! The interfaces of the typed scenarios. typed-hostile: `honest`, which `typed-liar`
+//! serves with `serve!`, and `lying`, whose export it writes by hand to answer with
+//! garbage. typed-reentrant: `relay` and `leaf` (served by `typed-inner`) and `echo`
+//! (served by `typed-outer`), which call each other back over the same edges.
 #![no_std]
 
 extern crate alloc;
@@ -16,5 +18,26 @@ tessera_sdk::interface! {
     /// Declared like any interface; its one export is hand-written and lies.
     pub mod lying: Lying = "typed-liar" {
         fn lie() -> String;
+    }
+}
+
+tessera_sdk::interface! {
+    /// typed-inner's first interface: calls back into typed-outer while it runs.
+    pub mod relay: Relay = "typed-inner" {
+        /// `relay(ECHO)`, where ECHO is what `echo::echo(text + ">inner")` answered.
+        fn relay(text: &str) -> String;
+    }
+
+    /// typed-inner's second interface (its own server, so it is not busy while `relay`
+    /// runs).
+    pub mod leaf: Leaf = "typed-inner" {
+        /// `[text]`.
+        fn mark(text: &str) -> String;
+    }
+
+    /// typed-outer's interface, called back by `relay`.
+    pub mod echo: Echo = "typed-outer" {
+        /// `leaf::mark(text)`, `|`, and what a second, re-entrant `relay` call gave.
+        fn echo(text: &str) -> String;
     }
 }

@@ -175,3 +175,37 @@ fn scenario_typed_hostile() {
         );
     }
 }
+
+/// Scenario `typed-reentrant` (docs/gates.md "Call buffers", why nested and re-entrant
+/// calls on one edge are safe): a call over the edge a pending call's arguments came in
+/// on does not disturb it, and a re-entrant call into a server that is lent out is
+/// refused, not aliased.
+#[test]
+fn scenario_typed_reentrant() {
+    let outcome = check_scenario("typed-reentrant", &[]);
+    assert_record(
+        outcome,
+        "APP",
+        &[
+            ("compartment", "typed-outer"),
+            ("answer", "relay([x>inner]|Err(Rejected(Busy)))"),
+            ("ok", "true"),
+        ],
+    );
+    assert_record(
+        outcome,
+        "STATS",
+        &[
+            ("compartment", "typed-inner"),
+            ("calls_in", "3"),
+            ("faults", "0"),
+        ],
+    );
+    for compartment in ["typed-outer", "typed-inner"] {
+        assert_record(
+            outcome,
+            "EXIT",
+            &[("compartment", compartment), ("code", "0")],
+        );
+    }
+}
