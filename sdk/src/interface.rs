@@ -40,8 +40,9 @@
 ///   the callee's image before anything boots.
 ///
 /// Arguments are encoded into the caller→callee call buffer (default 4 KiB, manifest
-/// `call_buffer=` on the callee); too large → `CallError::TooLarge`. Reference
-/// arguments (`&str`, `&[u8]`, `&T`) are fine; results must be owned types. The manifest
+/// `call_buffer=` on the callee); too large → `CallError::TooLarge`. Arguments are
+/// owned types or `&str` / `&[u8]` (the callee borrows those from its private copy of
+/// the bytes; other types are passed by value); results are owned types. The manifest
 /// must list the callee in the caller's `calls=` and every function in the callee's
 /// `exports=`.
 #[macro_export]
@@ -144,7 +145,11 @@ macro_rules! interface {
 /// the interface becomes an export of this compartment (named as in the interface), in
 /// the image's export table. The type must implement the interface's trait and
 /// `Default`; its value is created on the first call and lives as long as the
-/// compartment ([`typed::Server`](crate::typed::Server)).
+/// compartment ([`typed::Server`](crate::typed::Server)). Each call gets it as `&mut`,
+/// so a call that arrives while another call of the same server is running (a
+/// re-entrant call: the body called out and someone called back in) is refused with
+/// `CallError::Rejected(Busy)`; serve two interfaces from two types to let one call the
+/// other's back (scenario `typed-reentrant`).
 ///
 /// ```ignore
 /// #[derive(Default)]
