@@ -7,12 +7,24 @@
 extern crate alloc;
 
 use alloc::string::String;
+use tessera_sdk::serde::{Deserialize, Serialize};
+
+/// A struct across the gate with no serde dependency of this crate's own: the SDK's
+/// re-export, named by `#[serde(crate = ...)]`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(crate = "tessera_sdk::serde")]
+pub struct Shouted {
+    pub text: String,
+    pub marks: u8,
+}
 
 tessera_sdk::interface! {
     /// Served as the SDK serves it.
     pub mod honest: Honest = "typed-liar" {
         /// `text` with a `!` appended.
         fn shout(text: &str) -> String;
+        /// `text` with `marks` `!`s, as a struct.
+        fn shout_struct(text: &str, marks: u8) -> Shouted;
     }
 
     /// Declared like any interface; its one export is hand-written and lies.

@@ -43,5 +43,10 @@ fn main() -> i32 {
         format!("{:?}", honest::shout("still served")),
         "Ok(\"still served!\")",
     );
+    check(
+        "struct",
+        format!("{:?}", honest::shout_struct("two", 2)),
+        "Ok(Shouted { text: \"two!!\", marks: 2 })",
+    );
     i32::from(wrong != 0)
 }

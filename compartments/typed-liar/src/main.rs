@@ -21,6 +21,13 @@ impl Honest for Server {
     fn shout(&mut self, text: &str) -> String {
         format!("{text}!")
     }
+
+    fn shout_struct(&mut self, text: &str, marks: u8) -> typed_api::Shouted {
+        typed_api::Shouted {
+            text: format!("{text}{}", "!".repeat(marks.into())),
+            marks,
+        }
+    }
 }
 
 tessera_sdk::serve!(typed_api::honest, Server);
