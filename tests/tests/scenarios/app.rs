@@ -150,7 +150,10 @@ fn scenario_typed_hostile() {
         ("malformed", "Some(Malformed)"),
         // Values stay escaped as on the line (docs/transcript.md): a space is %20.
         ("honest", "Ok(\"still%20served!\")"),
-        ("struct", "Ok(Shouted%20{%20text:%20\"two!!\",%20marks:%202%20})"),
+        (
+            "struct",
+            "Ok(Shouted%20{%20text:%20\"two!!\",%20marks:%202%20})",
+        ),
     ] {
         assert_record(
             outcome,
