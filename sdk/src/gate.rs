@@ -5,7 +5,8 @@
 //! ones are zero, so nothing of the caller's leaks through them), and executes
 //! `call [gate::CODE + gate::entry::CALL]`. The gate switches views, runs the export on
 //! the callee's stack, and returns here with RAX = result, RDX = status. It preserves
-//! RBX, RBP, RSP and R12–R15 and scrubs every other register.
+//! RBX, RBP, R15 and RSP; R12–R14 are declared clobbered (the compiler saves them where
+//! they are live) and every other register is scrubbed.
 //!
 //! Most code uses the typed wrappers [`import!`](crate::import) generates; [`lookup`] and
 //! [`call`] are the untyped layer under them.
@@ -149,30 +150,49 @@ pub fn call(target: Export, args: [u64; 6]) -> Result<u64, CallError> {
 }
 
 /// [`call`] once no grant view is alive.
-#[inline]
+#[inline(always)]
 pub(crate) fn call_unchecked(target: Export, args: [u64; 6]) -> Result<u64, CallError> {
-    let (result, status) = raw_call(target.view.into(), target.index.into(), args);
-    match CallError::from_status(status) {
-        None => Ok(result),
-        Some(e) => Err(e),
+    call_view(target.view.into(), target.index.into(), args)
+}
+
+/// The gate call with the status decoded: the success path is one test of RDX, the
+/// errors are built out of line.
+#[inline(always)]
+pub(crate) fn call_view(view: u64, index: u64, args: [u64; 6]) -> Result<u64, CallError> {
+    let (result, status) = raw_call(view, index, args);
+    if status == status::OK {
+        Ok(result)
+    } else {
+        Err(failed(status))
     }
 }
 
+/// The error for a gate status other than OK (off the hot path).
+#[cold]
+#[inline(never)]
+fn failed(status: u64) -> CallError {
+    CallError::from_status(status).unwrap_or(CallError::UnknownStatus(status))
+}
+
 /// The gate call itself: returns `(RAX, RDX)` = (result, status).
-#[inline]
+#[inline(always)]
 fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
     let [a0, a1, a2, a3, a4, a5] = args;
     let (result, status): (u64, u64);
     // SAFETY: the gate's entry point is executable in every view and behaves like a
-    // System V function as far as this compartment's state goes: it returns here with
-    // RSP restored, keeps RBX, RBP and R12–R15, and everything else it may change is
-    // declared: the argument and protocol registers as operands, every other
-    // caller-saved register (GPRs, vector, x87, flags) through `clobber_abi("sysv64")`.
+    // System V function as far as this compartment's state goes, except that R12–R14
+    // are not preserved: it returns here with RSP restored, keeps RBX, RBP and R15, and
+    // everything else it may change is declared: the argument and protocol registers as
+    // operands, R12–R14 as clobbers (the compiler saves them only where they are live,
+    // cheaper than the gate saving them on every call: R12 and R13 carry the reply's op
+    // and result), every other caller-saved register (GPRs, vector, x87, flags) through
+    // `clobber_abi("sysv64")`.
     // The asm is not `nomem`: the callee may write grants, so the compiler must not
     // cache memory across it (and `call` asserts no Rust reference into a grant is
     // live). The only memory it writes in this view is the return address pushed below
-    // RSP (hence no `nostack`) and this view's gate state page, which no Rust code
-    // references.
+    // RSP (hence no `nostack`) and the gate's words of this view's state page, which no
+    // Rust code references (the SDK's own word there, `grant::live_views`, it never
+    // touches).
     unsafe {
         asm!(
             "call rcx",
@@ -185,6 +205,9 @@ fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
             inlateout("r10") a3 => _,
             inlateout("r8") a4 => _,
             inlateout("r9") a5 => _,
+            out("r12") _,
+            out("r13") _,
+            out("r14") _,
             clobber_abi("sysv64"),
         );
     }

@@ -16,6 +16,8 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tessera_abi::error;
 
+use tessera_abi::gate;
+
 use crate::hypercall::{Error, raw};
 
 /// Grants a compartment can hold at once.
@@ -24,8 +26,18 @@ pub const MAX_HELD: usize = 16;
 /// Base addresses of the grants a [`Grant`] handle exists for (0 = free slot).
 static HELD: [AtomicU64; MAX_HELD] = [const { AtomicU64::new(0) }; MAX_HELD];
 
-/// Number of live [`GrantRef`] / [`GrantMut`] views.
-static LIVE_VIEWS: AtomicUsize = AtomicUsize::new(0);
+/// Number of live [`GrantRef`] / [`GrantMut`] views: the SDK's own word of this view's
+/// gate state page ([`gate::state::SDK_LIVE_VIEWS`]). At a fixed address the check before
+/// every gate call is one compare; a static of this crate would be reached through the
+/// GOT from the compartment's code (two loads).
+#[inline(always)]
+fn live_views() -> &'static AtomicUsize {
+    // SAFETY: the state page is mapped read-write at `gate::STATE` in this view for as
+    // long as the compartment runs (docs/gates.md), and starts zeroed; this word is the
+    // SDK's alone (neither the gate nor L1 reads or writes it), 8-aligned, and every
+    // access to it goes through this atomic (same layout as a usize).
+    unsafe { &*((gate::STATE + gate::state::SDK_LIVE_VIEWS) as *const AtomicUsize) }
+}
 
 /// Panics if a grant view is alive (see the module documentation). The panic names the
 /// user's gate call (`#[track_caller]` up from there); inlined, so the check costs what
@@ -33,7 +45,7 @@ static LIVE_VIEWS: AtomicUsize = AtomicUsize::new(0);
 #[track_caller]
 #[inline(always)]
 pub(crate) fn assert_no_live_views() {
-    if LIVE_VIEWS.load(Ordering::Relaxed) != 0 {
+    if live_views().load(Ordering::Relaxed) != 0 {
         live_view_at_call();
     }
 }
@@ -108,7 +120,7 @@ impl Grant {
 
     /// The buffer, read-only. Drop the view before the next gate call.
     pub fn bytes(&self) -> GrantRef<'_> {
-        LIVE_VIEWS.fetch_add(1, Ordering::Relaxed);
+        live_views().fetch_add(1, Ordering::Relaxed);
         // SAFETY: the hypervisor maps `len` bytes at `addr` readable in this view for as
         // long as the compartment runs (checked non-null, not wrapping, <= isize::MAX by
         // `grant`); every byte value is a valid u8. Nothing writes the buffer while this
@@ -125,7 +137,7 @@ impl Grant {
         if !self.writable {
             return None;
         }
-        LIVE_VIEWS.fetch_add(1, Ordering::Relaxed);
+        live_views().fetch_add(1, Ordering::Relaxed);
         // SAFETY: as in `bytes`, and the buffer is mapped writable (GRANT's flag); the
         // `&mut self` borrow makes this the only view of it.
         let bytes = unsafe { slice::from_raw_parts_mut(self.addr as *mut u8, self.len) };
@@ -156,7 +168,7 @@ impl Deref for GrantRef<'_> {
 
 impl Drop for GrantRef<'_> {
     fn drop(&mut self) {
-        LIVE_VIEWS.fetch_sub(1, Ordering::Relaxed);
+        live_views().fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -181,6 +193,24 @@ impl DerefMut for GrantMut<'_> {
 
 impl Drop for GrantMut<'_> {
     fn drop(&mut self) {
-        LIVE_VIEWS.fetch_sub(1, Ordering::Relaxed);
+        live_views().fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A live grant view that is not a [`GrantRef`] / [`GrantMut`] (the borrows of
+/// [`crate::grant_static::StaticGrant`]): counted while alive, so gate calls panic.
+#[derive(Debug)]
+pub(crate) struct LiveView(());
+
+impl LiveView {
+    pub(crate) fn new() -> Self {
+        live_views().fetch_add(1, Ordering::Relaxed);
+        Self(())
+    }
+}
+
+impl Drop for LiveView {
+    fn drop(&mut self) {
+        live_views().fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -5,18 +5,23 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::gate::{self, CallError, Export};
 
-/// Set in [`Import`]'s cache once LOOKUP succeeded. LOOKUP's result is a non-negative
-/// i64, so its bit 63 is always clear.
-const RESOLVED: u64 = 1 << 63;
+/// [`Import`]'s cached view before LOOKUP succeeded. A view index is below 512, so no
+/// resolved view has bit 63 set: "resolved?" is the sign of the cached view.
+const UNRESOLVED: u64 = u64::MAX;
 
 /// An export of another compartment, named by compartment and export name, looked up
 /// with LOOKUP on first use and cached (a failed lookup is not cached: the next call
 /// asks again).
+///
+/// The cache is two words, the view (the "resolved" flag: [`UNRESOLVED`] until LOOKUP
+/// succeeded) and the export index, so a cached call loads both with no decoding. The
+/// index is stored first; on one vCPU a racing second lookup stores the same values.
 #[derive(Debug)]
 pub struct Import {
     compartment: &'static str,
     export: &'static str,
-    cache: AtomicU64,
+    view: AtomicU64,
+    index: AtomicU64,
 }
 
 impl Import {
@@ -24,22 +29,40 @@ impl Import {
         Self {
             compartment,
             export,
-            cache: AtomicU64::new(0),
+            view: AtomicU64::new(UNRESOLVED),
+            index: AtomicU64::new(0),
         }
     }
 
     /// The export's view and index: cached, or looked up now.
     pub fn resolve(&self) -> Result<Export, CallError> {
+        let (view, index) = self.cached()?;
+        Ok(Export {
+            view: view as u32,
+            index: index as u32,
+        })
+    }
+
+    /// `(view, index)` from the cache, or looked up now (out of line).
+    #[inline(always)]
+    fn cached(&self) -> Result<(u64, u64), CallError> {
         // Relaxed is enough: one vCPU, and a racing second lookup would store the same
-        // value anyway.
-        let cached = self.cache.load(Ordering::Relaxed);
-        if cached & RESOLVED != 0 {
-            return Ok(Export::from_packed(cached & !RESOLVED));
+        // values anyway.
+        let view = self.view.load(Ordering::Relaxed);
+        if view == UNRESOLVED {
+            return self.look_up();
         }
+        Ok((view, self.index.load(Ordering::Relaxed)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn look_up(&self) -> Result<(u64, u64), CallError> {
         let target = gate::lookup(self.compartment, self.export)?;
-        self.cache
-            .store(target.packed() | RESOLVED, Ordering::Relaxed);
-        Ok(target)
+        let (view, index) = (u64::from(target.view), u64::from(target.index));
+        self.index.store(index, Ordering::Relaxed);
+        self.view.store(view, Ordering::Relaxed);
+        Ok((view, index))
     }
 
     /// Calls the export with six arguments (see [`gate::call`]; its panic names the
@@ -52,17 +75,23 @@ impl Import {
     }
 
     /// [`Import::call`] once no grant view is alive.
+    #[inline(always)]
     fn call_unchecked(&self, args: [u64; 6]) -> Result<u64, CallError> {
-        gate::call_unchecked(self.resolve()?, args)
+        let (view, index) = self.cached()?;
+        gate::call_view(view, index, args)
     }
 }
 
-/// `args` followed by zeros: the six argument registers of a gate call.
+/// `args` followed by zeros: the six argument registers of a gate call (inlined, so the
+/// padding is constants).
 #[doc(hidden)]
-pub fn pad_args(args: &[u64]) -> [u64; 6] {
+#[inline(always)]
+pub fn pad_args<const N: usize>(args: [u64; N]) -> [u64; 6] {
     let mut regs = [0; 6];
-    for (reg, arg) in regs.iter_mut().zip(args) {
-        *reg = *arg;
+    let mut i = 0;
+    while i < N && i < 6 {
+        regs[i] = args[i];
+        i += 1;
     }
     regs
 }
@@ -111,6 +140,7 @@ macro_rules! import {
             $(
                 $(#[$attr])*
                 #[track_caller]
+                #[inline]
                 pub fn $fn(
                     $($arg: $ty),*
                 ) -> ::core::result::Result<$crate::__ret_ty!($($ret)?), $crate::gate::CallError> {
@@ -118,7 +148,7 @@ macro_rules! import {
                     const _: () = ::core::assert!(ARGS <= 6, "a gate call carries at most 6 arguments");
                     static IMPORT: $crate::import::Import =
                         $crate::import::Import::new(COMPARTMENT, ::core::stringify!($fn));
-                    let args = $crate::import::pad_args(&[
+                    let args = $crate::import::pad_args([
                         $($crate::gate::IntoArg::into_arg($arg)),*
                     ]);
                     IMPORT.call(args).map($crate::gate::FromRet::from_ret)

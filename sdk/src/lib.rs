@@ -31,7 +31,9 @@
 //!   arguments and results, copied through the call buffer of the edge ([`typed`]).
 //! - [`import!`]: typed calls to other compartments' exports (LOOKUP once, then the
 //!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
-//! - [`grant`]: the shared buffers the manifest grants this compartment.
+//! - [`grant!`] / [`StaticGrant`]: the shared buffers the manifest grants this
+//!   compartment, declared once as statics (one lookup for the compartment's life, copies
+//!   or closure-scoped borrows, no `RefCell`); [`grant()`] for a handle as a value.
 //! - [`app!`]: the compartment's own machine-readable lines, `@@APP compartment=NAME
 //!   key=value ...` (APP_REPORT; [`report::AppLine`] for keys chosen at run time), and
 //!   [`report!`]: the `@@ROUNDTRIPS`/`@@BENCH`/`@@CALL` lines tools read (REPORT).
@@ -54,6 +56,7 @@ pub mod console;
 pub mod export;
 pub mod gate;
 pub mod grant;
+pub mod grant_static;
 pub mod heap;
 pub mod hypercall;
 pub mod import;
@@ -66,6 +69,7 @@ pub mod typed;
 
 pub use gate::CallError;
 pub use grant::{Grant, grant};
+pub use grant_static::{GrantError, StaticGrant};
 pub use hypercall::{Error, exit, exit_count};
 pub use rt::Termination;
 pub use tessera_abi as abi;
@@ -77,7 +81,7 @@ pub use tessera_wire::serde;
 
 /// What a compartment usually wants in scope: `use tessera_sdk::prelude::*;`.
 pub mod prelude {
-    pub use crate::{CallError, Grant, exit, exit_count, grant, print, println};
+    pub use crate::{CallError, Grant, StaticGrant, exit, exit_count, grant, print, println};
     pub use alloc::boxed::Box;
     pub use alloc::format;
     pub use alloc::string::{String, ToString};

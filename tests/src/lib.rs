@@ -98,6 +98,22 @@ pub fn boot_modules(engine: Engine, args: &str, modules: Vec<Module>) -> BootOut
     boot_kernel(kernel_for(args), engine, args, modules)
 }
 
+/// [`boot`] on a machine with `cpus` CPUs (`cargo xtask run --smp N`).
+pub fn boot_smp(engine: Engine, args: &str, cpus: u32) -> BootOutcome {
+    if let Err(e) = tools::ensure(&tools::for_engine(&engine), Install::Never) {
+        panic!("{e:#}");
+    }
+    let mut image = Image::new(kernel_for(args).elf32.clone(), args);
+    image.cpus = cpus;
+    let spec = BootSpec {
+        image,
+        timeout: timeout(&engine),
+        echo: Echo::Prefixed(format!("{} smp={cpus}", engine.label())),
+        engine,
+    };
+    runner::boot(&spec).unwrap_or_else(|e| panic!("cannot boot {}: {e:#}", spec.engine.label()))
+}
+
 /// [`boot_modules`] on `kernel`, whatever `args` ask for.
 pub fn boot_kernel(
     kernel: &Kernel,

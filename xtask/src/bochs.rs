@@ -19,6 +19,12 @@ pub fn bochsrc(cpu: &str, iso: &Path, run_dir: &Path) -> String {
     bochsrc_sized(cpu, iso, run_dir, MEGS)
 }
 
+/// [`bochsrc`] for a machine with `count` CPUs (Bochs' `cpu: count=N`; the Debian build
+/// is configured with SMP support).
+pub fn bochsrc_smp(cpu: &str, iso: &Path, run_dir: &Path, count: u32) -> String {
+    bochsrc(cpu, iso, run_dir).replace("count=1,", &format!("count={},", count.max(1)))
+}
+
 /// [`bochsrc`] with `megs` MiB of guest memory.
 pub fn bochsrc_sized(cpu: &str, iso: &Path, run_dir: &Path, megs: u32) -> String {
     let iso = iso.display();
@@ -95,6 +101,17 @@ pub fn vnc_bind_failed(log: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smp_sets_the_cpu_count() {
+        let rc = bochsrc_smp("tigerlake", Path::new("/r/t.iso"), Path::new("/r"), 2);
+        assert!(rc.contains("cpu: model=tigerlake, count=2, ips="), "{rc}");
+        let one = bochsrc_smp("tigerlake", Path::new("/r/t.iso"), Path::new("/r"), 1);
+        assert_eq!(
+            one,
+            bochsrc("tigerlake", Path::new("/r/t.iso"), Path::new("/r"))
+        );
+    }
 
     #[test]
     fn bochsrc_runs_headless_from_the_iso() {

@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// View switching mode (appended to the kernel arguments as switch=MODE).
     #[arg(long, value_enum)]
     pub switch: Option<SwitchMode>,
+    /// CPUs the emulated machine has (Bochs `cpu: count=N`, QEMU `-smp N`); the kernel
+    /// starts them all unless `--kernel-args cpus=N` limits it.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub smp: u32,
     /// Start QEMU halted with its gdbstub on 127.0.0.1:PORT (default 1234) and wait for
     /// gdb; no timeout unless --timeout is given (QEMU engines; docs/debugging.md).
     #[arg(
@@ -109,6 +113,7 @@ pub fn build_and_boot(args: &RunArgs) -> Result<bool> {
     let kernel_args = kernel_args(args);
     let kernel = kernel::build_for(&kernel_args)?;
     let mut image = Image::new(kernel.elf32, kernel_args);
+    image.cpus = args.smp.max(1);
     if let Some(plan) = &plan {
         image.modules = plan.build()?;
     }

@@ -49,6 +49,9 @@ pub struct Image {
     /// Kernel arguments (after the path on the multiboot command line).
     pub args: String,
     pub modules: Vec<Module>,
+    /// CPUs the emulated machine has (Bochs `cpu: count=N`, QEMU `-smp N`); 1 unless
+    /// `--smp` asks for more.
+    pub cpus: u32,
 }
 
 impl Image {
@@ -58,6 +61,7 @@ impl Image {
             kernel,
             args: args.into(),
             modules: Vec::new(),
+            cpus: 1,
         }
     }
 

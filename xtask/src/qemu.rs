@@ -106,6 +106,10 @@ pub fn args(accel: Accel, cpu: &str, image: &Image, com1: &Path) -> Vec<OsString
         .map(OsString::from),
     );
     args.push(serial);
+    if image.cpus > 1 {
+        args.push("-smp".into());
+        args.push(image.cpus.to_string().into());
+    }
     args.push("-device".into());
     args.push(format!("isa-debug-exit,iobase={QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04").into());
     args.push("-kernel".into());
@@ -204,6 +208,16 @@ mod tests {
         );
         // The arguments stay one argv entry.
         assert_eq!(args[args.len() - 1], "a=1 b=2");
+    }
+
+    #[test]
+    fn smp_gives_qemu_n_cpus_and_one_cpu_adds_nothing() {
+        let mut image = Image::new("/t/k".into(), "");
+        let one = joined(&args(Accel::Kvm, "host", &image, Path::new("/c")));
+        assert!(!one.contains("-smp"), "{one}");
+        image.cpus = 4;
+        let four = joined(&args(Accel::Kvm, "host", &image, Path::new("/c")));
+        assert!(four.contains(" -smp 4 "), "{four}");
     }
 
     #[test]

@@ -263,7 +263,7 @@ fn prepare(spec: &BootSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
             let iso = image::make_iso(&spec.image, run_dir)?;
             let rc = run_dir.join("bochsrc");
             let dbg = run_dir.join("dbg.rc");
-            fs::write(&rc, bochs::bochsrc(cpu, &iso, run_dir))?;
+            fs::write(&rc, bochs::bochsrc_smp(cpu, &iso, run_dir, spec.image.cpus))?;
             fs::write(&dbg, bochs::DEBUGGER_RC)?;
             bochs::command(&rc, &dbg)
         }
@@ -278,6 +278,9 @@ fn prepare(spec: &BootSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
             let iso = image::make_iso(&spec.image, run_dir)?;
             let mut command = Command::new("qemu-system-x86_64");
             command.args(qemu::uefi_args(cpu, qemu::Clock::from_env()?, &iso, com1));
+            if spec.image.cpus > 1 {
+                command.arg("-smp").arg(spec.image.cpus.to_string());
+            }
             command
         }
     };

@@ -7,8 +7,9 @@
 //!   the probe counts how many registers it found holding that pattern on entry
 //!   (RBX, RBP, R12–R15, RAX, R10, R11) and returns the count: it must be 0.
 //! - after: the probe left [`VICTIM_REGS_PATTERN`] in RCX, RDX, RSI, RDI, R8–R11; none
-//!   of them may still hold it (RDX is the gate's status), and RBX, RBP, R12–R14 must
-//!   hold the caller's pattern again.
+//!   of them, nor R12–R14 (which the gate does not preserve since ABI 3: R12 and R13
+//!   carry the reply's op and result, R14 is zeroed), may hold it (RDX is the gate's
+//!   status), and RBX and RBP must hold the caller's pattern again.
 //!
 //! Vector, x87 and flag state are not checked: compartments are built without SSE.
 //! Exit 0: scrubbed; `not contained` (exit 1): a register leaked; exit 2: the call
@@ -44,8 +45,9 @@ fn main() -> i32 {
     // SAFETY: a gate call like the SDK's (gate entry in RCX, R11 = view, RAX = index,
     // zero arguments), plus: RBX and RBP are saved on the stack around it (two pushes
     // keep RSP 16-byte aligned for the call) and restored after; R12–R14 carry the
-    // pattern and R15 the address of `after`, which the gate preserves; the stores after
-    // the call stay inside `after` (14 u64s). Everything the gate may change is declared.
+    // pattern (declared clobbered: the gate does not preserve them) and R15 the address
+    // of `after`, which the gate preserves; the stores after the call stay inside
+    // `after` (14 u64s). Everything the gate may change is declared.
     unsafe {
         asm!(
             "push rbx",
@@ -101,12 +103,17 @@ fn main() -> i32 {
             return not_contained(NAME, format_args!("{name} still holds the victim's value"));
         }
     }
-    for (name, value) in AFTER.iter().zip(after).skip(9) {
+    for (name, value) in AFTER.iter().zip(after).skip(11) {
+        if value == VICTIM_REGS_PATTERN {
+            return not_contained(NAME, format_args!("{name} still holds the victim's value"));
+        }
+    }
+    for (name, value) in AFTER.iter().zip(after).skip(9).take(2) {
         if value != CALLER_REGS_PATTERN {
             println!("{NAME}: the gate did not preserve {name} ({value:#x})");
             return 2;
         }
     }
-    println!("{NAME}: registers scrubbed both ways; RBX, RBP, R12-R14 preserved");
+    println!("{NAME}: registers scrubbed both ways; RBX, RBP preserved");
     0
 }

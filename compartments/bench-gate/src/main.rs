@@ -47,8 +47,8 @@ fn plain(x: u64) -> u64 {
 fn raw_gate_call(target: Export) -> u64 {
     let status: u64;
     // SAFETY: as the SDK's own gate call (tessera_sdk::gate): the gate returns here with
-    // RSP, RBX, RBP and R12–R15 preserved; every register it may change is an operand
-    // or clobbered through `clobber_abi("sysv64")`; not `nomem`, and no Rust reference
+    // RSP, RBX and RBP preserved; every register it may change is an operand or a
+    // clobber (R12–R14, and the rest through `clobber_abi("sysv64")`); not `nomem`, and no Rust reference
     // into a grant is alive (this compartment holds no grant view while benchmarking).
     unsafe {
         asm!(
@@ -62,6 +62,9 @@ fn raw_gate_call(target: Export) -> u64 {
             inlateout("r10") 0u64 => _,
             inlateout("r8") 0u64 => _,
             inlateout("r9") 0u64 => _,
+            out("r12") _,
+            out("r13") _,
+            out("r14") _,
             clobber_abi("sysv64"),
         );
     }

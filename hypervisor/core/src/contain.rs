@@ -23,7 +23,7 @@
 //!   thread elsewhere): [`settle`] pops it, and the walk goes on to its caller.
 //!
 //! The argument that this never harms an honest compartment is in docs/gates.md; the host
-//! test `tests/adversarial.rs` attacks it with random histories.
+//! test `tests/adversarial/` (one thread, and several in `smp.rs`) attacks it with random histories.
 
 use alloc::vec;
 use alloc::vec::Vec;

@@ -13,6 +13,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod acpi;
 pub mod caps;
 pub mod cases;
 pub mod console;
@@ -36,6 +37,7 @@ pub mod pte;
 pub mod report;
 pub mod rflags;
 pub mod scan;
+pub mod smp;
 pub mod svm;
 pub mod view_scan;
 pub mod vmfunc;

@@ -5,7 +5,7 @@
 //! written once in Rust, for the two places that must predict the gate exactly: L1 in
 //! trapped switching (it sees every switch and keeps the watchdog's activation stack,
 //! `crate::watchdog`), and the host model that attacks the protocol with random
-//! histories (`tests/adversarial.rs`). Each branch names the assembly label it mirrors.
+//! histories (`tests/adversarial/` (one thread, and several in `smp.rs`)). Each branch names the assembly label it mirrors.
 
 use tessera_abi::gate::{SLOT_SIZE, SLOTS, op, state, status};
 
@@ -42,7 +42,8 @@ pub struct Message {
     pub source: u64,
     /// R12: the operation ([`op`]).
     pub op: u64,
-    /// RBX: the export index (CALL) or the status (RETURN, REFUSE).
+    /// RBX: the export index (CALL). A reply's status travels in RDX (the host model
+    /// keeps it here); no decision depends on it.
     pub word: u64,
     /// R14 of a CALL: the index of the caller's OUT frame, which the callee records in
     /// its IN frame (`state::tag(IN, source, at)`).

@@ -3,8 +3,9 @@
 //! but never runs in L1. Every address in it is an absolute guest-physical address of the
 //! gate region (the info and state pages, the own slot), so it needs no base register.
 //!
-//! A message (R11 = source from the landing pad, R12 = op, RBX = export or status, R13 =
-//! result, R14 = the caller's OUT frame index, RDI, RSI, RDX, R10, R8, R9 = arguments) is
+//! A message (R11 = source from the landing pad, R12 = op, RBX = export (CALL), RDX =
+//! status (RETURN, REFUSE), R13 = result, R14 = the caller's OUT frame index, RDI, RSI,
+//! RDX, R10, R8, R9 = arguments) is
 //! judged by the *receiving* gate (`gate_land`) exactly as `tessera_core::protocol::receive`
 //! models it. The receiving gate zeroes every register that is not part of the message and
 //! normalises RFLAGS (0x202), DS/ES/FS/GS/SS and CR2 before any code of the receiver runs,
@@ -25,40 +26,31 @@ global_asm!(
     .global tessera_gate_start
 tessera_gate_start:
 
-/* Segments and CR2 as every compartment starts with them. CR2 is only written if a
-   compartment changed it (MOV to CR2 is serialising); it clobbers RCX. RFLAGS comes last,
-   right before the receiver's code: `push 0x202; popfq`, after every flag-writing xor. */
-.macro NORMALISE
-    mov ecx, {data_sel}
-    mov ds, ecx
-    mov es, ecx
-    mov fs, ecx
-    mov gs, ecx
-    mov ss, ecx
-    mov rcx, cr2
-    test rcx, rcx
-    jz 1f
-    xor ecx, ecx
-    mov cr2, rcx
-1:
+/* Segments as every compartment starts with them: the data selector, loaded straight
+   from this view's state page (L1 writes it there). CR2 is checked at landing, together
+   with the FAILED word; RFLAGS comes last, right before the receiver's code:
+   `push 0x202; popfq`, after every flag-writing instruction. */
+.macro SEGMENTS
+    mov ds, word ptr [{data_sel}]
+    mov es, word ptr [{data_sel}]
+    mov fs, word ptr [{data_sel}]
+    mov gs, word ptr [{data_sel}]
+    mov ss, word ptr [{data_sel}]
 .endm
 
 /* ---- gate_call (offset 0): a compartment calls `call rcx` with RCX = CODE. ---- */
 gate_call:
-    push rbx
+    push rbx                            /* R12-R14 are the SDK's to save (clobbered) */
     push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    push r15                            /* three pushes: RSPS[d] = 0 (mod 16), as a */
+                                        /* call arriving while we wait needs it */
     cmp r11, qword ptr [{views}]
     jae 8f                              /* no such view: NO_SUCH_EXPORT, no switch */
     mov r14, qword ptr [{depth}]        /* our OUT frame's index, sent with the call */
     lea rcx, [r11 * 4 + {out}]
     mov qword ptr [{tags} + r14 * 8], rcx
     mov qword ptr [{rsps} + r14 * 8], rsp
-    lea r12, [r14 + 1]
-    mov qword ptr [{depth}], r12
+    inc qword ptr [{depth}]
     inc qword ptr [{calls_out}]
     mov rbx, rax                        /* export index */
     mov r12d, {op_call}
@@ -69,124 +61,132 @@ gate_call:
     mov edx, {st_no_export}
     jmp 9f
 
-/* ---- gate_land: every landing pad jumps here with R11 = source view. ---- */
+/* ---- gate_land: every landing pad jumps here with R11 = source view. ----
+   One test covers two rare cases: CR2 written by someone (MOV to CR2 is serialising, so
+   it is cleared only then) and this view stopped. On the common path RCX is then 0. */
     .global tessera_gate_land
 tessera_gate_land:
-    cmp qword ptr [{failed}], 0
-    jne 40f
-    cmp r12, {op_call}
+    mov rcx, cr2
+    or rcx, qword ptr [{failed}]
+    jnz 60f
+61: cmp r12, {op_call}
     jne 20f
 
-    /* CALL from R11, export RBX. The export index and the caller check are masked into
-       the address so that no mispredicted branch calls anything (Spectre v1). */
-    bt qword ptr [{callers}], r11
-    sbb rcx, rcx
-    jnc 31f
+    /* CALL from R11, export RBX. The export bound and the caller's bit are both masked
+       into the index and the address, so no mispredicted branch calls anything
+       (Spectre v1); one branch for both, the refusal path tells them apart. */
     cmp rbx, qword ptr [{export_count}]
-    jae 32f
-    sbb rax, rax
+    sbb rax, rax                        /* -1: index in bounds */
+    bt qword ptr [{callers}], r11
+    sbb rcx, rcx                        /* -1: the source may call */
     and rax, rcx
     and rbx, rax
     and rax, qword ptr [{exports} + rbx * 8]
-    jz 32f                              /* declared, not registered yet */
+    jz 30f                              /* not permitted, no such export or address 0 */
     mov r13, qword ptr [{active}]
     cmp r13, qword ptr [{max_depth}]
     jae 33f
     mov r12, qword ptr [{depth}]
-    mov rsp, qword ptr [{stack_top}]    /* idle: the view's own stack; busy: below the */
-    test r12, r12                       /* frame it waits in */
-    cmovnz rsp, qword ptr [{rsps} - 8 + r12 * 8]
-    sub rsp, 128
-    and rsp, -16
+    mov rsp, qword ptr [{rsps} - 8 + r12 * 8]   /* busy: below the frame it waits in; */
+                                        /* idle: RSPS[-1] = IDLE_RSP, its stack top */
     shl r14, {at_shift}
-    lea rcx, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
-    mov qword ptr [{tags} + r12 * 8], rcx
-    mov qword ptr [{rsps} + r12 * 8], rsp
-    inc r12
-    mov qword ptr [{depth}], r12
-    inc r13
-    mov qword ptr [{active}], r13
+    lea rbp, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
+    mov qword ptr [{tags} + r12 * 8], rbp
+    inc qword ptr [{depth}]
+    inc qword ptr [{active}]
     inc qword ptr [{calls_in}]
-    push r11
-    push rcx
-    NORMALISE
+    mov r15d, r11d
+    /* RBP (the IN tag) and R15 (the source) survive the export (System V callee-saved);
+       RBX, R11-R15 hold only the message and this view's own bookkeeping, RAX the
+       export's address: nothing of the caller's but the arguments. */
+    SEGMENTS
     mov rcx, r10
-    xor ebx, ebx
-    xor ebp, ebp
-    xor r10d, r10d
-    xor r11d, r11d
-    xor r12d, r12d
-    xor r13d, r13d
-    xor r14d, r14d
-    xor r15d, r15d
     push 0x202
     popfq
     call rax
-    pop rcx
-    pop r11
-    mov r12, qword ptr [{depth}]
-    cmp rcx, qword ptr [{tags} - 8 + r12 * 8]
+    mov r14, qword ptr [{depth}]
+    cmp rbp, qword ptr [{tags} - 8 + r14 * 8]
     jne 50f                             /* our own frame is not where we left it */
-    dec r12
-    mov qword ptr [{depth}], r12
+    dec qword ptr [{depth}]
     dec qword ptr [{active}]
     mov r13, rax                        /* result */
-    xor ebx, ebx                        /* status OK */
+    xor edx, edx                        /* status OK */
     mov r12d, {op_return}
-    jmp 39f
+    mov ecx, r15d                       /* back to the source */
+    xor eax, eax
+    jmp qword ptr [{slot}]
 
-    /* RETURN (result R13, status RBX) or REFUSE (status RBX) from R11: it must answer
+    /* RETURN (result R13, status RDX) or REFUSE (status RDX) from R11: it must answer
        our top frame, a call to R11 (with no frame the sentinel, 0, matches nothing). */
-20: lea rcx, [r12 - {op_return}]
-    cmp rcx, 1
-    ja 34f                              /* an unknown op: refused */
-    mov rdx, qword ptr [{depth}]
-    lea rcx, [r11 * 4 + {out}]
-    cmp rcx, qword ptr [{tags} - 8 + rdx * 8]
+20: cmp r12, {op_return}
+    jne 21f
+22: mov rsi, qword ptr [{depth}]
+    lea rdi, [r11 * 4 + {out}]
+    cmp rdi, qword ptr [{tags} - 8 + rsi * 8]
     jne 25f
-    dec rdx
-    mov qword ptr [{depth}], rdx
-    mov rsp, qword ptr [{rsps} + rdx * 8]
+    dec qword ptr [{depth}]
+    mov rsp, qword ptr [{rsps} - 8 + rsi * 8]
     mov rax, r13
-    mov rdx, rbx
-    .global tessera_gate_resume
-tessera_gate_resume:                    /* L1 also resumes a waiting caller here */
-    NORMALISE
-    xor ecx, ecx
+    /* Back in this view's waiting code: RAX, RDX the answer, R11 the peer it called,
+       R12 the op, R13 the result, RCX 0 (landing); everything else is zeroed or restored
+       here. */
+70: SEGMENTS
     xor esi, esi
     xor edi, edi
     xor r8d, r8d
     xor r9d, r9d
     xor r10d, r10d
-    xor r11d, r11d
+    xor r14d, r14d
     push 0x202
     popfq
 9:  pop r15
-    pop r14
-    pop r13
-    pop r12
     pop rbp
     pop rbx
     ret
+
+    .global tessera_gate_resume
+tessera_gate_resume:                    /* L1 resumes a waiting caller here: RSP = its */
+    xor ecx, ecx                        /* saved RSP, RAX = 0, RDX = status */
+    xor r11d, r11d
+    mov rsi, cr2
+    test rsi, rsi
+    jz 70b
+    xor esi, esi
+    mov cr2, rsi
+    jmp 70b
+
+21: cmp r12, {op_refuse}
+    je 22b
+    jmp 34f                             /* an unknown op: refused */
 25: cmp r12, {op_refuse}
     je 45f                              /* a refusal is never refused: stray */
-34: mov ebx, {st_refused}
+34: mov edx, {st_refused}
     jmp 38f
-31: mov ebx, {st_not_permitted}
+30: bt qword ptr [{callers}], r11
+    jc 32f
+    mov edx, {st_not_permitted}
     jmp 38f
-32: mov ebx, {st_no_export}
+32: mov edx, {st_no_export}
     jmp 38f
-33: mov ebx, {st_too_deep}
+33: mov edx, {st_too_deep}
     jmp 38f
-41: mov ebx, {st_failed}
+41: mov edx, {st_failed}
 38: mov r12d, {op_refuse}
     xor r13d, r13d
-39: mov ecx, r11d                       /* back to the source, through our own slot */
+    mov ecx, r11d                       /* back to the source, through our own slot */
     xor eax, eax
     jmp qword ptr [{slot}]
 
-    /* A stopped compartment runs nothing: calls are refused, anything else is L1's. */
-40: cmp r12, {op_call}
+    /* CR2 dirty or this view stopped: clear CR2 if it is dirty, then a stopped view runs
+       nothing: calls are refused, anything else is L1's. */
+60: mov rcx, cr2
+    test rcx, rcx
+    jz 62f
+    xor ecx, ecx
+    mov cr2, rcx
+62: cmp qword ptr [{failed}], 0
+    je 61b
+    cmp r12, {op_call}
     je 41b
 45: mov esi, {v_stray}
     jmp 46f
@@ -199,7 +199,7 @@ tessera_gate_resume:                    /* L1 also resumes a waiting caller here
 tessera_gate_end:
     .text
 "#,
-    data_sel = const tessera_core::guest::DATA_SELECTOR,
+    data_sel = const gate::STATE + state::DATA_SELECTOR,
     views = const gate::INFO + info::VIEWS,
     slot = const gate::INFO + info::SLOT_ADDR,
     failed = const gate::INFO + info::FAILED,
@@ -207,7 +207,6 @@ tessera_gate_end:
     export_count = const gate::INFO + info::EXPORT_COUNT,
     exports = const gate::INFO + info::EXPORTS,
     max_depth = const gate::INFO + info::MAX_DEPTH,
-    stack_top = const gate::INFO + info::STACK_TOP,
     depth = const gate::STATE + state::DEPTH,
     active = const gate::STATE + state::ACTIVE,
     calls_out = const gate::STATE + state::CALLS_OUT,

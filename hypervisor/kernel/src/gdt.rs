@@ -1,6 +1,8 @@
-//! L1's own GDT with a TSS: VM exits load the host TR selector, which must not be 0
-//! (SDM 3C §27.2.3 "Checks on Host Segment and Descriptor-Table Registers").
+//! L1's own GDT with a TSS, one of each per CPU: VM exits load the host TR selector,
+//! which must not be 0 (SDM 3C §27.2.3 "Checks on Host Segment and Descriptor-Table
+//! Registers"), and LTR marks a TSS descriptor busy, so no two CPUs can share one.
 
+use crate::percpu::{CpuIndex, PerCpu};
 use core::arch::asm;
 use spin::Once;
 
@@ -16,7 +18,7 @@ struct Tss {
     iomap_base: u16,
 }
 
-static TSS: Tss = Tss {
+const EMPTY_TSS: Tss = Tss {
     reserved0: 0,
     rsp: [0; 3],
     reserved1: 0,
@@ -25,6 +27,8 @@ static TSS: Tss = Tss {
     reserved3: 0,
     iomap_base: core::mem::size_of::<Tss>() as u16,
 };
+
+static TSS: PerCpu<Tss> = PerCpu::new([EMPTY_TSS; crate::percpu::MAX_CPUS]);
 
 /// Selectors of this GDT.
 pub const CODE: u16 = 0x08;
@@ -36,25 +40,37 @@ pub const TSS_SELECTOR: u16 = 0x18;
 #[repr(C, align(16))]
 struct Gdt([u64; 5]);
 
-static GDT: Once<Gdt> = Once::new();
+static GDT: PerCpu<Once<Gdt>> = PerCpu::new([const { Once::new() }; crate::percpu::MAX_CPUS]);
 
-/// Address of the TSS (the VMCS host TR base).
+/// Address of the boot CPU's TSS (the VMCS host TR base; only the boot CPU runs guests).
 pub fn tss_base() -> u64 {
-    (&raw const TSS) as u64
+    tss_base_of(CpuIndex::BOOT)
 }
 
-/// Address of the GDT (the VMCS host GDTR base); 0 before [`init`].
+fn tss_base_of(cpu: CpuIndex) -> u64 {
+    core::ptr::from_ref(TSS.of(cpu)) as u64
+}
+
+/// Address of the boot CPU's GDT (the VMCS host GDTR base); 0 before [`init`].
 pub fn gdt_base() -> u64 {
-    GDT.get().map_or(0, |g| g.0.as_ptr() as u64)
+    GDT.of(CpuIndex::BOOT)
+        .get()
+        .map_or(0, |g| g.0.as_ptr() as u64)
 }
 
-/// Loads a GDT with code, data and an available TSS, then TR.
+/// Loads the boot CPU's GDT and TR.
 pub fn init() {
-    let tss = tss_base();
+    init_for(CpuIndex::BOOT);
+}
+
+/// Loads CPU `cpu`'s GDT with code, data and an available TSS, then TR. Called once on
+/// each CPU, by that CPU.
+pub fn init_for(cpu: CpuIndex) {
+    let tss = tss_base_of(cpu);
     let limit = (core::mem::size_of::<Tss>() - 1) as u64;
     let tss_low =
         (limit & 0xFFFF) | ((tss & 0xFF_FFFF) << 16) | (0x89 << 40) | (((tss >> 24) & 0xFF) << 56);
-    let gdt = GDT.call_once(|| {
+    let gdt = GDT.of(cpu).call_once(|| {
         Gdt([
             0,
             0x00AF_9A00_0000_FFFF,
@@ -73,9 +89,10 @@ pub fn init() {
         base: gdt.0.as_ptr() as u64,
     };
     // SAFETY: the GDT lives in a static; its code and data descriptors equal the boot GDT's
-    // at the same selectors, so reloading CS/SS/DS/ES with them keeps the current
-    // segments' meaning; the TSS descriptor points at a static TSS and is loaded once
-    // (LTR marks it busy; it is never loaded again).
+    // (and the AP trampoline's) at the same selectors, so reloading CS/SS/DS/ES with them
+    // keeps the current segments' meaning; the TSS descriptor points at this CPU's own
+    // static TSS and is loaded once, by this CPU (LTR marks it busy; it is never loaded
+    // again).
     unsafe {
         asm!(
             "lgdt [{ptr}]",

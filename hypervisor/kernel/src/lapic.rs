@@ -27,13 +27,20 @@ struct Register {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 struct Registers {
-    _below_eoi: [Register; 11],
+    _below_id: [Register; 2],
+    /// 0x20: local APIC ID (xAPIC: bits 24..31).
+    id: Register,
+    _below_eoi: [Register; 8],
     /// 0xB0: end of interrupt (write 0).
     eoi: Register,
     _below_spurious: [Register; 3],
     /// 0xF0: spurious-interrupt vector; bit 8 software-enables the APIC.
     spurious: Register,
-    _below_lvt_timer: [Register; 34],
+    _below_icr: [Register; 32],
+    /// 0x300: interrupt command, low half (writing it sends the IPI; bit 12: pending).
+    icr_low: Register,
+    /// 0x310: interrupt command, high half (xAPIC: destination in bits 24..31).
+    icr_high: Register,
     /// 0x320: LVT timer (vector, mask, mode).
     lvt_timer: Register,
     _below_initial_count: [Register; 5],
@@ -46,7 +53,10 @@ struct Registers {
     divide: Register,
 }
 
+const _: () = assert!(offset_of!(Registers, id) == 0x20);
 const _: () = assert!(offset_of!(Registers, eoi) == 0xB0);
+const _: () = assert!(offset_of!(Registers, icr_low) == 0x300);
+const _: () = assert!(offset_of!(Registers, icr_high) == 0x310);
 const _: () = assert!(offset_of!(Registers, spurious) == 0xF0);
 const _: () = assert!(offset_of!(Registers, lvt_timer) == 0x320);
 const _: () = assert!(offset_of!(Registers, initial_count) == 0x380);
@@ -75,10 +85,49 @@ pub fn mask_legacy_pic() {
     }
 }
 
+/// IA32_APIC_BASE bit 10: the APIC is in x2APIC mode (MSR access; the MMIO page is off).
+const X2APIC_ENABLE: u64 = 1 << 10;
+
+/// Finds the local APIC's MMIO page (IA32_APIC_BASE); false if it is in x2APIC mode,
+/// where the MMIO registers this module uses do not answer (SDM 3A §11.12.1).
+pub fn locate() -> bool {
+    let msr = crate::cpu::rdmsr_safe(IA32_APIC_BASE).unwrap_or(0xFEE0_0000);
+    BASE.store(msr & 0xF_FFFF_F000, Ordering::Relaxed);
+    msr & X2APIC_ENABLE == 0
+}
+
+/// This CPU's local APIC ID (xAPIC mode), or `None` before [`locate`].
+pub fn id() -> Option<u32> {
+    registers().map(|apic| map_field!(apic.id.value).read() >> 24)
+}
+
+/// Sends an IPI with ICR low word `command` to the CPU whose APIC ID is `apic_id` and
+/// waits until the APIC has sent it (delivery status, bit 12, clear; SDM 3A §11.6.1).
+fn send_ipi(apic_id: u32, command: u32) {
+    let Some(apic) = registers() else {
+        return;
+    };
+    map_field!(apic.icr_high.value).write(apic_id << 24);
+    map_field!(apic.icr_low.value).write(command);
+    while map_field!(apic.icr_low.value).read() & (1 << 12) != 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// INIT, level assert (delivery mode 101b, bit 14): the target resets and waits for a
+/// SIPI (SDM 3A §9.4.4.1).
+pub fn send_init(apic_id: u32) {
+    send_ipi(apic_id, 0x0000_4500);
+}
+
+/// Start-up IPI (delivery mode 110b): the target starts in real mode at `vector << 12`.
+pub fn send_startup(apic_id: u32, vector: u8) {
+    send_ipi(apic_id, 0x0000_4600 | u32::from(vector));
+}
+
 /// Enables the local APIC with the timer on [`TIMER_VECTOR`] (the SVM watchdog).
 pub fn init() {
-    let base = crate::cpu::rdmsr_safe(IA32_APIC_BASE).map_or(0xFEE0_0000, |v| v & 0xF_FFFF_F000);
-    BASE.store(base, Ordering::Relaxed);
+    locate();
     let Some(apic) = registers() else {
         return;
     };

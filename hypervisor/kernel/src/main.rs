@@ -21,12 +21,14 @@ mod lapic;
 mod loader;
 mod logger;
 mod mem;
+mod percpu;
 mod phys;
 mod probe;
 mod regs;
 mod run;
 mod serial;
 mod shutdown;
+mod smp;
 mod svm;
 mod vmx;
 
@@ -57,6 +59,13 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     let mut memory = phys::PhysMemory::new(mem::frame_allocator(&boot));
     report_memory(&boot, &memory);
     let caps = probe_machine();
+    // The APs' VMXON regions / host save areas live as long as this frame (kmain never
+    // returns).
+    let aps = smp::start_aps(&boot, &caps, &mut memory);
+    log::info!(
+        "{} CPU(s) online; compartments run on the boot CPU",
+        aps.online
+    );
     // VMX root operation, if this is a VMX CPU: a failure stops a boot that has
     // compartments to run, naming the VMXON error.
     let vmx_root = caps.vmx.as_ref().map(|vmx_caps| {

@@ -66,3 +66,38 @@ pub fn module_bytes(start: u64, end: u64) -> Option<&'static [u8]> {
     // for the whole run.
     Some(unsafe { core::slice::from_raw_parts(start as *const u8, len) })
 }
+
+/// The MADT the firmware left, read in place; with the kernel argument `acpi=dump`, every
+/// table on the way is printed as `@@RAW acpi table=SIG addr=ADDR bytes=HEX` (how the
+/// fixtures in hypervisor/core/tests/fixtures/acpi/ were recorded).
+pub fn acpi(info: &BootInfo) -> Result<tessera_core::acpi::Found, tessera_core::acpi::AcpiError> {
+    let found = tessera_core::acpi::find_madt(&IdentityMapped)?;
+    let dump = info
+        .args()
+        .iter()
+        .any(|(k, v)| k == "acpi" && v.as_deref() == Some("dump"));
+    if dump {
+        let rsdp = (*b"RSDP", found.rsdp.addr, found.rsdp.len());
+        for (sig, addr, len) in core::iter::once(rsdp).chain(found.tables.iter().copied()) {
+            let bytes = IdentityMapped.read(addr, len).unwrap_or(&[]);
+            let mut hex = alloc::string::String::with_capacity(2 * bytes.len());
+            for b in bytes {
+                use core::fmt::Write;
+                let _ = write!(hex, "{b:02x}");
+            }
+            crate::sprintln!(
+                "{} acpi table={} addr={addr:#x} bytes={hex}",
+                tessera_abi::transcript::RAW,
+                core::str::from_utf8(&sig).unwrap_or("?")
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Whether the AP trampoline's page is free RAM nothing else uses.
+pub fn trampoline_page_free(info: &BootInfo) -> bool {
+    let mut reserved: Vec<Range<u64>> = info.modules.iter().map(|m| m.start..m.end).collect();
+    reserved.extend(info.structures.iter().cloned());
+    tessera_core::smp::page_free(&info.memory_map, &reserved, tessera_core::smp::TRAMPOLINE)
+}

@@ -30,6 +30,9 @@ pub mod transcript {
     pub const RAW: &str = "@@RAW";
     /// `@@BOOT key=value ...`: facts about this boot (command line, memory).
     pub const BOOT: &str = "@@BOOT";
+    /// `@@CPU index=K apic=ID state=online|timeout`: one line per CPU the kernel brought
+    /// up (K = boot order, 0 = the boot CPU; ID = its local APIC ID).
+    pub const CPU: &str = "@@CPU";
     /// `@@RESULT pass` or `@@RESULT fail reason=...`: the last line of every boot.
     pub const RESULT: &str = "@@RESULT";
     /// `@@TRUNCATED compartment=NAME`: the compartment's console budget is spent; L1
@@ -118,8 +121,8 @@ pub mod error {
 ///
 /// A switch carries one message in registers: R11 = the source view (set by the landing
 /// pad the CPU lands on, so it cannot be forged), R12 = the [`op`], RBX = the export index
-/// (CALL) or a [`status`] (RETURN, REFUSE), R13 = the result (RETURN), and for a CALL the
-/// six arguments in RDI, RSI, RDX, R10, R8, R9. The receiving gate zeroes every other
+/// (CALL), RDX = a [`status`] (RETURN, REFUSE), R13 = the result (RETURN), and for a CALL
+/// the six arguments in RDI, RSI, RDX, R10, R8, R9. The receiving gate zeroes every other
 /// register before any code of the receiver runs. A CALL also carries, in R14, the
 /// index of the caller's OUT frame, which the callee records in its IN frame.
 pub mod gate {
@@ -147,8 +150,10 @@ pub mod gate {
     pub mod entry {
         /// `call [CODE + CALL]`: make a gate call. In: R11 = target view, RAX = export
         /// index, RDI, RSI, RDX, R10, R8, R9 = arguments. Out: RAX = result, RDX = status
-        /// ([`super::status`]), RFLAGS = 0x202. Preserves RBX, RBP, RSP, R12–R15 (System V
-        /// callee-saved); every other register is zeroed.
+        /// ([`super::status`]), RFLAGS = 0x202. Preserves RBX, RBP, R15 and RSP; since
+        /// ABI 3 R12–R14 are not preserved (R12 holds the reply's op, R13 the result, R14
+        /// is zeroed; the caller's compiler saves them only where they are live), and R11
+        /// holds the callee's view; every other register is zeroed.
         pub const CALL: u64 = 0;
     }
 
@@ -204,9 +209,9 @@ pub mod gate {
     pub mod op {
         /// Call export RBX of the target with the six argument registers.
         pub const CALL: u64 = 1;
-        /// Reply to the target's pending call: result R13, status RBX.
+        /// Reply to the target's pending call: result R13, status RDX.
         pub const RETURN: u64 = 2;
-        /// Reply refusing the target's message: status RBX. A refusal is never refused:
+        /// Reply refusing the target's message: status RDX. A refusal is never refused:
         /// one that matches no pending call ends in GATE_VIOLATION (stray), not a reply.
         pub const REFUSE: u64 = 3;
     }
@@ -271,14 +276,28 @@ pub mod gate {
         pub const CALLS_OUT: u64 = 16;
         /// u64: calls this view accepted.
         pub const CALLS_IN: u64 = 24;
+        /// u64 of the SDK's own: live views of grants in this compartment (the SDK
+        /// refuses a gate call while one is alive). The gate and L1 never touch it.
+        pub const SDK_LIVE_VIEWS: u64 = 32;
+        /// u16 (in a u64): the data selector, which the receiving gate loads into DS, ES,
+        /// FS, GS and SS straight from here (since ABI 3; one instruction each, no
+        /// register to load first). L1 writes it with every new `main`; the view may
+        /// write it, which changes only its own segments (or makes its own gate fault).
+        pub const DATA_SELECTOR: u64 = 40;
         /// u64 that is always 0: `TAGS[-1]`, so a reply with no frame matches nothing.
         pub const SENTINEL: u64 = TAGS - 8;
         /// `TAGS[MAX_FRAMES]`.
         pub const TAGS: u64 = 64;
         /// Most frames.
         pub const MAX_FRAMES: u64 = 240;
+        /// u64: the stack a call arriving while the view is idle (DEPTH 0) starts on,
+        /// `RSPS[-1]` (since ABI 3), so the gate finds its new stack with one load
+        /// whether the view is idle or waits: L1 writes the view's stack top here with
+        /// every new `main` (`info::STACK_TOP`). The view may write it: it only chooses
+        /// its own stack.
+        pub const IDLE_RSP: u64 = TAGS + 8 * MAX_FRAMES;
         /// `RSPS[MAX_FRAMES]`.
-        pub const RSPS: u64 = TAGS + 8 * MAX_FRAMES;
+        pub const RSPS: u64 = IDLE_RSP + 8;
         /// Frame kind: this view called `peer` and waits for its reply.
         pub const OUT: u64 = 1;
         /// Frame kind: `peer` called this view, which runs the export.

@@ -19,7 +19,10 @@ fn location_of(file: &str, needle: &str) -> String {
 fn a_panic_the_sdk_raises_names_the_users_line() {
     let outcome = check_scenario(
         "panic-location",
-        &[("panic-grant-view", &[("kind", "panic")])],
+        &[
+            ("panic-grant-view", &[("kind", "panic")]),
+            ("static-grant", &[("kind", "panic")]),
+        ],
     );
     let at = location_of("compartments/panic-grant-view/src/main.rs", "victim::ping(");
     let expected = format!("panicked at {at}");
@@ -54,5 +57,37 @@ fn a_panic_the_sdk_raises_names_the_users_line() {
     assert!(
         fault.offset.is_some() && fault.symbol.is_some(),
         "the runner named nothing: {fault:?}"
+    );
+}
+
+#[test]
+fn a_grant_static_copies_around_calls_and_refuses_calls_inside_a_borrow() {
+    let outcome = check_scenario(
+        "panic-location",
+        &[
+            ("panic-grant-view", &[("kind", "panic")]),
+            ("static-grant", &[("kind", "panic")]),
+        ],
+    );
+    let said = console(outcome, "static-grant");
+    for step in ["STATIC-GRANT copies=ok", "STATIC-GRANT busy=ok"] {
+        assert!(
+            said.contains(&step),
+            "static-grant did not say {step}\n{}",
+            outcome.failure_report()
+        );
+    }
+    let at = location_of(
+        "compartments/static-grant/src/main.rs",
+        "victim::ping(bytes",
+    );
+    let line = said
+        .iter()
+        .find(|l| l.starts_with("panicked at "))
+        .unwrap_or_else(|| panic!("no panic line\n{}", outcome.failure_report()));
+    assert!(
+        line.starts_with(&format!("panicked at {at}")),
+        "the panic does not name the call inside the borrow, {at}: {line}\n{}",
+        outcome.failure_report()
     );
 }

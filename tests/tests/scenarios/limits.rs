@@ -56,15 +56,21 @@ fn scenario_watchdog_budget() {
 fn scenario_heap() {
     let outcome = check_scenario(
         "heap",
-        &[(
-            "heap-overflow",
-            &[
-                ("kind", "out-of-memory"),
-                ("size", "1024"),
-                ("align", "1"),
-                ("heap", "8192"),
-            ],
-        )],
+        &[
+            (
+                "heap-overflow",
+                &[
+                    ("kind", "out-of-memory"),
+                    ("size", "1024"),
+                    ("align", "1"),
+                    ("heap", "8192"),
+                ],
+            ),
+            (
+                "heap-callee",
+                &[("kind", "out-of-memory"), ("heap", "8192")],
+            ),
+        ],
     );
     assert!(
         console(outcome, "heap-overflow").contains(&"heap-overflow: 7168 bytes allocated"),
@@ -82,6 +88,18 @@ fn scenario_heap() {
         outcome,
         "EXIT",
         &[("compartment", "heap-fill"), ("code", "0")],
+    );
+    // Out of memory inside an export: the callee stopped, its caller answered, twice.
+    assert!(
+        console(outcome, "heap-caller")
+            .contains(&"HEAP-CALLER small=2 large=callee-failed after=callee-failed"),
+        "the caller of an export that ran out of memory was not answered CalleeFailed\n{}",
+        outcome.failure_report()
+    );
+    assert_record(
+        outcome,
+        "EXIT",
+        &[("compartment", "heap-caller"), ("code", "0")],
     );
     // The heap is the hypervisor's, not the image's: no image spans 64 KiB of .bss.
     for load in outcome.transcript.records("LOAD") {

@@ -68,6 +68,7 @@ pub fn layout(runs: &[QemuRun]) -> Result<Layout> {
                     ..m.clone()
                 })
                 .collect(),
+            cpus: run.image.cpus,
         };
         let args: Vec<String> = qemu::args(Accel::Kvm, QEMU_CPU, &image, Path::new(GUEST_SERIAL))
             .into_iter()

@@ -16,17 +16,16 @@ tessera_sdk::import! {
 const MESSAGE: &str = "audit: the vault still serves after the client was stopped";
 const MAC_AT: usize = 2048;
 
+tessera_sdk::grant!(
+    /// The buffer shared with the vault.
+    static MSG = "msg"
+);
+
 fn main() -> i32 {
-    let Ok(mut msg) = grant("msg") else {
-        println!("auditor: no grant 'msg'");
+    if let Err(e) = MSG.write(0, MESSAGE.as_bytes()) {
+        println!("auditor: grant 'msg': {e}");
         return 1;
-    };
-    let Some(mut buf) = msg.bytes_mut() else {
-        println!("auditor: grant 'msg' is not writable");
-        return 1;
-    };
-    buf[..MESSAGE.len()].copy_from_slice(MESSAGE.as_bytes());
-    drop(buf);
+    }
     match vault::sign(0, MESSAGE.len() as u64, MAC_AT as u64) {
         Ok(32) => {}
         Ok(other) => {
@@ -38,10 +37,12 @@ fn main() -> i32 {
             return 1;
         }
     }
-    let mac: String = msg.bytes()[MAC_AT..MAC_AT + 32]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let mut mac = [0; 32];
+    if let Err(e) = MSG.read(MAC_AT, &mut mac) {
+        println!("auditor: grant 'msg': {e}");
+        return 1;
+    }
+    let mac: String = mac.iter().map(|b| format!("{b:02x}")).collect();
     println!("SIGNED by=auditor n=1 len={} mac={mac}", MESSAGE.len());
     0
 }

@@ -32,13 +32,14 @@ const MESSAGES: [&str; 3] = [
     "the quick brown fox jumps over the lazy dog",
 ];
 
+tessera_sdk::grant!(
+    /// The buffer shared with the vault (and the auditor).
+    static MSG = "msg"
+);
+
 fn main() -> i32 {
-    let Ok(mut msg) = grant("msg") else {
-        println!("client: no grant 'msg'");
-        return 1;
-    };
     for (n, text) in MESSAGES.iter().enumerate() {
-        match sign(&mut msg, text.as_bytes()) {
+        match sign(text.as_bytes()) {
             Ok(mac) => println!(
                 "SIGNED by=client n={} len={} mac={}",
                 n + 1,
@@ -66,22 +67,18 @@ fn main() -> i32 {
     1
 }
 
-/// Puts `text` in the grant, has the vault sign it, and returns the MAC.
-fn sign(msg: &mut Grant, text: &[u8]) -> Result<[u8; 32], String> {
-    let Some(mut buf) = msg.bytes_mut() else {
-        return Err("grant 'msg' is not writable".into());
-    };
-    buf.get_mut(..text.len())
-        .ok_or("message larger than the grant")?
-        .copy_from_slice(text);
-    drop(buf);
+/// Puts `text` in the grant, has the vault sign it, and returns the MAC. Copies in and
+/// out ([`StaticGrant::write`] / [`StaticGrant::read`]): no reference into the shared
+/// buffer exists while the vault runs.
+fn sign(text: &[u8]) -> Result<[u8; 32], String> {
+    MSG.write(0, text).map_err(|e| format!("{e}"))?;
     match vault::sign(0, text.len() as u64, MAC_AT as u64) {
         Ok(32) => {}
         Ok(other) => return Err(format!("vault refused the request ({other:#x})")),
         Err(e) => return Err(format!("{e}")),
     }
     let mut mac = [0; 32];
-    mac.copy_from_slice(&msg.bytes()[MAC_AT..MAC_AT + 32]);
+    MSG.read(MAC_AT, &mut mac).map_err(|e| format!("{e}"))?;
     Ok(mac)
 }
 

@@ -6,31 +6,34 @@ use super::*;
 impl Machine {
     /// Runs the receiving gate of `to` on `msg` (gate_land), following refusals.
     pub(crate) fn land(&mut self, to: usize, msg: Message) {
-        let v = &self.views[to];
+        let (v, f) = (&self.views[to], self.fr(to));
         let reads = protocol::reads(
             &msg,
             v.stopped,
             &v.callers,
             &v.exports,
-            (v.max_depth, v.active, v.top()),
+            (v.max_depth, f.active, f.top()),
         );
-        let decision = protocol::receive(&msg, &reads);
+        let decision = self.busy_or(to, protocol::receive(&msg, &reads));
         self.note(format!("  {msg:?} lands in {to}: {decision:?}"));
-        self.thread.current = to;
+        self.thread_mut().current = to;
         match decision {
             Decision::Accept(_) => {
                 let rsp = self.fresh_rsp();
                 let tag = state::tag(state::IN, msg.source, msg.at);
-                let v = &mut self.views[to];
-                if v.push(tag, rsp).is_err() {
+                let f = self.fr_mut(to);
+                if f.push(tag, rsp).is_err() {
                     return self.stop_current(Cause::OwnFault);
                 }
-                v.active += 1;
-                v.sources.push((msg.source, tag));
+                f.active += 1;
+                f.sources.push((msg.source, tag));
+                if self.views[to].serial {
+                    self.views[to].owner = Some(self.cur);
+                }
                 self.check_honest_has_control(to);
             }
             Decision::Resume => {
-                self.views[to].depth -= 1;
+                self.fr_mut(to).depth -= 1;
                 self.check_honest_has_control(to);
             }
             Decision::Refuse(word) => {
@@ -53,6 +56,29 @@ impl Machine {
         }
     }
 
+    /// A serial view accepts a call only if no other thread owns it: the gate's `lock
+    /// cmpxchg OWNER, 0 → CPU+1` when its ACTIVE on this vCPU is 0; else REFUSE(BUSY).
+    fn busy_or(&self, to: usize, decision: Decision) -> Decision {
+        let (v, f) = (&self.views[to], self.fr(to));
+        let taken = v.owner.is_some_and(|o| o != self.cur);
+        match decision {
+            Decision::Accept(_) if v.serial && f.active == 0 && taken => Decision::Refuse(BUSY),
+            d => d,
+        }
+    }
+
+    /// The gate's (and L1's) release: ACTIVE 1 → 0 on this vCPU, and the view is not
+    /// this vCPU's `main` (INFO(V,k) says so), stores OWNER = 0.
+    pub(crate) fn release_if_idle(&mut self, view: usize) {
+        let th = self.thread();
+        let main_here = !th.over && th.main == view;
+        let (cur, idle) = (self.cur, self.views[view].per_thread[self.cur].active == 0);
+        let v = &mut self.views[view];
+        if v.serial && idle && !main_here && v.owner == Some(cur) {
+            v.owner = None;
+        }
+    }
+
     pub(crate) fn fresh_rsp(&mut self) -> u64 {
         self.next_rsp += 0x10;
         self.next_rsp
@@ -60,13 +86,14 @@ impl Machine {
 
     /// The executing view's gate call (gate_call): OUT frame, then the switch.
     pub(crate) fn gate_call(&mut self, target: usize, export: u64) {
-        let me = self.thread.current;
+        let me = self.thread().current;
         if target >= self.views.len() {
             return; // NO_SUCH_EXPORT without switching; the caller keeps running
         }
         let rsp = self.fresh_rsp();
-        let at = self.views[me].depth as u64;
-        if self.views[me]
+        let at = self.fr(me).depth as u64;
+        if self
+            .fr_mut(me)
             .push(state::tag(state::OUT, target as u64, 0), rsp)
             .is_err()
         {
@@ -85,16 +112,17 @@ impl Machine {
 
     /// The export returned (the gate's path after `call rax`).
     pub(crate) fn gate_return(&mut self) {
-        let me = self.thread.current;
-        let v = &mut self.views[me];
-        let Some((source, tag)) = v.sources.pop() else {
+        let me = self.thread().current;
+        let f = self.fr_mut(me);
+        let Some((source, tag)) = f.sources.pop() else {
             return self.stop_current(Cause::Corrupt);
         };
-        if v.depth == 0 || v.tags[v.depth.min(MAX_FRAMES) - 1] != tag {
+        if f.depth == 0 || f.tags[f.depth.min(MAX_FRAMES) - 1] != tag {
             return self.stop_current(Cause::Corrupt);
         }
-        v.depth -= 1;
-        v.active = v.active.wrapping_sub(1);
+        f.depth -= 1;
+        f.active = f.active.wrapping_sub(1);
+        self.release_if_idle(me);
         let to = source as usize;
         self.land(
             to,

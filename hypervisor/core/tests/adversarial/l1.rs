@@ -5,21 +5,25 @@ use super::*;
 
 impl Machine {
     pub(crate) fn stop_current(&mut self, cause: Cause) {
-        let me = self.thread.current;
-        self.note(format!("  L1 stops {me} ({cause:?})"));
+        let me = self.thread().current;
+        self.note(format!("  [t{}] L1 stops {me} ({cause:?})", self.cur));
         if self.views[me].honest && cause != Cause::OwnFault {
             self.fail(&format!("honest view {me} stopped: {cause:?}"));
         }
         self.views[me].stopped = true;
         self.l1_settle();
+        self.stop_barrier(me);
     }
 
     pub(crate) fn l1_settle(&mut self) {
-        let current = self.thread.current;
-        let main = self.thread.main;
+        let current = self.thread().current;
+        let main = self.thread().main;
         self.truncations.clear();
         let before: Vec<View> = self.views.clone();
+        let cur = self.cur;
+        self.in_l1 = true;
         let (resume, done) = contain::settle(self, main);
+        self.in_l1 = false;
         self.note(format!("  settle at {current}: {resume:?} {done:?}"));
         let resumed = match resume {
             Resume::Caller { view, .. } => Some(view),
@@ -30,7 +34,7 @@ impl Machine {
             if !before[v].honest || self.views[v].stopped {
                 continue;
             }
-            let popped = before[v].tags[len];
+            let popped = before[v].per_thread[cur].tags[len];
             let peer = state::peer(popped) as usize;
             let ok = len + 1 == depth
                 && peer < self.views.len()
@@ -51,9 +55,13 @@ impl Machine {
                 self.fail(&format!("abandoned {v} without popping anything"));
             }
         }
+        self.check_other_threads_untouched(&before);
+        for v in 0..self.views.len() {
+            self.release_if_idle(v); // where L1 popped a serial view's last activation
+        }
         match resume {
             Resume::Caller { view, .. } => {
-                self.thread.current = view;
+                self.thread_mut().current = view;
                 self.check_honest_has_control(view);
             }
             Resume::MainOver => {
@@ -61,7 +69,21 @@ impl Machine {
                 if m.honest && !m.stopped {
                     self.fail("an honest main's run ended without its own doing");
                 }
-                self.thread.over = true;
+                self.thread_mut().over = true;
+            }
+        }
+    }
+
+    /// Settling one thread reads and writes that thread's state pages only.
+    fn check_other_threads_untouched(&self, before: &[View]) {
+        for (v, was) in before.iter().enumerate() {
+            for (t, frames) in was.per_thread.iter().enumerate() {
+                if t != self.cur && self.views[v].per_thread[t] != *frames {
+                    self.fail(&format!(
+                        "settling thread {} changed view {v}'s frames on thread {t}",
+                        self.cur
+                    ));
+                }
             }
         }
     }
@@ -69,11 +91,11 @@ impl Machine {
     /// An honest view may only run its code in an activation (top frame IN) or as the
     /// `main` at its base.
     pub(crate) fn check_honest_has_control(&self, view: usize) {
-        let v = &self.views[view];
+        let (v, f) = (&self.views[view], self.fr(view));
         if !v.honest || v.stopped {
             return;
         }
-        let ok = state::kind(v.top()) == state::IN || (view == self.thread.main && v.depth == 0);
+        let ok = state::kind(f.top()) == state::IN || (view == self.thread().main && f.depth == 0);
         if !ok {
             self.fail(&format!("honest view {view} runs without an activation"));
         }

@@ -19,11 +19,12 @@
 //!   own pending call;
 //! - a `main`'s run ends only by its own exit, its own fault, or its own misbehaviour.
 //!
-//! The machine has one thread of control (`Thread`); the SMP model extends it to several,
-//! each with its own `main` and `current`, over the same views.
+//! The machine has one thread of control here; `smp.rs` runs several (one per vCPU),
+//! each with its own `main`, `current` and call stack per view, over the same views.
 
 mod gate;
 mod l1;
+mod smp;
 mod steps;
 
 use tessera_abi::gate::{op, state, status};
@@ -31,6 +32,9 @@ use tessera_core::contain::{self, CallStacks, Resume};
 use tessera_core::protocol::{self, Decision, Message};
 
 const MAX_FRAMES: usize = state::MAX_FRAMES as usize;
+/// The refusal a serial callee busy on another vCPU answers with (docs/gates.md "SMP";
+/// the status `busy` that issue 16 adds after `refused`).
+const BUSY: u64 = status::REFUSED + 1;
 
 /// xorshift64*: small, deterministic, good enough to explore histories.
 struct Rng(u64);
@@ -50,13 +54,10 @@ impl Rng {
     }
 }
 
-#[derive(Debug, Clone)]
-struct View {
-    honest: bool,
-    callers: [u64; 8],
-    exports: Vec<u64>,
-    max_depth: u64,
-    stopped: bool,
+/// One view's call stack on one thread: its state page for that vCPU (docs/gates.md
+/// "SMP": `STATE(V,k)` is mapped only in vCPU k's root of V).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Frames {
     depth: usize,
     active: u64,
     tags: Vec<u64>,
@@ -66,7 +67,16 @@ struct View {
     sources: Vec<(u64, u64)>,
 }
 
-impl View {
+impl Frames {
+    fn new() -> Frames {
+        Frames {
+            depth: 0,
+            active: 0,
+            tags: vec![0; MAX_FRAMES],
+            rsps: vec![0; MAX_FRAMES],
+            sources: Vec::new(),
+        }
+    }
     fn top(&self) -> u64 {
         match self.depth {
             0 => 0,
@@ -83,6 +93,26 @@ impl View {
         self.depth += 1;
         Ok(())
     }
+    fn frames(&self) -> &[u64] {
+        &self.tags[..self.depth.min(MAX_FRAMES)]
+    }
+}
+
+/// A compartment: what every thread shares (its manifest entry, whether L1 stopped it)
+/// and one call stack per thread.
+#[derive(Debug, Clone)]
+struct View {
+    honest: bool,
+    callers: [u64; 8],
+    exports: Vec<u64>,
+    max_depth: u64,
+    stopped: bool,
+    per_thread: Vec<Frames>,
+    /// Manifest `concurrency = "serial"` (`smp.rs`; false in the one-thread model).
+    serial: bool,
+    /// A serial view's OWNER word (docs/gates.md "SMP"): the thread that has it on its
+    /// call chain. Shared by all threads; only the view's own gate (and L1) writes it.
+    owner: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,34 +133,44 @@ enum Cause {
 
 struct Machine {
     views: Vec<View>,
-    thread: Thread,
+    /// One per vCPU; the model has one thread unless a test adds more.
+    threads: Vec<Thread>,
+    /// The thread taking the current step: every gate and L1 action below acts on it.
+    cur: usize,
     history: Vec<String>,
     next_rsp: u64,
     /// Truncations L1 made in the current settle: (view, depth before, new length).
     truncations: Vec<(usize, usize, usize)>,
+    /// L1 is settling: it may write any view's frames on the current thread.
+    in_l1: bool,
+    /// Whether stopping a view sends the STOP IPI to the other threads (`smp.rs`).
+    barrier: bool,
 }
 
+/// `contain` sees the state pages of the thread L1 settles, and only those: settling
+/// vCPU k reads `STATE(·,k)`.
 impl CallStacks for Machine {
     fn views(&self) -> usize {
         self.views.len()
     }
     fn depth(&self, view: usize) -> usize {
-        self.views[view].depth.min(MAX_FRAMES)
+        self.fr(view).depth.min(MAX_FRAMES)
     }
     fn tag(&self, view: usize, index: usize) -> u64 {
-        self.views[view].tags[index]
+        self.fr(view).tags[index]
     }
     fn rsp(&self, view: usize, index: usize) -> u64 {
-        self.views[view].rsps[index]
+        self.fr(view).rsps[index]
     }
     fn stopped(&self, view: usize) -> bool {
         self.views[view].stopped
     }
     fn truncate(&mut self, view: usize, len: usize) {
-        let v = &mut self.views[view];
-        self.truncations.push((view, v.depth, len));
-        v.depth = len;
-        v.active = v.tags[..len]
+        let depth = self.fr(view).depth;
+        self.truncations.push((view, depth, len));
+        let f = self.fr_mut(view);
+        f.depth = len;
+        f.active = f.tags[..len]
             .iter()
             .filter(|t| state::kind(**t) == state::IN)
             .count() as u64;
@@ -157,25 +197,49 @@ impl Machine {
                     exports,
                     max_depth: 1 + rng.below(4) as u64,
                     stopped: false,
-                    depth: 0,
-                    active: 0,
-                    tags: vec![0; MAX_FRAMES],
-                    rsps: vec![0; MAX_FRAMES],
-                    sources: Vec::new(),
+                    per_thread: vec![Frames::new()],
+                    serial: false,
+                    owner: None,
                 }
             })
             .collect();
         Machine {
             views,
-            thread: Thread {
+            threads: vec![Thread {
                 main: 0,
                 current: 0,
                 over: false,
-            },
+            }],
+            cur: 0,
             history: Vec::new(),
             next_rsp: 0x10,
             truncations: Vec::new(),
+            in_l1: false,
+            barrier: true,
         }
+    }
+
+    /// `view`'s frames on the current thread.
+    fn fr(&self, view: usize) -> &Frames {
+        &self.views[view].per_thread[self.cur]
+    }
+    /// Writing `view`'s frames on the current thread: only that view, executing on
+    /// this thread (its gate or its own code), or L1 can (`STATE(V,k)` is mapped in
+    /// vCPU k's root of V alone).
+    fn fr_mut(&mut self, view: usize) -> &mut Frames {
+        if !self.in_l1 && view != self.thread().current {
+            self.fail(&format!(
+                "view {view}'s state page written while {} executes",
+                self.thread().current
+            ));
+        }
+        &mut self.views[view].per_thread[self.cur]
+    }
+    fn thread(&self) -> Thread {
+        self.threads[self.cur]
+    }
+    fn thread_mut(&mut self) -> &mut Thread {
+        &mut self.threads[self.cur]
     }
 
     fn fail(&self, what: &str) -> ! {
@@ -184,19 +248,32 @@ impl Machine {
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                let frames: Vec<String> = v.tags[..v.depth.min(MAX_FRAMES)]
+                let frames: Vec<String> = v
+                    .per_thread
                     .iter()
-                    .map(|t| match state::kind(*t) {
-                        state::OUT => format!("OUT>{}", state::peer(*t)),
-                        state::IN => format!("IN<{}", state::peer(*t)),
-                        _ => format!("?{t}"),
+                    .map(|f| {
+                        let tags: Vec<String> = f
+                            .frames()
+                            .iter()
+                            .map(|t| match state::kind(*t) {
+                                state::OUT => format!("OUT>{}", state::peer(*t)),
+                                state::IN => format!("IN<{}", state::peer(*t)),
+                                _ => format!("?{t}"),
+                            })
+                            .collect();
+                        tags.join(" ")
                     })
                     .collect();
                 format!(
-                    "{i}: {}{} frames [{}] exports {:?} callers {:#b} max_depth {}",
+                    "{i}: {}{}{} frames per thread [{}] exports {:?} callers {:#b} max_depth {}",
                     if v.honest { "honest" } else { "malicious" },
                     if v.stopped { " STOPPED" } else { "" },
-                    frames.join(" "),
+                    if v.serial {
+                        format!(" serial owner {:?}", v.owner)
+                    } else {
+                        String::new()
+                    },
+                    frames.join(" | "),
                     v.exports,
                     v.callers[0],
                     v.max_depth
@@ -204,9 +281,10 @@ impl Machine {
             })
             .collect();
         panic!(
-            "{what}\nviews:\n  {}\nthread: {:?}\nhistory:\n  {}",
+            "{what}\nviews:\n  {}\nthreads: {:?} (stepping {})\nhistory:\n  {}",
             views.join("\n  "),
-            self.thread,
+            self.threads,
+            self.cur,
             self.history.join("\n  ")
         )
     }
@@ -215,18 +293,18 @@ impl Machine {
         self.history.push(what);
     }
 
+    /// Starts `main` on the current thread, on fresh state pages of that thread.
     fn start_main(&mut self, main: usize) {
+        let cur = self.cur;
         for v in &mut self.views {
-            v.depth = 0;
-            v.active = 0;
-            v.sources.clear();
+            v.per_thread[cur] = Frames::new();
         }
-        self.thread = Thread {
+        *self.thread_mut() = Thread {
             main,
             current: main,
             over: false,
         };
-        self.note(format!("main {main} starts"));
+        self.note(format!("[t{cur}] main {main} starts"));
     }
 }
 
@@ -239,10 +317,10 @@ fn run(seed: u64) {
         }
         m.start_main(main);
         for _ in 0..300 {
-            if m.thread.over {
+            if m.thread().over {
                 break;
             }
-            let me = m.thread.current;
+            let me = m.thread().current;
             if m.views[me].stopped {
                 m.fail("a stopped view is executing");
             }
@@ -274,7 +352,7 @@ fn all_honest_histories_never_stop_or_abandon_anyone_but_the_faulty() {
         }
         m.start_main(0);
         for _ in 0..300 {
-            if m.thread.over {
+            if m.thread().over {
                 break;
             }
             m.honest_step(&mut rng);

@@ -5,9 +5,8 @@ use super::*;
 
 impl Machine {
     pub(crate) fn honest_step(&mut self, rng: &mut Rng) {
-        let me = self.thread.current;
-        let v = &self.views[me];
-        let in_activation = state::kind(v.top()) == state::IN;
+        let me = self.thread().current;
+        let in_activation = state::kind(self.fr(me).top()) == state::IN;
         let n = self.views.len();
         match rng.below(100) {
             0..=1 => self.stop_current(Cause::OwnFault),
@@ -21,16 +20,16 @@ impl Machine {
                 self.note(format!("{me} (honest) returns"));
                 self.gate_return();
             }
-            45..=60 if me == self.thread.main => {
+            45..=60 if me == self.thread().main => {
                 self.note(format!("{me} (honest main) exits"));
-                self.thread.over = true;
+                self.thread_mut().over = true;
             }
             _ => {}
         }
     }
 
     pub(crate) fn malicious_step(&mut self, rng: &mut Rng) {
-        let me = self.thread.current;
+        let me = self.thread().current;
         let n = self.views.len();
         let ops = [op::CALL, op::RETURN, op::REFUSE, 0, 9];
         let op = ops[rng.below(ops.len())];
@@ -70,14 +69,15 @@ impl Machine {
                 );
             }
             3 | 4 => {
-                let v = &mut self.views[me];
-                v.depth = rng.below(6);
-                for t in v.tags.iter_mut().take(6) {
+                // Its state page on this vCPU: the only one mapped in this vCPU's root.
+                let f = self.fr_mut(me);
+                f.depth = rng.below(6);
+                for t in f.tags.iter_mut().take(6) {
                     let (kind, peer, at) = (rng.below(4), rng.below(n + 1), rng.below(6));
                     *t = state::tag(kind as u64, peer as u64, at as u64);
                 }
-                v.active = rng.below(4) as u64;
-                let tags = v.tags[..v.depth].to_vec();
+                f.active = rng.below(4) as u64;
+                let tags = f.frames().to_vec();
                 self.note(format!("{me} (malicious) rewrites its state: {tags:?}"));
             }
             5 => {
@@ -92,9 +92,9 @@ impl Machine {
                 self.note(format!("{me} (malicious) faults"));
                 self.stop_current(Cause::OwnFault);
             }
-            8 if me == self.thread.main => {
+            8 if me == self.thread().main => {
                 self.note(format!("{me} (malicious main) exits"));
-                self.thread.over = true;
+                self.thread_mut().over = true;
             }
             _ => {
                 let target = rng.below(n);

@@ -45,12 +45,18 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         self.set_info_word(view, info::FAILED, 1);
     }
 
-    /// Empties every view's call stack: a new `main` starts a new thread of control.
+    /// Empties every view's call stack: a new `main` starts a new thread of control. A
+    /// call arriving while a view is idle starts on its stack top (`state::IDLE_RSP`);
+    /// the gate normalises segments to `state::DATA_SELECTOR`.
     pub fn reset_stacks(&mut self) {
         for view in self.ids() {
             for offset in [state::DEPTH, state::ACTIVE, state::SENTINEL] {
                 self.set_state_word(view, offset, 0);
             }
+            let top = self.info_word(view, info::STACK_TOP);
+            self.set_state_word(view, state::IDLE_RSP, top);
+            let selector = u64::from(tessera_core::guest::DATA_SELECTOR);
+            self.set_state_word(view, state::DATA_SELECTOR, selector);
         }
     }
 

@@ -77,15 +77,13 @@ fn frames_filled(
     Ok(pa)
 }
 
-/// Enables SVM and builds the VMCB for views already built, whose nested tables
-/// `pointers` (EPTP form, by view) root.
-pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Result<SvmCpu, String> {
-    if caps.svm_disabled_by_vm_cr {
-        return Err("SVM is disabled by the firmware (VM_CR.SVMDIS)".into());
-    }
-    if !caps.npt {
-        return Err("this CPU has SVM but no nested paging".into());
-    }
+/// Sets EFER.SVME (and NXE where the CPU has NX) and this CPU's VM_HSAVE_PA (both per
+/// CPU: APM Vol. 2 §15.4, §15.30.4).
+///
+/// # Safety
+/// `hsave` is a zeroed 4 KiB frame owned by this CPU's SVM operation for the rest of the
+/// run, and no other CPU uses it.
+pub unsafe fn enable_on_this_cpu(hsave: u64) -> Result<(), String> {
     let nx = crate::cpu::cpuid(0x8000_0001, 0)[3] & (1 << 20) != 0;
     let efer = crate::cpu::rdmsr_safe(IA32_EFER).map_err(|_| "cannot read EFER")?;
     let mut efer = Efer::from_bits_retain(efer) | Efer::SVME;
@@ -95,10 +93,26 @@ pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Resu
     // SAFETY: sets EFER.SVME (allows SVM instructions) and EFER.NXE (NX becomes a valid
     // page-table bit, which NPT entries use); LME/LMA and paging are unchanged.
     unsafe { crate::cpu::wrmsr(IA32_EFER, efer.bits()) };
+    // SAFETY: VM_HSAVE_PA gets an L1-owned page the CPU may use for host state (the
+    // caller's promise).
+    unsafe { crate::cpu::wrmsr(VM_HSAVE_PA, hsave) };
+    Ok(())
+}
+
+/// Enables SVM and builds the VMCB for views already built, whose nested tables
+/// `pointers` (EPTP form, by view) root.
+pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Result<SvmCpu, String> {
+    if caps.svm_disabled_by_vm_cr {
+        return Err("SVM is disabled by the firmware (VM_CR.SVMDIS)".into());
+    }
+    if !caps.npt {
+        return Err("this CPU has SVM but no nested paging".into());
+    }
     let mut owned = Vec::new();
     let hsave = frames_filled(mem, &mut owned, 1, 0)?;
-    // SAFETY: VM_HSAVE_PA gets an L1-owned page the CPU may use for host state.
-    unsafe { crate::cpu::wrmsr(VM_HSAVE_PA, hsave) };
+    // SAFETY: `hsave` is a zeroed page kept in `owned`, which the backend keeps for the
+    // rest of the run.
+    unsafe { enable_on_this_cpu(hsave) }?;
     crate::lapic::init();
 
     let mut vmcb = Vmcb::new(mem.owned_page().ok_or("out of memory for the VMCB")?);

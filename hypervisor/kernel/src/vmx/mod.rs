@@ -51,7 +51,41 @@ pub struct VmxRoot {
 /// Enters VMX root operation: locks IA32_FEATURE_CONTROL if the firmware left it open,
 /// sets CR4.VMXE and the CR0/CR4 fixed bits, and executes VMXON on a fresh region.
 pub fn enable(caps: &VmxCaps, mem: &mut PhysMemory) -> Result<VmxRoot, EnableError> {
-    if let Some(fc) = caps.feature_control {
+    let region = mem.frame().ok_or(EnableError::NoMemory)?;
+    // The revision identifier in the first 4 bytes (SDM 3C §24.11.5), the rest zero.
+    mem.write_u64(region.start(), caps.basic.revision_id.into());
+    // SAFETY: the region is owned for the rest of the run (never freed) and holds the
+    // revision identifier.
+    unsafe { enter(caps, caps.feature_control, region.start()) }?;
+    Ok(VmxRoot {
+        vmxon_region: region,
+    })
+}
+
+/// [`enable`] on an application processor, with the VMXON region the boot CPU made for
+/// it: this CPU's own IA32_FEATURE_CONTROL is read (the MSR is per logical CPU).
+///
+/// # Safety
+/// `region` is a 4 KiB frame owned by this CPU's VMX operation for the rest of the run,
+/// holding the revision identifier, and no other CPU uses it.
+pub unsafe fn enable_on_this_cpu(caps: &VmxCaps, region: u64) -> Result<(), EnableError> {
+    let fc = crate::cpu::rdmsr_safe(IA32_FEATURE_CONTROL)
+        .ok()
+        .map(tessera_core::caps::vmx::FeatureControl::decode);
+    // SAFETY: the caller's promise.
+    unsafe { enter(caps, fc, region) }
+}
+
+/// Feature control, CR0/CR4 fixed bits, VMXON on `region`.
+///
+/// # Safety
+/// As [`enable_on_this_cpu`].
+unsafe fn enter(
+    caps: &VmxCaps,
+    fc: Option<tessera_core::caps::vmx::FeatureControl>,
+    region: u64,
+) -> Result<(), EnableError> {
+    if let Some(fc) = fc {
         if fc.vmx_locked_off() {
             return Err(EnableError::LockedOff);
         }
@@ -78,16 +112,10 @@ pub fn enable(caps: &VmxCaps, mem: &mut PhysMemory) -> Result<VmxRoot, EnableErr
     // SAFETY: sets VMXE (and bits the VMX fixed-1 MSR requires, which are already set in
     // long mode); paging and the address space are unchanged.
     unsafe { write_cr(Cr::Cr4, cr4) };
-
-    let region = mem.frame().ok_or(EnableError::NoMemory)?;
-    // The revision identifier in the first 4 bytes (SDM 3C §24.11.5), the rest zero.
-    mem.write_u64(region.start(), caps.basic.revision_id.into());
-    // SAFETY: the region is owned for the rest of the run (never freed), holds the
-    // revision identifier; CR0/CR4 satisfy the fixed bits and feature control allows VMXON.
-    unsafe { instr::vmxon(region.start()) }.map_err(EnableError::Vmxon)?;
-    Ok(VmxRoot {
-        vmxon_region: region,
-    })
+    // SAFETY: the region is owned for the rest of the run and holds the revision
+    // identifier (the caller's promise); CR0/CR4 satisfy the fixed bits and feature
+    // control allows VMXON.
+    unsafe { instr::vmxon(region) }.map_err(EnableError::Vmxon)
 }
 
 /// Builds the VMX backend for views already built: controls from core (VM functions

@@ -1,0 +1,67 @@
+//! SMP bring-up (issue 16, first part): the kernel starts every CPU the MADT lists and
+//! parks it; each reports `@@CPU index=K apic=ID state=online`. Compartments still run on
+//! the boot CPU only.
+
+use std::collections::BTreeSet;
+use tessera_scenarios::{assert_passed, bochs, boot, boot_smp, qemu, records};
+use xtask::runner::BootOutcome;
+
+/// The `(index, apic)` of every `@@CPU` line, asserting each says `state=online`.
+fn online(outcome: &BootOutcome) -> Vec<(String, String)> {
+    records(outcome, "CPU")
+        .into_iter()
+        .map(|r| {
+            assert_eq!(r.get("state").map(String::as_str), Some("online"), "{r:?}");
+            (r["index"].clone(), r["apic"].clone())
+        })
+        .collect()
+}
+
+/// Every AP (index > 0) says `key=1`: it entered VMX root operation (`vmxon`) or enabled
+/// SVM (`svme`) on its own region.
+fn assert_aps_say(outcome: &BootOutcome, key: &str) {
+    for r in records(outcome, "CPU") {
+        if r["index"] != "0" {
+            assert_eq!(r.get(key).map(String::as_str), Some("1"), "{key}: {r:?}");
+        }
+    }
+}
+
+fn assert_all_online(outcome: &BootOutcome, cpus: usize) {
+    assert_passed(outcome);
+    let lines = online(outcome);
+    let indices: Vec<&str> = lines.iter().map(|(i, _)| i.as_str()).collect();
+    let want: Vec<String> = (0..cpus).map(|k| k.to_string()).collect();
+    assert_eq!(indices, want, "one @@CPU line per CPU, in boot order");
+    let apics: BTreeSet<&str> = lines.iter().map(|(_, a)| a.as_str()).collect();
+    assert_eq!(apics.len(), cpus, "distinct APIC IDs: {lines:?}");
+}
+
+#[test]
+fn bochs_tigerlake_brings_up_two_cpus_each_in_vmx_root() {
+    let outcome = boot_smp(bochs("tigerlake"), "", 2);
+    assert_all_online(&outcome, 2);
+    assert_aps_say(&outcome, "vmxon");
+}
+
+#[test]
+fn qemu_tcg_brings_up_two_cpus_each_with_svm_on() {
+    let outcome = boot_smp(qemu("qemu64,+svm,+npt"), "", 2);
+    assert_all_online(&outcome, 2);
+    assert_aps_say(&outcome, "svme");
+}
+
+#[test]
+fn qemu_tcg_brings_up_four_cpus_and_cpus_limits_them() {
+    assert_all_online(&boot_smp(qemu("qemu64,+svm,+npt"), "", 4), 4);
+    assert_all_online(&boot_smp(qemu("qemu64,+svm,+npt"), "cpus=3", 4), 3);
+}
+
+#[test]
+fn the_default_boot_has_one_cpu_and_still_passes() {
+    let outcome = boot(qemu("qemu64,+svm,+npt"), "");
+    assert_all_online(&outcome, 1);
+    assert_eq!(online(&outcome), [("0".to_owned(), "0".to_owned())]);
+    let outcome = boot(bochs("tigerlake"), "");
+    assert_all_online(&outcome, 1);
+}
