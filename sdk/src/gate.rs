@@ -45,6 +45,17 @@ pub enum CallError {
     Lookup(Error),
     /// The gate returned a status this SDK does not know (a newer ABI).
     UnknownStatus(u64),
+    /// A typed call's arguments do not fit in the call buffer (manifest `call_buffer=`
+    /// on the callee sizes it).
+    TooLarge,
+    /// This compartment has no call buffer to the callee (no `calls` edge).
+    NoBuffer,
+    /// The callee's shim refused the typed call before or after running the function
+    /// (arguments malformed, result too large, another interface version, re-entered).
+    Rejected(tessera_wire::Rejection),
+    /// The callee's reply is not a valid encoding of the result type (or its length
+    /// exceeds the buffer): a broken or hostile callee.
+    BadReply,
 }
 
 impl CallError {
@@ -74,6 +85,10 @@ impl fmt::Display for CallError {
             Self::Restarting => f.write_str("callee restarting"),
             Self::Lookup(e) => write!(f, "lookup failed: {e}"),
             Self::UnknownStatus(s) => write!(f, "unknown gate status {s}"),
+            Self::TooLarge => f.write_str("arguments too large for the call buffer"),
+            Self::NoBuffer => f.write_str("no call buffer to the callee"),
+            Self::Rejected(r) => write!(f, "rejected: {r}"),
+            Self::BadReply => f.write_str("malformed reply"),
         }
     }
 }

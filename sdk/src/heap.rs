@@ -85,6 +85,15 @@ pub(crate) fn info_word(offset: u64) -> u64 {
     unsafe { addr.read_volatile() }
 }
 
+/// [`init`], unless it ran already: one plain load on the path of every typed export
+/// (an export may be called before `main`).
+#[inline]
+pub(crate) fn ensure_init() {
+    if !INITIALISED.load(Ordering::Relaxed) {
+        init();
+    }
+}
+
 /// Hands the heap the info page names to the allocator. Called by the entry point before
 /// `main`, and by the allocator at its first allocation if nothing did before (an export
 /// of a compartment whose `main` has not run, or that was restarted after `main`

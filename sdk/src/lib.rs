@@ -26,6 +26,9 @@
 //! - [`exports!`]: functions other compartments may call through the gate, put in the
 //!   image's export table, which the hypervisor reads at load ([`exports_raw!`] for
 //!   assembly).
+//! - [`interface!`] and [`serve!`]: an interface declared once (a trait the callee
+//!   implements, typed client stubs), with strings, byte slices and serde types as
+//!   arguments and results, copied through the call buffer of the edge ([`typed`]).
 //! - [`import!`]: typed calls to other compartments' exports (LOOKUP once, then the
 //!   gate), returning `Result<_, CallError>`; [`gate::call`] / [`gate::lookup`] under it.
 //! - [`grant!`] / [`StaticGrant`]: the shared buffers the manifest grants this
@@ -60,10 +63,12 @@ pub mod heap;
 pub mod hypercall;
 pub mod import;
 pub mod lifecycle;
+pub mod interface;
 mod panic;
 pub mod report;
 mod rt;
 mod text;
+pub mod typed;
 
 pub use gate::CallError;
 pub use grant::{Grant, grant};
@@ -72,6 +77,11 @@ pub use hypercall::{Error, exit, exit_count};
 pub use lifecycle::{data, restart_count};
 pub use rt::Termination;
 pub use tessera_abi as abi;
+/// The call-buffer encoding.
+pub use tessera_wire as wire;
+/// serde, as the SDK uses it (an interface's own types derive `Serialize` and
+/// `Deserialize`; see [`interface!`]).
+pub use tessera_wire::serde;
 
 /// What a compartment usually wants in scope: `use tessera_sdk::prelude::*;`.
 pub mod prelude {
@@ -89,4 +99,5 @@ pub mod __private {
     pub use crate::console::print_fmt;
     pub use crate::rt::start;
     pub use hermit_entry::define_entry_version;
+    pub use tessera_wire::fingerprint;
 }

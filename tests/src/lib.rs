@@ -410,7 +410,8 @@ pub fn signature(outcome: &BootOutcome) -> BTreeSet<String> {
 }
 
 /// Every declaration the engine tests boot: each attack scenario in
-/// `compartments/scenarios/` (enumerated, never listed by hand), pingpong and vault.
+/// `compartments/scenarios/` (enumerated, never listed by hand), pingpong, vault and
+/// kvstore (typed interfaces with data through the call buffers).
 pub fn declarations() -> Vec<String> {
     let mut paths: Vec<String> = xtask::examples::available(&xtask::paths::scenarios_dir())
         .into_iter()
@@ -418,6 +419,7 @@ pub fn declarations() -> Vec<String> {
         .collect();
     paths.push("examples/pingpong".into());
     paths.push("examples/vault".into());
+    paths.push("examples/kvstore".into());
     paths
 }
 

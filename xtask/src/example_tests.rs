@@ -2,7 +2,9 @@
 //! (like `examples/vault/vault`'s HMAC, or the callee `cargo xtask new` generates) is
 //! tested on the host by `cargo xtask test` with `cargo test --lib`. Found from `cargo
 //! metadata`, so a new example's tests run without being listed anywhere. Their binaries
-//! are compartment images, built only for x86_64-unknown-none, and are not tested.
+//! are compartment images, built only for x86_64-unknown-none, and are not tested; nor is
+//! a library whose target says `test = false` (an interface crate: it links the SDK,
+//! whose panic handler and allocator clash with std's in a host test binary).
 
 use crate::paths;
 use anyhow::{Context, Result, bail};
@@ -10,7 +12,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// The packages under `examples_dir` that have a library target, sorted, from the JSON
+/// The packages under `examples_dir` that have a library target that does not opt out of
+/// tests (`test = false`), sorted, from the JSON
 /// of `cargo metadata --no-deps --format-version 1`.
 pub fn example_libs(metadata: &Value, examples_dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = metadata["packages"]
@@ -24,11 +27,12 @@ pub fn example_libs(metadata: &Value, examples_dir: &Path) -> Vec<String> {
         })
         .filter(|p| {
             p["targets"].as_array().into_iter().flatten().any(|t| {
-                t["kind"]
+                let lib = t["kind"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .any(|k| k.as_str() == Some("lib"))
+                    .any(|k| k.as_str() == Some("lib"));
+                lib && t["test"].as_bool() != Some(false)
             })
         })
         .filter_map(|p| p["name"].as_str().map(str::to_owned))
@@ -85,6 +89,8 @@ mod tests {
               "targets": [target("lib")] },
             { "name": "app-back", "manifest_path": "/ws/examples/app/back/Cargo.toml",
               "targets": [target("bin"), target("lib")] },
+            { "name": "app-interface", "manifest_path": "/ws/examples/app/interface/Cargo.toml",
+              "targets": [{ "kind": ["lib"], "name": "x", "test": false }] },
         ]});
         let found = example_libs(&metadata, Path::new("/ws/examples"));
         assert_eq!(found, ["app-back", "vault-vault"]);

@@ -125,6 +125,7 @@ impl Plan {
             Plan::Single { package, name } => Ok(vec![Module::new(elf_of(package), name)]),
             Plan::Declared(d) => {
                 crate::exports_check::check(d, elf_of)?;
+                crate::imports_check::check(d, |p| crate::imports_check::read(&elf_of(p)))?;
                 let manifest = write_manifest(d)?;
                 let mut modules: Vec<Module> = d
                     .compartments

@@ -24,6 +24,7 @@ pub mod fuzz;
 pub mod gdb;
 pub mod host;
 pub mod image;
+pub mod imports_check;
 pub mod kernel;
 pub mod nested;
 pub mod paths;

@@ -7,7 +7,8 @@
 //! 0x0020_0000  gate region (gate::SLOTS .. gate::END)           fixed, per view
 //! 0x0030_0000  data window (DATA_BASE): a view's data directory, then its data
 //!              entries, each followed by an unmapped guard page    per view, R--
-//! 0x0040_0000  grants, in manifest order, each followed by an unmapped guard page
+//! 0x0040_0000  grants, in manifest order, each followed by an unmapped guard page,
+//!              then one call buffer per `calls` edge, each followed by a guard page
 //! 0x0100_0000  compartment regions, in view order, contiguous, each 2 MiB-aligned:
 //!              [image span][guard][... unmapped ...][heap][guard][stack][guard]
 //!   .. 4 GiB   guest::IDENTITY_LIMIT: nothing is placed at or above it
@@ -25,6 +26,9 @@ use alloc::vec::Vec;
 use core::fmt;
 use tessera_abi::gate;
 
+mod channels;
+pub use channels::ChannelPlacement;
+
 /// Bytes of each unmapped guard page.
 pub const GUARD: u64 = guest::GUARD;
 /// A view's data directory page (`tessera_abi::gate::data`); its data entries follow,
@@ -41,7 +45,7 @@ pub const REGIONS_BASE: u64 = guest::REGIONS_BASE;
 /// Region alignment and size granularity: a 2 MiB large page.
 pub const REGION_ALIGN: u64 = 0x20_0000;
 /// The fixed areas every view maps, as `(start, length)`: guest page tables, the GDT
-/// page, the gate region.
+/// page, the gate region (slots, code, info, state and channel pages).
 pub const FIXED: [(u64, u64); 3] = [
     (guest::PAGE_TABLES_GPA, guest::PAGE_TABLE_PAGES * 0x1000),
     (guest::GDT_GPA, 0x1000),
@@ -64,6 +68,8 @@ pub struct Layout {
     pub regions: Vec<Region>,
     /// One placement per grant, in manifest order.
     pub grants: Vec<GrantPlacement>,
+    /// One call buffer per `calls` edge ([`Manifest::edges`] order).
+    pub channels: Vec<ChannelPlacement>,
 }
 
 /// One compartment's region. Mapped in its view: `[base, base + image_span)` (per the
@@ -153,6 +159,12 @@ pub enum LayoutError {
     BadGrantSize { grant: String, size: u64 },
     /// The grant (with the grants before it) does not fit below [`GRANTS_LIMIT`].
     GrantsFull { grant: String, size: u64 },
+    /// A call-buffer size (the callee's `call_buffer=`) that is zero, not a multiple of
+    /// 4096, or larger than a channel entry can describe. `edge` is `CALLER->CALLEE`.
+    BadCallBuffer { edge: String, size: u64 },
+    /// The call buffer of `edge` does not fit below [`GRANTS_LIMIT`] after the grants
+    /// and the buffers before it.
+    ChannelsFull { edge: String, size: u64 },
 }
 
 impl fmt::Display for LayoutError {
@@ -200,6 +212,16 @@ impl fmt::Display for LayoutError {
                 "grant '{grant}': no room for {size:#x} bytes (grants and their guard pages share {:#x}..{GRANTS_LIMIT:#x})",
                 GRANTS_BASE
             ),
+            Self::BadCallBuffer { edge, size } => write!(
+                f,
+                "call buffer of {edge}: size {size:#x} is not a non-zero multiple of 4096 of at most {:#x}",
+                tessera_abi::gate::channels::MAX_SIZE
+            ),
+            Self::ChannelsFull { edge, size } => write!(
+                f,
+                "call buffer of {edge}: no room for {size:#x} bytes (grants, call buffers and their guard pages share {:#x}..{GRANTS_LIMIT:#x})",
+                GRANTS_BASE
+            ),
         }
     }
 }
@@ -242,6 +264,7 @@ pub fn plan(manifest: &Manifest, image_spans: &[u64]) -> Result<Layout, LayoutEr
             }
         }
     }
+    let channels = channels::plan(manifest, next)?;
     let mut regions = Vec::with_capacity(count);
     let mut base = REGIONS_BASE;
     for (decl, &span) in manifest.compartments.iter().zip(image_spans) {
@@ -249,7 +272,11 @@ pub fn plan(manifest: &Manifest, image_spans: &[u64]) -> Result<Layout, LayoutEr
         base = region.end();
         regions.push(region);
     }
-    Ok(Layout { regions, grants })
+    Ok(Layout {
+        regions,
+        grants,
+        channels,
+    })
 }
 
 /// Compartment `name`'s region at `base`: `[image][guard][..][heap][guard][stack][guard]`

@@ -4,8 +4,8 @@
 use tessera_abi::gate;
 use tessera_core::guest::{self, IDENTITY_LIMIT};
 use tessera_core::layout::{
-    FIXED, GRANTS_BASE, GRANTS_LIMIT, GUARD, GrantPlacement, LayoutError, REGION_ALIGN,
-    REGIONS_BASE, Region, plan,
+    ChannelPlacement, FIXED, GRANTS_BASE, GRANTS_LIMIT, GUARD, GrantPlacement, LayoutError,
+    REGION_ALIGN, REGIONS_BASE, Region, plan,
 };
 use tessera_core::manifest::{CompartmentDecl, GrantDecl, MAX_COMPARTMENTS, Manifest};
 
@@ -272,4 +272,58 @@ fn data_entries_follow_the_directory_each_with_a_guard_page_and_stop_at_the_limi
     assert_eq!(place_data(&[4096, room]), Err(1));
     assert_eq!(place_data(&[u64::MAX]), Err(0));
     assert_eq!(place_data(&[]), Ok(vec![]));
+}
+
+#[test]
+fn call_buffers_follow_the_grants_one_per_edge_with_guard_pages() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\ncompartment store call_buffer=8192\ncompartment parser\n\
+         compartment frontend calls=parser,store\ncompartment extra calls=store\n\
+         grant msg size=4096 frontend=rw store=r\n",
+    )
+    .expect("valid");
+    let layout = plan(&m, &[0x1000; 4]).expect("fits");
+    let edge = |caller, callee, gpa, size| ChannelPlacement {
+        caller,
+        callee,
+        gpa,
+        size,
+    };
+    // The grant at 0x40_0000 and its guard, then frontend→parser (4 KiB, the default),
+    // frontend→store and extra→store (8 KiB, the store's call_buffer=), each + guard.
+    assert_eq!(
+        layout.channels,
+        vec![
+            edge(2, 1, 0x40_2000, 0x1000),
+            edge(2, 0, 0x40_4000, 0x2000),
+            edge(3, 0, 0x40_7000, 0x2000),
+        ]
+    );
+    assert_eq!(layout.channels[0].entry(), 0x40_2001, "GPA | size in pages");
+    assert_eq!(gate::channels::bytes(layout.channels[1].entry()), 0x2000);
+    assert_eq!(gate::channels::gpa(layout.channels[2].entry()), 0x40_7000);
+}
+
+#[test]
+fn call_buffers_that_do_not_fit_name_their_edge() {
+    // Eleven 1 MiB grants and their guard pages leave less than 1 MiB of the 12 MiB area.
+    let mut m = manifest(2, 64 * KIB, &[MIB; 11]);
+    m.compartments[0].calls = vec!["c1".into()];
+    m.compartments[1].call_buffer = MIB;
+    let err = plan(&m, &[0x1000; 2]).expect_err("full");
+    assert_eq!(
+        err,
+        LayoutError::ChannelsFull {
+            edge: "c0->c1".into(),
+            size: MIB
+        }
+    );
+    assert!(
+        err.to_string()
+            .starts_with("call buffer of c0->c1: no room"),
+        "{err}"
+    );
+    m.compartments[1].call_buffer = 4095;
+    let err = plan(&m, &[0x1000; 2]).expect_err("bad size");
+    assert!(matches!(err, LayoutError::BadCallBuffer { .. }), "{err}");
 }

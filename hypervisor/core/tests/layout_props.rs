@@ -57,6 +57,7 @@ fn input() -> impl Strategy<Value = (Manifest, Vec<u64>)> {
 fn mapped(layout: &Layout) -> Vec<(u64, u64)> {
     let mut ranges: Vec<(u64, u64)> = FIXED.iter().map(|&(s, len)| (s, s + len)).collect();
     ranges.extend(layout.grants.iter().map(|g| (g.gpa, g.gpa + g.size)));
+    ranges.extend(layout.channels.iter().map(|c| (c.gpa, c.gpa + c.size)));
     for r in &layout.regions {
         ranges.push((r.base, r.base + r.image_span));
         ranges.push((r.heap_bottom, r.heap_top));

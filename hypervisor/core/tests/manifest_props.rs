@@ -131,6 +131,8 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
                 } else {
                     DEFAULT_MAX_RESTARTS
                 },
+                // Default (4096) and not, without another strategy.
+                call_buffer: (stack / 4096 % 4 + 1) * 4096,
             },
         )
         .collect();

@@ -46,6 +46,23 @@ pub const EXPORT_HEADER: usize = 8;
 /// the linker puts it into the same `PT_NOTE` segment as the other notes).
 pub const EXPORT_SECTION: &str = ".note.tessera.exports";
 
+/// The note type of a typed export's signature (owner `TESSERA`), next to its
+/// [`NT_EXPORT`] note in [`EXPORT_SECTION`]: descriptor = the signature fingerprint (u64
+/// little-endian, FNV-1a of the interface declaration's tokens), then the export's name.
+/// The hypervisor ignores it; `cargo xtask` checks imports against it.
+pub const NT_SIGNATURE: u32 = 3;
+/// The note type of one import (owner `TESSERA`), in [`IMPORT_SECTION`]: descriptor =
+/// the fingerprint (u64 little-endian), the callee compartment's name and a NUL, then the
+/// export's name. Written by each typed client stub the code uses; the hypervisor ignores
+/// it (it walks notes by structure and skips types it does not know); `cargo xtask`
+/// checks it against the manifest and the callee's image.
+pub const NT_IMPORT: u32 = 4;
+/// Bytes before the names in an [`NT_SIGNATURE`] or [`NT_IMPORT`] descriptor.
+pub const FINGERPRINT_SIZE: usize = 8;
+/// The section the SDK puts import notes in (4-byte aligned `SHT_NOTE`, so it lands in
+/// the same `PT_NOTE` segment as the others).
+pub const IMPORT_SECTION: &str = ".note.tessera.imports";
+
 /// The section the SDK puts the note in. Its alignment (4) equals that of hermit-entry's
 /// `.note.hermit.entry-version`, so the linker (rust-lld) puts both notes into one
 /// `PT_NOTE` segment.

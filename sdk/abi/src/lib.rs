@@ -117,6 +117,7 @@ pub mod error {
 /// | [`CODE`] | the common gate code | R-X, shared |
 /// | [`INFO`] | X's info page | R--, X's own |
 /// | [`STATE`] | X's state page | RW-, X's own |
+/// | [`CHANNELS`] | X's channel page: where its call buffers are ([`channels`]) | R--, X's own |
 ///
 /// A switch carries one message in registers: R11 = the source view (set by the landing
 /// pad the CPU lands on, so it cannot be forged), R12 = the [`op`], RBX = the export index
@@ -139,8 +140,11 @@ pub mod gate {
     pub const INFO: u64 = CODE + CODE_SIZE;
     /// The calling view's state page (read-write).
     pub const STATE: u64 = INFO + 0x1000;
+    /// The calling view's channel page (read-only): the call buffers it shares with
+    /// each peer ([`channels`]).
+    pub const CHANNELS: u64 = STATE + 0x1000;
     /// First guest-physical address after the gate region.
-    pub const END: u64 = STATE + 0x1000;
+    pub const END: u64 = CHANNELS + 0x1000;
 
     /// Entry points inside [`CODE`] (offsets) that compartments `call`.
     pub mod entry {
@@ -358,6 +362,45 @@ pub mod gate {
         pub const LEN: u64 = 40;
         /// Most entries per view.
         pub const MAX_ENTRIES: u64 = (4096 - ENTRIES) / ENTRY_SIZE;
+    }
+
+    /// Channel page layout (offsets), written by the hypervisor, read-only to the view.
+    ///
+    /// For each `calls` edge S→T of the manifest the hypervisor maps one **call buffer**
+    /// RW- (never executable) in exactly views S and T, at the same guest-physical
+    /// address, followed by an unmapped guard page. The channel page of a view says where
+    /// its buffers are, indexed by peer view, so the SDK finds them with plain loads (no
+    /// VM exit): `OUT[T]` in S's page and `IN[S]` in T's page both name the buffer of
+    /// edge S→T. An entry is [`entry`]`(gpa, bytes)`: the page-aligned GPA with the
+    /// buffer's size in pages in its low 12 bits; 0 = no buffer (no such edge).
+    ///
+    /// The hypervisor never reads a call buffer: what is in it is the two parties'
+    /// business (docs/gates.md, "Call buffers").
+    pub mod channels {
+        /// u32 × [`super::SLOT_COUNT`]: `OUT[peer]`, the buffer of edge this view → peer.
+        pub const OUT: u64 = 0;
+        /// u32 × [`super::SLOT_COUNT`]: `IN[peer]`, the buffer of edge peer → this view.
+        pub const IN: u64 = 4 * super::SLOT_COUNT;
+        /// Bytes of a call buffer unless the manifest says otherwise.
+        pub const DEFAULT_SIZE: u64 = 4096;
+        /// Largest buffer an entry can describe: 4095 pages.
+        pub const MAX_SIZE: u64 = 0xFFF * 4096;
+
+        /// The entry for a buffer of `bytes` (a non-zero multiple of 4096, at most
+        /// [`MAX_SIZE`]) at page-aligned `gpa` below 4 GiB.
+        pub const fn entry(gpa: u64, bytes: u64) -> u32 {
+            (gpa as u32 & !0xFFF) | ((bytes / 4096) as u32 & 0xFFF)
+        }
+        /// The buffer's guest-physical address (0 = none).
+        pub const fn gpa(entry: u32) -> u64 {
+            (entry & !0xFFF) as u64
+        }
+        /// The buffer's size in bytes (0 = none).
+        pub const fn bytes(entry: u32) -> u64 {
+            (entry & 0xFFF) as u64 * 4096
+        }
+
+        const _: () = assert!(IN + 4 * super::SLOT_COUNT == 4096);
     }
 }
 

@@ -132,3 +132,84 @@ fn scenario_app_reports() {
         &[("compartment", "app-client"), ("code", "0")],
     );
 }
+
+/// Scenario `typed-hostile` (issue 14, data across calls; docs/gates.md "Call buffers"):
+/// a callee's garbage replies are `CallError::BadReply` for the caller, never a fault or
+/// a panic; a caller's wrong fingerprint or over-long length is rejected by the callee's
+/// shim; the proper call still works afterwards.
+#[test]
+fn scenario_typed_hostile() {
+    let outcome = check_scenario("typed-hostile", &[]);
+    let report = || outcome.failure_report();
+    for (check, got) in [
+        ("past-the-buffer", "Err(BadReply)"),
+        ("not-a-string", "Err(BadReply)"),
+        ("not-a-length", "Err(BadReply)"),
+        ("valid", "Ok(\"ok\")"),
+        ("mismatch", "Some(Mismatch)"),
+        ("malformed", "Some(Malformed)"),
+        // Values stay escaped as on the line (docs/transcript.md): a space is %20.
+        ("honest", "Ok(\"still%20served!\")"),
+        (
+            "struct",
+            "Ok(Shouted%20{%20text:%20\"two!!\",%20marks:%202%20})",
+        ),
+    ] {
+        assert_record(
+            outcome,
+            "APP",
+            &[
+                ("compartment", "typed-caller"),
+                ("check", check),
+                ("got", got),
+                ("ok", "true"),
+            ],
+        );
+    }
+    assert!(
+        outcome.transcript.records("FAULT").next().is_none(),
+        "{}",
+        report()
+    );
+    for compartment in ["typed-liar", "typed-caller"] {
+        assert_record(
+            outcome,
+            "EXIT",
+            &[("compartment", compartment), ("code", "0")],
+        );
+    }
+}
+
+/// Scenario `typed-reentrant` (docs/gates.md "Call buffers", why nested and re-entrant
+/// calls on one edge are safe): a call over the edge a pending call's arguments came in
+/// on does not disturb it, and a re-entrant call into a server that is lent out is
+/// refused, not aliased.
+#[test]
+fn scenario_typed_reentrant() {
+    let outcome = check_scenario("typed-reentrant", &[]);
+    assert_record(
+        outcome,
+        "APP",
+        &[
+            ("compartment", "typed-outer"),
+            ("answer", "relay([x>inner]|Err(Rejected(Busy)))"),
+            ("ok", "true"),
+        ],
+    );
+    assert_record(
+        outcome,
+        "STATS",
+        &[
+            ("compartment", "typed-inner"),
+            ("calls_in", "3"),
+            ("faults", "0"),
+        ],
+    );
+    for compartment in ["typed-outer", "typed-inner"] {
+        assert_record(
+            outcome,
+            "EXIT",
+            &[("compartment", compartment), ("code", "0")],
+        );
+    }
+}

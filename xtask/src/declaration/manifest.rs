@@ -31,6 +31,7 @@ impl Declaration {
                 ("watchdog", c.watchdog),
                 ("max_depth", c.max_depth.map(u64::from)),
                 ("console", c.console),
+                ("call_buffer", c.call_buffer),
             ] {
                 if let Some(value) = value {
                     out.push_str(&format!(" {key}={value}"));

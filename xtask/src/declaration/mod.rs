@@ -21,6 +21,8 @@
 //! restart = "on-fault"     # optional; "never" (default) or "on-fault": after a fault,
 //!                          # L1 restarts it from its pristine image
 //! max_restarts = 3                               # optional; with on-fault, default 3
+//! call_buffer = 4096       # optional; bytes of each call buffer of a `calls` edge into
+//!                          # this compartment (4096-byte multiples, at most 1 MiB)
 //! expect = "fault:memory"                        # optional; default exit:0
 //!                                                 # (also "reject" or "reject:PROBLEM")
 //!
@@ -140,6 +142,8 @@ pub struct CompartmentEntry {
     pub restart: Option<String>,
     /// Most restarts over the boot (with `restart = "on-fault"`); `None`: the default.
     pub max_restarts: Option<u32>,
+    /// Bytes of each call buffer into this compartment; `None`: the default (4096).
+    pub call_buffer: Option<u64>,
     /// The module's `expect=` value; `None`: exit with code 0.
     pub expect: Option<String>,
 }

@@ -194,13 +194,13 @@ fn the_kernel_parsers_rules_come_back_as_fields() {
 fn limits_reach_the_manifest_and_their_errors_name_the_field() {
     let limits = VAULT.replace(
         r#"calls = ["vault"]"#,
-        "calls = [\"vault\"]\nwatchdog = 67108864\nmax_depth = 4\nconsole = 0",
+        "calls = [\"vault\"]\nwatchdog = 67108864\nmax_depth = 4\nconsole = 0\ncall_buffer = 8192",
     );
     let d = example(&limits).unwrap();
     assert!(
         d.manifest_text().contains(
             "compartment client calls=vault hypercalls=exit,console,panic,lookup,grant \
-             watchdog=67108864 max_depth=4 console=0\n"
+             watchdog=67108864 max_depth=4 console=0 call_buffer=8192\n"
         ),
         "{}",
         d.manifest_text()
@@ -209,6 +209,7 @@ fn limits_reach_the_manifest_and_their_errors_name_the_field() {
     let client = &parsed.compartments[1];
     assert_eq!(client.main_watchdog(), Some(1 << 26));
     assert_eq!((client.max_depth, client.console), (4, 0));
+    assert_eq!(client.call_buffer, 8192);
     // Left out, nothing is written: the vault's main stays unbounded.
     assert_eq!(parsed.compartments[0].main_watchdog(), None);
     for (key, value, problem) in [

@@ -2,11 +2,13 @@
 //! that boots as generated (`cargo xtask run --example APP`).
 //!
 //! It writes `examples/APP/tessera.toml`, one crate per compartment (package `APP-NAME`
-//! in `examples/APP/NAME/`, the naming of [`crate::declaration`]) and adds the crates to
-//! the workspace `members`. The first compartment's `main` calls the second's export
-//! `greet` (`n + 1`) and prints the answer; the second computes it in a library without
-//! the SDK whose test runs on the host (`cargo xtask test`). Further compartments print a
-//! line and exit 0. Names follow the manifest's rules (docs/manifest.md), and an existing
+//! in `examples/APP/NAME/`, the naming of [`crate::declaration`]), the interface crate
+//! `examples/APP/interface/` (package `APP-interface`, [`INTERFACE`]) that declares the
+//! second compartment's interface with `tessera_sdk::interface!`, and adds the crates to
+//! the workspace `members`. The first compartment's `main` calls the second's `greet`
+//! with a string and prints the string it gets back; the second computes it in a library
+//! without the SDK whose test runs on the host (`cargo xtask test`). Further compartments
+//! print a line and exit 0. Names follow the manifest's rules (docs/manifest.md), and an existing
 //! `examples/APP` or package name is refused before anything is written.
 
 mod templates;
@@ -19,6 +21,10 @@ use anyhow::{Context, Result, bail};
 use std::fs;
 use std::path::{Path, PathBuf};
 use tessera_core::manifest::{MAX_NAME_LEN, RESERVED_NAMES};
+
+/// The directory (in `examples/APP/`) and package suffix of the interface crate; no
+/// compartment may have this name.
+pub const INTERFACE: &str = "interface";
 
 /// Options of `cargo xtask new`.
 #[derive(Clone, Debug, clap::Args)]
@@ -57,6 +63,9 @@ impl App {
             if RESERVED_NAMES.contains(&c.as_str()) {
                 bail!("compartment name \"{c}\": reserved by the manifest format");
             }
+            if c == INTERFACE {
+                bail!("compartment name \"{c}\": the app's interface crate uses it");
+            }
             if compartments[..i].contains(c) {
                 bail!("compartment name \"{c}\": given twice");
             }
@@ -89,7 +98,27 @@ impl App {
         Kind::Example(self.name.clone()).default_package(name)
     }
 
-    /// A Rust identifier for `import!`'s module of compartment `name` (`-` becomes `_`;
+    /// The package of the interface crate.
+    pub fn interface_package(&self) -> String {
+        format!("{}-{INTERFACE}", self.name)
+    }
+
+    /// The interface trait's name for compartment `name`: its module identifier in
+    /// CamelCase (`my-store` → `MyStore`, `9` → `C9`).
+    pub fn trait_ident(name: &str) -> String {
+        Self::module_ident(name)
+            .split('_')
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let mut chars = w.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect()
+    }
+
+    /// A Rust identifier for the interface's module of compartment `name` (`-` becomes `_`;
     /// a keyword or leading digit gets a `c_` prefix).
     pub fn module_ident(name: &str) -> String {
         let ident = name.replace('-', "_");
@@ -102,10 +131,18 @@ impl App {
 
     /// Every file to write, relative to `examples/APP/`, with its text.
     pub fn files(&self) -> Vec<(PathBuf, String)> {
-        let mut files = vec![(
-            PathBuf::from(crate::declaration::FILE_NAME),
-            templates::tessera_toml(self),
-        )];
+        let interface = PathBuf::from(INTERFACE);
+        let mut files = vec![
+            (
+                PathBuf::from(crate::declaration::FILE_NAME),
+                templates::tessera_toml(self),
+            ),
+            (
+                interface.join("Cargo.toml"),
+                templates::interface_cargo_toml(self),
+            ),
+            (interface.join("src/lib.rs"), templates::interface_lib(self)),
+        ];
         for c in &self.compartments {
             let dir = PathBuf::from(c);
             files.push((dir.join("Cargo.toml"), templates::cargo_toml(self, c)));
@@ -122,10 +159,11 @@ impl App {
         files
     }
 
-    /// The workspace `members` entries of its crates.
+    /// The workspace `members` entries of its crates: the interface, then each
+    /// compartment.
     pub fn members(&self) -> Vec<String> {
-        self.compartments
-            .iter()
+        std::iter::once(INTERFACE)
+            .chain(self.compartments.iter().map(String::as_str))
             .map(|c| format!("examples/{}/{c}", self.name))
             .collect()
     }
@@ -178,6 +216,13 @@ pub fn generate(root: &Path, args: &NewArgs) -> Result<PathBuf> {
         if packages.contains(&package) {
             bail!("compartment name \"{c}\": package {package} exists in the workspace");
         }
+    }
+    if packages.contains(&app.interface_package()) {
+        bail!(
+            "app name \"{}\": package {} exists in the workspace",
+            app.name,
+            app.interface_package()
+        );
     }
     let new_cargo_text = workspace::add_members(&cargo_text, &app.members())?;
     let files = app.files();

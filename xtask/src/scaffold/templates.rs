@@ -1,14 +1,15 @@
 //! The text of every file `cargo xtask new` writes, as pure functions of the app.
 //!
-//! Modelled on `examples/pingpong` (a callee that exports, a caller that imports) and on
+//! Modelled on `examples/kvstore` (an interface crate both sides use, a callee that serves
+//! it, a caller that calls its stubs with a string and gets one back) and on
 //! `examples/vault/vault` (a library without the SDK, so its tests run on the host).
 
 use super::App;
 
 /// The export the callee defines and the caller calls.
 pub const EXPORT: &str = "greet";
-/// What the caller passes, and what it expects back (`greet(n) = n + 1`).
-pub const ARGUMENT: u64 = 41;
+/// What the caller passes (its own name is added), and the greeting's start.
+pub const GREETING: &str = "Hello";
 
 /// `examples/APP/tessera.toml`: the callee, the caller, then the others in the order
 /// given (the order is the order the `main`s run in; exports come from each image's
@@ -17,7 +18,8 @@ pub fn tessera_toml(app: &App) -> String {
     let (caller, callee) = (app.caller(), app.callee());
     let mut text = format!(
         "# {name}, made by `cargo xtask new {name} --compartments {list}`: {caller}'s main\n\
-         # calls {callee}'s export `{EXPORT}` through a gate and prints the answer. Boot it with\n\
+         # calls {callee}'s `{EXPORT}` (declared once in interface/src/lib.rs) through a gate\n\
+         # with a string, and prints the string it gets back. Boot it with\n\
          # `cargo xtask run --example {name}`; `cargo xtask test` runs its host tests.\n\
          # Every key: docs/manifest.md.\n\
          #\n\
@@ -70,9 +72,66 @@ pub fn cargo_toml(app: &App, compartment: &str) -> String {
          \n\
          [dependencies]\n\
          tessera-sdk.workspace = true\n\
+         {interface} = {{ path = \"../interface\" }}\n\
          \n\
          [lints]\n\
-         workspace = true\n"
+         workspace = true\n",
+        interface = app.interface_package(),
+    )
+}
+
+/// `examples/APP/interface/Cargo.toml`: the interface crate both sides depend on.
+pub fn interface_cargo_toml(app: &App) -> String {
+    format!(
+        "[package]\n\
+         name = \"{package}\"\n\
+         version.workspace = true\n\
+         edition.workspace = true\n\
+         publish = false\n\
+         \n\
+         # The interfaces of {name}'s compartments, declared once (tessera_sdk::interface!).\n\
+         # Built only into the compartments (x86_64-unknown-none).\n\
+         [lib]\n\
+         test = false\n\
+         doctest = false\n\
+         bench = false\n\
+         \n\
+         [dependencies]\n\
+         tessera-sdk.workspace = true\n\
+         # For #[derive(Serialize, Deserialize)] on types the interface passes.\n\
+         serde = {{ version = \"1\", default-features = false, features = [\"derive\", \"alloc\"] }}\n\
+         \n\
+         [lints]\n\
+         workspace = true\n",
+        package = app.interface_package(),
+        name = app.name,
+    )
+}
+
+/// `examples/APP/interface/src/lib.rs`: the callee's interface.
+pub fn interface_lib(app: &App) -> String {
+    let callee = app.callee();
+    format!(
+        "//! The interfaces of {name}'s compartments, declared once: {callee} implements\n\
+         //! `{module}::{tr}` and exports it with `tessera_sdk::serve!`; the others call the\n\
+         //! stubs (`{module}::{EXPORT}`). Names, arguments and results are checked by the\n\
+         //! compiler on both sides; `cargo xtask` checks the calls against ../tessera.toml.\n\
+         #![no_std]\n\
+         \n\
+         extern crate alloc;\n\
+         \n\
+         use alloc::string::String;\n\
+         \n\
+         tessera_sdk::interface! {{\n\
+         \x20   /// What {callee} serves (module, trait, compartment name).\n\
+         \x20   pub mod {module}: {tr} = \"{callee}\" {{\n\
+         \x20       /// A greeting for `name`.\n\
+         \x20       fn {EXPORT}(name: &str) -> String;\n\
+         \x20   }}\n\
+         }}\n",
+        name = app.name,
+        module = App::module_ident(callee),
+        tr = App::trait_ident(callee),
     )
 }
 
@@ -81,14 +140,18 @@ pub fn callee_lib(app: &App) -> String {
     let callee = app.callee();
     format!(
         "//! {callee}'s logic as plain Rust, without the SDK, so `cargo xtask test` (or\n\
-         //! `cargo test -p {package} --lib`) runs its tests on the host. src/main.rs exports\n\
+         //! `cargo test -p {package} --lib`) runs its tests on the host. src/main.rs serves\n\
          //! it to the other compartments.\n\
          #![cfg_attr(not(test), no_std)]\n\
          \n\
-         /// The answer of {callee}'s `{EXPORT}` export: `n + 1` (wrapping, so no caller can make\n\
-         /// it panic).\n\
-         pub fn {EXPORT}(n: u64) -> u64 {{\n\
-         \x20   n.wrapping_add(1)\n\
+         extern crate alloc;\n\
+         \n\
+         use alloc::format;\n\
+         use alloc::string::String;\n\
+         \n\
+         /// The answer of {callee}'s `{EXPORT}`.\n\
+         pub fn {EXPORT}(name: &str) -> String {{\n\
+         \x20   format!(\"{GREETING}, {{name}}!\")\n\
          }}\n\
          \n\
          #[cfg(test)]\n\
@@ -96,27 +159,34 @@ pub fn callee_lib(app: &App) -> String {
          \x20   use super::*;\n\
          \n\
          \x20   #[test]\n\
-         \x20   fn {EXPORT}_adds_one() {{\n\
-         \x20       assert_eq!({EXPORT}({ARGUMENT}), {answer});\n\
-         \x20       assert_eq!({EXPORT}(u64::MAX), 0);\n\
+         \x20   fn {EXPORT}_greets_by_name() {{\n\
+         \x20       assert_eq!({EXPORT}(\"world\"), \"{GREETING}, world!\");\n\
          \x20   }}\n\
          }}\n",
         package = app.package(callee),
-        answer = ARGUMENT + 1,
     )
 }
 
-/// The callee's `src/main.rs`: exports `greet`, then its `main` says it is ready.
+/// The callee's `src/main.rs`: serves the interface, then its `main` says it is ready.
 pub fn callee_main(app: &App) -> String {
     let callee = app.callee();
+    let module = App::module_ident(callee);
     format!(
         "{header}\
-         tessera_sdk::exports! {{\n\
-         \x20   /// `n + 1`, from the host-tested library (src/lib.rs).\n\
-         \x20   fn {EXPORT}(n: u64) -> u64 {{\n\
-         \x20       {krate}::{EXPORT}(n)\n\
+         use {interface}::{module}::{tr};\n\
+         \n\
+         /// {callee}'s state (none yet): created with `Default` on the first call.\n\
+         #[derive(Default)]\n\
+         struct Server;\n\
+         \n\
+         impl {tr} for Server {{\n\
+         \x20   fn {EXPORT}(&mut self, name: &str) -> String {{\n\
+         \x20       {krate}::{EXPORT}(name)\n\
          \x20   }}\n\
          }}\n\
+         \n\
+         // Exports every function of the interface (each must be in `exports` in ../tessera.toml).\n\
+         tessera_sdk::serve!({interface}::{module}, Server);\n\
          \n\
          fn main() -> i32 {{\n\
          \x20   println!(\"{callee}: ready\");\n\
@@ -125,38 +195,33 @@ pub fn callee_main(app: &App) -> String {
         header = header(
             app,
             callee,
-            &format!("exports `{EXPORT}` (declared in ../tessera.toml)")
+            &format!("serves `{EXPORT}` (../interface/src/lib.rs)")
         ),
+        interface = app.interface_package().replace('-', "_"),
+        tr = App::trait_ident(callee),
         krate = app.package(callee).replace('-', "_"),
     )
 }
 
-/// The caller's `src/main.rs`: calls the callee's `greet` and checks the answer.
+/// The caller's `src/main.rs`: calls the callee's `greet` with a string and checks the
+/// answer.
 pub fn caller_main(app: &App) -> String {
     let (caller, callee) = (app.caller(), app.callee());
     let module = App::module_ident(callee);
-    let import = if module == callee {
-        module.clone()
-    } else {
-        format!("{module} = \"{callee}\"")
-    };
     format!(
         "{header}\
-         // The exports of {callee} that {caller} calls (`calls = [\"{callee}\"]` in ../tessera.toml).\n\
-         tessera_sdk::import! {{\n\
-         \x20   {import} {{\n\
-         \x20       fn {EXPORT}(n: u64) -> u64;\n\
-         \x20   }}\n\
-         }}\n\
+         // {callee}'s interface (`calls = [\"{callee}\"]` in ../tessera.toml lets {caller} call it).\n\
+         use {interface}::{module};\n\
          \n\
          fn main() -> i32 {{\n\
-         \x20   match {module}::{EXPORT}({ARGUMENT}) {{\n\
+         \x20   // Ok(answer), or Err(CallError) if the call itself failed.\n\
+         \x20   match {module}::{EXPORT}(\"{caller}\") {{\n\
          \x20       Ok(answer) => {{\n\
-         \x20           println!(\"{caller}: {callee}.{EXPORT}({ARGUMENT}) = {{answer}}\");\n\
-         \x20           if answer == {answer} {{ 0 }} else {{ 1 }}\n\
+         \x20           println!(\"{caller}: {callee}.{EXPORT}(\\\"{caller}\\\") = {{answer}}\");\n\
+         \x20           if answer == \"{GREETING}, {caller}!\" {{ 0 }} else {{ 1 }}\n\
          \x20       }}\n\
          \x20       Err(e) => {{\n\
-         \x20           println!(\"{caller}: {callee}.{EXPORT}({ARGUMENT}) failed: {{e}}\");\n\
+         \x20           println!(\"{caller}: {callee}.{EXPORT} failed: {{e}}\");\n\
          \x20           2\n\
          \x20       }}\n\
          \x20   }}\n\
@@ -166,7 +231,7 @@ pub fn caller_main(app: &App) -> String {
             caller,
             &format!("calls {callee}'s `{EXPORT}` through the gate and prints the answer")
         ),
-        answer = ARGUMENT + 1,
+        interface = app.interface_package().replace('-', "_"),
     )
 }
 
@@ -174,8 +239,9 @@ pub fn caller_main(app: &App) -> String {
 pub fn other_main(app: &App, compartment: &str) -> String {
     format!(
         "{header}\
-         // To serve others: `exports = [...]` in ../tessera.toml and `tessera_sdk::exports!`\n\
-         // here; to call them: `calls = [...]` there and `tessera_sdk::import!` here.\n\
+         // To serve others: declare an interface in ../interface/src/lib.rs, implement it\n\
+         // here with `tessera_sdk::serve!`, list its functions in `exports = [...]` in\n\
+         // ../tessera.toml; to call them: `calls = [...]` there and the interface's stubs here.\n\
          fn main() -> i32 {{\n\
          \x20   println!(\"{compartment}: hello from my own view\");\n\
          \x20   0\n\

@@ -40,11 +40,16 @@ fn names_follow_the_manifest_rules_and_errors_name_them() {
     assert!(err("demo", &["a", &"x".repeat(33)]).contains("longer than 32"));
     assert!(err("demo", &["a", ""]).contains("compartment name \"\": empty"));
     assert!(err("demo", &["solo"]).contains("at least two"));
+    assert!(err("demo", &["a", "interface"]).contains("the app's interface crate uses it"));
     let app = App::new("demo", &names(&["front", "my-back", "9"])).unwrap();
     assert_eq!(app.package("my-back"), "demo-my-back");
     assert_eq!(App::module_ident("my-back"), "my_back");
     assert_eq!(App::module_ident("type"), "c_type");
     assert_eq!(App::module_ident("9"), "c_9");
+    assert_eq!(App::trait_ident("my-back"), "MyBack");
+    assert_eq!(App::trait_ident("type"), "CType");
+    assert_eq!(App::trait_ident("9"), "C9");
+    assert_eq!(app.interface_package(), "demo-interface");
 }
 
 #[test]
@@ -65,11 +70,28 @@ fn generates_the_app_and_its_workspace_entries() {
     let cargo = read("front/Cargo.toml");
     assert!(cargo.contains("name = \"demo-front\"\n"));
     assert!(cargo.contains("tessera-sdk.workspace = true\n"));
+    assert!(cargo.contains("demo-interface = { path = \"../interface\" }\n"));
     assert!(cargo.contains("[lints]\nworkspace = true\n"));
-    assert!(read("front/src/main.rs").contains("match back::greet(41)"));
+    // The interface, declared once; the caller calls its stub, the callee serves it.
+    let interface = read("interface/src/lib.rs");
+    assert!(
+        interface.contains("pub mod back: Back = \"back\" {"),
+        "{interface}"
+    );
+    assert!(
+        interface.contains("fn greet(name: &str) -> String;"),
+        "{interface}"
+    );
+    assert!(read("interface/Cargo.toml").contains("name = \"demo-interface\"\n"));
+    assert!(read("front/src/main.rs").contains("use demo_interface::back;"));
+    assert!(read("front/src/main.rs").contains("match back::greet(\"front\")"));
     assert!(read("front/src/main.rs").contains("tessera_sdk::entry!(main);"));
-    assert!(read("back/src/main.rs").contains("demo_back::greet(n)"));
-    assert!(read("back/src/lib.rs").contains("assert_eq!(greet(41), 42);"));
+    assert!(read("back/src/main.rs").contains("impl Back for Server {"));
+    assert!(
+        read("back/src/main.rs").contains("tessera_sdk::serve!(demo_interface::back, Server);")
+    );
+    assert!(read("back/src/main.rs").contains("demo_back::greet(name)"));
+    assert!(read("back/src/lib.rs").contains("assert_eq!(greet(\"world\"), \"Hello, world!\");"));
     assert!(!dir.join("front/src/lib.rs").exists());
     assert!(read("log/src/main.rs").contains("println!(\"log: hello"));
 
@@ -77,8 +99,8 @@ fn generates_the_app_and_its_workspace_entries() {
     let cargo = fs::read_to_string(root.join("Cargo.toml")).unwrap();
     let expected = WORKSPACE.replace(
         "\"examples/hello\",\n",
-        "\"examples/hello\",\n    \"examples/demo/front\",\n    \"examples/demo/back\",\n    \
-         \"examples/demo/log\",\n",
+        "\"examples/hello\",\n    \"examples/demo/interface\",\n    \"examples/demo/front\",\n    \
+         \"examples/demo/back\",\n    \"examples/demo/log\",\n",
     );
     assert_eq!(cargo, expected);
     fs::remove_dir_all(&root).unwrap();

@@ -1,4 +1,6 @@
-//! The caller of the round-trip demo: calls `pong.pong` [`ROUNDS`] times after a warm-up,
+//! The caller of the round-trip demo: calls `pong.pong` [`ROUNDS`] times after a warm-up
+//! through the typed interface of examples/pingpong/api (the argument and the result cross
+//! in the call buffer of edge ping→pong),
 //! checks every result, and reports the VM exits the loop caused:
 //!
 //! ```text
@@ -16,15 +18,10 @@
 #![no_std]
 #![no_main]
 
+use pingpong_api::pong;
 use tessera_sdk::prelude::*;
 
 tessera_sdk::entry!(main);
-
-tessera_sdk::import! {
-    pong {
-        fn pong(x: u64) -> u64;
-    }
-}
 
 /// Measured round trips.
 const ROUNDS: u64 = 10_000;

@@ -69,6 +69,12 @@ pub const MAX_MAX_RESTARTS: u32 = 1_000_000;
 pub const DEFAULT_CONSOLE: u64 = 64 << 10;
 /// Largest `console=` (bytes; the smallest is 0, a compartment that may print nothing).
 pub const MAX_CONSOLE: u64 = 16 << 20;
+/// Smallest `call_buffer=`.
+pub const MIN_CALL_BUFFER: u64 = PAGE_SIZE;
+/// Largest `call_buffer=` (1 MiB: each `calls` edge into the compartment gets one).
+pub const MAX_CALL_BUFFER: u64 = 1 << 20;
+/// Call-buffer bytes of a compartment without `call_buffer=`.
+pub const DEFAULT_CALL_BUFFER: u64 = tessera_abi::gate::channels::DEFAULT_SIZE;
 /// The version `tessera-manifest` must name.
 pub const VERSION: u32 = 1;
 
@@ -118,6 +124,10 @@ pub struct CompartmentDecl {
     /// `max_restarts=`: most restarts over the boot (with [`Restart::OnFault`]); default
     /// [`DEFAULT_MAX_RESTARTS`].
     pub max_restarts: u32,
+    /// `call_buffer=`: bytes of the call buffer of each `calls` edge *into* this
+    /// compartment (docs/gates.md "Call buffers"), a multiple of [`PAGE_SIZE`] in
+    /// `MIN_CALL_BUFFER..=MAX_CALL_BUFFER`; default [`DEFAULT_CALL_BUFFER`].
+    pub call_buffer: u64,
 }
 
 /// What L1 does with a compartment it stopped for a fault (`restart=`).
@@ -147,6 +157,7 @@ impl CompartmentDecl {
             console: DEFAULT_CONSOLE,
             restart: Restart::Never,
             max_restarts: DEFAULT_MAX_RESTARTS,
+            call_buffer: DEFAULT_CALL_BUFFER,
         }
     }
 
@@ -257,6 +268,20 @@ impl Manifest {
             }
         }
         bits
+    }
+
+    /// Every `calls` edge as `(caller, callee)` view indices: callers in view order, each
+    /// caller's edges in its `calls=` order (names that match no compartment skipped).
+    pub fn edges(&self) -> Vec<(usize, usize)> {
+        let mut edges = Vec::new();
+        for (s, caller) in self.compartments.iter().enumerate() {
+            for callee in &caller.calls {
+                if let Some(t) = self.index_of(callee) {
+                    edges.push((s, t));
+                }
+            }
+        }
+        edges
     }
 
     /// [`Manifest::callers_of`] for every view at once, in view order (one pass over the

@@ -11,10 +11,10 @@ use super::fields::{
     bytes, check_name, compartment_name, count, err, key_value, known_hypercalls, list,
 };
 use super::{
-    Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_COMPARTMENTS, MAX_CONSOLE,
-    MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH, MAX_MAX_RESTARTS,
-    MAX_NAME_LEN, MAX_STACK, MAX_WATCHDOG, MIN_HEAP, MIN_STACK, MIN_WATCHDOG, Manifest,
-    ManifestError, PAGE_SIZE, Restart, VERSION,
+    Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_CALL_BUFFER, MAX_COMPARTMENTS,
+    MAX_CONSOLE, MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH,
+    MAX_MAX_RESTARTS, MAX_NAME_LEN, MAX_STACK, MAX_WATCHDOG, MIN_CALL_BUFFER, MIN_HEAP,
+    MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE, Restart, VERSION,
 };
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -129,23 +129,12 @@ fn field(decl: &mut CompartmentDecl, line: usize, (key, value): (&str, &str)) ->
                 return Err(err(line, key, "a compartment cannot call itself"));
             }
         }
-        "hypercalls" => {
-            let known = |h: &str| match Hypercall::from_manifest_name(h) {
-                Some(_) => Ok(()),
-                None => Err(format!(
-                    "unknown hypercall '{}' (known: {})",
-                    shown(h),
-                    known_hypercalls()
-                )),
-            };
-            let names = list(line, key, value, Hypercall::MANIFEST.len(), known)?;
-            let named = names
-                .iter()
-                .filter_map(|h| Hypercall::from_manifest_name(h));
-            decl.hypercalls = HypercallSet::MINIMAL.union(named.collect());
-        }
+        "hypercalls" => decl.hypercalls = hypercall_set(line, key, value)?,
         "stack" => decl.stack = bytes(line, key, value, MIN_STACK, MAX_STACK)?,
         "heap" => decl.heap = bytes(line, key, value, MIN_HEAP, MAX_HEAP)?,
+        "call_buffer" => {
+            decl.call_buffer = bytes(line, key, value, MIN_CALL_BUFFER, MAX_CALL_BUFFER)?;
+        }
         "watchdog" => {
             let range = (MIN_WATCHDOG, MAX_WATCHDOG);
             decl.watchdog = Some(count(line, key, value, range, "ticks")?);
@@ -163,7 +152,7 @@ fn field(decl: &mut CompartmentDecl, line: usize, (key, value): (&str, &str)) ->
                 line,
                 key,
                 "unknown field (expected exports, calls, hypercalls, stack, heap, \
-                 watchdog, max_depth, console, restart or max_restarts)",
+                 watchdog, max_depth, console, call_buffer, restart or max_restarts)",
             ));
         }
     }
@@ -369,4 +358,21 @@ impl Parser {
             data: self.data.into_iter().map(|(d, _)| d).collect(),
         })
     }
+}
+
+/// A `hypercalls=` value: what it names, plus what every compartment may use.
+fn hypercall_set(line: usize, key: &str, value: &str) -> Result<HypercallSet> {
+    let known = |h: &str| match Hypercall::from_manifest_name(h) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "unknown hypercall '{}' (known: {})",
+            shown(h),
+            known_hypercalls()
+        )),
+    };
+    let names = list(line, key, value, Hypercall::MANIFEST.len(), known)?;
+    let named = names
+        .iter()
+        .filter_map(|h| Hypercall::from_manifest_name(h));
+    Ok(HypercallSet::MINIMAL.union(named.collect()))
 }

@@ -1,8 +1,8 @@
 //! Writing a manifest back as text (the canonical form `parse` reads).
 
 use super::{
-    Access, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH, DEFAULT_MAX_RESTARTS, DEFAULT_STACK,
-    HypercallSet, Manifest, Restart, VERSION,
+    Access, DEFAULT_CALL_BUFFER, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_RESTARTS, DEFAULT_STACK, HypercallSet, Manifest, Restart, VERSION,
 };
 use alloc::string::String;
 use core::fmt::Write;
@@ -38,6 +38,9 @@ pub(super) fn write(manifest: &Manifest) -> String {
         }
         if c.console != DEFAULT_CONSOLE {
             let _ = write!(out, " console={}", c.console);
+        }
+        if c.call_buffer != DEFAULT_CALL_BUFFER {
+            let _ = write!(out, " call_buffer={}", c.call_buffer);
         }
         if c.restart == Restart::OnFault {
             out.push_str(" restart=on-fault");

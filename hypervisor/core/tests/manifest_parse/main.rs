@@ -144,6 +144,28 @@ fn heap_defaults_to_64_kib_parses_whole_pages_and_round_trips() {
 }
 
 #[test]
+fn call_buffer_defaults_to_4_kib_parses_whole_pages_up_to_1_mib() {
+    let m =
+        Manifest::parse("tessera-manifest 1\ncompartment a\ncompartment b call_buffer=1048576\n")
+            .expect("valid");
+    let sizes: Vec<u64> = m.compartments.iter().map(|c| c.call_buffer).collect();
+    assert_eq!(sizes, [4096, 1 << 20]);
+    let text = m.to_text();
+    assert!(text.contains("compartment a\n"), "{text}");
+    assert!(
+        text.contains("compartment b call_buffer=1048576\n"),
+        "{text}"
+    );
+    assert_eq!(Manifest::parse(&text), Ok(m));
+    for bad in ["0", "4095", "2097152"] {
+        let e = parse_err(&format!(
+            "tessera-manifest 1\ncompartment a call_buffer={bad}\n"
+        ));
+        assert_eq!((e.line, e.field.as_str()), (2, "call_buffer"), "{e}");
+    }
+}
+
+#[test]
 fn display_names_line_and_field() {
     let e = parse_err("tessera-manifest 1\ncompartment vault\ncompartment client calls=valt\n");
     assert_eq!(

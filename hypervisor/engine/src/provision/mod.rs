@@ -1,12 +1,14 @@
 //! Provisioning: from the boot's modules to the [`World`] the run loop works on
 //! (DESIGN §4–§6). The manifest is read, every image checked before any is loaded (the
 //! planner needs their spans), the guest-physical layout planned, the shared pages built,
-//! then one view at a time: its table, gate pages and grants ([`view::map`]), its
-//! provisioned data (`data::map`), its image
+//! then one view at a time: its table, gate pages and grants ([`view::map`]), then the
+//! call buffer of every `calls` edge in its two views ([`channels`]), its provisioned
+//! data (`data::map`), then each image
 //! ([`image::load`]). A view exists before any image is loaded, so an image too large for
 //! the memory left is rejected alone, never the views of the others. Finally every view
 //! is scanned for rogue `VMFUNC` as the CPU could fetch it, and the EPTP list written.
 
+mod channels;
 mod check;
 mod data;
 pub mod image;
@@ -100,7 +102,7 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
     let env = Environment::build(&mut mem)?;
     let gate = SharedGate::build(&mut mem, &input.gate, input.paging.gate_perms)?;
     let grants = grants(&mut mem, &manifest, &plan)?;
-    let views = {
+    let mut views = {
         let shared = view::Shared {
             paging: &input.paging,
             env: &env,
@@ -122,6 +124,7 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
         }
         views
     };
+    let channels = channels::provision(&mut mem, &mut views, &plan.channels)?;
     let mut shared_frames = Vec::new();
     shared_frames.extend(env.pages.into_iter().map(|(_, f)| f));
     shared_frames.extend(gate.code);
@@ -136,6 +139,7 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
         manifest,
         views,
         grants,
+        channels,
         list,
         rules: input.paging.rules,
         resume_offset: input.gate.resume,

@@ -1,6 +1,7 @@
 //! One view's second-level table, before its image is loaded: the shared environment
 //! (or the view's private copy of the guest page tables), the gate region with the view's
-//! own slot page and its info and state pages, and the grants the manifest gives it.
+//! own slot page and its info, state and channel pages, and the grants the manifest
+//! gives it (its call buffers come once every view exists: `super::channels`).
 
 use super::Paging;
 use super::shared::{Environment, SharedGate, filled};
@@ -65,11 +66,16 @@ pub fn map<F: EntryFormat + Copy, M: Memory>(
     let own_slot = map_gate(mem, &mut table, id, shared.gate)?;
     let info_page = mem.frame().ok_or("out of memory for the gate")?;
     let state_page = mem.frame().ok_or("out of memory for the gate")?;
+    let channel_page = mem.frame().ok_or("out of memory for the gate")?;
     table
         .map_range(mem, gate::INFO, info_page.start(), PAGE, Perms::R)
         .map_err(err)?;
     table
         .map_range(mem, gate::STATE, state_page.start(), PAGE, Perms::RW)
+        .map_err(err)?;
+    // Filled by `super::channels::provision` once every view exists.
+    table
+        .map_range(mem, gate::CHANNELS, channel_page.start(), PAGE, Perms::R)
         .map_err(err)?;
     write_info(mem, &info_page, id, info);
     map_grants(mem, &mut table, id, shared).map_err(err)?;
@@ -84,6 +90,7 @@ pub fn map<F: EntryFormat + Copy, M: Memory>(
         pages: ViewPages {
             info: info_page,
             state: state_page,
+            channels: channel_page,
             own_slot,
             private,
         },

@@ -32,6 +32,22 @@ pub struct Grant {
     pub frames: Frames,
 }
 
+/// The call buffer of one `calls` edge (docs/gates.md "Call buffers"): mapped RW- in
+/// exactly the caller's and the callee's views, at the same address.
+#[derive(Debug)]
+pub struct Channel {
+    /// The calling view.
+    pub caller: crate::ids::ViewId,
+    /// The called view.
+    pub callee: crate::ids::ViewId,
+    /// Guest-physical address.
+    pub gpa: u64,
+    /// Bytes.
+    pub size: u64,
+    /// Its memory.
+    pub frames: Frames,
+}
+
 /// The gate code as the kernel assembled it, and where its entry points are.
 #[derive(Debug, Clone, Copy)]
 pub struct GateCode<'a> {
@@ -64,6 +80,8 @@ pub struct World<F: EntryFormat, M: Memory> {
     pub views: Vec<View<F>>,
     /// In manifest order.
     pub grants: Vec<Grant>,
+    /// One per `calls` edge, in `Manifest::edges` order.
+    pub channels: Vec<Channel>,
     /// The EPTP list (slot `i` holds view `i`'s pointer), for the VMFUNC model.
     pub list: Box<[u64; 512]>,
     /// This CPU's EPTP rules (what VMFUNC checks list entries against).
@@ -80,6 +98,7 @@ impl<F: EntryFormat, M: Memory> core::fmt::Debug for World<F, M> {
         f.debug_struct("World")
             .field("views", &self.views.len())
             .field("grants", &self.grants.len())
+            .field("channels", &self.channels.len())
             .field("counters", &self.counters)
             .finish_non_exhaustive()
     }

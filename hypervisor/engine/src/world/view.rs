@@ -68,6 +68,8 @@ pub struct ViewPages {
     pub info: Frames,
     /// The state page: the view's gate writes it.
     pub state: Frames,
+    /// The channel page: L1 writes where the view's call buffers are, the view reads it.
+    pub channels: Frames,
     /// The slot page holding the view's own slot.
     pub own_slot: Frames,
     /// The view's private copies of the guest page tables, where it has them.

@@ -311,3 +311,28 @@ fn abi_reject_lines_carry_both_versions() {
         )));
     }
 }
+
+#[test]
+fn typed_call_notes_and_unknown_tessera_types_are_ignored() {
+    // What `interface!` adds (docs/images.md "Imports and signatures"): a signature note
+    // next to the export table and import notes; the validator walks them by structure
+    // and skips them, as any TESSERA note type it does not know.
+    use tessera_abi::image::{NT_IMPORT, NT_SIGNATURE};
+    let fingerprint = 0x0123_4567_89ab_cdefu64.to_le_bytes();
+    let signature = note(
+        8,
+        NT_SIGNATURE,
+        b"TESSERA\0",
+        &[&fingerprint[..], b"get"].concat(),
+    );
+    let import = note(
+        8,
+        NT_IMPORT,
+        b"TESSERA\0",
+        &[&fingerprint[..], b"store\0get"].concat(),
+    );
+    let future = note(8, 0x7fff, b"TESSERA\0", &[1, 2, 3]);
+    accept(&with_notes(
+        &[signature, sdk_notes(), import, future].concat(),
+    ));
+}

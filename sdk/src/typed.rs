@@ -1,0 +1,277 @@
+//! Typed calls with data: what [`interface!`](crate::interface) expands to, at run time.
+//!
+//! For each `calls` edge S→T of the manifest the hypervisor maps a **call buffer** in
+//! exactly views S and T, and says where in each view's channel page
+//! ([`tessera_abi::gate::channels`]), which the SDK reads with plain loads (no VM exit).
+//!
+//! A call ([`call`]): encode the arguments into the buffer of edge me→callee
+//! ([`tessera_wire`], postcard), make the gate call with RDI = the encoded length and
+//! RSI = the function's signature fingerprint, then read RAX: a reply length (decode the
+//! result from the same buffer) or a [`Rejection`].
+//!
+//! Serving one ([`serve`], in the `extern "C"` shim of each export): find the buffer of
+//! edge caller→me — the caller is the peer of the top IN frame of this view's own state
+//! page, which this view's gate wrote from the landing pad the CPU landed on, never from
+//! the caller's word — check the fingerprint and the length, **copy** the arguments out
+//! and decode them (borrowing `&str`/`&[u8]` from the copy), run the function, encode the
+//! result into the buffer and return its length.
+//!
+//! Why nested and re-entrant calls on one edge are safe: each side reads the buffer only
+//! in the instants right after control reaches it (the callee before the body runs, the
+//! caller right after the gate returns), and writes it only right before handing control
+//! over. In between, while the body runs and may call anywhere — back into the caller,
+//! which may call this callee again over the same edge — neither holds a reference into
+//! the buffer: the arguments live in the callee's own copy, the result is not written
+//! yet. With one vCPU no one else runs meanwhile. docs/gates.md "Call buffers" has the
+//! whole argument.
+
+use core::cell::UnsafeCell;
+use core::slice;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use alloc::vec::Vec;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tessera_abi::gate::{self, SLOT_COUNT, channels, state};
+pub use tessera_wire::Rejection;
+use tessera_wire::{Reply, reply};
+
+use crate::gate::CallError;
+use crate::import::Import;
+
+/// A call buffer: where it is and how large (from a channel-page entry).
+#[derive(Clone, Copy, Debug)]
+struct Buffer {
+    addr: u64,
+    size: usize,
+}
+
+impl Buffer {
+    fn from_entry(entry: u32) -> Option<Self> {
+        let addr = channels::gpa(entry);
+        let size = usize::try_from(channels::bytes(entry)).ok()?;
+        (addr != 0 && size != 0).then_some(Self { addr, size })
+    }
+
+    /// The buffer's bytes.
+    ///
+    /// # Safety
+    /// No other reference into the buffer may be alive while the slice is, and no gate
+    /// call may be made (the peer may write the buffer while it runs).
+    unsafe fn bytes_mut<'a>(self) -> &'a mut [u8] {
+        // SAFETY: the hypervisor maps the buffer RW- in this view for `size` bytes at
+        // `addr` (identity-mapped) for the whole run, per this view's own read-only
+        // channel page; exclusivity is the caller's promise.
+        unsafe { slice::from_raw_parts_mut(self.addr as *mut u8, self.size) }
+    }
+}
+
+/// The u32 at `offset` of this view's channel page.
+fn channel_entry(offset: u64) -> u32 {
+    let addr = (gate::CHANNELS + offset) as *const u32;
+    // SAFETY: the channel page is mapped readable at its fixed address in every view for
+    // the whole run, and only the hypervisor writes it; 4-aligned in-page offsets.
+    unsafe { addr.read_volatile() }
+}
+
+/// The u64 at `offset` of this view's state page.
+fn state_word(offset: u64) -> u64 {
+    let addr = (gate::STATE + offset) as *const u64;
+    // SAFETY: the state page is mapped RW- at its fixed address in every view; only this
+    // view's gate writes it, never while this code runs; 8-aligned in-page offsets.
+    unsafe { addr.read_volatile() }
+}
+
+/// The buffer of edge this view → `view`.
+fn outgoing(view: u32) -> Option<Buffer> {
+    let view = u64::from(view);
+    (view < SLOT_COUNT)
+        .then(|| channel_entry(channels::OUT + 4 * view))
+        .and_then(Buffer::from_entry)
+}
+
+/// The buffer of edge caller → this view, for the call this view is serving: the caller
+/// is the peer of the top frame of its own state page, an IN frame its gate pushed.
+fn incoming() -> Option<Buffer> {
+    let depth = state_word(state::DEPTH);
+    let top = depth.checked_sub(1).filter(|&i| i < state::MAX_FRAMES)?;
+    let tag = state_word(state::TAGS + 8 * top);
+    let peer = state::peer(tag);
+    (state::kind(tag) == state::IN && peer < SLOT_COUNT)
+        .then(|| channel_entry(channels::IN + 4 * peer))
+        .and_then(Buffer::from_entry)
+}
+
+/// Arguments of at most this many encoded bytes are copied to the stack, larger ones to
+/// the heap.
+const SMALL_ARGS: usize = 128;
+
+/// Makes a typed call: `args` (a tuple) to the export `import` names, whose signature
+/// fingerprint is `fingerprint`; decodes its result as an `R`.
+///
+/// # Errors
+/// Every [`CallError`] of the gate, and [`CallError::TooLarge`] (the arguments do not fit
+/// in the call buffer), [`CallError::NoBuffer`], [`CallError::Rejected`] (the callee's shim
+/// refused), [`CallError::BadReply`] (the reply's length or bytes are not an `R`).
+///
+/// # Panics
+/// If a grant view is alive (as [`crate::gate::call`]).
+#[track_caller]
+#[inline]
+pub fn call<A: Serialize + ?Sized, R: DeserializeOwned>(
+    import: &Import,
+    fingerprint: u64,
+    args: &A,
+) -> Result<R, CallError> {
+    crate::grant::assert_no_live_views();
+    call_unchecked(import, fingerprint, args)
+}
+
+fn call_unchecked<A: Serialize + ?Sized, R: DeserializeOwned>(
+    import: &Import,
+    fingerprint: u64,
+    args: &A,
+) -> Result<R, CallError> {
+    let target = import.resolve()?;
+    let buffer = outgoing(target.view).ok_or(CallError::NoBuffer)?;
+    let len = {
+        // SAFETY: no other reference into the buffer exists (every use in this module
+        // is scoped like this one), and the slice dies before the gate call below.
+        let bytes = unsafe { buffer.bytes_mut() };
+        tessera_wire::encode_into(args, bytes).map_err(|_| CallError::TooLarge)?
+    };
+    let rax = crate::gate::call_unchecked(target, [len as u64, fingerprint, 0, 0, 0, 0])?;
+    match reply(rax) {
+        Reply::Length(len) => {
+            // SAFETY: as above; the callee is done with the buffer (it returned), and
+            // the slice dies before this function returns.
+            let bytes = unsafe { buffer.bytes_mut() };
+            let bytes = tessera_wire::read(bytes, len).map_err(|_| CallError::BadReply)?;
+            tessera_wire::decode(bytes).map_err(|_| CallError::BadReply)
+        }
+        Reply::Rejected(r) => Err(CallError::Rejected(r)),
+        Reply::Garbage => Err(CallError::BadReply),
+    }
+}
+
+/// Serves one typed call in an export's shim: RDI = `len`, RSI = `fingerprint` as the
+/// caller sent them; `expect` is this side's fingerprint; `run` decodes the arguments
+/// from the bytes it is given (a private copy) and runs the function. Returns what goes
+/// back in RAX: the result's encoded length, or a [`Rejection`] code.
+pub fn serve<R: Serialize>(
+    len: u64,
+    fingerprint: u64,
+    expect: u64,
+    run: impl FnOnce(&[u8]) -> Result<R, Rejection>,
+) -> u64 {
+    // An export may be called before this compartment's `main` ran.
+    crate::heap::ensure_init();
+    match serve_inner(len, fingerprint, expect, run) {
+        Ok(len) => len as u64,
+        Err(rejection) => rejection.code(),
+    }
+}
+
+fn serve_inner<R: Serialize>(
+    len: u64,
+    fingerprint: u64,
+    expect: u64,
+    run: impl FnOnce(&[u8]) -> Result<R, Rejection>,
+) -> Result<usize, Rejection> {
+    if fingerprint != expect {
+        return Err(Rejection::Mismatch);
+    }
+    let buffer = incoming().ok_or(Rejection::NoBuffer)?;
+    // The copy: on the stack when small (no allocation on the common path), else on the
+    // heap.
+    let mut small = [0u8; SMALL_ARGS];
+    let large: Vec<u8>;
+    let args: &[u8] = {
+        // SAFETY: no other reference into the buffer exists, and the slice dies at the
+        // end of this block, before `run` (which may make gate calls).
+        let bytes = unsafe { buffer.bytes_mut() };
+        let bytes = tessera_wire::read(bytes, len).map_err(|_| Rejection::Malformed)?;
+        match small.get_mut(..bytes.len()) {
+            Some(copy) => {
+                copy.copy_from_slice(bytes);
+                copy
+            }
+            None => {
+                large = bytes.to_vec();
+                &large
+            }
+        }
+    };
+    let result = run(args)?;
+    // SAFETY: `run` returned, so no gate call is in progress, and no other reference
+    // into the buffer exists; the slice dies before this function returns.
+    let bytes = unsafe { buffer.bytes_mut() };
+    tessera_wire::encode_into(&result, bytes).map_err(|_| Rejection::TooLarge)
+}
+
+/// Decodes the arguments of a typed call (in a shim's `run`).
+///
+/// # Errors
+/// [`Rejection::Malformed`] for anything but one valid encoding of an `A`.
+#[inline]
+pub fn decode_args<'a, A: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<A, Rejection> {
+    tessera_wire::decode(bytes).map_err(|_| Rejection::Malformed)
+}
+
+/// Where [`serve!`](crate::serve) keeps the value that implements an interface: created
+/// with `Default` on the first call, then lent out one call at a time as `&mut`. A call
+/// that arrives while one is running (a re-entrant call: the body called out, and
+/// someone called back in) is refused with [`Rejection::Busy`] instead of aliasing it.
+#[derive(Debug)]
+pub struct Server<T> {
+    busy: AtomicBool,
+    value: UnsafeCell<Option<T>>,
+}
+
+// SAFETY: a compartment has one thread of control (one vCPU, no interrupts in L2), and
+// `with` hands out the only `&mut T` while `busy` is set, refusing anyone else meanwhile.
+unsafe impl<T> Sync for Server<T> {}
+
+impl<T> Server<T> {
+    /// An empty server (its value is created on first use).
+    pub const fn new() -> Self {
+        Self {
+            busy: AtomicBool::new(false),
+            value: UnsafeCell::new(None),
+        }
+    }
+}
+
+impl<T> Default for Server<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Default> Server<T> {
+    /// Runs `f` on the value, unless a call is already running.
+    ///
+    /// # Errors
+    /// [`Rejection::Busy`] when called re-entrantly.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Rejection> {
+        // A load and a store, not a locked swap: one thread of control (see `Sync`).
+        if self.busy.load(Ordering::Relaxed) {
+            return Err(Rejection::Busy);
+        }
+        self.busy.store(true, Ordering::Relaxed);
+        // SAFETY: `busy` was clear and is now set: no other `&mut` to the value exists
+        // until it is cleared below, and a panic in `f` stops the compartment (no
+        // unwinding), so it is never observed set by a later call of a live compartment.
+        let value = unsafe { &mut *self.value.get() };
+        let result = f(value.get_or_insert_with(T::default));
+        self.busy.store(false, Ordering::Relaxed);
+        Ok(result)
+    }
+}
+
+/// Implemented by [`serve!`](crate::serve) for the type that serves interface `I` (the
+/// interface module's `Marker`): where its [`Server`] is.
+pub trait Served<I>: Sized + 'static {
+    /// The one server of this type for interface `I`.
+    fn server() -> &'static Server<Self>;
+}
