@@ -145,7 +145,9 @@ impl<B: Backend> Vcpu<B> {
         thread: Thread,
         current: ViewId,
     ) -> (Option<Flow>, bool) {
-        let at_base = current == thread.main && world.depth_of(current) == 0;
+        // Only hardware mode asks whether the main is at its base (a state-page read):
+        // not the emulated switch, which is always trapped.
+        let at_base = !self.dog.trapped() && current == thread.main && world.depth_of(current) == 0;
         match self.dog.check(thread.now, current.index(), at_base) {
             Verdict::Continue => (None, false),
             Verdict::Trap => {

@@ -164,8 +164,15 @@ impl Backend for VmxCpu {
 
     fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
         // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
-        for (field, value) in state.take_dirty() {
-            self.write(Self::field_of(field), value);
+        let dirty = state.take_dirty();
+        if let Some(rip) = dirty.rip {
+            self.write(fields::GUEST_RIP, rip);
+        }
+        if let Some(rsp) = dirty.rsp {
+            self.write(fields::GUEST_RSP, rsp);
+        }
+        if let Some(rflags) = dirty.rflags {
+            self.write(fields::GUEST_RFLAGS, rflags);
         }
         self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
         if let Some((what, field, error)) = self.failed.take() {
@@ -203,14 +210,21 @@ impl Backend for VmxCpu {
     }
 
     fn save(&mut self, state: &mut GuestState, fields: Fields) {
-        for field in fields.iter() {
-            state.store(field, self.read(Self::field_of(field)));
+        for field in [Fields::RIP, Fields::RSP, Fields::RFLAGS] {
+            if fields.contains(field) {
+                state.store(field, self.read(Self::field_of(field)));
+            }
         }
     }
 
     fn switch_to(&mut self, view: ViewId) {
         if let Some(&pointer) = self.pointers.get(view.index()) {
-            self.load_eptp(pointer, Some(view.0));
+            // `load_eptp` without searching for the view the pointer is.
+            self.loaded_tables = Loaded::View(view);
+            self.write(fields::EPT_POINTER, pointer);
+            if self.caps.ve {
+                self.write(fields::EPTP_INDEX, view.0.into());
+            }
         }
     }
 
@@ -252,10 +266,10 @@ impl Backend for VmxCpu {
 
     fn clear_interrupt_shadow(&mut self) {
         // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
-        self.write(
-            fields::GUEST_INTERRUPTIBILITY,
-            self.read(fields::GUEST_INTERRUPTIBILITY) & !3,
-        );
+        let state = self.read(fields::GUEST_INTERRUPTIBILITY);
+        if state & 3 != 0 {
+            self.write(fields::GUEST_INTERRUPTIBILITY, state & !3);
+        }
     }
 
     fn clear_single_step(&mut self, state: &mut GuestState) {
@@ -263,8 +277,12 @@ impl Backend for VmxCpu {
             Some(value) => value,
             None => self.read(fields::GUEST_RFLAGS),
         };
-        let rflags = Rflags::from_bits_retain(rflags).difference(Rflags::TF);
-        state.set(Fields::RFLAGS, rflags.bits());
+        let rflags = Rflags::from_bits_retain(rflags);
+        if rflags.contains(Rflags::TF) {
+            state.set(Fields::RFLAGS, rflags.difference(Rflags::TF).bits());
+        } else {
+            state.store(Fields::RFLAGS, rflags.bits());
+        }
         // Pending debug exceptions (SDM 3C §25.4.2): BS and friends of a trap that MOV SS
         // or STI blocking deferred; it would fire in whichever view runs next.
         self.write(fields::GUEST_PENDING_DEBUG, 0);
