@@ -11,6 +11,7 @@ use tessera_abi::gate::{SLOT_SIZE, SLOTS, op, state, status};
 
 /// Where view `view`'s own slot is: the only place its VMFUNC may execute (DESIGN §6
 /// property 2).
+#[inline]
 pub fn own_slot(view: u64) -> u64 {
     SLOTS + SLOT_SIZE * view
 }
@@ -20,6 +21,7 @@ pub fn own_slot(view: u64) -> u64 {
 /// own fault, whatever bytes it got to execute. The conformance fixture (`fixture`) is the
 /// one exemption: it executes VMFUNC from its own code on purpose. On the hardware path no
 /// loadable image can reach this (images with the bytes are rejected at load).
+#[inline]
 pub fn emulated_switch_allowed(rip: u64, view: u64, fixture: bool) -> bool {
     fixture || rip == own_slot(view)
 }
@@ -31,6 +33,7 @@ pub fn emulated_switch_allowed(rip: u64, view: u64, fixture: bool) -> bool {
 /// fetches at `rip` as a guest-physical address (the gate region is identity-mapped by
 /// the guest page tables L1 builds), as the general decoder does; anything else is
 /// `None` and goes through the general decoder.
+#[inline]
 pub fn own_slot_vmfunc(rip: u64, view: u64) -> Option<u64> {
     (rip == own_slot(view)).then_some(crate::scan::VMFUNC.len() as u64)
 }
@@ -129,6 +132,7 @@ pub enum Decision {
 
 /// The receiving gate's decision (`gate_land` in hypervisor/kernel/src/gate.rs), reading
 /// only what the message's op needs ([`ReceiverPages`]).
+#[inline]
 pub fn receive(msg: &Message, to: &impl ReceiverPages) -> Decision {
     if to.failed() {
         // `dead`: a stopped compartment answers calls with CALLEE_FAILED and runs nothing.
@@ -155,6 +159,7 @@ pub fn receive(msg: &Message, to: &impl ReceiverPages) -> Decision {
 
 /// `on_call`: permission, export index (masked against speculation in the assembly),
 /// registration, nesting depth — in that order, as the assembly checks them.
+#[inline]
 fn on_call(to: &impl ReceiverPages) -> Decision {
     if !to.may_call() {
         return Decision::Refuse(status::NOT_PERMITTED);

@@ -124,10 +124,12 @@ impl Watchdog {
     }
 
     /// Whether VMFUNC must trap now.
+    #[inline]
     pub fn trapped(&self) -> bool {
         self.mode == Mode::Trapped
     }
 
+    #[inline]
     fn export(&self, view: usize) -> Option<u64> {
         Some(self.budgets.export.get(view).copied().unwrap_or(u64::MAX))
     }
@@ -164,6 +166,7 @@ impl Watchdog {
         };
     }
 
+    #[inline]
     fn charge(&mut self, now: u64) {
         let ticks = now.saturating_sub(self.last);
         self.last = now;
@@ -175,6 +178,7 @@ impl Watchdog {
     }
 
     /// In trapped mode: view `from` switched to view `to`, whose gate decided `what`.
+    #[inline]
     pub fn switched(&mut self, now: u64, from: usize, to: usize, what: Switch) {
         self.charge(now);
         if self.mode != Mode::Trapped {
@@ -213,6 +217,7 @@ impl Watchdog {
 
     /// At every exit, with view `current` executing and `at_base` as for [`Switch`]
     /// (`current` is the `main`, at its base).
+    #[inline]
     pub fn check(&mut self, now: u64, current: usize, at_base: bool) -> Verdict {
         self.charge(now);
         match self.mode {
@@ -255,6 +260,7 @@ impl Watchdog {
     }
 
     /// TSC ticks until the next exit must come (the value to arm the timer with).
+    #[inline]
     pub fn timer(&self, now: u64) -> u64 {
         let period = self.period;
         match self.mode {

@@ -16,6 +16,7 @@ pub struct Stats {
 
 impl Stats {
     /// Counts one VM exit.
+    #[inline]
     pub fn count_exit(&mut self, reason: &'static str) {
         let same = |(r, _): &&mut (&'static str, u64)| core::ptr::eq(*r, reason) || *r == reason;
         match self.exits_by_reason.iter_mut().find(same) {

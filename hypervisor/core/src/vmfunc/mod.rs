@@ -42,6 +42,7 @@ fn walk(eptp: u64) -> u64 {
 }
 
 /// The outcome of `VMFUNC` for `inputs` (order of evaluation as in the SDM).
+#[inline]
 pub fn execute(inputs: &Inputs<'_>) -> Outcome {
     let eax = inputs.rax as u32;
     // 1. #UD: "enable VM functions" is 0, or EAX >= 64 (we are in VMX non-root).

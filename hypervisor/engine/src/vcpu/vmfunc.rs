@@ -27,7 +27,7 @@ impl<B: Backend> Vcpu<B> {
         if !emulated_switch_allowed(rip, u64::from(current.0), false) {
             return self.on_exit(world, thread, current, VmExit::VmFuncOutsideSlot);
         }
-        let regs = self.state.gprs;
+        let regs = &self.state.gprs;
         let outcome = vmfunc::execute(&Inputs {
             rax: regs.rax,
             rcx: regs.rcx,
@@ -53,6 +53,7 @@ impl<B: Backend> Vcpu<B> {
             .at_slot(index)
             .ok_or_else(|| alloc::format!("EPTP list slot {index} holds no view"))?;
         world.counters.emulated_switches += 1;
+        let regs = &self.state.gprs;
         let msg = Message {
             source: u64::from(current.0),
             op: regs.r12,

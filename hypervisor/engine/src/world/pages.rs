@@ -71,40 +71,56 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
     /// the gate reads for that message (selected by the message's op, source and export
     /// index: `tessera_core::protocol::ReceiverPages`), and nothing runs between this read
     /// and the gate's.
+    ///
+    /// The emulated switch decides one message at every switch, so the two pages are
+    /// borrowed whole (`Memory::page`, one range check each) rather than read a checked
+    /// word at a time: the guest is stopped at this exit and, with one vCPU, cannot
+    /// write the state page while L1 reads it.
     pub fn receiving_gate(&self, to: ViewId, msg: &Message) -> Decision {
         let pages = &self.view(to).pages;
+        let page = |pa: u64| {
+            self.mem
+                .page(pa)
+                .unwrap_or_else(|| panic!("L1 bug: the gate page {pa:#x} is not L1's"))
+        };
         receive(
             msg,
             &GatePages {
-                mem: &self.mem,
-                info: pages.info.start(),
-                state: pages.state.start(),
+                info: page(pages.info.start()),
+                state: page(pages.state.start()),
                 msg,
             },
         )
     }
 }
 
-/// One view's info and state pages as its gate reads them for one message, a word at a
-/// time, each with one access of the memory port.
-struct GatePages<'a, M> {
-    mem: &'a M,
-    info: u64,
-    state: u64,
+/// One view's info and state pages as its gate reads them for one message.
+struct GatePages<'a> {
+    info: &'a [u8; 4096],
+    state: &'a [u8; 4096],
     msg: &'a Message,
 }
 
-impl<M: Memory> GatePages<'_, M> {
+/// The little-endian word at `offset` (rounded down to 8 bytes) of `page`.
+#[inline]
+fn word(page: &[u8; 4096], offset: u64) -> u64 {
+    let at = (offset & 0xFF8) as usize;
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&page[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
+impl GatePages<'_> {
     fn info(&self, offset: u64) -> u64 {
-        self.mem.read_u64(self.info + (offset & 0xFF8))
+        word(self.info, offset)
     }
 
     fn state(&self, offset: u64) -> u64 {
-        self.mem.read_u64(self.state + (offset & 0xFF8))
+        word(self.state, offset)
     }
 }
 
-impl<M: Memory> ReceiverPages for GatePages<'_, M> {
+impl ReceiverPages for GatePages<'_> {
     fn failed(&self) -> bool {
         self.info(info::FAILED) != 0
     }

@@ -130,15 +130,18 @@ impl VmxCpu {
                 0
             }
         };
+        let interruption_info =
+            read(ExitFields::INTERRUPTION, fields::EXIT_INTERRUPTION_INFO) as u32;
         RawExit {
             reason,
             qualification: read(ExitFields::QUALIFICATION, fields::EXIT_QUALIFICATION),
-            interruption_info: read(ExitFields::INTERRUPTION, fields::EXIT_INTERRUPTION_INFO)
-                as u32,
-            interruption_error: read(
-                ExitFields::INTERRUPTION,
-                fields::EXIT_INTERRUPTION_ERROR_CODE,
-            ) as u32,
+            interruption_info,
+            // Only an exception that delivers one has an error code (§25.9.2: bit 11).
+            interruption_error: if interruption_info & (1 << 11) != 0 {
+                self.read(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32
+            } else {
+                0
+            },
             instruction_len: read(ExitFields::INSTRUCTION_LEN, fields::EXIT_INSTRUCTION_LENGTH),
             guest_physical: read(ExitFields::GUEST_PHYSICAL, fields::GUEST_PHYSICAL_ADDRESS),
             rcx,
