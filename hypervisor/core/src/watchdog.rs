@@ -177,6 +177,16 @@ impl Watchdog {
         }
     }
 
+    /// Whether a reply from view `from` to view `to` completes the activation on top (one
+    /// whose call L1 saw): [`Watchdog::switched`] then pops it and ignores the reply's
+    /// `at_base`, which L1 need not compute.
+    #[inline]
+    pub fn reply_completes(&self, from: usize, to: usize) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|top| top.view == from && top.caller == Some(to))
+    }
+
     /// In trapped mode: view `from` switched to view `to`, whose gate decided `what`.
     #[inline]
     pub fn switched(&mut self, now: u64, from: usize, to: usize, what: Switch) {
@@ -195,7 +205,7 @@ impl Watchdog {
                 });
             }
             Switch::Reply { at_base } => match self.stack.last() {
-                Some(top) if top.view == from && top.caller == Some(to) => {
+                _ if self.reply_completes(from, to) => {
                     self.stack.pop();
                 }
                 // The sender ran an activation L1 entered trapped mode in the middle of,

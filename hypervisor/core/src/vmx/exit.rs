@@ -102,6 +102,19 @@ pub fn fields_needed(reason: u32) -> ExitFields {
     }
 }
 
+/// Whether the exit whose full exit-reason field is `reason` and whose interruption
+/// information is `info` is a #UD ([`decode`] gives `Exception { vector: 6, error_code:
+/// None }`): what a backend decodes further from the instruction's bytes (VMCALL on AMD,
+/// the emulated VMFUNC), decided from these two fields alone, so the emulated switch's
+/// exit reads nothing else before its RIP.
+#[inline]
+pub fn is_invalid_opcode(reason: u32, info: u32) -> bool {
+    reason & (1 << 31 | 0xFFFF) == reason::EXCEPTION_OR_NMI
+        && (info >> 8) & 7 != 2
+        && info & 0xFF == 6
+        && info & (1 << 11) == 0
+}
+
 /// Decodes one exit.
 #[inline]
 pub fn decode(raw: &RawExit) -> VmExit {

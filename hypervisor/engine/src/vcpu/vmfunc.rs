@@ -63,7 +63,10 @@ impl<B: Backend> Vcpu<B> {
         let what = match world.receiving_gate(target, &msg) {
             Decision::Accept(_) => Switch::Call,
             Decision::Resume => Switch::Reply {
-                at_base: target == thread.main && world.depth_of(target) == 1,
+                // Read only where the watchdog uses it (a reply it did not see the call of).
+                at_base: !self.dog.reply_completes(current.index(), target.index())
+                    && target == thread.main
+                    && world.depth_of(target) == 1,
             },
             Decision::Refuse(_) | Decision::Stray => Switch::Other,
         };

@@ -10,11 +10,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::Cell;
 use tessera_core::caps::VmxCaps;
-use tessera_core::exit::VmExit;
 use tessera_core::paging::Ept;
 use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
-use tessera_core::vmx::exit::{ExitFields, RawExit, decode, fields_needed, reason_name};
+use tessera_core::vmx::exit::{
+    ExitFields, RawExit, decode, fields_needed, is_invalid_opcode, reason_name,
+};
 use tessera_core::vmx::fields;
 use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
 use tessera_engine::decode::invalid_opcode;
@@ -120,8 +121,7 @@ impl VmxCpu {
 
     /// The raw exit of the last VM exit: the reason, then only the fields core decodes
     /// an exit of that reason from (`fields_needed`; the others stay 0).
-    fn raw_exit(&self, rcx: u64) -> RawExit {
-        let reason = self.read(fields::EXIT_REASON) as u32;
+    fn raw_exit(&self, reason: u32, rcx: u64) -> RawExit {
         let needed = fields_needed(reason);
         let read = |field: ExitFields, vmcs: u32| {
             if needed.contains(field) {
@@ -189,18 +189,20 @@ impl Backend for VmxCpu {
             .map_err(|e| alloc::format!("vm-entry-instruction-failed error={e}"))?;
         self.vmcs.launched = true;
         state.entered();
-        let raw = self.raw_exit(state.gprs.rcx);
-        let mut exit = decode(&raw);
-        if exit
-            == (VmExit::Exception {
-                vector: 6,
-                error_code: None,
-            })
-        {
+        let reason = self.read(fields::EXIT_REASON) as u32;
+        // A #UD (the emulated switch's exit) is known from two fields: then only its
+        // instruction, from RIP, is decoded.
+        let info = match reason & 0xFFFF {
+            0 => self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
+            _ => 0,
+        };
+        let exit = if is_invalid_opcode(reason, info) {
             let rip = self.read(fields::GUEST_RIP);
             state.store(Fields::RIP, rip);
-            exit = invalid_opcode(code, self.loaded(), rip, self.hardware);
-        }
+            invalid_opcode(code, self.loaded(), rip, self.hardware)
+        } else {
+            decode(&self.raw_exit(reason, state.gprs.rcx))
+        };
         if let Some((what, field, error)) = self.failed.take() {
             return Err(alloc::format!(
                 "{what}-failed field={field:#x} error={error}"
@@ -208,7 +210,7 @@ impl Backend for VmxCpu {
         }
         Ok(Exit {
             exit,
-            reason: reason_name(raw.reason & 0xFFFF),
+            reason: reason_name(reason & 0xFFFF),
         })
     }
 
