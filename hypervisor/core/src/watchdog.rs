@@ -168,6 +168,10 @@ impl Watchdog {
 
     #[inline]
     fn charge(&mut self, now: u64) {
+        if now == self.last {
+            // The switch of the exit just checked (same TSC reading): nothing to charge.
+            return;
+        }
         let ticks = now.saturating_sub(self.last);
         self.last = now;
         if self.mode == Mode::Trapped

@@ -44,6 +44,9 @@ pub struct Vcpu<B: Backend> {
     /// The guest's registers.
     pub state: GuestState,
     dog: Watchdog,
+    /// Each EPTP-list slot's entry the last emulated switch through it accepted (0:
+    /// none): `tessera_core::vmfunc::execute_known` does not check it again.
+    accepted: alloc::boxed::Box<[u64; 512]>,
 }
 
 impl<B: Backend> Vcpu<B> {
@@ -53,6 +56,7 @@ impl<B: Backend> Vcpu<B> {
             cpu,
             state: GuestState::default(),
             dog,
+            accepted: alloc::boxed::Box::new([0; 512]),
         }
     }
 
@@ -95,6 +99,8 @@ impl<B: Backend> Vcpu<B> {
             .start()
             .ok_or_else(|| alloc::format!("'{}' has no image to start", world.view(main).name()))?;
         world.reset_stacks();
+        // The memo holds entries checked against this world's rules only.
+        self.accepted.fill(0);
         self.state = GuestState::default();
         self.cpu.reset(main, &mut self.state)?;
         self.state.set(Fields::RIP, rip);

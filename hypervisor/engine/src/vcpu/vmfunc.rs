@@ -28,7 +28,8 @@ impl<B: Backend> Vcpu<B> {
             return self.on_exit(world, thread, current, VmExit::VmFuncOutsideSlot);
         }
         let regs = &self.state.gprs;
-        let outcome = vmfunc::execute(&Inputs {
+        let known = self.accepted[regs.rcx as u32 as usize % 512];
+        let inputs = Inputs {
             rax: regs.rax,
             rcx: regs.rcx,
             enabled: true,
@@ -37,9 +38,12 @@ impl<B: Backend> Vcpu<B> {
             current: world.view(current).pointer,
             rules: world.rules,
             same_walk_length: false,
-        });
-        let index = match outcome {
-            Outcome::Switch { index, .. } => index,
+        };
+        let index = match vmfunc::execute_known(&inputs, known) {
+            Outcome::Switch { index, eptp } => {
+                self.accepted[usize::from(index)] = eptp;
+                index
+            }
             Outcome::Ud => {
                 let ud = VmExit::Exception {
                     vector: 6,

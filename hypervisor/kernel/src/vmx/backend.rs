@@ -68,6 +68,13 @@ impl VmxCpu {
         }
     }
 
+    /// The first VMREAD/VMWRITE that failed since the last call (a test, on the path of
+    /// every exit, before the take).
+    #[inline]
+    fn take_failure(&self) -> Option<(&'static str, u32, VmFail)> {
+        self.failed.get().and_then(|_| self.failed.take())
+    }
+
     fn latch(&self, what: &'static str, field: u32, error: VmFail) {
         if self.failed.get().is_none() {
             self.failed.set(Some((what, field, error)));
@@ -178,7 +185,7 @@ impl Backend for VmxCpu {
             self.write(fields::GUEST_RFLAGS, rflags);
         }
         self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
-        if let Some((what, field, error)) = self.failed.take() {
+        if let Some((what, field, error)) = self.take_failure() {
             return Err(alloc::format!(
                 "{what}-failed field={field:#x} error={error}"
             ));
@@ -203,7 +210,7 @@ impl Backend for VmxCpu {
         } else {
             decode(&self.raw_exit(reason, state.gprs.rcx))
         };
-        if let Some((what, field, error)) = self.failed.take() {
+        if let Some((what, field, error)) = self.take_failure() {
             return Err(alloc::format!(
                 "{what}-failed field={field:#x} error={error}"
             ));
