@@ -80,4 +80,17 @@ mod tests {
             "@@STATS compartment=a calls_in=2 calls_out=3 faults=1 exits=3 exits.cpuid=1 exits.vmcall=2"
         );
     }
+
+    #[test]
+    fn a_reason_is_counted_once_whatever_string_names_it() {
+        let mut s = Stats::default();
+        s.count_exit("exception");
+        // The same name at another address (the pointer pass misses, the names match).
+        let other: &'static str = alloc::string::String::from("exception").leak();
+        assert!(!core::ptr::eq(other, "exception"));
+        s.count_exit(other);
+        s.count_exit("exception");
+        assert_eq!(s.exits_by_reason(), [("exception", 3)]);
+        assert_eq!(s.total_exits(), 3);
+    }
 }
