@@ -10,6 +10,9 @@ pub struct Stats {
     /// VM exits in its view, by the backend's short name for the reason (a handful of
     /// reasons: a list searched by pointer first is cheaper per exit than a map).
     exits_by_reason: Vec<(&'static str, u64)>,
+    /// Where the last reason counted is in `exits_by_reason`: tried first (a view's
+    /// exits come in runs of one reason, the emulated switch's above all).
+    last: usize,
     /// Times L1 stopped it.
     pub faults: u64,
 }
@@ -20,21 +23,35 @@ impl Stats {
     /// included, pays for this); the names are compared only when that misses.
     #[inline]
     pub fn count_exit(&mut self, reason: &'static str) {
+        if let Some((r, n)) = self.exits_by_reason.get_mut(self.last)
+            && core::ptr::eq(*r, reason)
+        {
+            *n += 1;
+            return;
+        }
         match self
             .exits_by_reason
-            .iter_mut()
-            .find(|(r, _)| core::ptr::eq(*r, reason))
+            .iter()
+            .position(|(r, _)| core::ptr::eq(*r, reason))
         {
-            Some((_, n)) => *n += 1,
+            Some(i) => self.count_at(i),
             None => self.count_new(reason),
         }
     }
 
+    fn count_at(&mut self, i: usize) {
+        self.exits_by_reason[i].1 += 1;
+        self.last = i;
+    }
+
     #[cold]
     fn count_new(&mut self, reason: &'static str) {
-        match self.exits_by_reason.iter_mut().find(|(r, _)| *r == reason) {
-            Some((_, n)) => *n += 1,
-            None => self.exits_by_reason.push((reason, 1)),
+        match self.exits_by_reason.iter().position(|(r, _)| *r == reason) {
+            Some(i) => self.count_at(i),
+            None => {
+                self.last = self.exits_by_reason.len();
+                self.exits_by_reason.push((reason, 1));
+            }
         }
     }
 

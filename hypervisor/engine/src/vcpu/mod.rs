@@ -132,9 +132,13 @@ impl<B: Backend> Vcpu<B> {
         }
         world.view_mut(current).stats.count_exit(exit.reason);
         let (stopped, untrap) = self.check_watchdog(world, thread, current);
-        let flow = match stopped {
-            Some(flow) => Some(flow),
-            None => self.on_exit(world, thread, current, exit.exit)?,
+        let flow = match (stopped, exit.exit) {
+            (Some(flow), _) => Some(flow),
+            // The emulated switch, the exit where the CPU has no VMFUNC: straight to it.
+            (None, tessera_core::exit::VmExit::VmFuncUd { len }) => {
+                self.on_vmfunc(world, thread, current, len)?
+            }
+            (None, exit) => self.on_exit(world, thread, current, exit)?,
         };
         // Only now: this exit may be a VMFUNC that trapped, to be emulated as such.
         if untrap {

@@ -16,6 +16,7 @@ use tessera_core::watchdog::Switch;
 
 impl<B: Backend> Vcpu<B> {
     /// The `len`-byte `VMFUNC` at RIP in view `current`.
+    #[inline]
     pub(super) fn on_vmfunc<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,
