@@ -208,24 +208,52 @@ impl Watchdog {
                     budget,
                 });
             }
-            Switch::Reply { at_base } => match self.stack.last() {
-                _ if self.reply_completes(from, to) => {
-                    self.stack.pop();
-                }
-                // The sender ran an activation L1 entered trapped mode in the middle of,
-                // or one it never saw start: the receiver's activation is ambient too.
-                _ => {
-                    self.stack.pop();
-                    if self.stack.last().map(|a| a.view) != Some(to) {
-                        self.stack.clear();
-                        self.stack.push(self.ambient(to, at_base));
-                    }
-                }
-            },
+            Switch::Reply { at_base } => self.reply(from, to, at_base),
             Switch::Other => {}
         }
         if self.stack.is_empty() {
             self.stack.push(self.ambient(to, false));
+        }
+    }
+
+    /// A reply from `from` that `to`'s gate matched to a pending call: `to`'s code runs
+    /// next. It ends the top activation when that is `from`'s and `to` called it (a
+    /// return L1 saw the call of). A reply into the view whose activation is on top (a
+    /// refused call bouncing back to its caller, a frame a view forged in its own state
+    /// page and answers to itself) ends and renews nothing. Otherwise, above an
+    /// activation whose call L1 saw, nothing the sender or receiver arranged (a reply
+    /// bounced off a third view) ends or renews one either: `to`'s time goes to its
+    /// innermost activation, the stack unwinding to it, or, for a view with none, to a
+    /// fresh one on top, which a reply back unwinds again; the `main` at its base starts
+    /// the stack over. Above an ambient activation (L1 entered trapped mode inside it and
+    /// does not know its caller) the reply ends it and the receiver's is ambient too.
+    fn reply(&mut self, from: usize, to: usize, at_base: bool) {
+        let Some(top) = self.stack.last().copied() else {
+            return;
+        };
+        if top.view == from && top.caller == Some(to) {
+            self.stack.pop();
+        } else if top.view == to {
+            return;
+        } else if top.caller.is_none() {
+            self.stack.pop();
+            if self.stack.last().map(|a| a.view) != Some(to) {
+                self.stack.clear();
+                self.stack.push(self.ambient(to, at_base));
+            }
+            return;
+        }
+        if self.stack.last().is_some_and(|a| a.view == to) {
+            return;
+        }
+        if let Some(at) = self.stack.iter().rposition(|a| a.view == to) {
+            self.stack.truncate(at + 1);
+        } else if at_base {
+            self.stack.clear();
+            self.stack.push(self.ambient(to, true));
+        } else {
+            let fresh = self.ambient(to, false);
+            self.stack.push(fresh);
         }
     }
 
