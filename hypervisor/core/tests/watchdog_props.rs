@@ -135,37 +135,42 @@ impl Sim {
         }
     }
 
+    /// The top activation (of `view`) keeps making calls its callee refuses.
+    fn refuse(&mut self, rng: &mut Rng, view: usize, timer: u64) {
+        let ticks = 100 + rng.below(BUDGET / 4);
+        if ticks >= timer {
+            self.run(timer);
+            let spent = self.top().spent;
+            if !self.exit() && spent > 2 * BUDGET + timer + 4 * EXIT_COST {
+                self.fail("an activation renewed its budget with refused calls");
+            }
+            return;
+        }
+        self.run(ticks);
+        // Each switch is an exit in trapped mode, checked before it is emulated (the
+        // run loop's order); in hardware mode the CPU switches unseen.
+        if self.trapped && self.exit_in(view) {
+            return;
+        }
+        let to = rng.below(self.views as u64) as usize;
+        self.switch(view, to, Switch::Other);
+        self.run(50);
+        if self.trapped && self.exit_in(to) {
+            return;
+        }
+        let at_base = self.stack.len() == 1;
+        self.switch(to, view, Switch::Reply { at_base });
+        if self.top().spent > 2 * BUDGET + BUDGET / 4 + 100 + 4 * EXIT_COST {
+            self.fail("an activation renewed its budget with refused calls");
+        }
+    }
+
     fn step(&mut self, rng: &mut Rng) {
         let top = *self.top();
         // How long until the timer forces an exit.
         let timer = self.dog.timer(self.now);
         if top.refusing {
-            let ticks = 100 + rng.below(BUDGET / 4);
-            if ticks >= timer {
-                self.run(timer);
-                let spent = self.top().spent;
-                if !self.exit() && spent > 2 * BUDGET + timer + 4 * EXIT_COST {
-                    self.fail("an activation renewed its budget with refused calls");
-                }
-                return;
-            }
-            self.run(ticks);
-            // Each switch is an exit in trapped mode, checked before it is emulated (the
-            // run loop's order); in hardware mode the CPU switches unseen.
-            if self.trapped && self.exit_in(top.view) {
-                return;
-            }
-            let to = rng.below(self.views as u64) as usize;
-            self.switch(top.view, to, Switch::Other);
-            self.run(50);
-            if self.trapped && self.exit_in(to) {
-                return;
-            }
-            let at_base = self.stack.len() == 1;
-            self.switch(to, top.view, Switch::Reply { at_base });
-            if self.top().spent > 2 * BUDGET + BUDGET / 4 + 100 + 4 * EXIT_COST {
-                self.fail("an activation renewed its budget with refused calls");
-            }
+            self.refuse(rng, top.view, timer);
             return;
         }
         if top.looping {
