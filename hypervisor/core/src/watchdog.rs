@@ -227,25 +227,34 @@ impl Watchdog {
     /// fresh one on top, which a reply back unwinds again; the `main` at its base starts
     /// the stack over. Above an ambient activation (L1 entered trapped mode inside it and
     /// does not know its caller) the reply ends it and the receiver's is ambient too.
+    #[inline]
     fn reply(&mut self, from: usize, to: usize, at_base: bool) {
-        let Some(top) = self.stack.last().copied() else {
-            return;
-        };
-        if top.view == from && top.caller == Some(to) {
+        if self.reply_completes(from, to) {
             self.stack.pop();
-        } else if top.view == to {
-            return;
-        } else if top.caller.is_none() {
-            self.stack.pop();
-            if self.stack.last().map(|a| a.view) != Some(to) {
-                self.stack.clear();
-                self.stack.push(self.ambient(to, at_base));
+            if self.stack.last().is_some_and(|a| a.view == to) {
+                return;
             }
-            return;
+        } else {
+            let Some(top) = self.stack.last() else {
+                return;
+            };
+            if top.view == to {
+                return;
+            }
+            if top.caller.is_none() {
+                self.stack.pop();
+                if self.stack.last().map(|a| a.view) != Some(to) {
+                    self.stack.clear();
+                    self.stack.push(self.ambient(to, at_base));
+                }
+                return;
+            }
         }
-        if self.stack.last().is_some_and(|a| a.view == to) {
-            return;
-        }
+        self.unwind_to(to, at_base);
+    }
+
+    /// `to`'s innermost activation on top: unwound to, or a fresh one (`reply`).
+    fn unwind_to(&mut self, to: usize, at_base: bool) {
         if let Some(at) = self.stack.iter().rposition(|a| a.view == to) {
             self.stack.truncate(at + 1);
         } else if at_base {
