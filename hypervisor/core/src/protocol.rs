@@ -11,6 +11,7 @@ use tessera_abi::gate::{SLOT_SIZE, SLOTS, op, state, status};
 
 /// Where view `view`'s own slot is: the only place its VMFUNC may execute (DESIGN §6
 /// property 2).
+#[inline]
 pub fn own_slot(view: u64) -> u64 {
     SLOTS + SLOT_SIZE * view
 }
@@ -20,6 +21,7 @@ pub fn own_slot(view: u64) -> u64 {
 /// own fault, whatever bytes it got to execute. The conformance fixture (`fixture`) is the
 /// one exemption: it executes VMFUNC from its own code on purpose. On the hardware path no
 /// loadable image can reach this (images with the bytes are rejected at load).
+#[inline]
 pub fn emulated_switch_allowed(rip: u64, view: u64, fixture: bool) -> bool {
     fixture || rip == own_slot(view)
 }
@@ -31,6 +33,7 @@ pub fn emulated_switch_allowed(rip: u64, view: u64, fixture: bool) -> bool {
 /// fetches at `rip` as a guest-physical address (the gate region is identity-mapped by
 /// the guest page tables L1 builds), as the general decoder does; anything else is
 /// `None` and goes through the general decoder.
+#[inline]
 pub fn own_slot_vmfunc(rip: u64, view: u64) -> Option<u64> {
     (rip == own_slot(view)).then_some(crate::scan::VMFUNC.len() as u64)
 }
@@ -71,6 +74,49 @@ pub struct Receiver {
     pub top: u64,
 }
 
+/// The receiving gate's inputs read on demand, one word at a time: what L1 implements
+/// over the receiver's pages, so that deciding a message reads only the words the gate
+/// reads for that message's op (a reply: FAILED and the top tag; a CALL: FAILED, the
+/// caller bit, the export, ACTIVE and MAX_DEPTH) — the emulated switch decides one at
+/// every switch. Each method is one field of [`Receiver`], which implements the trait
+/// over words already read.
+pub trait ReceiverPages {
+    /// [`Receiver::failed`]: 0 while the view runs, else the status its gate refuses
+    /// calls with.
+    fn failed(&self) -> u64;
+    /// [`Receiver::may_call`] for the message's source.
+    fn may_call(&self) -> bool;
+    /// [`Receiver::export`] for the message's export index.
+    fn export(&self) -> u64;
+    /// [`Receiver::max_depth`].
+    fn max_depth(&self) -> u64;
+    /// [`Receiver::active`].
+    fn active(&self) -> u64;
+    /// [`Receiver::top`].
+    fn top(&self) -> u64;
+}
+
+impl ReceiverPages for Receiver {
+    fn failed(&self) -> u64 {
+        self.failed
+    }
+    fn may_call(&self) -> bool {
+        self.may_call
+    }
+    fn export(&self) -> u64 {
+        self.export
+    }
+    fn max_depth(&self) -> u64 {
+        self.max_depth
+    }
+    fn active(&self) -> u64 {
+        self.active
+    }
+    fn top(&self) -> u64 {
+        self.top
+    }
+}
+
 /// What the receiving gate does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -87,13 +133,16 @@ pub enum Decision {
     Stray,
 }
 
-/// The receiving gate's decision (`gate_land` in hypervisor/kernel/src/gate.rs).
-pub fn receive(msg: &Message, to: &Receiver) -> Decision {
-    if to.failed != 0 {
+/// The receiving gate's decision (`gate_land` in hypervisor/kernel/src/gate.rs), reading
+/// only what the message's op needs ([`ReceiverPages`]).
+#[inline]
+pub fn receive(msg: &Message, to: &impl ReceiverPages) -> Decision {
+    let failed = to.failed();
+    if failed != 0 {
         // `dead`: a stopped compartment answers calls with the status L1 put in its FAILED
         // word (CALLEE_FAILED, or RESTARTING) and runs nothing.
         return if msg.op == op::CALL {
-            Decision::Refuse(to.failed)
+            Decision::Refuse(failed)
         } else {
             Decision::Stray
         };
@@ -101,7 +150,7 @@ pub fn receive(msg: &Message, to: &Receiver) -> Decision {
     match msg.op {
         op::CALL => on_call(to),
         op::RETURN | op::REFUSE => {
-            if to.top == state::tag(state::OUT, msg.source, 0) {
+            if to.top() == state::tag(state::OUT, msg.source, 0) {
                 Decision::Resume
             } else if msg.op == op::RETURN {
                 Decision::Refuse(status::REFUSED)
@@ -115,17 +164,19 @@ pub fn receive(msg: &Message, to: &Receiver) -> Decision {
 
 /// `on_call`: permission, export index (masked against speculation in the assembly),
 /// registration, nesting depth — in that order, as the assembly checks them.
-fn on_call(to: &Receiver) -> Decision {
-    if !to.may_call {
+#[inline]
+fn on_call(to: &impl ReceiverPages) -> Decision {
+    if !to.may_call() {
         return Decision::Refuse(status::NOT_PERMITTED);
     }
-    if to.export == 0 {
+    let export = to.export();
+    if export == 0 {
         return Decision::Refuse(status::NO_SUCH_EXPORT);
     }
-    if to.active >= to.max_depth {
+    if to.active() >= to.max_depth() {
         return Decision::Refuse(status::TOO_DEEP);
     }
-    Decision::Accept(to.export)
+    Decision::Accept(export)
 }
 
 /// What a receiving gate reads, from whole pages (the host model and tests): `callers`
@@ -281,5 +332,64 @@ mod tests {
                 assert_eq!(receive(&m, &dead), want);
             }
         }
+    }
+
+    /// Pages that record which words were read.
+    struct Counting(Receiver, core::cell::RefCell<alloc::vec::Vec<&'static str>>);
+
+    impl ReceiverPages for Counting {
+        fn failed(&self) -> u64 {
+            self.1.borrow_mut().push("failed");
+            self.0.failed
+        }
+        fn may_call(&self) -> bool {
+            self.1.borrow_mut().push("may_call");
+            self.0.may_call
+        }
+        fn export(&self) -> u64 {
+            self.1.borrow_mut().push("export");
+            self.0.export
+        }
+        fn max_depth(&self) -> u64 {
+            self.1.borrow_mut().push("max_depth");
+            self.0.max_depth
+        }
+        fn active(&self) -> u64 {
+            self.1.borrow_mut().push("active");
+            self.0.active
+        }
+        fn top(&self) -> u64 {
+            self.1.borrow_mut().push("top");
+            self.0.top
+        }
+    }
+
+    #[test]
+    fn a_message_reads_only_what_its_op_needs_and_decides_as_from_all_words() {
+        let waiting = state::tag(state::OUT, 4, 0);
+        let exports = [0x1000];
+        for (op, read) in [
+            (
+                op::CALL,
+                &["failed", "may_call", "export", "active", "max_depth"][..],
+            ),
+            (op::RETURN, &["failed", "top"][..]),
+            (op::REFUSE, &["failed", "top"][..]),
+            (7, &["failed"][..]),
+        ] {
+            let m = msg(4, op, 0);
+            let all = reads(&m, 0, &ALL, &exports, (16, 0, waiting));
+            let pages = Counting(all, core::cell::RefCell::default());
+            assert_eq!(receive(&m, &pages), receive(&m, &all));
+            assert_eq!(pages.1.borrow().as_slice(), read, "op {op}");
+        }
+        // A refused call stops reading at the first check that fails.
+        let m = msg(4, op::CALL, 0);
+        let pages = Counting(
+            reads(&m, 0, &NONE, &exports, (16, 0, 0)),
+            core::cell::RefCell::default(),
+        );
+        assert_eq!(receive(&m, &pages), Decision::Refuse(status::NOT_PERMITTED));
+        assert_eq!(pages.1.borrow().as_slice(), ["failed", "may_call"]);
     }
 }

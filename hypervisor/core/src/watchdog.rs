@@ -124,10 +124,12 @@ impl Watchdog {
     }
 
     /// Whether VMFUNC must trap now.
+    #[inline]
     pub fn trapped(&self) -> bool {
         self.mode == Mode::Trapped
     }
 
+    #[inline]
     fn export(&self, view: usize) -> Option<u64> {
         Some(self.budgets.export.get(view).copied().unwrap_or(u64::MAX))
     }
@@ -164,7 +166,12 @@ impl Watchdog {
         };
     }
 
+    #[inline]
     fn charge(&mut self, now: u64) {
+        if now == self.last {
+            // The switch of the exit just checked (same TSC reading): nothing to charge.
+            return;
+        }
         let ticks = now.saturating_sub(self.last);
         self.last = now;
         if self.mode == Mode::Trapped
@@ -174,7 +181,18 @@ impl Watchdog {
         }
     }
 
+    /// Whether a reply from view `from` to view `to` completes the activation on top (one
+    /// whose call L1 saw): [`Watchdog::switched`] then pops it and ignores the reply's
+    /// `at_base`, which L1 need not compute.
+    #[inline]
+    pub fn reply_completes(&self, from: usize, to: usize) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|top| top.view == from && top.caller == Some(to))
+    }
+
     /// In trapped mode: view `from` switched to view `to`, whose gate decided `what`.
+    #[inline]
     pub fn switched(&mut self, now: u64, from: usize, to: usize, what: Switch) {
         self.charge(now);
         if self.mode != Mode::Trapped {
@@ -190,20 +208,7 @@ impl Watchdog {
                     budget,
                 });
             }
-            Switch::Reply { at_base } => match self.stack.last() {
-                Some(top) if top.view == from && top.caller == Some(to) => {
-                    self.stack.pop();
-                }
-                // The sender ran an activation L1 entered trapped mode in the middle of,
-                // or one it never saw start: the receiver's activation is ambient too.
-                _ => {
-                    self.stack.pop();
-                    if self.stack.last().map(|a| a.view) != Some(to) {
-                        self.stack.clear();
-                        self.stack.push(self.ambient(to, at_base));
-                    }
-                }
-            },
+            Switch::Reply { at_base } => self.reply(from, to, at_base),
             Switch::Other => {}
         }
         if self.stack.is_empty() {
@@ -211,8 +216,59 @@ impl Watchdog {
         }
     }
 
+    /// A reply from `from` that `to`'s gate matched to a pending call: `to`'s code runs
+    /// next. It ends the top activation when that is `from`'s and `to` called it (a
+    /// return L1 saw the call of). A reply into the view whose activation is on top (a
+    /// refused call bouncing back to its caller, a frame a view forged in its own state
+    /// page and answers to itself) ends and renews nothing. Otherwise, above an
+    /// activation whose call L1 saw, nothing the sender or receiver arranged (a reply
+    /// bounced off a third view) ends or renews one either: `to`'s time goes to its
+    /// innermost activation, the stack unwinding to it, or, for a view with none, to a
+    /// fresh one on top, which a reply back unwinds again; the `main` at its base starts
+    /// the stack over. Above an ambient activation (L1 entered trapped mode inside it and
+    /// does not know its caller) the reply ends it and the receiver's is ambient too.
+    #[inline]
+    fn reply(&mut self, from: usize, to: usize, at_base: bool) {
+        if self.reply_completes(from, to) {
+            self.stack.pop();
+            if self.stack.last().is_some_and(|a| a.view == to) {
+                return;
+            }
+        } else {
+            let Some(top) = self.stack.last() else {
+                return;
+            };
+            if top.view == to {
+                return;
+            }
+            if top.caller.is_none() {
+                self.stack.pop();
+                if self.stack.last().map(|a| a.view) != Some(to) {
+                    self.stack.clear();
+                    self.stack.push(self.ambient(to, at_base));
+                }
+                return;
+            }
+        }
+        self.unwind_to(to, at_base);
+    }
+
+    /// `to`'s innermost activation on top: unwound to, or a fresh one (`reply`).
+    fn unwind_to(&mut self, to: usize, at_base: bool) {
+        if let Some(at) = self.stack.iter().rposition(|a| a.view == to) {
+            self.stack.truncate(at + 1);
+        } else if at_base {
+            self.stack.clear();
+            self.stack.push(self.ambient(to, true));
+        } else {
+            let fresh = self.ambient(to, false);
+            self.stack.push(fresh);
+        }
+    }
+
     /// At every exit, with view `current` executing and `at_base` as for [`Switch`]
     /// (`current` is the `main`, at its base).
+    #[inline]
     pub fn check(&mut self, now: u64, current: usize, at_base: bool) -> Verdict {
         self.charge(now);
         match self.mode {
@@ -255,6 +311,7 @@ impl Watchdog {
     }
 
     /// TSC ticks until the next exit must come (the value to arm the timer with).
+    #[inline]
     pub fn timer(&self, now: u64) -> u64 {
         let period = self.period;
         match self.mode {

@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 use tessera_core::paging::EptpRules;
-use tessera_core::vmfunc::{Inputs, Outcome, execute};
+use tessera_core::paging::validate_eptp;
+use tessera_core::vmfunc::{Inputs, Outcome, execute, execute_known};
 
 /// Written from the SDM text, independently of `tessera_core::paging::validate_eptp`.
 fn sdm_eptp_valid(e: u64, r: &EptpRules) -> bool {
@@ -83,6 +84,26 @@ proptest! {
         let rules = EptpRules { wb, uc, walk4: true, walk5, ad, maxphyaddr, supervisor_shadow_stack: sss };
         let model = execute(&Inputs { rax, rcx, enabled, controls, list: &list, current: list[0], rules, same_walk_length: false });
         prop_assert_eq!(model, sdm(rax, rcx, enabled, controls, &list, &rules));
+    }
+
+    /// The memo of an accepted entry changes no outcome: whatever value the caller knows
+    /// valid (every entry of the list that is, and 0), the outcome is `execute`'s.
+    #[test]
+    fn a_known_valid_entry_gives_the_same_outcome(
+        rax in prop_oneof![Just(0u64), 0u64..70],
+        rcx in prop_oneof![0u64..10, Just(511u64), any::<u64>()],
+        entries in proptest::collection::vec(eptp_like(), 8),
+        known in 0usize..9,
+        wb in any::<bool>(), uc in any::<bool>(), ad in any::<bool>(),
+        maxphyaddr in 36u8..=52,
+    ) {
+        let mut list = [0u64; 512];
+        list[..8].copy_from_slice(&entries);
+        list[511] = entries[0];
+        let rules = EptpRules { wb, uc, walk4: true, walk5: false, ad, maxphyaddr, supervisor_shadow_stack: false };
+        let inputs = Inputs { rax, rcx, enabled: true, controls: 1, list: &list, current: list[0], rules, same_walk_length: false };
+        let valid = list.get(known).copied().filter(|e| validate_eptp(*e, &rules).is_ok()).unwrap_or(0);
+        prop_assert_eq!(execute_known(&inputs, valid), execute(&inputs));
     }
 }
 

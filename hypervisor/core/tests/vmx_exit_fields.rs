@@ -2,7 +2,8 @@
 //! decoded exit must be the same whatever the others hold.
 
 use proptest::prelude::*;
-use tessera_core::vmx::exit::{ExitFields, RawExit, decode, fields_needed};
+use tessera_core::exit::VmExit;
+use tessera_core::vmx::exit::{ExitFields, RawExit, decode, fields_needed, is_invalid_opcode};
 
 /// `raw` with every field `fields_needed` does not name zeroed, as a backend that
 /// skipped its VMREAD leaves it.
@@ -44,5 +45,28 @@ proptest! {
             rcx,
         };
         prop_assert_eq!(decode(&raw), decode(&only_needed(&raw)));
+    }
+
+    /// The backend's shortcut for a #UD decides from the reason and the interruption
+    /// information exactly what `decode` decides from every field.
+    #[test]
+    fn the_invalid_opcode_shortcut_agrees_with_decode(
+        reason in prop_oneof![Just(0u32), Just(1 << 31), Just(1 << 27), 0u32..70, any::<u32>()],
+        info in prop_oneof![
+            any::<u32>(),
+            (0u32..8, any::<bool>(), any::<bool>()).prop_map(|(kind, error, valid)| {
+                6 | kind << 8 | u32::from(error) << 11 | u32::from(valid) << 31
+            }),
+        ],
+        error in any::<u32>(),
+    ) {
+        let raw = RawExit {
+            reason,
+            interruption_info: info,
+            interruption_error: error,
+            ..RawExit::default()
+        };
+        let ud = VmExit::Exception { vector: 6, error_code: None };
+        prop_assert_eq!(is_invalid_opcode(reason, info), decode(&raw) == ud);
     }
 }

@@ -10,7 +10,8 @@
 //! - an activation is stopped only while it executes, and only after it really spent at
 //!   least its budget (no caller can make the budget expire on a callee);
 //! - a looping activation is stopped before it spent twice its budget (plus the time to
-//!   the next check).
+//!   the next check), and so is one that keeps making calls its callee refuses (each
+//!   refusal comes back to it as a reply its gate matches: no renewal of its budget).
 
 use tessera_core::watchdog::{Budgets, Switch, Verdict, Watchdog};
 
@@ -39,6 +40,9 @@ struct Act {
     spent: u64,
     /// It never switches or exits on its own: only the timer ends its runs.
     looping: bool,
+    /// It never returns: it keeps making calls the callee refuses, to try to renew its
+    /// budget (each refusal comes back to it as a matched reply).
+    refusing: bool,
 }
 
 struct Sim {
@@ -131,10 +135,44 @@ impl Sim {
         }
     }
 
+    /// The top activation (of `view`) keeps making calls its callee refuses.
+    fn refuse(&mut self, rng: &mut Rng, view: usize, timer: u64) {
+        let ticks = 100 + rng.below(BUDGET / 4);
+        if ticks >= timer {
+            self.run(timer);
+            let spent = self.top().spent;
+            if !self.exit() && spent > 2 * BUDGET + timer + 4 * EXIT_COST {
+                self.fail("an activation renewed its budget with refused calls");
+            }
+            return;
+        }
+        self.run(ticks);
+        // Each switch is an exit in trapped mode, checked before it is emulated (the
+        // run loop's order); in hardware mode the CPU switches unseen.
+        if self.trapped && self.exit_in(view) {
+            return;
+        }
+        let to = rng.below(self.views as u64) as usize;
+        self.switch(view, to, Switch::Other);
+        self.run(50);
+        if self.trapped && self.exit_in(to) {
+            return;
+        }
+        let at_base = self.stack.len() == 1;
+        self.switch(to, view, Switch::Reply { at_base });
+        if self.top().spent > 2 * BUDGET + BUDGET / 4 + 100 + 4 * EXIT_COST {
+            self.fail("an activation renewed its budget with refused calls");
+        }
+    }
+
     fn step(&mut self, rng: &mut Rng) {
         let top = *self.top();
         // How long until the timer forces an exit.
         let timer = self.dog.timer(self.now);
+        if top.refusing {
+            self.refuse(rng, top.view, timer);
+            return;
+        }
         if top.looping {
             self.run(timer);
             let spent = self.top().spent;
@@ -180,6 +218,7 @@ impl Sim {
                     view: to,
                     spent: 0,
                     looping: rng.below(6) == 0,
+                    refusing: rng.below(8) == 0,
                 });
             }
             _ if self.stack.len() > 1 => {
@@ -208,6 +247,7 @@ fn simulate(seed: u64, always_trapped: bool) {
             view: 0,
             spent: 0,
             looping: false,
+            refusing: false,
         }],
         dog: Watchdog::new(budgets, always_trapped),
         trapped: always_trapped,

@@ -96,15 +96,15 @@ impl GuestState {
     /// Bochs computes its interrupt mask from the guest's IF (VMX and SVM alike), so a
     /// guest entered with IF = 0 would never see the watchdog timer there (nor, under KVM
     /// in Bochs, would L0 see its own).
-    pub fn take_dirty(&mut self) -> impl Iterator<Item = (Fields, u64)> + use<> {
+    #[inline]
+    pub fn take_dirty(&mut self) -> Dirty {
         let dirty = core::mem::take(&mut self.dirty);
         let rflags = Rflags::from_bits_retain(self.rflags) | Rflags::IF;
-        let values = [
-            (Fields::RIP, self.rip),
-            (Fields::RSP, self.rsp),
-            (Fields::RFLAGS, rflags.bits()),
-        ];
-        values.into_iter().filter(move |(f, _)| dirty.contains(*f))
+        Dirty {
+            rip: dirty.contains(Fields::RIP).then_some(self.rip),
+            rsp: dirty.contains(Fields::RSP).then_some(self.rsp),
+            rflags: dirty.contains(Fields::RFLAGS).then_some(rflags.bits()),
+        }
     }
 
     /// Backend side: the guest ran; nothing cached is current any more (except what the
@@ -117,6 +117,28 @@ impl GuestState {
     /// Whether nothing waits to be written to the CPU.
     pub fn is_clean(&self) -> bool {
         self.dirty.is_empty()
+    }
+}
+
+/// What the engine changed since the last entry ([`GuestState::take_dirty`]): each field
+/// to write before entering, `None` for the ones to leave as the CPU has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Dirty {
+    pub rip: Option<u64>,
+    pub rsp: Option<u64>,
+    pub rflags: Option<u64>,
+}
+
+impl Dirty {
+    /// The fields to write, in the order RIP, RSP, RFLAGS.
+    pub fn iter(self) -> impl Iterator<Item = (Fields, u64)> {
+        [
+            (Fields::RIP, self.rip),
+            (Fields::RSP, self.rsp),
+            (Fields::RFLAGS, self.rflags),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| Some((field, value?)))
     }
 }
 
@@ -229,7 +251,7 @@ mod tests {
         let mut state = GuestState::default();
         state.set(Fields::RFLAGS, 0x2 | 0x100);
         state.set(Fields::RIP, 0x1000);
-        let written: alloc::vec::Vec<_> = state.take_dirty().collect();
+        let written: alloc::vec::Vec<_> = state.take_dirty().iter().collect();
         assert_eq!(written, [(Fields::RIP, 0x1000), (Fields::RFLAGS, 0x302)]);
         assert!(state.is_clean());
         // What the engine cached is what it set: IF is added on the way in only.

@@ -34,17 +34,23 @@ pub fn fetch_up_to(code: &dyn Code, from: Loaded, rip: u64) -> ([u8; MAX_LEN], u
 /// - `ICEBP`: the privileged instruction it is (QEMU TCG raises #UD for it).
 /// - more than 15 bytes of prefixes: #GP(0), as the CPU raises it.
 /// - anything else: the #UD itself.
+#[inline]
 pub fn invalid_opcode(code: &dyn Code, from: Loaded, rip: u64, hardware_switching: bool) -> VmExit {
-    let ud = VmExit::Exception {
-        vector: 6,
-        error_code: None,
-    };
     if let (false, Loaded::View(view)) = (hardware_switching, from) {
         // The hot path: a gate's VMFUNC at the view's own slot, decided without fetching.
         if let Some(len) = tessera_core::protocol::own_slot_vmfunc(rip, u64::from(view.0)) {
             return VmExit::VmFuncUd { len };
         }
     }
+    fetch_and_decode(code, from, rip, hardware_switching)
+}
+
+/// [`invalid_opcode`] from the instruction's bytes.
+fn fetch_and_decode(code: &dyn Code, from: Loaded, rip: u64, hardware_switching: bool) -> VmExit {
+    let ud = VmExit::Exception {
+        vector: 6,
+        error_code: None,
+    };
     let mut bytes = [0u8; MAX_LEN];
     for n in 0..MAX_LEN {
         let at = rip.wrapping_add(n as u64);

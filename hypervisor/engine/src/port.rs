@@ -53,8 +53,10 @@ impl Frames {
 /// addresses inside memory it manages into references, so no address the engine
 /// computes can reach anything else (an address outside is an L1 bug and panics).
 ///
-/// Memory a guest may write while L1 reads it (the gate's state pages) is read and
-/// written with [`Memory::read_u64`]/[`Memory::write_u64`] only: one volatile access each.
+/// Memory a guest may write (the gate's state pages) is written with
+/// [`Memory::write_u64`] (one volatile access) and read with [`Memory::read_u64`] or,
+/// where L1 reads several words of it at one exit, through [`Memory::page`]: one vCPU, so
+/// no guest runs while L1 does (the emulated switch's receiving-gate decision).
 pub trait Memory: TableMemory {
     /// `pages` zeroed frames aligned to `align` bytes (a power of two, at least 4096), or
     /// `None` when no such run is free.

@@ -189,3 +189,77 @@ fn a_callee_over_its_budget_is_stopped_by_the_watchdog_alone() {
     assert_eq!(v.cpu.view, A);
     assert_eq!(world.view(A).compartment.outcome, None, "A runs on");
 }
+
+/// A `VMFUNC` at `rip` to view `to` carrying gate operation `op`.
+fn switch_op(rip: u64, to: ViewId, op: u64) -> Step {
+    Step::ud().at(rip).regs(move |g| {
+        g.rax = 0;
+        g.rcx = to.0.into();
+        g.r12 = op;
+        g.rbx = 0;
+        g.r14 = 0;
+    })
+}
+
+#[test]
+fn a_list_entry_changed_after_a_switch_is_checked_again() {
+    // The emulated switch remembers the entries it accepted; an entry that changes is
+    // checked again (an invalid one is exit 59, the executing view's fault).
+    let (mut world, lines) = pair("");
+    let there = vmfunc(slot(A), 0, 1);
+    let back = switch_op(slot(B), A, op::CALL);
+    let again = vmfunc(slot(A), 0, 1);
+    let mut v = vcpu(&world, vec![there, back, again]);
+    v.start(&mut world, A).expect("started");
+    assert_eq!(v.step(&mut world, A), Ok(None));
+    assert_eq!(v.step(&mut world, A), Ok(None));
+    assert_eq!(v.cpu.view, A);
+    assert_eq!(world.counters.emulated_switches, 2);
+    // Reserved bit 8 set: no longer a valid EPTP.
+    world.list[1] |= 1 << 8;
+    assert_eq!(v.step(&mut world, A), Ok(Some(Flow::MainOver)));
+    let faults = lines.records("FAULT");
+    assert!(
+        faults[0].starts_with("@@FAULT compartment=a kind=vmfunc reason=invalid-eptp-switch"),
+        "{faults:?}"
+    );
+    assert_eq!(world.counters.emulated_switches, 2);
+}
+
+#[test]
+fn each_activation_across_emulated_switches_has_its_own_budget() {
+    // B's budget is 1024 ticks per activation. A calls B, B returns after 600, A calls B
+    // again and B runs 600 more: 1200 in all, but no activation overran, so nobody is
+    // stopped. Only when the second activation runs past 1024 is B stopped.
+    let (mut world, lines) = pair("watchdog=1024");
+    let call = vmfunc(slot(A), 0, 1);
+    let ret = switch_op(slot(B), A, op::RETURN).after(600);
+    let call_again = vmfunc(slot(A), 0, 1).after(10);
+    let tick = Step::exit(VmExit::Interrupt).after(600);
+    let spin = Step::exit(VmExit::Interrupt).after(1 << 20);
+    let mut v = vcpu(&world, vec![call, ret, call_again, tick, spin]);
+    v.start(&mut world, A).expect("started");
+    assert_eq!(v.step(&mut world, A), Ok(None), "A calls B");
+    assert_eq!(v.watchdog().stack().len(), 2);
+    // A's gate pushed its OUT frame before switching: B's RETURN matches it.
+    world.set_state_word(A, state::DEPTH, 1);
+    world.set_state_word(A, state::TAGS, state::tag(state::OUT, 1, 0));
+    assert_eq!(v.step(&mut world, A), Ok(None), "B returns");
+    assert_eq!(v.watchdog().stack().len(), 1, "B's activation ended");
+    world.set_state_word(A, state::DEPTH, 0);
+    assert_eq!(v.step(&mut world, A), Ok(None), "A calls B again");
+    assert_eq!(
+        v.step(&mut world, A),
+        Ok(None),
+        "600 ticks into a new activation"
+    );
+    assert!(lines.records("FAULT").is_empty(), "{:?}", lines.all());
+    call_frames(&mut world, 0x4440);
+    assert_eq!(v.step(&mut world, A), Ok(Some(Flow::Resumed)));
+    let faults = lines.records("FAULT");
+    assert!(
+        faults[0].starts_with("@@FAULT compartment=b kind=watchdog budget=1024 used="),
+        "{faults:?}"
+    );
+    assert_eq!(v.cpu.view, A);
+}

@@ -6,6 +6,7 @@
 //! structures or anything else: an address outside is an L1 bug, and panics.
 
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::ops::Range;
 use tessera_core::frames::FrameAllocator;
@@ -17,21 +18,49 @@ use tessera_engine::port::{Frames, Memory, PAGE};
 pub struct PhysMemory {
     frames: FrameAllocator,
     owned: Vec<Range<u64>>,
+    /// The range of `owned` the last check found an address in, tried first: almost every
+    /// address the engine uses (tables, gate, info and state pages) is in the same one,
+    /// and the run loop checks a few per exit.
+    last: Cell<usize>,
 }
 
 impl PhysMemory {
     /// Memory over what `frames` has free now (identity-mapped, below 4 GiB).
     pub fn new(frames: FrameAllocator) -> Self {
         let owned = frames.free_ranges().to_vec();
-        PhysMemory { frames, owned }
+        PhysMemory {
+            frames,
+            owned,
+            last: Cell::new(0),
+        }
+    }
+
+    /// Whether `[pa, pa + len)` lies in memory L1 manages.
+    #[inline]
+    fn manages(&self, pa: u64, len: u64) -> bool {
+        let Some(end) = pa.checked_add(len) else {
+            return false;
+        };
+        let within = |r: &Range<u64>| r.start <= pa && end <= r.end;
+        if self.owned.get(self.last.get()).is_some_and(within) {
+            return true;
+        }
+        match self.owned.iter().position(within) {
+            Some(i) => {
+                self.last.set(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Panics unless `[pa, pa + len)` lies in memory L1 manages.
+    #[inline]
     fn check(&self, pa: u64, len: u64) {
-        let end = pa.checked_add(len);
-        let inside =
-            end.is_some_and(|end| self.owned.iter().any(|r| r.start <= pa && end <= r.end));
-        assert!(inside, "L1 bug: {pa:#x}+{len:#x} is not memory L1 manages");
+        assert!(
+            self.manages(pa, len),
+            "L1 bug: {pa:#x}+{len:#x} is not memory L1 manages"
+        );
     }
 
     /// A fresh zeroed page for the CPU to read by address ([`OwnedPage`]).
@@ -176,10 +205,7 @@ impl Memory for PhysMemory {
     }
 
     fn page(&self, pa: u64) -> Option<&[u8; 4096]> {
-        let inside = pa % PAGE == 0
-            && pa
-                .checked_add(PAGE)
-                .is_some_and(|end| self.owned.iter().any(|r| r.start <= pa && end <= r.end));
+        let inside = pa % PAGE == 0 && self.manages(pa, PAGE);
         // SAFETY: a whole page of memory L1 manages (checked), identity-mapped and
         // initialised; the guest is stopped while L1 reads it.
         inside.then(|| unsafe { &*(pa as *const [u8; 4096]) })

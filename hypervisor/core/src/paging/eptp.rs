@@ -261,6 +261,7 @@ const fn walk_minus_one(value: u64) -> u8 {
 ///
 /// # Errors
 /// The first rule `value` breaks.
+#[inline]
 pub fn validate_eptp(value: u64, rules: &EptpRules) -> Result<(), EptpError> {
     match memory_type(value) {
         UC if !rules.uc => return Err(EptpError::UncacheableUnsupported),

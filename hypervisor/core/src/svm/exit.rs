@@ -52,6 +52,7 @@ pub mod code {
 }
 
 /// Short names for `@@STATS exits.REASON=N`.
+#[inline]
 pub fn reason_name(c: u64) -> &'static str {
     match c {
         0x40..=0x5F => "exception",
@@ -68,6 +69,7 @@ pub fn reason_name(c: u64) -> &'static str {
 }
 
 /// Decodes one exit.
+#[inline]
 pub fn decode(raw: &RawExit) -> VmExit {
     let c = raw.code;
     match c {

@@ -42,7 +42,18 @@ fn walk(eptp: u64) -> u64 {
 }
 
 /// The outcome of `VMFUNC` for `inputs` (order of evaluation as in the SDM).
+#[inline]
 pub fn execute(inputs: &Inputs<'_>) -> Outcome {
+    execute_known(inputs, 0)
+}
+
+/// [`execute`], given `valid`: a list-entry value the EPTP checks already accepted under
+/// `inputs.rules` (0: none). The checks are a pure function of the value and the rules,
+/// so the outcome is [`execute`]'s (tested); an entry equal to `valid` is not checked
+/// again. The emulated switch remembers each slot's last accepted entry, so its usual
+/// switch skips the checks.
+#[inline]
+pub fn execute_known(inputs: &Inputs<'_>, valid: u64) -> Outcome {
     let eax = inputs.rax as u32;
     // 1. #UD: "enable VM functions" is 0, or EAX >= 64 (we are in VMX non-root).
     if !inputs.enabled || eax >= 64 {
@@ -62,7 +73,7 @@ pub fn execute(inputs: &Inputs<'_>) -> Outcome {
     let Some(&tentative) = inputs.list.get(ecx as usize) else {
         return Outcome::Exit59;
     };
-    if validate_eptp(tentative, &inputs.rules).is_err() {
+    if (tentative != valid || valid == 0) && validate_eptp(tentative, &inputs.rules).is_err() {
         return Outcome::Exit59;
     }
     if inputs.same_walk_length && walk(tentative) != walk(inputs.current) {

@@ -47,6 +47,7 @@ pub mod reason {
 }
 
 /// Short names for `@@STATS exits.REASON=N`.
+#[inline]
 pub fn reason_name(basic: u32) -> &'static str {
     match basic {
         reason::EXCEPTION_OR_NMI => "exception",
@@ -83,6 +84,7 @@ bitflags::bitflags! {
 /// a backend need not read the others (each VMREAD is an instruction on the path of
 /// every exit, the emulated switch's included). [`decode`] gives the same exit whatever
 /// the other fields hold (tested).
+#[inline]
 pub fn fields_needed(reason: u32) -> ExitFields {
     if reason & (1 << 31) != 0 {
         return ExitFields::QUALIFICATION;
@@ -100,7 +102,21 @@ pub fn fields_needed(reason: u32) -> ExitFields {
     }
 }
 
+/// Whether the exit whose full exit-reason field is `reason` and whose interruption
+/// information is `info` is a #UD ([`decode`] gives `Exception { vector: 6, error_code:
+/// None }`): what a backend decodes further from the instruction's bytes (VMCALL on AMD,
+/// the emulated VMFUNC), decided from these two fields alone, so the emulated switch's
+/// exit reads nothing else before its RIP.
+#[inline]
+pub fn is_invalid_opcode(reason: u32, info: u32) -> bool {
+    reason & (1 << 31 | 0xFFFF) == reason::EXCEPTION_OR_NMI
+        && (info >> 8) & 7 != 2
+        && info & 0xFF == 6
+        && info & (1 << 11) == 0
+}
+
 /// Decodes one exit.
+#[inline]
 pub fn decode(raw: &RawExit) -> VmExit {
     // Bit 31 of the exit reason: VM-entry failure (§28.2.1); bits 15:0 the basic reason.
     let basic = raw.reason & 0xFFFF;

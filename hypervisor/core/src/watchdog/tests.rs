@@ -131,3 +131,75 @@ fn unbounded_mains_cost_one_exit_per_period() {
         Verdict::Overrun { view: 0, .. }
     ));
 }
+
+/// An activation in trapped mode whose budget a switch could reset would never be
+/// stopped: a refused call (the callee's gate bounces REFUSE back), a reply a view sends
+/// itself with a frame it forged in its own state page, or a reply bounced off another
+/// view must not end or renew the running activation.
+#[test]
+fn no_reply_renews_the_running_activation() {
+    type Trick = fn(&mut Watchdog, u64);
+    let tricks: [(&str, Trick); 3] = [
+        ("refused call", |w, now| {
+            w.switched(now, 1, 2, Switch::Other);
+            w.switched(now + 5, 2, 1, Switch::Reply { at_base: false });
+        }),
+        ("reply to itself", |w, now| {
+            w.switched(now, 1, 1, Switch::Reply { at_base: false });
+        }),
+        ("reply bounced off a third view", |w, now| {
+            w.switched(now, 1, 2, Switch::Reply { at_base: false });
+            w.switched(now + 5, 2, 1, Switch::Reply { at_base: false });
+        }),
+    ];
+    for (what, trick) in tricks {
+        let mut w = dog(3, true);
+        w.start_main(0, 0);
+        w.switched(10, 0, 1, Switch::Call);
+        let mut now = 10;
+        let mut stopped = None;
+        // 1 plays its trick every 900 ticks of its own, forever.
+        while now < 20 * B && stopped.is_none() {
+            now += 900;
+            match w.check(now, 1, false) {
+                Verdict::Overrun { view, used, .. } => stopped = Some((view, used, now)),
+                _ => trick(&mut w, now),
+            }
+        }
+        let (view, used, at) = stopped.unwrap_or_else(|| panic!("{what}: never stopped"));
+        assert_eq!(view, 1, "{what}");
+        assert!(used >= B && at <= 10 + 2 * B, "{what}: used {used} at {at}");
+    }
+}
+
+/// The replies that do end an activation still do: the callee's return to its caller,
+/// and, for a stack L1 began in the middle of (hardware mode turned trapped), a return to
+/// a view L1 never saw call (the main at its base).
+#[test]
+fn returns_end_activations_and_unwind_to_the_receiver() {
+    let mut w = dog(4, true);
+    w.start_main(0, 0);
+    w.switched(10, 0, 1, Switch::Call);
+    w.switched(20, 1, 2, Switch::Call);
+    w.switched(30, 2, 3, Switch::Call);
+    assert_eq!(w.stack().len(), 4);
+    // 3 returns straight to 1 (whose gate resumes a call to 3 it had pending from
+    // before): 1's own activation is charged from now on, 2's is over.
+    w.switched(40, 3, 1, Switch::Reply { at_base: false });
+    assert_eq!(
+        w.stack().last().map(|a| (a.view, a.caller)),
+        Some((1, Some(0)))
+    );
+    assert_eq!(w.stack().len(), 2);
+    w.switched(50, 1, 0, Switch::Reply { at_base: true });
+    assert_eq!(w.stack().len(), 1);
+    // An ambient stack (trapped mode began inside 2's activation): 2 returns to the main
+    // at its base, which L1 never saw call it.
+    let mut w = dog(3, false);
+    w.start_main(0, 0);
+    assert_eq!(w.check(B, 2, false), Verdict::Trap);
+    w.switched(B + 10, 2, 0, Switch::Reply { at_base: true });
+    assert_eq!(w.stack().len(), 1);
+    assert_eq!(w.stack()[0].view, 0);
+    assert_eq!(w.stack()[0].budget, None);
+}

@@ -223,7 +223,7 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
     }
 
     fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
-        for (field, value) in state.take_dirty() {
+        for (field, value) in state.take_dirty().iter() {
             self.events.push(Event::Wrote(field, value));
             match field {
                 Fields::RIP => self.rip = value,
@@ -305,8 +305,13 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
 
     fn clear_single_step(&mut self, state: &mut GuestState) {
         self.events.push(Event::ClearSingleStep);
+        // As the kernel's backends: RFLAGS is written only if TF was set.
         let rflags = state.cached(Fields::RFLAGS).unwrap_or(self.rflags);
-        state.set(Fields::RFLAGS, rflags & !(1 << 8));
+        if rflags & (1 << 8) != 0 {
+            state.set(Fields::RFLAGS, rflags & !(1 << 8));
+        } else {
+            state.store(Fields::RFLAGS, rflags);
+        }
     }
 
     fn now(&self) -> u64 {

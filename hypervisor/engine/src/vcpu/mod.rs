@@ -44,6 +44,9 @@ pub struct Vcpu<B: Backend> {
     /// The guest's registers.
     pub state: GuestState,
     dog: Watchdog,
+    /// Each EPTP-list slot's entry the last emulated switch through it accepted (0:
+    /// none): `tessera_core::vmfunc::execute_known` does not check it again.
+    accepted: alloc::boxed::Box<[u64; 512]>,
 }
 
 impl<B: Backend> Vcpu<B> {
@@ -53,6 +56,7 @@ impl<B: Backend> Vcpu<B> {
             cpu,
             state: GuestState::default(),
             dog,
+            accepted: alloc::boxed::Box::new([0; 512]),
         }
     }
 
@@ -101,6 +105,8 @@ impl<B: Backend> Vcpu<B> {
             .start()
             .ok_or_else(|| alloc::format!("'{}' has no image to start", world.view(main).name()))?;
         world.reset_stacks();
+        // The memo holds entries checked against this world's rules only.
+        self.accepted.fill(0);
         self.state = GuestState::default();
         self.cpu.reset(main, &mut self.state)?;
         self.state.set(Fields::RIP, rip);
@@ -132,9 +138,13 @@ impl<B: Backend> Vcpu<B> {
         }
         world.view_mut(current).stats.count_exit(exit.reason);
         let (stopped, untrap) = self.check_watchdog(world, thread, current);
-        let flow = match stopped {
-            Some(flow) => Some(flow),
-            None => self.on_exit(world, thread, current, exit.exit)?,
+        let flow = match (stopped, exit.exit) {
+            (Some(flow), _) => Some(flow),
+            // The emulated switch, the exit where the CPU has no VMFUNC: straight to it.
+            (None, tessera_core::exit::VmExit::VmFuncUd { len }) => {
+                self.on_vmfunc(world, thread, current, len)?
+            }
+            (None, exit) => self.on_exit(world, thread, current, exit)?,
         };
         // Only now: this exit may be a VMFUNC that trapped, to be emulated as such.
         if untrap {
@@ -156,7 +166,9 @@ impl<B: Backend> Vcpu<B> {
         thread: Thread,
         current: ViewId,
     ) -> (Option<Flow>, bool) {
-        let at_base = current == thread.main && world.depth_of(current) == 0;
+        // Only hardware mode asks whether the main is at its base (a state-page read):
+        // not the emulated switch, which is always trapped.
+        let at_base = !self.dog.trapped() && current == thread.main && world.depth_of(current) == 0;
         match self.dog.check(thread.now, current.index(), at_base) {
             Verdict::Continue => (None, false),
             Verdict::Trap => {

@@ -16,6 +16,7 @@ use tessera_core::watchdog::Switch;
 
 impl<B: Backend> Vcpu<B> {
     /// The `len`-byte `VMFUNC` at RIP in view `current`.
+    #[inline]
     pub(super) fn on_vmfunc<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,
@@ -27,8 +28,9 @@ impl<B: Backend> Vcpu<B> {
         if !emulated_switch_allowed(rip, u64::from(current.0), false) {
             return self.on_exit(world, thread, current, VmExit::VmFuncOutsideSlot);
         }
-        let regs = self.state.gprs;
-        let outcome = vmfunc::execute(&Inputs {
+        let regs = &self.state.gprs;
+        let known = self.accepted[regs.rcx as u32 as usize % 512];
+        let inputs = Inputs {
             rax: regs.rax,
             rcx: regs.rcx,
             enabled: true,
@@ -37,9 +39,12 @@ impl<B: Backend> Vcpu<B> {
             current: world.view(current).pointer,
             rules: world.rules,
             same_walk_length: false,
-        });
-        let index = match outcome {
-            Outcome::Switch { index, .. } => index,
+        };
+        let index = match vmfunc::execute_known(&inputs, known) {
+            Outcome::Switch { index, eptp } => {
+                self.accepted[usize::from(index)] = eptp;
+                index
+            }
             Outcome::Ud => {
                 let ud = VmExit::Exception {
                     vector: 6,
@@ -53,6 +58,7 @@ impl<B: Backend> Vcpu<B> {
             .at_slot(index)
             .ok_or_else(|| alloc::format!("EPTP list slot {index} holds no view"))?;
         world.counters.emulated_switches += 1;
+        let regs = &self.state.gprs;
         let msg = Message {
             source: u64::from(current.0),
             op: regs.r12,
@@ -62,7 +68,10 @@ impl<B: Backend> Vcpu<B> {
         let what = match world.receiving_gate(target, &msg) {
             Decision::Accept(_) => Switch::Call,
             Decision::Resume => Switch::Reply {
-                at_base: target == thread.main && world.depth_of(target) == 1,
+                // Read only where the watchdog uses it (a reply it did not see the call of).
+                at_base: !self.dog.reply_completes(current.index(), target.index())
+                    && target == thread.main
+                    && world.depth_of(target) == 1,
             },
             Decision::Refuse(_) | Decision::Stray => Switch::Other,
         };

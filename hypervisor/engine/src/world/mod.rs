@@ -123,6 +123,13 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
     /// The view whose pointer sits in list slot `index` (the target of a switch).
     pub fn at_slot(&self, index: u16) -> Option<ViewId> {
         let pointer = *self.list.get(usize::from(index))?;
+        // Slot `i` holds view `i`'s pointer: the switch's usual case, without a search.
+        if let Some(view) = self.views.get(usize::from(index))
+            && pointer != 0
+            && view.pointer == pointer
+        {
+            return Some(view.id);
+        }
         self.views
             .iter()
             .find(|v| pointer != 0 && v.pointer == pointer)

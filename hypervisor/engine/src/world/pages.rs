@@ -9,7 +9,7 @@ use crate::port::Memory;
 use tessera_abi::gate::{info, state};
 use tessera_core::contain::CallStacks;
 use tessera_core::paging::EntryFormat;
-use tessera_core::protocol::{Decision, Message, Receiver, receive};
+use tessera_core::protocol::{Decision, Message, ReceiverPages, receive};
 
 impl<F: EntryFormat, M: Memory> World<F, M> {
     /// Word `offset` of `view`'s info page.
@@ -70,35 +70,90 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         CallStacks::depth(self, view.index())
     }
 
-    /// What view `to`'s gate will do with `msg`: it reads exactly these words of its
-    /// pages (selected by the message's source and export index), and nothing runs
-    /// between this read and the gate's.
+    /// What view `to`'s gate will do with `msg`: it reads exactly the words of its pages
+    /// the gate reads for that message (selected by the message's op, source and export
+    /// index: `tessera_core::protocol::ReceiverPages`), and nothing runs between this read
+    /// and the gate's.
+    ///
+    /// The emulated switch decides one message at every switch, so the two pages are
+    /// borrowed whole (`Memory::page`, one range check each) rather than read a checked
+    /// word at a time: the guest is stopped at this exit and, with one vCPU, cannot
+    /// write the state page while L1 reads it.
     pub fn receiving_gate(&self, to: ViewId, msg: &Message) -> Decision {
-        let word = |offset| self.info_word(to, offset);
-        let callers = word(info::CALLERS + 8 * (msg.source / 64 % 8));
-        let count = word(info::EXPORT_COUNT).min(info::MAX_EXPORTS);
-        let export = if msg.word < count {
-            word(info::EXPORTS + 8 * msg.word)
-        } else {
-            0
+        let pages = &self.view(to).pages;
+        let page = |pa: u64| {
+            self.mem
+                .page(pa)
+                .unwrap_or_else(|| panic!("L1 bug: the gate page {pa:#x} is not L1's"))
         };
-        let depth = self.state_word(to, state::DEPTH);
-        // TAGS[DEPTH - 1], as the gate indexes it (DEPTH 0 reads the sentinel).
-        let top = self.state_word(
-            to,
-            (state::TAGS - 8).wrapping_add(depth.wrapping_mul(8)) & 0xFF8,
-        );
         receive(
             msg,
-            &Receiver {
-                failed: word(info::FAILED),
-                may_call: msg.source < 512 && callers & (1 << (msg.source % 64)) != 0,
-                export,
-                max_depth: word(info::MAX_DEPTH),
-                active: self.state_word(to, state::ACTIVE),
-                top,
+            &GatePages {
+                info: page(pages.info.start()),
+                state: page(pages.state.start()),
+                msg,
             },
         )
+    }
+}
+
+/// One view's info and state pages as its gate reads them for one message.
+struct GatePages<'a> {
+    info: &'a [u8; 4096],
+    state: &'a [u8; 4096],
+    msg: &'a Message,
+}
+
+/// The little-endian word at `offset` (rounded down to 8 bytes) of `page`.
+#[inline]
+fn word(page: &[u8; 4096], offset: u64) -> u64 {
+    let at = (offset & 0xFF8) as usize;
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&page[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
+impl GatePages<'_> {
+    fn info(&self, offset: u64) -> u64 {
+        word(self.info, offset)
+    }
+
+    fn state(&self, offset: u64) -> u64 {
+        word(self.state, offset)
+    }
+}
+
+impl ReceiverPages for GatePages<'_> {
+    fn failed(&self) -> u64 {
+        self.info(info::FAILED)
+    }
+
+    fn may_call(&self) -> bool {
+        let source = self.msg.source;
+        source < 512 && self.info(info::CALLERS + 8 * (source / 64)) & (1 << (source % 64)) != 0
+    }
+
+    fn export(&self) -> u64 {
+        let count = self.info(info::EXPORT_COUNT).min(info::MAX_EXPORTS);
+        if self.msg.word < count {
+            self.info(info::EXPORTS + 8 * self.msg.word)
+        } else {
+            0
+        }
+    }
+
+    fn max_depth(&self) -> u64 {
+        self.info(info::MAX_DEPTH)
+    }
+
+    fn active(&self) -> u64 {
+        self.state(state::ACTIVE)
+    }
+
+    fn top(&self) -> u64 {
+        // TAGS[DEPTH - 1], as the gate indexes it (DEPTH 0 reads the sentinel).
+        let depth = self.state(state::DEPTH);
+        self.state((state::TAGS - 8).wrapping_add(depth.wrapping_mul(8)) & 0xFF8)
     }
 }
 

@@ -115,7 +115,7 @@ impl Backend for SvmCpu {
 
     fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
         // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
-        for (field, value) in state.take_dirty() {
+        for (field, value) in state.take_dirty().iter() {
             self.vmcb.set::<u64>(Self::field_of(field), value);
         }
         let v = &mut self.vmcb;
@@ -155,8 +155,10 @@ impl Backend for SvmCpu {
     }
 
     fn save(&mut self, state: &mut GuestState, fields: Fields) {
-        for field in fields.iter() {
-            state.store(field, self.vmcb.get::<u64>(Self::field_of(field)));
+        for field in [Fields::RIP, Fields::RSP, Fields::RFLAGS] {
+            if fields.contains(field) {
+                state.store(field, self.vmcb.get::<u64>(Self::field_of(field)));
+            }
         }
     }
 
@@ -191,8 +193,12 @@ impl Backend for SvmCpu {
             Some(value) => value,
             None => self.vmcb.get::<u64>(state::RFLAGS),
         };
-        let rflags = Rflags::from_bits_retain(rflags).difference(Rflags::TF);
-        state.set(Fields::RFLAGS, rflags.bits());
+        let rflags = Rflags::from_bits_retain(rflags);
+        if rflags.contains(Rflags::TF) {
+            state.set(Fields::RFLAGS, rflags.difference(Rflags::TF).bits());
+        } else {
+            state.store(Fields::RFLAGS, rflags.bits());
+        }
         // DR6 with BS (bit 14) clear: its architectural reset value.
         self.vmcb.set::<u64>(state::DR6, 0xFFFF_0FF0);
     }

@@ -10,11 +10,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::Cell;
 use tessera_core::caps::VmxCaps;
-use tessera_core::exit::VmExit;
 use tessera_core::paging::Ept;
 use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
-use tessera_core::vmx::exit::{ExitFields, RawExit, decode, fields_needed, reason_name};
+use tessera_core::vmx::exit::{
+    ExitFields, RawExit, decode, fields_needed, is_invalid_opcode, reason_name,
+};
 use tessera_core::vmx::fields;
 use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
 use tessera_engine::decode::invalid_opcode;
@@ -65,6 +66,13 @@ impl VmxCpu {
         if let Err(e) = unsafe { vmwrite(field, value) } {
             self.latch("vmwrite", field, e);
         }
+    }
+
+    /// The first VMREAD/VMWRITE that failed since the last call (a test, on the path of
+    /// every exit, before the take).
+    #[inline]
+    fn take_failure(&self) -> Option<(&'static str, u32, VmFail)> {
+        self.failed.get().and_then(|_| self.failed.take())
     }
 
     fn latch(&self, what: &'static str, field: u32, error: VmFail) {
@@ -120,8 +128,7 @@ impl VmxCpu {
 
     /// The raw exit of the last VM exit: the reason, then only the fields core decodes
     /// an exit of that reason from (`fields_needed`; the others stay 0).
-    fn raw_exit(&self, rcx: u64) -> RawExit {
-        let reason = self.read(fields::EXIT_REASON) as u32;
+    fn raw_exit(&self, reason: u32, rcx: u64) -> RawExit {
         let needed = fields_needed(reason);
         let read = |field: ExitFields, vmcs: u32| {
             if needed.contains(field) {
@@ -130,15 +137,18 @@ impl VmxCpu {
                 0
             }
         };
+        let interruption_info =
+            read(ExitFields::INTERRUPTION, fields::EXIT_INTERRUPTION_INFO) as u32;
         RawExit {
             reason,
             qualification: read(ExitFields::QUALIFICATION, fields::EXIT_QUALIFICATION),
-            interruption_info: read(ExitFields::INTERRUPTION, fields::EXIT_INTERRUPTION_INFO)
-                as u32,
-            interruption_error: read(
-                ExitFields::INTERRUPTION,
-                fields::EXIT_INTERRUPTION_ERROR_CODE,
-            ) as u32,
+            interruption_info,
+            // Only an exception that delivers one has an error code (§25.9.2: bit 11).
+            interruption_error: if interruption_info & (1 << 11) != 0 {
+                self.read(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32
+            } else {
+                0
+            },
             instruction_len: read(ExitFields::INSTRUCTION_LEN, fields::EXIT_INSTRUCTION_LENGTH),
             guest_physical: read(ExitFields::GUEST_PHYSICAL, fields::GUEST_PHYSICAL_ADDRESS),
             rcx,
@@ -164,11 +174,18 @@ impl Backend for VmxCpu {
 
     fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
         // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
-        for (field, value) in state.take_dirty() {
-            self.write(Self::field_of(field), value);
+        let dirty = state.take_dirty();
+        if let Some(rip) = dirty.rip {
+            self.write(fields::GUEST_RIP, rip);
+        }
+        if let Some(rsp) = dirty.rsp {
+            self.write(fields::GUEST_RSP, rsp);
+        }
+        if let Some(rflags) = dirty.rflags {
+            self.write(fields::GUEST_RFLAGS, rflags);
         }
         self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
-        if let Some((what, field, error)) = self.failed.take() {
+        if let Some((what, field, error)) = self.take_failure() {
             return Err(alloc::format!(
                 "{what}-failed field={field:#x} error={error}"
             ));
@@ -179,38 +196,47 @@ impl Backend for VmxCpu {
             .map_err(|e| alloc::format!("vm-entry-instruction-failed error={e}"))?;
         self.vmcs.launched = true;
         state.entered();
-        let raw = self.raw_exit(state.gprs.rcx);
-        let mut exit = decode(&raw);
-        if exit
-            == (VmExit::Exception {
-                vector: 6,
-                error_code: None,
-            })
-        {
+        let reason = self.read(fields::EXIT_REASON) as u32;
+        // A #UD (the emulated switch's exit) is known from two fields: then only its
+        // instruction, from RIP, is decoded.
+        let info = match reason & 0xFFFF {
+            0 => self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
+            _ => 0,
+        };
+        let exit = if is_invalid_opcode(reason, info) {
             let rip = self.read(fields::GUEST_RIP);
             state.store(Fields::RIP, rip);
-            exit = invalid_opcode(code, self.loaded(), rip, self.hardware);
-        }
-        if let Some((what, field, error)) = self.failed.take() {
+            invalid_opcode(code, self.loaded(), rip, self.hardware)
+        } else {
+            decode(&self.raw_exit(reason, state.gprs.rcx))
+        };
+        if let Some((what, field, error)) = self.take_failure() {
             return Err(alloc::format!(
                 "{what}-failed field={field:#x} error={error}"
             ));
         }
         Ok(Exit {
             exit,
-            reason: reason_name(raw.reason & 0xFFFF),
+            reason: reason_name(reason & 0xFFFF),
         })
     }
 
     fn save(&mut self, state: &mut GuestState, fields: Fields) {
-        for field in fields.iter() {
-            state.store(field, self.read(Self::field_of(field)));
+        for field in [Fields::RIP, Fields::RSP, Fields::RFLAGS] {
+            if fields.contains(field) {
+                state.store(field, self.read(Self::field_of(field)));
+            }
         }
     }
 
     fn switch_to(&mut self, view: ViewId) {
         if let Some(&pointer) = self.pointers.get(view.index()) {
-            self.load_eptp(pointer, Some(view.0));
+            // `load_eptp` without searching for the view the pointer is.
+            self.loaded_tables = Loaded::View(view);
+            self.write(fields::EPT_POINTER, pointer);
+            if self.caps.ve {
+                self.write(fields::EPTP_INDEX, view.0.into());
+            }
         }
     }
 
@@ -252,10 +278,10 @@ impl Backend for VmxCpu {
 
     fn clear_interrupt_shadow(&mut self) {
         // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
-        self.write(
-            fields::GUEST_INTERRUPTIBILITY,
-            self.read(fields::GUEST_INTERRUPTIBILITY) & !3,
-        );
+        let state = self.read(fields::GUEST_INTERRUPTIBILITY);
+        if state & 3 != 0 {
+            self.write(fields::GUEST_INTERRUPTIBILITY, state & !3);
+        }
     }
 
     fn clear_single_step(&mut self, state: &mut GuestState) {
@@ -263,8 +289,12 @@ impl Backend for VmxCpu {
             Some(value) => value,
             None => self.read(fields::GUEST_RFLAGS),
         };
-        let rflags = Rflags::from_bits_retain(rflags).difference(Rflags::TF);
-        state.set(Fields::RFLAGS, rflags.bits());
+        let rflags = Rflags::from_bits_retain(rflags);
+        if rflags.contains(Rflags::TF) {
+            state.set(Fields::RFLAGS, rflags.difference(Rflags::TF).bits());
+        } else {
+            state.store(Fields::RFLAGS, rflags.bits());
+        }
         // Pending debug exceptions (SDM 3C §25.4.2): BS and friends of a trap that MOV SS
         // or STI blocking deferred; it would fire in whichever view runs next.
         self.write(fields::GUEST_PENDING_DEBUG, 0);
