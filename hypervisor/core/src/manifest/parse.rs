@@ -13,8 +13,8 @@ use super::fields::{
 use super::{
     Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_CALL_BUFFER, MAX_COMPARTMENTS,
     MAX_CONSOLE, MAX_EXPORT_NAME_LEN, MAX_EXPORTS, MAX_GRANT_SIZE, MAX_HEAP, MAX_MAX_DEPTH,
-    MAX_MAX_RESTARTS, MAX_NAME_LEN, MAX_STACK, MAX_WATCHDOG, MIN_CALL_BUFFER, MIN_HEAP,
-    MIN_STACK, MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE, Restart, VERSION,
+    MAX_MAX_RESTARTS, MAX_NAME_LEN, MAX_STACK, MAX_WATCHDOG, MIN_CALL_BUFFER, MIN_HEAP, MIN_STACK,
+    MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE, Restart, VERSION,
 };
 use alloc::collections::BTreeMap;
 use alloc::format;
