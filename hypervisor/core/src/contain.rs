@@ -11,10 +11,12 @@
 //! OUT frame at index `j` of view A, and an IN frame of view B whose tag names (A, `j`)
 //! (the caller sends `j` with the call). A link needs both halves, each written by the
 //! view it describes, so a compartment can cut the chain at itself but never graft
-//! another compartment onto it or reorder another's frames. Where a link is cut (the
-//! callee erased or rewrote its frames), the walk continues in the caller's *own* later
-//! frames if it has any (it was re-entered through the callee: its own frames say so), so
-//! the chain always ends at some view's top frame:
+//! another compartment onto it or reorder another's frames. An answer the walk already
+//! stood on is fake (a real chain stands on each IN frame once) and counts as cut, so
+//! forged frames cannot make it loop. Where a link is cut (the callee erased or rewrote
+//! its frames), the walk continues in the caller's *own* later frames if it has any (it
+//! was re-entered through the callee: its own frames say so), so the chain always ends
+//! at some view's top frame:
 //! - `Dangling`: its top frame is a call nobody answers (the callee was stopped, or cut the
 //!   link): L1 resumes it with `CALLEE_FAILED` — the reply the callee could have sent
 //!   itself. Only ever its top frame: L1 never unwinds a view past its own nested calls.
@@ -79,22 +81,34 @@ pub struct Walk {
     pub end: End,
 }
 
-/// The index of the IN frame of `callee` that answers frame `at` of `caller`.
-fn answer(stacks: &impl CallStacks, caller: usize, at: usize, callee: usize) -> Option<usize> {
+/// The index of the IN frame of `callee` that answers frame `at` of `caller`, among the
+/// frames the walk has not stood on (`seen`, one flag per view and frame).
+fn answer(
+    stacks: &impl CallStacks,
+    seen: &[bool],
+    (caller, at): (usize, usize),
+    callee: usize,
+) -> Option<usize> {
     let want = state::tag(state::IN, caller as u64, at as u64);
-    (0..stacks.depth(callee)).find(|&k| stacks.tag(callee, k) == want)
+    let max = state::MAX_FRAMES as usize;
+    (0..stacks.depth(callee))
+        .find(|&k| stacks.tag(callee, k) == want && !seen[callee * max + k.min(max - 1)])
 }
 
 /// Rebuilds the call chain of the thread whose `main` runs in view `main`.
 pub fn walk(stacks: &impl CallStacks, main: usize) -> Walk {
     let views = stacks.views();
+    let max = state::MAX_FRAMES as usize;
     let mut chain = vec![Activation {
         view: main,
         entered_at: None,
     }];
-    // Every step moves to a frame no earlier step stood on, unless the pages contain a
-    // cycle of fake links: the bound ends that with the chain as far as it got.
-    for _ in 0..=views * state::MAX_FRAMES as usize {
+    // A real chain stands on each IN frame once. A link to a frame the walk already
+    // stood on is fake (a forged second answer would make a cycle, and the walk would
+    // end anywhere on it, popping an honest view's frames past its own nested calls):
+    // it counts as cut. So every step moves to a new frame; the bound is a backstop.
+    let mut seen = vec![false; views * max];
+    for _ in 0..=views * max {
         let Some(&top) = chain.last() else { break };
         let (view, at) = (top.view, top.next());
         if at >= stacks.depth(view) {
@@ -105,12 +119,14 @@ pub fn walk(stacks: &impl CallStacks, main: usize) -> Walk {
         if state::kind(tag) != state::OUT || callee >= views {
             break; // not a call: what lies above is the view's own business
         }
-        if let Some(k) = answer(stacks, view, at, callee) {
+        if let Some(k) = answer(stacks, &seen, (view, at), callee) {
+            seen[callee * max + k.min(max - 1)] = true;
             chain.push(Activation {
                 view: callee,
                 entered_at: Some(k),
             });
         } else if at + 1 < stacks.depth(view) {
+            seen[view * max + (at + 1).min(max - 1)] = true;
             // The callee cut the link, but this view has later frames: it was re-entered
             // (through the callee) and its own frames go on.
             chain.push(Activation {
@@ -192,192 +208,4 @@ pub fn settle(stacks: &mut impl CallStacks, main: usize) -> (Resume, Settled) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tessera_abi::gate::state::{IN, OUT, tag};
-
-    /// State pages as plain vectors of (tag, rsp).
-    #[derive(Debug, Clone, Default)]
-    struct Pages {
-        frames: Vec<Vec<(u64, u64)>>,
-        stopped: Vec<bool>,
-    }
-
-    impl Pages {
-        fn new(frames: Vec<Vec<(u64, u64)>>) -> Self {
-            let stopped = vec![false; frames.len()];
-            Pages { frames, stopped }
-        }
-    }
-
-    impl CallStacks for Pages {
-        fn views(&self) -> usize {
-            self.frames.len()
-        }
-        fn depth(&self, view: usize) -> usize {
-            self.frames[view].len()
-        }
-        fn tag(&self, view: usize, index: usize) -> u64 {
-            self.frames[view][index].0
-        }
-        fn rsp(&self, view: usize, index: usize) -> u64 {
-            self.frames[view][index].1
-        }
-        fn stopped(&self, view: usize) -> bool {
-            self.stopped[view]
-        }
-        fn truncate(&mut self, view: usize, len: usize) {
-            self.frames[view].truncate(len);
-        }
-    }
-
-    fn out(peer: u64, rsp: u64) -> (u64, u64) {
-        (tag(OUT, peer, 0), rsp)
-    }
-    /// Called by `peer` from its frame `at`.
-    fn inn(peer: u64, at: u64) -> (u64, u64) {
-        (tag(IN, peer, at), 0)
-    }
-    fn caller(view: usize, rsp: u64) -> Resume {
-        Resume::Caller {
-            view,
-            rsp,
-            status: status::CALLEE_FAILED,
-        }
-    }
-
-    #[test]
-    fn walk_follows_re_entrant_chains_link_by_link() {
-        // host(0) → plugin(1).work → host.cb → plugin.inner
-        let pages = Pages::new(vec![
-            vec![out(1, 0x100), inn(1, 1), out(1, 0x200)],
-            vec![inn(0, 0), out(0, 0x300), inn(0, 2)],
-        ]);
-        let w = walk(&pages, 0);
-        let views: Vec<usize> = w.chain.iter().map(|a| a.view).collect();
-        assert_eq!(views, [0, 1, 0, 1]);
-        assert_eq!(w.chain[3].entered_at, Some(2));
-        assert_eq!(w.end, End::Running);
-    }
-
-    #[test]
-    fn a_fault_at_depth_resumes_the_caller_of_the_faulting_activation() {
-        // app(0) → lib(1) → plugin(2) faults: lib's call fails, app keeps waiting on lib.
-        let mut pages = Pages::new(vec![
-            vec![out(1, 0x10)],
-            vec![inn(0, 0), out(2, 0x20)],
-            vec![inn(1, 1)],
-        ]);
-        pages.stopped[2] = true;
-        let (resume, done) = settle(&mut pages, 0);
-        assert_eq!(resume, caller(1, 0x20));
-        assert_eq!(done.depth, 2);
-        assert!(done.abandoned.is_empty());
-        assert_eq!(pages.frames[1], [inn(0, 0)]);
-        assert_eq!(pages.frames[0], [out(1, 0x10)]);
-    }
-
-    #[test]
-    fn a_return_into_a_stopped_re_entrant_callee_fails_only_the_outer_call() {
-        // host(0) → plugin(1).work → host.cb → plugin.inner faults.
-        let mut pages = Pages::new(vec![
-            vec![out(1, 0x100), inn(1, 1), out(1, 0x200)],
-            vec![inn(0, 0), out(0, 0x300), inn(0, 2)],
-        ]);
-        pages.stopped[1] = true;
-        // host.cb gets CalleeFailed for its call to plugin.inner.
-        assert_eq!(settle(&mut pages, 0).0, caller(0, 0x200));
-        // host.cb returns to the (stopped) plugin: its gate pops IN←plugin, and the
-        // plugin's stopped view finds the reply stray: host's call to plugin.work fails.
-        pages.frames[0].truncate(1);
-        let (resume, done) = settle(&mut pages, 0);
-        assert_eq!(resume, caller(0, 0x100));
-        assert!(done.abandoned.is_empty(), "{done:?}");
-        assert!(pages.frames[0].is_empty());
-    }
-
-    #[test]
-    fn a_broken_link_resumes_the_waiter_never_past_its_own_nested_calls() {
-        // v(0) → w(1) → v.cb → x(2) → w → v.cb2 → w, and w erased its frames. The walk
-        // goes on in v's own frames, reaches x, whose call to w nobody answers: x gets the
-        // reply w could have sent it. v's frames are untouched: L1 never unwinds a view
-        // past its own nested calls. (Whether x or v.cb2 is answered first, both wait on
-        // w, which could have answered either.)
-        let mut pages = Pages::new(vec![
-            vec![
-                out(1, 0x10),
-                inn(1, 9),
-                out(2, 0x20),
-                inn(1, 9),
-                out(1, 0x30),
-            ],
-            vec![],
-            vec![inn(0, 2), out(1, 0x40)],
-        ]);
-        let w = walk(&pages, 0);
-        assert_eq!(
-            w.end,
-            End::Dangling {
-                out_at: 1,
-                callee: 1
-            }
-        );
-        let (resume, _) = settle(&mut pages, 0);
-        assert_eq!(resume, caller(2, 0x40));
-        assert_eq!(pages.frames[0].len(), 5);
-        // Once x has returned (popping its frame), v.cb2's call to w is answered.
-        pages.frames[2].clear();
-        assert_eq!(settle(&mut pages, 0).0, caller(0, 0x30));
-        assert_eq!(pages.frames[0].len(), 4);
-    }
-
-    #[test]
-    fn an_activation_its_caller_abandoned_is_popped_then_the_waiter_below_resumed() {
-        // app(0) → lib(1) → plugin(2) → lib.cb; then the plugin erased its frames and took
-        // the thread elsewhere: lib.cb can never run again.
-        let mut pages = Pages::new(vec![
-            vec![out(1, 0x10)],
-            vec![inn(0, 0), out(2, 0x20), inn(2, 1)],
-            vec![],
-        ]);
-        let (resume, done) = settle(&mut pages, 0);
-        assert_eq!(done.abandoned, [1]);
-        assert_eq!(resume, caller(1, 0x20));
-        assert_eq!(pages.frames[1], [inn(0, 0)]);
-    }
-
-    #[test]
-    fn links_name_both_ends_so_frames_cannot_be_grafted() {
-        // lib(1) claims to be called by app(0) from app's frame 3, which app never used.
-        let pages = Pages::new(vec![vec![out(1, 0x10)], vec![inn(0, 3)]]);
-        assert_eq!(
-            walk(&pages, 0).end,
-            End::Dangling {
-                out_at: 0,
-                callee: 1
-            }
-        );
-    }
-
-    #[test]
-    fn the_main_itself_stopped_ends_its_run() {
-        let mut pages = Pages::new(vec![vec![], vec![]]);
-        pages.stopped[0] = true;
-        assert_eq!(settle(&mut pages, 0).0, Resume::MainOver);
-    }
-
-    #[test]
-    fn corrupted_pages_cannot_loop_or_reach_out_of_range() {
-        let wild = (tag(OUT, 9999, 0), 0);
-        let pages = Pages::new(vec![vec![wild; 3], vec![out(0, 0); 200]]);
-        let w = walk(&pages, 0);
-        assert_eq!(w.chain.len(), 1);
-        assert_eq!(w.end, End::Running);
-        // Two views answering each other's frames forever: the walk stops.
-        let cycle = Pages::new(vec![vec![out(1, 1), inn(1, 0)], vec![inn(0, 0), out(0, 2)]]);
-        let _ = walk(&cycle, 0);
-        let mut cycle = cycle;
-        cycle.stopped[1] = true;
-        let _ = settle(&mut cycle, 0);
-    }
-}
+mod tests;

@@ -16,13 +16,14 @@ impl Machine {
         );
         let decision = self.busy_or(to, protocol::receive(&msg, &reads));
         self.note(format!("  {msg:?} lands in {to}: {decision:?}"));
-        self.thread_mut().current = to;
+        self.enter(to);
         match decision {
             Decision::Accept(_) => {
                 let rsp = self.fresh_rsp();
                 let tag = state::tag(state::IN, msg.source, msg.at);
+                let trail = self.trail[self.cur].len();
                 let f = self.fr_mut(to);
-                if f.push(tag, rsp).is_err() {
+                if f.push(tag, rsp, trail).is_err() {
                     return self.stop_current(Cause::OwnFault);
                 }
                 f.active += 1;
@@ -91,10 +92,10 @@ impl Machine {
             return; // NO_SUCH_EXPORT without switching; the caller keeps running
         }
         let rsp = self.fresh_rsp();
-        let at = self.fr(me).depth as u64;
+        let (at, trail) = (self.fr(me).depth as u64, self.trail[self.cur].len());
         if self
             .fr_mut(me)
-            .push(state::tag(state::OUT, target as u64, 0), rsp)
+            .push(state::tag(state::OUT, target as u64, 0), rsp, trail)
             .is_err()
         {
             return self.stop_current(Cause::OwnFault);

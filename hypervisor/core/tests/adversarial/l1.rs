@@ -34,14 +34,19 @@ impl Machine {
             if !before[v].honest || self.views[v].stopped {
                 continue;
             }
-            let popped = before[v].per_thread[cur].tags[len];
-            let peer = state::peer(popped) as usize;
+            let (was, trail) = (&before[v].per_thread[cur], &self.trail[cur]);
+            let (popped, peer) = (was.tags[len], state::peer(was.tags[len]) as usize);
+            // What the callee called, on this thread since the call: it can lose the
+            // callee's reply (it re-entered v and left that activation on top), and the
+            // caller trusts it for whether there is a result (`lost_reply.rs`).
+            let reached = trail.get(was.pushed[len]..).unwrap_or(&[]);
             let ok = len + 1 == depth
                 && peer < self.views.len()
-                && guilty(peer)
                 && match state::kind(popped) {
-                    state::OUT => resumed == Some(v),
-                    state::IN => true,
+                    state::OUT => {
+                        resumed == Some(v) && (guilty(peer) || reached.iter().any(|&w| guilty(w)))
+                    }
+                    state::IN => guilty(peer),
                     _ => false,
                 };
             if !ok {
@@ -61,7 +66,7 @@ impl Machine {
         }
         match resume {
             Resume::Caller { view, .. } => {
-                self.thread_mut().current = view;
+                self.enter(view);
                 self.check_honest_has_control(view);
             }
             Resume::MainOver => {

@@ -11,10 +11,11 @@
 //! Checked after every step, over many thousands of seeds:
 //! - only the executing view is ever stopped, and an honest view only for its own fault;
 //! - L1 touches an honest live view's frames only to pop its *top* frame: an OUT frame
-//!   whose callee is stopped or malicious (and it resumes that view with the error the
-//!   callee could have sent itself), or an activation whose caller is stopped or
-//!   malicious and left it (it could never run again) — never anything an honest peer
-//!   still stands by;
+//!   whose callee is stopped or malicious, or whose call reached (on this thread, since
+//!   it was made) a view that is — what the callee called can lose the callee's reply
+//!   (`lost_reply.rs`) — and it resumes that view with the error the callee could have
+//!   sent itself; or an activation whose caller is stopped or malicious and left it (it
+//!   could never run again) — never anything an honest peer still stands by;
 //! - an honest view's code only ever runs in a new activation or as the answer to its
 //!   own pending call;
 //! - a `main`'s run ends only by its own exit, its own fault, or its own misbehaviour.
@@ -24,6 +25,7 @@
 
 mod gate;
 mod l1;
+mod lost_reply; // directed replays
 mod smp;
 mod steps;
 
@@ -65,6 +67,8 @@ struct Frames {
     /// The source and IN tag of each activation the gate entered (what it keeps on the
     /// stack across the export).
     sources: Vec<(u64, u64)>,
+    /// For each frame, how long the thread's [`Machine::trail`] was when it was pushed.
+    pushed: Vec<usize>,
 }
 
 impl Frames {
@@ -75,6 +79,7 @@ impl Frames {
             tags: vec![0; MAX_FRAMES],
             rsps: vec![0; MAX_FRAMES],
             sources: Vec::new(),
+            pushed: vec![0; MAX_FRAMES],
         }
     }
     fn top(&self) -> u64 {
@@ -83,13 +88,14 @@ impl Frames {
             d => self.tags[d.min(MAX_FRAMES) - 1],
         }
     }
-    fn push(&mut self, tag: u64, rsp: u64) -> Result<(), ()> {
+    fn push(&mut self, tag: u64, rsp: u64, trail: usize) -> Result<(), ()> {
         // Past the end of the page the gate would fault in this view (its own doing).
         if self.depth >= MAX_FRAMES {
             return Err(());
         }
         self.tags[self.depth] = tag;
         self.rsps[self.depth] = rsp;
+        self.pushed[self.depth] = trail;
         self.depth += 1;
         Ok(())
     }
@@ -137,6 +143,9 @@ struct Machine {
     threads: Vec<Thread>,
     /// The thread taking the current step: every gate and L1 action below acts on it.
     cur: usize,
+    /// Per thread, every view it entered since its `main` started, in order: a call's
+    /// callee and whatever that called are the views entered since its OUT frame.
+    trail: Vec<Vec<usize>>,
     history: Vec<String>,
     next_rsp: u64,
     /// Truncations L1 made in the current settle: (view, depth before, new length).
@@ -211,6 +220,7 @@ impl Machine {
                 over: false,
             }],
             cur: 0,
+            trail: vec![Vec::new()],
             history: Vec::new(),
             next_rsp: 0x10,
             truncations: Vec::new(),
@@ -240,6 +250,11 @@ impl Machine {
     }
     fn thread_mut(&mut self) -> &mut Thread {
         &mut self.threads[self.cur]
+    }
+    /// The current thread goes on in `view`.
+    fn enter(&mut self, view: usize) {
+        self.thread_mut().current = view;
+        self.trail[self.cur].push(view);
     }
 
     fn fail(&self, what: &str) -> ! {
@@ -304,6 +319,7 @@ impl Machine {
             current: main,
             over: false,
         };
+        self.trail[cur] = vec![main];
         self.note(format!("[t{cur}] main {main} starts"));
     }
 }

@@ -32,6 +32,7 @@ impl Machine {
             over: true,
         };
         self.threads = vec![idle; n];
+        self.trail = vec![Vec::new(); n];
     }
 
     /// After L1 stopped `view` on the current thread: the STOP IPI makes every other
