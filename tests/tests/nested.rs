@@ -149,14 +149,35 @@ fn tessera_emulation_under_kvm_costs_two_exits_per_round_trip() {
     );
 }
 
+/// `signature` lines without the `sha256=` of `@@IMAGE`: the nested engine boots copies of
+/// the images stripped of debug information (xtask/src/nested/payload.rs keeps the
+/// payload small), so their digests differ from the Bochs run's by construction. The
+/// digests themselves are checked against the files booted by tests/tests/scenarios
+/// (lifecycle) and compared across the other engines by tests/tests/everywhere.rs.
+fn without_digests(lines: &BTreeSet<String>) -> BTreeSet<String> {
+    lines
+        .iter()
+        .map(|l| match l.strip_prefix("IMAGE ") {
+            Some(fields) => {
+                let kept: Vec<&str> = fields
+                    .split(' ')
+                    .filter(|f| !f.starts_with("sha256="))
+                    .collect();
+                format!("IMAGE {}", kept.join(" "))
+            }
+            None => l.clone(),
+        })
+        .collect()
+}
+
 #[test]
 fn every_declaration_behaves_as_on_bochs_tigerlake() {
     let mut problems = Vec::new();
     for d in declarations() {
         let outcome = run(&d);
         let mut found = declared_outcome_problems(&declared(&d), outcome);
-        let want = &session().reference[&d];
-        let got = signature(outcome);
+        let want = without_digests(&session().reference[&d]);
+        let got = without_digests(&signature(outcome));
         for missing in want.difference(&got) {
             found.push(format!("Bochs tigerlake has `{missing}`, KVM not"));
         }
