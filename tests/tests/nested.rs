@@ -181,7 +181,7 @@ fn every_declaration_behaves_as_on_bochs_tigerlake() {
         for missing in want.difference(&got) {
             found.push(format!("Bochs tigerlake has `{missing}`, KVM not"));
         }
-        for extra in got.difference(want) {
+        for extra in got.difference(&want) {
             found.push(format!("KVM has `{extra}`, Bochs tigerlake not"));
         }
         if !found.is_empty() {
