@@ -141,18 +141,27 @@ fn build_flavour(flavour: Flavour) -> Result<Kernel> {
     }
     fs::create_dir_all(paths::tessera_dir())?;
     let elf32 = flavour.elf32();
+    // objcopy replaces its output by unlinking it first, and boots of concurrent tests copy
+    // the same ELF32: convert into a file of this process and thread, then rename it over
+    // the shared one (atomic), so a reader always finds a whole file.
+    let thread = format!("{:?}", std::thread::current().id());
+    let digits: String = thread.chars().filter(char::is_ascii_digit).collect();
+    let partial = elf32.with_extension(format!("elf32.{}-{digits}.part", std::process::id()));
     let output = Command::new("objcopy")
         .args(["-O", "elf32-i386"])
         .arg(&elf64)
-        .arg(&elf32)
+        .arg(&partial)
         .output()
         .context("running objcopy")?;
     if !output.status.success() {
+        let _ = fs::remove_file(&partial);
         bail!(
             "objcopy -O elf32-i386 failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    fs::rename(&partial, &elf32)
+        .with_context(|| format!("renaming {} to {}", partial.display(), elf32.display()))?;
     Ok(Kernel { elf64, elf32 })
 }
 
