@@ -69,25 +69,41 @@ impl IntoRet for () {
 macro_rules! __export_note {
     ($name:ident, $function:path) => {
         ::core::arch::global_asm!(
-            // Section name: tessera_abi::image::EXPORT_SECTION (the directive takes a literal).
-            ".pushsection .note.tessera.exports,\"a\",@note",
-            ".balign 4",
-            ".long 8",
-            ".long 3f - 2f",
-            ".long {ty}",
-            ".asciz \"TESSERA\"",
-            "2:",
-            ".long {format}",
-            ".long {function} - .",
-            ::core::concat!(".ascii \"", ::core::stringify!($name), "\""),
-            "3:",
-            ".balign 4",
+            $crate::__export_note_asm!($name),
             ".popsection",
             ty = const $crate::abi::image::NT_EXPORT,
             format = const $crate::abi::image::EXPORT_FORMAT,
             function = sym $function,
             options(att_syntax),
         );
+    };
+}
+
+/// The assembly of one export note, shared by [`__export_note!`](crate::__export_note)
+/// (`global_asm!`) and `__typed_export_note!` (`asm!` in a generic function): it opens
+/// the exports section and leaves it open, and names the operands `ty` (NT_EXPORT),
+/// `format` and `function`, which the caller binds.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_note_asm {
+    ($name:ident) => {
+        ::core::concat!(
+            // Section name: tessera_abi::image::EXPORT_SECTION (the directive takes a literal).
+            ".pushsection .note.tessera.exports,\"a\",@note\n",
+            ".balign 4\n",
+            ".long 8\n",
+            ".long 3f - 2f\n",
+            ".long {ty}\n",
+            ".asciz \"TESSERA\"\n",
+            "2:\n",
+            ".long {format}\n",
+            ".long {function} - .\n",
+            ".ascii \"",
+            ::core::stringify!($name),
+            "\"\n",
+            "3:\n",
+            ".balign 4\n",
+        )
     };
 }
 

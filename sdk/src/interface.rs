@@ -222,18 +222,7 @@ macro_rules! __typed_export_note {
         // instruction here and touches no register, memory or flag.
         unsafe {
             ::core::arch::asm!(
-                ".pushsection .note.tessera.exports,\"a\",@note",
-                ".balign 4",
-                ".long 8",
-                ".long 3f - 2f",
-                ".long {export}",
-                ".asciz \"TESSERA\"",
-                "2:",
-                ".long {format}",
-                ".long {function} - .",
-                ::core::concat!(".ascii \"", ::core::stringify!($name), "\""),
-                "3:",
-                ".balign 4",
+                $crate::__export_note_asm!($name),
                 ".long 8",
                 ".long 5f - 4f",
                 ".long {signature}",
@@ -245,7 +234,7 @@ macro_rules! __typed_export_note {
                 "5:",
                 ".balign 4",
                 ".popsection",
-                export = const $crate::abi::image::NT_EXPORT,
+                ty = const $crate::abi::image::NT_EXPORT,
                 signature = const $crate::abi::image::NT_SIGNATURE,
                 format = const $crate::abi::image::EXPORT_FORMAT,
                 function = sym $function,
