@@ -2,7 +2,9 @@
 //! (`grub-mkrescue` with both GRUB platforms) booted by OVMF in QEMU (TCG, the SVM path),
 //! GRUB EFI loading the unchanged multiboot kernel and its modules.
 
-use tessera_scenarios::{assert_passed, assert_record, boot_modules, compartment};
+use tessera_scenarios::{
+    assert_passed, assert_record, boot_modules, boot_smp, compartment, records,
+};
 use xtask::engine::Engine;
 
 #[test]
@@ -14,4 +16,27 @@ fn the_iso_boots_hello_on_uefi_firmware() {
     assert_passed(&outcome);
     assert_record(&outcome, "EXIT", &[("compartment", "hello"), ("code", "0")]);
     assert_record(&outcome, "SWITCH", &[]);
+}
+
+/// UEFI firmware leaves no RSDP in the BIOS areas; the kernel finds it in the ACPI memory
+/// of the map GRUB EFI passes (`core::acpi::find_rsdp`) and starts the second CPU.
+#[test]
+fn on_uefi_firmware_the_madt_is_found_and_both_cpus_come_online() {
+    let engine = Engine::Uefi {
+        cpu: xtask::engine::DEFAULT_QEMU_CPU.into(),
+    };
+    let outcome = boot_smp(engine, "", 2);
+    assert_passed(&outcome);
+    let cpus: Vec<(String, Option<String>)> = records(&outcome, "CPU")
+        .into_iter()
+        .map(|r| {
+            assert_eq!(r.get("state").map(String::as_str), Some("online"), "{r:?}");
+            (r["index"].clone(), r.get("svme").cloned())
+        })
+        .collect();
+    assert_eq!(
+        cpus,
+        [("0".into(), None), ("1".into(), Some("1".into()))],
+        "the boot CPU, then the AP with SVM on"
+    );
 }

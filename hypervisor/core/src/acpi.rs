@@ -4,7 +4,10 @@
 //!
 //! Pure: the kernel hands a [`PhysMem`] over the identity-mapped low 4 GiB, and this
 //! module finds the RSDP in the two places a BIOS may put it (the first KiB of the EBDA,
-//! whose segment the BIOS data area holds at 0x40E, and 0xE0000..0x100000), follows the
+//! whose segment the BIOS data area holds at 0x40E, and 0xE0000..0x100000) or, on UEFI
+//! firmware, which leaves none there, in the memory the firmware's map reports as ACPI
+//! tables or ACPI NVS (the multiboot memory map GRUB EFI builds from the UEFI one; the
+//! RSDP is in one of them, since the OS must keep it), follows the
 //! XSDT (or the RSDT when there is no XSDT) to the table signed `APIC`, checks every
 //! checksum and length on the way, and lists the local APICs. Host-tested on tables
 //! recorded from Bochs and QEMU (`tests/acpi_fixtures.rs`).
@@ -14,6 +17,7 @@
 use crate::multiboot::PhysMem;
 use alloc::vec::Vec;
 use core::fmt;
+use core::ops::Range;
 
 /// The BIOS data area word holding the EBDA's real-mode segment.
 const EBDA_SEGMENT_AT: u64 = 0x40E;
@@ -32,7 +36,8 @@ const MAX_TABLE_LEN: usize = 64 * 1024;
 /// Why the CPUs could not be listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AcpiError {
-    /// No RSDP with a valid checksum in the EBDA or the BIOS area.
+    /// No RSDP with a valid checksum in the EBDA, the BIOS area or the firmware's ACPI
+    /// memory.
     NoRsdp,
     /// The table at `addr` could not be read (outside memory, or length out of range).
     Unreadable { addr: u64 },
@@ -49,7 +54,10 @@ pub enum AcpiError {
 impl fmt::Display for AcpiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AcpiError::NoRsdp => write!(f, "no RSDP in the EBDA or 0xE0000..0x100000"),
+            AcpiError::NoRsdp => write!(
+                f,
+                "no RSDP in the EBDA, 0xE0000..0x100000 or the ACPI memory of the memory map"
+            ),
             AcpiError::Unreadable { addr } => write!(f, "table at {addr:#x} unreadable"),
             AcpiError::Signature { addr, want } => write!(
                 f,
@@ -179,14 +187,21 @@ fn search(mem: &impl PhysMem, range: core::ops::Range<u64>) -> Option<Rsdp> {
     range.step_by(16).find_map(|addr| rsdp_at(mem, addr))
 }
 
-/// Finds the RSDP: the first KiB of the EBDA, then the BIOS area.
-pub fn find_rsdp(mem: &impl PhysMem) -> Result<Rsdp, AcpiError> {
+/// Finds the RSDP: the first KiB of the EBDA, then the BIOS area (where a BIOS puts it),
+/// then each of `firmware` (UEFI: the memory map's ACPI-reclaimable and ACPI-NVS
+/// ranges, [`crate::multiboot::BootInfo::acpi_memory`]), in order.
+pub fn find_rsdp(mem: &impl PhysMem, firmware: &[Range<u64>]) -> Result<Rsdp, AcpiError> {
     let ebda = mem
         .read(EBDA_SEGMENT_AT, 2)
         .map(|w| u64::from(u16::from_le_bytes([w[0], w[1]])) << 4)
         .filter(|base| (0x400..BIOS_AREA.start).contains(base));
     ebda.and_then(|base| search(mem, base..base + 1024))
         .or_else(|| search(mem, BIOS_AREA))
+        .or_else(|| {
+            firmware
+                .iter()
+                .find_map(|r| search(mem, r.start.next_multiple_of(16)..r.end))
+        })
         .ok_or(AcpiError::NoRsdp)
 }
 
@@ -259,9 +274,9 @@ pub fn parse_madt(addr: u64, bytes: &[u8]) -> Result<Madt, AcpiError> {
     Ok(madt)
 }
 
-/// RSDP → XSDT (or RSDT) → MADT, every step checked.
-pub fn find_madt(mem: &impl PhysMem) -> Result<Found, AcpiError> {
-    let rsdp = find_rsdp(mem)?;
+/// RSDP ([`find_rsdp`], `firmware` as there) → XSDT (or RSDT) → MADT, every step checked.
+pub fn find_madt(mem: &impl PhysMem, firmware: &[Range<u64>]) -> Result<Found, AcpiError> {
+    let rsdp = find_rsdp(mem, firmware)?;
     let (sig, root_addr, wide) = match rsdp.xsdt {
         Some(xsdt) => (*b"XSDT", xsdt, true),
         None => (*b"RSDT", u64::from(rsdp.rsdt), false),

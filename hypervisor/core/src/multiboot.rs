@@ -332,6 +332,16 @@ impl BootInfo {
             .collect()
     }
 
+    /// The ranges the memory map reports as ACPI tables (reclaimable) or ACPI NVS, in map
+    /// order: where UEFI firmware leaves the RSDP ([`crate::acpi::find_rsdp`]).
+    pub fn acpi_memory(&self) -> Vec<Range<u64>> {
+        self.memory_map
+            .iter()
+            .filter(|r| matches!(r.kind, RegionKind::AcpiReclaimable | RegionKind::Nvs))
+            .map(MemoryRegion::range)
+            .collect()
+    }
+
     /// The kernel command line split by [`parse_cmdline`] (empty without a command line).
     pub fn args(&self) -> Vec<(String, Option<String>)> {
         parse_cmdline(self.cmdline.as_deref().unwrap_or(""))

@@ -87,7 +87,7 @@ fn machine(cpus: &[(u8, u32)], xsdt: bool, in_ebda: bool) -> Sparse {
 fn finds_the_cpus_through_the_rsdt_or_the_xsdt_in_the_ebda_or_the_bios_area() {
     for (xsdt, in_ebda) in [(false, false), (false, true), (true, false), (true, true)] {
         let m = machine(&[(0, 1), (1, 1), (4, 0)], xsdt, in_ebda);
-        let found = acpi::find_madt(&m).unwrap();
+        let found = acpi::find_madt(&m, &[]).unwrap();
         assert_eq!(found.rsdp.addr, if in_ebda { 0x9_FC10 } else { 0xF_6A30 });
         let ids: Vec<(u32, bool)> = found
             .madt
@@ -106,21 +106,21 @@ fn every_checksum_and_signature_is_checked() {
     let mut m = machine(&[(0, 1)], false, false);
     m.0.get_mut(&0x0FFF_2000).unwrap()[40] ^= 1;
     assert_eq!(
-        acpi::find_madt(&m),
+        acpi::find_madt(&m, &[]),
         Err(AcpiError::Checksum { addr: 0x0FFF_2000 })
     );
     let mut m = machine(&[(0, 1)], false, false);
     m.0.get_mut(&0xF_6A30).unwrap()[16] ^= 1; // RSDP checksum broken: not found
-    assert_eq!(acpi::find_madt(&m), Err(AcpiError::NoRsdp));
+    assert_eq!(acpi::find_madt(&m, &[]), Err(AcpiError::NoRsdp));
     let mut m = machine(&[(0, 1)], true, false);
     m.0.get_mut(&0x0FFF_1000).unwrap()[0] = b'Y';
     assert!(matches!(
-        acpi::find_madt(&m),
+        acpi::find_madt(&m, &[]),
         Err(AcpiError::Signature { .. })
     ));
     let mut m = machine(&[(0, 1)], false, false);
     m.0.insert(0x0FFF_2000, sdt(b"APIX", &[0; 8]));
-    assert_eq!(acpi::find_madt(&m), Err(AcpiError::NoMadt));
+    assert_eq!(acpi::find_madt(&m, &[]), Err(AcpiError::NoMadt));
 }
 
 #[test]
@@ -140,7 +140,7 @@ fn bad_entries_and_lengths_are_refused_not_read_past() {
     let t = m.0.get_mut(&0x0FFF_2000).unwrap();
     t[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(matches!(
-        acpi::find_madt(&m),
+        acpi::find_madt(&m, &[]),
         Err(AcpiError::Unreadable { .. })
     ));
 }
@@ -163,7 +163,7 @@ fn x2apic_entries_and_the_address_override_count() {
 #[test]
 fn the_boot_cpu_comes_first_and_cpus_limits_the_count() {
     let m = machine(&[(1, 1), (0, 1), (2, 0), (3, 1)], false, false);
-    let madt = acpi::find_madt(&m).unwrap().madt;
+    let madt = acpi::find_madt(&m, &[]).unwrap().madt;
     assert_eq!(acpi::chosen(&madt, 0, None), [0, 1, 3]);
     assert_eq!(acpi::chosen(&madt, 0, Some(2)), [0, 1]);
     assert_eq!(acpi::chosen(&madt, 0, Some(0)), [0]);
@@ -172,7 +172,7 @@ fn the_boot_cpu_comes_first_and_cpus_limits_the_count() {
 /// The tables of one recorded boot, laid out at their addresses.
 fn recorded(text: &str) -> Sparse {
     let mut m = Sparse::default();
-    for line in text.lines() {
+    for line in text.lines().filter(|l| !l.contains(" memory=")) {
         let field = |key: &str| {
             line.split_whitespace()
                 .find_map(|w| w.strip_prefix(key))
@@ -192,7 +192,7 @@ fn recorded(text: &str) -> Sparse {
 #[test]
 fn bochs_with_two_cpus_reports_apic_ids_0_and_1() {
     let m = recorded(include_str!("fixtures/acpi/bochs-tigerlake-smp2.txt"));
-    let found = acpi::find_madt(&m).unwrap();
+    let found = acpi::find_madt(&m, &[]).unwrap();
     assert_eq!(found.rsdp.revision, 0, "Bochs' BIOS: ACPI 1.0, an RSDT");
     let ids: Vec<u32> = found.madt.enabled().map(|c| c.apic_id).collect();
     assert_eq!(ids, [0, 1]);
@@ -203,16 +203,50 @@ fn bochs_with_two_cpus_reports_apic_ids_0_and_1() {
 #[test]
 fn qemu_with_two_cpus_reports_apic_ids_0_and_1() {
     let m = recorded(include_str!("fixtures/acpi/qemu-smp2.txt"));
-    let found = acpi::find_madt(&m).unwrap();
+    let found = acpi::find_madt(&m, &[]).unwrap();
     let ids: Vec<u32> = found.madt.enabled().map(|c| c.apic_id).collect();
     assert_eq!(ids, [0, 1]);
     assert_eq!(acpi::chosen(&found.madt, 0, Some(1)), [0]);
 }
 
+/// The `@@RAW acpi memory=START..END` ranges of one recorded boot.
+fn acpi_memory(text: &str) -> Vec<std::ops::Range<u64>> {
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    text.lines()
+        .filter_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("memory=")))
+        .map(|r| {
+            let (start, end) = r.split_once("..").unwrap();
+            hex(start)..hex(end)
+        })
+        .collect()
+}
+
+#[test]
+fn ovmf_leaves_the_rsdp_in_acpi_memory_of_the_map_not_in_the_bios_area() {
+    let text = include_str!("fixtures/acpi/ovmf-smp2.txt");
+    let m = recorded(text);
+    assert_eq!(acpi::find_madt(&m, &[]), Err(AcpiError::NoRsdp));
+    let ranges = acpi_memory(text);
+    assert_eq!(ranges.len(), 6, "the recorded map's ACPI ranges");
+    let found = acpi::find_madt(&m, &ranges).unwrap();
+    assert_eq!(found.rsdp.addr, 0x1f77_e000);
+    let ids: Vec<u32> = found.madt.enabled().map(|c| c.apic_id).collect();
+    assert_eq!(ids, [0, 1]);
+    // Not found when the range that holds it is left out.
+    let without: Vec<_> = ranges
+        .into_iter()
+        .filter(|r| !r.contains(&0x1f77_e000))
+        .collect();
+    assert_eq!(acpi::find_madt(&m, &without), Err(AcpiError::NoRsdp));
+}
+
 #[test]
 fn a_recorded_table_with_one_bit_flipped_is_refused() {
     let mut m = recorded(include_str!("fixtures/acpi/qemu-smp2.txt"));
-    let madt = acpi::find_madt(&m).unwrap().madt.addr;
+    let madt = acpi::find_madt(&m, &[]).unwrap().madt.addr;
     m.0.get_mut(&madt).unwrap()[HEADER_LEN + 12] ^= 0x40;
-    assert_eq!(acpi::find_madt(&m), Err(AcpiError::Checksum { addr: madt }));
+    assert_eq!(
+        acpi::find_madt(&m, &[]),
+        Err(AcpiError::Checksum { addr: madt })
+    );
 }

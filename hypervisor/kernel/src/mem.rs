@@ -67,16 +67,25 @@ pub fn module_bytes(start: u64, end: u64) -> Option<&'static [u8]> {
     Some(unsafe { core::slice::from_raw_parts(start as *const u8, len) })
 }
 
-/// The MADT the firmware left, read in place; with the kernel argument `acpi=dump`, every
-/// table on the way is printed as `@@RAW acpi table=SIG addr=ADDR bytes=HEX` (how the
-/// fixtures in hypervisor/core/tests/fixtures/acpi/ were recorded).
+/// The MADT the firmware left, read in place; with the kernel argument `acpi=dump`, the
+/// memory map's ACPI ranges (where UEFI firmware leaves the RSDP) are printed as `@@RAW
+/// acpi memory=START..END` and every table on the way as `@@RAW acpi table=SIG addr=ADDR
+/// bytes=HEX` (how the fixtures in hypervisor/core/tests/fixtures/acpi/ were recorded).
 pub fn acpi(info: &BootInfo) -> Result<tessera_core::acpi::Found, tessera_core::acpi::AcpiError> {
-    let found = tessera_core::acpi::find_madt(&IdentityMapped)?;
+    let found = tessera_core::acpi::find_madt(&IdentityMapped, &info.acpi_memory())?;
     let dump = info
         .args()
         .iter()
         .any(|(k, v)| k == "acpi" && v.as_deref() == Some("dump"));
     if dump {
+        for range in info.acpi_memory() {
+            crate::sprintln!(
+                "{} acpi memory={:#x}..{:#x}",
+                tessera_abi::transcript::RAW,
+                range.start,
+                range.end
+            );
+        }
         let rsdp = (*b"RSDP", found.rsdp.addr, found.rsdp.len());
         for (sig, addr, len) in core::iter::once(rsdp).chain(found.tables.iter().copied()) {
             let bytes = IdentityMapped.read(addr, len).unwrap_or(&[]);
