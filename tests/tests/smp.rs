@@ -1,27 +1,36 @@
 //! SMP bring-up (issue 16, first part): the kernel starts every CPU the MADT lists and
-//! parks it; each reports `@@CPU index=K apic=ID state=online`. Compartments still run on
-//! the boot CPU only.
+//! parks it; each reports `@@CPU index=K apic=ID state=online`, then, woken by an NMI
+//! with its first job from the boot CPU, `state=ready`. Compartments still run on the
+//! boot CPU only.
 
 use std::collections::BTreeSet;
 use tessera_scenarios::{assert_passed, bochs, boot, boot_smp, qemu, records};
 use xtask::runner::BootOutcome;
 
-/// The `(index, apic)` of every `@@CPU` line, asserting each says `state=online`.
-fn online(outcome: &BootOutcome) -> Vec<(String, String)> {
+/// The `(index, apic)` of every `@@CPU` line saying `state`.
+fn in_state(outcome: &BootOutcome, state: &str) -> Vec<(String, String)> {
     records(outcome, "CPU")
         .into_iter()
-        .map(|r| {
-            assert_eq!(r.get("state").map(String::as_str), Some("online"), "{r:?}");
-            (r["index"].clone(), r["apic"].clone())
-        })
+        .filter(|r| r.get("state").map(String::as_str) == Some(state))
+        .map(|r| (r["index"].clone(), r["apic"].clone()))
         .collect()
+}
+
+/// The `(index, apic)` of every `@@CPU ... state=online` line, asserting that every
+/// `@@CPU` line says `online` or `ready` (no `timeout`, no `unresponsive`).
+fn online(outcome: &BootOutcome) -> Vec<(String, String)> {
+    for r in records(outcome, "CPU") {
+        let state = r.get("state").map(String::as_str);
+        assert!(matches!(state, Some("online" | "ready")), "{r:?}");
+    }
+    in_state(outcome, "online")
 }
 
 /// Every AP (index > 0) says `key=1`: it entered VMX root operation (`vmxon`) or enabled
 /// SVM (`svme`) on its own region.
 fn assert_aps_say(outcome: &BootOutcome, key: &str) {
     for r in records(outcome, "CPU") {
-        if r["index"] != "0" {
+        if r["index"] != "0" && r.get("state").map(String::as_str) == Some("online") {
             assert_eq!(r.get(key).map(String::as_str), Some("1"), "{key}: {r:?}");
         }
     }
@@ -35,6 +44,13 @@ fn assert_all_online(outcome: &BootOutcome, cpus: usize) {
     assert_eq!(indices, want, "one @@CPU line per CPU, in boot order");
     let apics: BTreeSet<&str> = lines.iter().map(|(_, a)| a.as_str()).collect();
     assert_eq!(apics.len(), cpus, "distinct APIC IDs: {lines:?}");
+    // Every AP then ran its first job (an NMI woke it from HLT with interrupts off) and
+    // reported from it, with the same APIC ID.
+    assert_eq!(
+        in_state(outcome, "ready"),
+        lines[1..],
+        "one state=ready per AP"
+    );
 }
 
 #[test]

@@ -130,6 +130,13 @@ pub fn halt_forever() -> ! {
     }
 }
 
+/// Sleeps until an NMI (interrupts off: `CLI; HLT`); returns once its handler has run.
+pub fn halt_until_nmi() {
+    // SAFETY: CLI; HLT only stops the CPU until the next NMI (or SMI), whose handler
+    // returns here.
+    unsafe { asm!("cli; hlt", options(nomem, nostack)) };
+}
+
 /// Bochs' "magic breakpoint" (`xchg bx, bx`): with `magic_break: enabled=1` Bochs stops in
 /// its debugger, whose command file then quits. A no-op everywhere else.
 pub fn bochs_magic_break() {

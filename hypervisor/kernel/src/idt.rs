@@ -2,7 +2,7 @@
 //!
 //! An exception in L1 is a hypervisor bug, with two planned exceptions: #GP from
 //! [`crate::cpu::rdmsr_safe`], which resumes at its fixup, and a #DB a guest left
-//! pending, which is dropped. Anything else prints the
+//! pending, which is dropped; and an NMI (vector 2) is how a parked AP is woken. Anything else prints the
 //! frame, a `@@RESULT fail` line and ends the run (SDM 3A §6.14 "Exception and Interrupt
 //! Handling in 64-bit Mode": the CPU pushes SS, RSP, RFLAGS, CS, RIP and, for some
 //! vectors, an error code, on a 16-byte aligned stack).
@@ -185,6 +185,12 @@ pub fn init() {
 extern "C" fn exception_dispatch(frame: &mut ExceptionFrame) {
     if frame.vector == u64::from(crate::lapic::TIMER_VECTOR) {
         crate::lapic::timer_fired();
+        return;
+    }
+    if frame.vector == 2 {
+        // An NMI: how a parked AP is woken (smp/mailbox.rs). It only counts; the
+        // interrupted code reads its mailbox.
+        crate::smp::on_nmi();
         return;
     }
     if frame.vector == 1 {

@@ -125,6 +125,12 @@ pub fn send_startup(apic_id: u32, vector: u8) {
     send_ipi(apic_id, 0x0000_4600 | u32::from(vector));
 }
 
+/// NMI (delivery mode 100b, level assert): wakes the target from `HLT` whatever its IF
+/// (smp/mailbox.rs).
+pub fn send_nmi(apic_id: u32) {
+    send_ipi(apic_id, 0x0000_4400);
+}
+
 /// Enables the local APIC with the timer on [`TIMER_VECTOR`] (the SVM watchdog).
 pub fn init() {
     locate();

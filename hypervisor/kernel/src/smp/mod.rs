@@ -1,7 +1,9 @@
 //! Application processors (docs/architecture.md "SMP"): found in the MADT, started with
 //! INIT-SIPI-SIPI one at a time, brought to long mode with their own stack, GDT and TSS
 //! (and the shared, read-only IDT), and parked: each reports `@@CPU index=K apic=ID
-//! state=online` and halts with interrupts off. Compartments do not run on them yet.
+//! state=online` and sleeps in `HLT` with interrupts off until an NMI brings it a job
+//! (`mailbox.rs`). Once all are up, the boot CPU hands each a first job, and each
+//! reports `@@CPU index=K apic=ID state=ready` from it: the wake-up path works. Compartments do not run on them yet.
 //!
 //! Each AP also enters the boot CPU's virtualisation mode on its own VMXON region or
 //! host save area (`virt.rs`) and says so on its `@@CPU` line (`vmxon=1`, `svme=1`).
@@ -9,14 +11,17 @@
 //! (GDTR, TR, IDTR, stack) names its own per-CPU tables — `gdt` already keeps one GDT
 //! and TSS per CPU.
 
+mod mailbox;
 mod trampoline;
 mod virt;
+
+pub use mailbox::on_nmi;
 
 use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};
 use crate::phys::PhysMemory;
 use crate::{cpu, gdt, idt, lapic, sprintln};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use tessera_core::caps::Capabilities;
 use tessera_core::multiboot::BootInfo;
 use tessera_core::smp::{SIPI_VECTOR, TRAMPOLINE};
@@ -37,6 +42,15 @@ const SIPI_WAITS: [u64; 2] = [1 << 20, 1 << 28];
 
 /// Set by each AP once it runs Rust on its own tables; read by the boot CPU.
 static ONLINE: PerCpu<AtomicBool> = PerCpu::new([const { AtomicBool::new(false) }; MAX_CPUS]);
+/// Each CPU's local APIC ID, recorded by the boot CPU as it starts it (`u32::MAX`: none).
+static APIC: PerCpu<AtomicU32> = PerCpu::new([const { AtomicU32::new(u32::MAX) }; MAX_CPUS]);
+/// TSC ticks an AP's first job may take.
+const FIRST_JOB_TICKS: u64 = 1 << 28;
+
+/// CPU `cpu`'s local APIC ID, once the boot CPU has started it.
+fn apic_of(cpu: CpuIndex) -> Option<u32> {
+    Some(APIC.of(cpu).load(Ordering::Acquire)).filter(|&a| a != u32::MAX)
+}
 
 fn cpu_line(index: usize, apic: u32, state: &str) {
     sprintln!(
@@ -67,6 +81,7 @@ pub fn start_aps(boot: &BootInfo, caps: &Capabilities, mem: &mut PhysMemory) -> 
 fn start_all(boot: &BootInfo, mem: &mut PhysMemory, owned: &mut Vec<Frames>) -> usize {
     let x_apic = lapic::locate();
     let boot_apic = lapic::id().unwrap_or(0);
+    APIC.of(CpuIndex::BOOT).store(boot_apic, Ordering::Release);
     cpu_line(0, boot_apic, "online");
     let limit = tessera_core::smp::cpus_arg(
         boot.args()
@@ -99,22 +114,48 @@ fn start_all(boot: &BootInfo, mem: &mut PhysMemory, owned: &mut Vec<Frames>) -> 
     }
     copy_trampoline();
     let started = cpu::rdtsc();
-    let mut online = 1;
+    let mut up = Vec::new();
     for (k, &apic) in ids.iter().enumerate().skip(1) {
         let Some(index) = CpuIndex::new(k) else { break };
         virt::prepare(index, mem, owned);
+        APIC.of(index).store(apic, Ordering::Release);
         if start_one(index, apic) {
-            online += 1;
+            up.push((index, apic));
         } else {
             cpu_line(k, apic, "timeout");
         }
     }
     log::info!(
-        "SMP: {online} of {} CPU(s) online after {} TSC ticks",
+        "SMP: {} of {} CPU(s) online after {} TSC ticks",
+        up.len() + 1,
         ids.len(),
         cpu::rdtsc().wrapping_sub(started)
     );
-    online
+    for &(index, apic) in &up {
+        first_job(index, apic);
+    }
+    up.len() + 1
+}
+
+/// Wakes AP `index` with its first job, which reports `state=ready` itself; the boot
+/// CPU reports `state=unresponsive` if it did not take it, or answered wrongly.
+fn first_job(index: CpuIndex, apic: u32) {
+    let ready: mailbox::Job = |cpu| {
+        let apic = lapic::id().unwrap_or(u32::MAX);
+        cpu_line(cpu.get(), apic, "ready");
+        u64::from(apic)
+    };
+    match mailbox::run_on(index, apic, ready, FIRST_JOB_TICKS) {
+        Ok(answer) if answer == u64::from(apic) => {}
+        Ok(answer) => {
+            log::warn!("SMP: CPU {} answered APIC ID {answer}", index.get());
+            cpu_line(index.get(), apic, "unresponsive");
+        }
+        Err(e) => {
+            log::warn!("SMP: CPU {}: first job {e:?}", index.get());
+            cpu_line(index.get(), apic, "unresponsive");
+        }
+    }
 }
 
 /// Copies the trampoline to its page.
@@ -173,7 +214,7 @@ fn wait(ticks: u64, done: impl Fn() -> bool) -> bool {
     done()
 }
 
-/// An AP's first Rust: its own GDT and TSS, the IDT, then report and park.
+/// An AP's first Rust: its own GDT and TSS, the IDT, then report and park (its mailbox).
 extern "C" fn ap_main(index: u64) -> ! {
     let Some(cpu) = usize::try_from(index).ok().and_then(CpuIndex::new) else {
         cpu::halt_forever()
@@ -185,5 +226,5 @@ extern "C" fn ap_main(index: u64) -> ! {
     let apic = lapic::id().unwrap_or(u32::MAX);
     cpu_line(cpu.get(), apic, &alloc::format!("online{virt}"));
     ONLINE.of(cpu).store(true, Ordering::Release);
-    cpu::halt_forever()
+    mailbox::park(cpu)
 }

@@ -1,0 +1,118 @@
+//! Handing a parked AP work: one mailbox per CPU and an NMI to wake it.
+//!
+//! A parked AP sleeps in `HLT` with interrupts off (its IDT has no vector for device
+//! interrupts, and an interrupt would not do anyway: Bochs `ryzen` masks physical
+//! interrupts by IF, docs/engines.md). An NMI wakes it whatever IF says; its handler
+//! ([`on_nmi`]) only counts it and returns, and the AP looks at its mailbox. A job posted
+//! just after the AP looked and just before its `HLT` would sleep through a single NMI,
+//! so [`run_on`] sends NMIs until the AP says it took the job (the wake-up cannot be
+//! lost). Once an AP is in VMX root operation INIT is blocked (SDM 3C §24.8), so this is
+//! the only way to reach it again.
+//!
+//! NMIs go only to parked APs: no CPU running a guest gets one yet (without VMX "NMI
+//! exiting" or the SVM NMI intercept the guest's IDT would take it); the stop barrier of
+//! docs/gates.md "Faults, stops and restarts across vCPUs" turns those on first.
+
+use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};
+use crate::{cpu, lapic};
+use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Mutex;
+
+/// A job: runs on the AP, gets its index, returns a word for the caller.
+pub type Job = fn(CpuIndex) -> u64;
+
+/// One CPU's mailbox. Sequence numbers: `posted` by the caller, `taken` and `finished`
+/// by the AP; a job is pending while `taken != posted`.
+struct Mailbox {
+    posted: AtomicU64,
+    taken: AtomicU64,
+    finished: AtomicU64,
+    job: Mutex<Option<Job>>,
+    result: AtomicU64,
+}
+
+static MAILBOX: PerCpu<Mailbox> = PerCpu::new(
+    [const {
+        Mailbox {
+            posted: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            job: Mutex::new(None),
+            result: AtomicU64::new(0),
+        }
+    }; MAX_CPUS],
+);
+
+/// NMIs each CPU's handler saw (wake-ups, and any other).
+static NMIS: PerCpu<AtomicU64> = PerCpu::new([const { AtomicU64::new(0) }; MAX_CPUS]);
+
+/// TSC ticks to wait for the AP to take a job before sending the NMI again.
+const RESEND_AFTER: u64 = 1 << 18;
+/// NMIs sent at most before the AP counts as unresponsive.
+const MAX_NMIS: u32 = 64;
+
+/// Why a job did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRun {
+    /// The AP did not take it after [`MAX_NMIS`] NMIs.
+    Unresponsive,
+    /// It took the job but did not finish within the time given.
+    Unfinished,
+}
+
+/// The NMI handler (IDT vector 2): counts the NMI on this CPU; the interrupted code (a
+/// parked AP's `HLT` loop) goes on and reads its mailbox.
+pub fn on_nmi() {
+    if let Some(cpu) = this_cpu() {
+        NMIS.of(cpu).fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// This CPU's index, from its local APIC ID (`None` before bring-up recorded it).
+fn this_cpu() -> Option<CpuIndex> {
+    let apic = lapic::id()?;
+    (0..MAX_CPUS)
+        .filter_map(CpuIndex::new)
+        .find(|&k| super::apic_of(k) == Some(apic))
+}
+
+/// Runs `job` on parked AP `cpu` (APIC ID `apic`) and returns its result, waiting at
+/// most `ticks` TSC ticks for it to finish once taken.
+pub fn run_on(cpu: CpuIndex, apic: u32, job: Job, ticks: u64) -> Result<u64, NotRun> {
+    let mailbox = MAILBOX.of(cpu);
+    *mailbox.job.lock() = Some(job);
+    let seq = mailbox.posted.load(Ordering::Relaxed) + 1;
+    mailbox.posted.store(seq, Ordering::Release);
+    let taken = || mailbox.taken.load(Ordering::Acquire) == seq;
+    let mut sent = 0;
+    while !taken() {
+        if sent == MAX_NMIS {
+            return Err(NotRun::Unresponsive);
+        }
+        lapic::send_nmi(apic);
+        sent += 1;
+        super::wait(RESEND_AFTER, taken);
+    }
+    if super::wait(ticks, || mailbox.finished.load(Ordering::Acquire) == seq) {
+        Ok(mailbox.result.load(Ordering::Relaxed))
+    } else {
+        Err(NotRun::Unfinished)
+    }
+}
+
+/// A parked AP's loop: run what its mailbox holds, else sleep until an NMI.
+pub fn park(cpu: CpuIndex) -> ! {
+    let mailbox = MAILBOX.of(cpu);
+    loop {
+        let seq = mailbox.posted.load(Ordering::Acquire);
+        if seq != mailbox.taken.load(Ordering::Relaxed) {
+            let job = mailbox.job.lock().take();
+            mailbox.taken.store(seq, Ordering::Release);
+            let result = job.map_or(0, |job| job(cpu));
+            mailbox.result.store(result, Ordering::Relaxed);
+            mailbox.finished.store(seq, Ordering::Release);
+            continue;
+        }
+        cpu::halt_until_nmi();
+    }
+}
