@@ -76,42 +76,70 @@ pub enum Accel {
     Kvm,
 }
 
+/// What the two kinds of boot share: the machine, the accelerator and clock, the CPU
+/// model, memory, firmware, no display, COM1 to the file `com1`, `cpus` CPUs and the
+/// debug-exit device.
+struct Machine<'a> {
+    machine: &'a str,
+    accel: &'a str,
+    clock: Vec<OsString>,
+    cpu: &'a str,
+    memory_mib: &'a str,
+    firmware: Option<&'a str>,
+    cpus: u32,
+}
+
+impl Machine<'_> {
+    fn args(self, com1: &Path) -> Vec<OsString> {
+        let mut args: Vec<OsString> = ["-machine", self.machine, "-accel", self.accel]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        args.extend(self.clock);
+        args.extend(["-cpu", self.cpu, "-m", self.memory_mib].map(OsString::from));
+        if let Some(firmware) = self.firmware {
+            args.extend(["-bios", firmware].map(OsString::from));
+        }
+        args.extend(
+            [
+                "-display",
+                "none",
+                "-no-reboot",
+                "-monitor",
+                "none",
+                "-serial",
+            ]
+            .map(OsString::from),
+        );
+        let mut serial = OsString::from("file:");
+        serial.push(com1);
+        args.push(serial);
+        if self.cpus > 1 {
+            args.push("-smp".into());
+            args.push(self.cpus.to_string().into());
+        }
+        args.push("-device".into());
+        args.push(format!("isa-debug-exit,iobase={QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04").into());
+        args
+    }
+}
+
 /// The arguments booting `image` with COM1 written to `com1`.
 pub fn args(accel: Accel, cpu: &str, image: &Image, com1: &Path) -> Vec<OsString> {
     let (name, clock) = match accel {
         Accel::Tcg(clock) => ("tcg", clock.args()),
         Accel::Kvm => ("kvm", Vec::new()),
     };
-    let mut serial = OsString::from("file:");
-    serial.push(com1);
-    let mut args: Vec<OsString> = ["-machine", "pc", "-accel", name]
-        .iter()
-        .map(OsString::from)
-        .collect();
-    args.extend(clock);
-    args.extend(
-        [
-            "-cpu",
-            cpu,
-            "-m",
-            "256",
-            "-display",
-            "none",
-            "-no-reboot",
-            "-monitor",
-            "none",
-            "-serial",
-        ]
-        .iter()
-        .map(OsString::from),
-    );
-    args.push(serial);
-    if image.cpus > 1 {
-        args.push("-smp".into());
-        args.push(image.cpus.to_string().into());
-    }
-    args.push("-device".into());
-    args.push(format!("isa-debug-exit,iobase={QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04").into());
+    let machine = Machine {
+        machine: "pc",
+        accel: name,
+        clock,
+        cpu,
+        memory_mib: "256",
+        firmware: None,
+        cpus: image.cpus,
+    };
+    let mut args = machine.args(com1);
     args.push("-kernel".into());
     args.push(image.kernel.clone().into_os_string());
     args.push("-append".into());
@@ -136,37 +164,19 @@ pub fn args(accel: Accel, cpu: &str, image: &Image, com1: &Path) -> Vec<OsString
 /// UEFI firmware for QEMU (package ovmf).
 pub const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
 
-/// The arguments booting the GRUB `iso` on OVMF (a q35 machine, as UEFI PCs are) under
-/// TCG on `clock`.
-pub fn uefi_args(cpu: &str, clock: Clock, iso: &Path, com1: &Path) -> Vec<OsString> {
-    let mut serial = OsString::from("file:");
-    serial.push(com1);
-    let mut args: Vec<OsString> = ["-machine", "q35", "-accel", "tcg"]
-        .iter()
-        .map(OsString::from)
-        .collect();
-    args.extend(clock.args());
-    args.extend(
-        [
-            "-cpu",
-            cpu,
-            "-m",
-            "512",
-            "-bios",
-            OVMF,
-            "-display",
-            "none",
-            "-no-reboot",
-            "-monitor",
-            "none",
-            "-serial",
-        ]
-        .iter()
-        .map(OsString::from),
-    );
-    args.push(serial);
-    args.push("-device".into());
-    args.push(format!("isa-debug-exit,iobase={QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04").into());
+/// The arguments booting the GRUB `iso` on OVMF (a q35 machine, as UEFI PCs are) with
+/// `cpus` CPUs under TCG on `clock`.
+pub fn uefi_args(cpu: &str, clock: Clock, cpus: u32, iso: &Path, com1: &Path) -> Vec<OsString> {
+    let machine = Machine {
+        machine: "q35",
+        accel: "tcg",
+        clock: clock.args(),
+        cpu,
+        memory_mib: "512",
+        firmware: Some(OVMF),
+        cpus,
+    };
+    let mut args = machine.args(com1);
     args.push("-cdrom".into());
     args.push(iso.as_os_str().to_owned());
     args
@@ -251,6 +261,7 @@ mod tests {
         let args = uefi_args(
             "qemu64,+svm,+npt",
             Clock::Instructions,
+            1,
             Path::new("/r/t.iso"),
             Path::new("/r/c"),
         );
@@ -271,6 +282,7 @@ mod tests {
         let host = joined(&uefi_args(
             "max",
             Clock::Host,
+            2,
             Path::new("/i"),
             Path::new("/c"),
         ));
@@ -278,6 +290,7 @@ mod tests {
             host.starts_with("-machine q35 -accel tcg -cpu max "),
             "{host}"
         );
+        assert!(host.contains(" -smp 2 "), "{host}");
     }
 
     #[test]

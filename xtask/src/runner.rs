@@ -277,10 +277,8 @@ fn prepare(spec: &BootSpec, run_dir: &Path, com1: &Path) -> Result<Command> {
             eprintln!("making ISO…");
             let iso = image::make_iso(&spec.image, run_dir)?;
             let mut command = Command::new("qemu-system-x86_64");
-            command.args(qemu::uefi_args(cpu, qemu::Clock::from_env()?, &iso, com1));
-            if spec.image.cpus > 1 {
-                command.arg("-smp").arg(spec.image.cpus.to_string());
-            }
+            let clock = qemu::Clock::from_env()?;
+            command.args(qemu::uefi_args(cpu, clock, spec.image.cpus, &iso, com1));
             command
         }
     };
