@@ -116,7 +116,10 @@ impl<T> CpuLocal<T> {
             start = next.next_multiple_of(align);
             Some(start + size)
         });
-        assert!(start + size <= PAGE, "cpu_local! statics: the CPU-local page is full");
+        assert!(
+            start + size <= PAGE,
+            "cpu_local! statics: the CPU-local page is full"
+        );
         match self
             .offset
             .compare_exchange(0, start + 1, Ordering::AcqRel, Ordering::Acquire)
@@ -131,7 +134,10 @@ impl<T> CpuLocal<T> {
 impl<T> core::fmt::Debug for CpuLocal<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("CpuLocal")
-            .field("offset", &self.offset.load(Ordering::Relaxed).checked_sub(1))
+            .field(
+                "offset",
+                &self.offset.load(Ordering::Relaxed).checked_sub(1),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -102,7 +102,10 @@ fn bochs_tigerlake_smp2_a_compartment_sees_its_vcpu_its_cpu_local_page_and_its_l
 #[test]
 fn qemu_tcg_smp2_a_compartment_sees_its_vcpu_its_cpu_local_page_and_its_lock() {
     let modules = declaration("compartments/scenarios/percpu");
-    assert_percpu(&boot_smp_modules(qemu("qemu64,+svm,+npt"), "", 2, modules), "2");
+    assert_percpu(
+        &boot_smp_modules(qemu("qemu64,+svm,+npt"), "", 2, modules),
+        "2",
+    );
 }
 
 #[test]

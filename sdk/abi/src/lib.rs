@@ -13,7 +13,7 @@ extern crate self as tessera_abi;
 /// Version of this ABI. Hypervisor and compartments must agree on it: every image the SDK
 /// builds carries it in its ABI-version note ([`image`]), and the hypervisor refuses an
 /// image that names another version or none.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The machine-readable transcript the hypervisor writes on COM1.
 ///
