@@ -1,11 +1,12 @@
 //! The application as L1 holds it (DESIGN §5, §6): one [`View`] per compartment of the
-//! manifest, the grants, and the EPTP list the switches use — the model the run loop
-//! works on and provisioning ([`crate::provision`]) builds.
+//! manifest, the grants, and each vCPU's EPTP list the switches use — the model the run
+//! loop works on and provisioning ([`crate::provision`]) builds.
 //!
-//! A view is named by its [`ViewId`] everywhere. Its pointer in EPTP form is kept only
-//! for the VMFUNC model (`tessera_core::vmfunc`), which decides emulated switches with the
-//! same list and rules as the hardware; the backends map `ViewId`s to whatever their CPU
-//! loads.
+//! A view is named by its [`ViewId`] everywhere; it has one root per vCPU ([`Root`],
+//! docs/gates.md "Per-vCPU views"), and whatever reads a list, a root or a per-vCPU page
+//! says which vCPU. A root's pointer in EPTP form is kept only for the VMFUNC model
+//! (`tessera_core::vmfunc`), which decides emulated switches with the same list and rules
+//! as the hardware; the backends map `ViewId`s to whatever their CPU loads.
 
 mod lifecycle;
 mod pages;
@@ -69,7 +70,7 @@ pub struct Counters {
     pub emulated_switches: u64,
 }
 
-/// Every view, the grants, the EPTP list, and the ports the engine reaches them through.
+/// Every view, the grants, the EPTP lists, and the ports the engine reaches them through.
 pub struct World<F: EntryFormat, M: Memory> {
     /// L1's memory, where every view's tables and pages are.
     pub mem: M,
