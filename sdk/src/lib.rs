@@ -39,6 +39,9 @@
 //!   [`report!`]: the `@@ROUNDTRIPS`/`@@BENCH`/`@@CALL` lines tools read (REPORT).
 //! - [`restart_count`]: how often the hypervisor restarted this compartment from its
 //!   pristine image; [`data()`]: the read-only data the manifest provisions for it.
+//! - [`cpu()`] / [`cpus()`]: the vCPU the code runs on (no exit: each vCPU has its own
+//!   info page); [`cpu_local!`]: statics with one value per vCPU in the CPU-local page;
+//!   [`sync::Mutex`]: a spin lock, for data a compartment shares between vCPUs ([`cpu`]).
 //! - [`exit`], [`exit_count`]; [`hypercall::raw`], one `unsafe fn` per hypercall of the
 //!   ABI's table, and [`hypercall::hypercall`] for any number.
 //! - A panic handler that reports `panicked at FILE:LINE:COL: MESSAGE` through the
@@ -55,6 +58,7 @@ compile_error!("tessera-sdk targets x86_64 only (build compartments for x86_64-u
 pub extern crate alloc;
 
 pub mod console;
+pub mod cpu;
 pub mod export;
 pub mod gate;
 pub mod grant;
@@ -70,6 +74,7 @@ mod rt;
 mod text;
 pub mod typed;
 
+pub use cpu::{CpuLocal, cpu, cpus};
 pub use gate::CallError;
 pub use grant::{Grant, grant};
 pub use grant_static::{GrantError, StaticGrant};
@@ -82,6 +87,14 @@ pub use tessera_wire as wire;
 /// serde, as the SDK uses it (an interface's own types derive `Serialize` and
 /// `Deserialize`; see [`interface!`]).
 pub use tessera_wire::serde;
+
+/// Locks for data a compartment's code shares between vCPUs (docs/gates.md "What a
+/// compartment's own data sees"): the `spin` crate's, which spin rather than block (a
+/// compartment has no scheduler to block in). Keep a guard only briefly, and never across
+/// a gate call into a compartment that may call back and take the same lock.
+pub mod sync {
+    pub use spin::{Mutex, MutexGuard};
+}
 
 /// What a compartment usually wants in scope: `use tessera_sdk::prelude::*;`.
 pub mod prelude {

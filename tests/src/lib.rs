@@ -100,10 +100,23 @@ pub fn boot_modules(engine: Engine, args: &str, modules: Vec<Module>) -> BootOut
 
 /// [`boot`] on a machine with `cpus` CPUs (`cargo xtask run --smp N`).
 pub fn boot_smp(engine: Engine, args: &str, cpus: u32) -> BootOutcome {
+    boot_smp_modules(engine, args, cpus, Vec::new())
+}
+
+/// [`boot_smp`] with multiboot modules (compartments).
+pub fn boot_smp_modules(
+    engine: Engine,
+    args: &str,
+    cpus: u32,
+    modules: Vec<Module>,
+) -> BootOutcome {
     if let Err(e) = tools::ensure(&tools::for_engine(&engine), Install::Never) {
         panic!("{e:#}");
     }
-    let mut image = Image::new(kernel_for(args).elf32.clone(), args);
+    let mut image = Image {
+        modules,
+        ..Image::new(kernel_for(args).elf32.clone(), args)
+    };
     image.cpus = cpus;
     let spec = BootSpec {
         image,

@@ -1,10 +1,15 @@
 //! SMP bring-up (issue 16, first part): the kernel starts every CPU the MADT lists and
 //! parks it; each reports `@@CPU index=K apic=ID state=online`, then, woken by an NMI
 //! with its first job from the boot CPU, `state=ready`. Compartments still run on the
-//! boot CPU only.
+//! boot CPU only, in a world built with a root of every view per vCPU (per-vCPU views):
+//! a compartment sees which vCPU it runs on and how many there are, its `cpu_local!`
+//! statics and its lock work, and a scenario ends as it does on one CPU.
 
 use std::collections::BTreeSet;
-use tessera_scenarios::{assert_passed, bochs, boot, boot_smp, qemu, records};
+use tessera_scenarios::{
+    assert_passed, assert_record, bochs, boot, boot_smp, boot_smp_modules, declaration, declared,
+    declared_outcome_problems, qemu, records, signature,
+};
 use xtask::runner::BootOutcome;
 
 /// The `(index, apic)` of every `@@CPU` line saying `state`.
@@ -80,4 +85,55 @@ fn the_default_boot_has_one_cpu_and_still_passes() {
     assert_eq!(online(&outcome), [("0".to_owned(), "0".to_owned())]);
     let outcome = boot(bochs("tigerlake"), "");
     assert_all_online(&outcome, 1);
+}
+
+/// The `percpu` scenario's line: vCPU 0 of `cpus`, its `cpu_local!` static counted three
+/// borrows in the CPU-local page, its `Mutex` two increments.
+fn assert_percpu(outcome: &BootOutcome, cpus: &str) {
+    assert_passed(outcome);
+    assert_record(
+        outcome,
+        "APP",
+        &[
+            ("compartment", "percpu"),
+            ("vcpu", "0"),
+            ("vcpus", cpus),
+            ("local", "3"),
+            ("locked", "2"),
+            ("page", "1"),
+        ],
+    );
+}
+
+#[test]
+fn bochs_tigerlake_smp2_a_compartment_sees_its_vcpu_its_cpu_local_page_and_its_lock() {
+    let modules = declaration("compartments/scenarios/percpu");
+    let outcome = boot_smp_modules(bochs("tigerlake"), "", 2, modules.clone());
+    assert_percpu(&outcome, "2");
+    // `cpus=1` limits the CPUs, and the views with them.
+    let outcome = boot_smp_modules(bochs("tigerlake"), "cpus=1", 2, modules);
+    assert_percpu(&outcome, "1");
+}
+
+#[test]
+fn qemu_tcg_smp2_a_compartment_sees_its_vcpu_its_cpu_local_page_and_its_lock() {
+    let modules = declaration("compartments/scenarios/percpu");
+    assert_percpu(
+        &boot_smp_modules(qemu("qemu64,+svm,+npt"), "", 2, modules),
+        "2",
+    );
+}
+
+#[test]
+fn a_scenario_ends_the_same_with_two_vcpus_as_with_one() {
+    for path in ["compartments/scenarios/restart-kv", "examples/pingpong"] {
+        let modules = declaration(path);
+        let one = boot_smp_modules(bochs("tigerlake"), "", 1, modules.clone());
+        let two = boot_smp_modules(bochs("tigerlake"), "", 2, modules);
+        for outcome in [&one, &two] {
+            let problems = declared_outcome_problems(&declared(path), outcome);
+            assert!(problems.is_empty(), "{path}: {problems:?}");
+        }
+        assert_eq!(signature(&one), signature(&two), "{path}");
+    }
 }

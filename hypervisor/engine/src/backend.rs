@@ -238,6 +238,11 @@ pub trait Backend {
     fn clear_single_step(&mut self, state: &mut GuestState);
     /// The time-stamp counter.
     fn now(&self) -> u64;
+    /// Which vCPU this is (0-based): whose EPTP list and per-vCPU pages it switches
+    /// among (docs/gates.md "Per-vCPU views"). The kernel runs only vCPU 0 so far.
+    fn vcpu(&self) -> usize {
+        0
+    }
     /// CPUID of the host CPU (what compartments see is filtered by core).
     fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4];
 }

@@ -60,7 +60,7 @@ fn each_edge_has_a_buffer_in_exactly_its_two_views() {
             match t {
                 Some(t) if party => {
                     assert_eq!(t.perms, Perms::RW, "RW-, never executable");
-                    assert_eq!(t.hpa, c.frames.start() + c.size - 1);
+                    assert_eq!(t.hpa, c.frames[0].start() + c.size - 1);
                 }
                 None if !party => {}
                 other => panic!("view {v}, buffer {c:?}: {other:?}"),

@@ -61,7 +61,7 @@ fn fixture(cases: &[Case], script: Vec<Step>) -> (FakeWorld, Lines, FixtureVcpu)
     let (mut world, lines, module) = fake::fixture_world(&modules, MEMORY).expect("provisioned");
     let setup = fixture::install(&mut world, module, CPU).expect("installed");
     let mut cpu = FakeCpu::new(Ept::new(true), script);
-    cpu.pointers = world.pointers();
+    cpu.pointers = world.pointers(0);
     cpu.ve = true;
     let budgets = boot::budgets(&world.manifest, None);
     let decorated = Fixture::new(cpu, setup, Box::new(lines.clone()));
@@ -105,14 +105,14 @@ fn install_prints_the_rules_and_writes_the_permanent_list() {
         lines.all()
     );
     let list = &v.cpu.inner().list;
-    assert_eq!(list[slot::BASE], world.view(C).pointer);
+    assert_eq!(list[slot::BASE], world.view(C).pointer(0));
     for s in [slot::CLONE, slot::LAST] {
         assert_eq!(list[s] & 0xFFF, list[slot::BASE] & 0xFFF, "same form");
         assert_ne!(list[s], list[slot::BASE], "another root");
     }
     assert_eq!(list.iter().filter(|e| **e != 0).count(), 3);
     assert_eq!(
-        &world.list[..],
+        &world.list(0)[..],
         &list[..],
         "the world's model is the hardware's list"
     );
@@ -144,11 +144,11 @@ fn a_case_switches_to_an_alias_entry_reports_and_puts_the_compartment_back() {
     let cpu = v.cpu.inner();
     assert_eq!(
         cpu.loaded_pointer(),
-        world.view(C).pointer,
+        world.view(C).pointer(0),
         "starts in base"
     );
     let alias = cpu.list[1];
-    assert!(alias != 0 && !world.pointers().contains(&alias));
+    assert!(alias != 0 && !world.pointers(0).contains(&alias));
     assert!(cpu.list[2..].iter().all(|e| *e == 0));
     // The #UD of its VMFUNC: emulated against the case's list, anywhere.
     steps(&mut v, &mut world, 1);
@@ -166,9 +166,13 @@ fn a_case_switches_to_an_alias_entry_reports_and_puts_the_compartment_back() {
     assert_eq!(lines.records("VMFUNC"), [line], "{:?}", lines.all());
     assert_eq!(v.state.cached(Fields::RIP), Some(0x1003));
     assert_eq!((v.state.gprs.rax, v.state.gprs.rbx), (0, 0x55));
-    assert_eq!(v.cpu.inner().loaded_pointer(), world.view(C).pointer);
+    assert_eq!(v.cpu.inner().loaded_pointer(), world.view(C).pointer(0));
     assert_eq!(v.cpu.inner().list, v.cpu.list().to_vec());
-    assert_eq!(v.cpu.inner().list[1], world.list[1], "the permanent list");
+    assert_eq!(
+        v.cpu.inner().list[1],
+        world.list(0)[1],
+        "the permanent list"
+    );
     // No case 1: BAD_STATE, the hypercall skipped.
     steps(&mut v, &mut world, 1);
     assert_eq!(v.state.gprs.rax, error::BAD_STATE as u64);
@@ -230,7 +234,7 @@ fn an_instruction_is_fetched_through_the_alias_the_case_starts_in() {
     let script = vec![report(0x1000, 0), Step::ud().at(CASE_AREA + 0xFFF)];
     let (mut world, lines, mut v) = fixture(&[case], script);
     steps(&mut v, &mut world, 1);
-    assert!(!world.pointers().contains(&v.cpu.inner().loaded_pointer()));
+    assert!(!world.pointers(0).contains(&v.cpu.inner().loaded_pointer()));
     steps(&mut v, &mut world, 1);
     let line =
         "@@VMFUNC case=0 eax=0x0 ecx=0x1 outcome=ept-violation:x@+0x1000 rip=+0xfff view=0 index=0";
@@ -251,7 +255,7 @@ fn a_warm_case_runs_once_from_the_base_view_first() {
         lines.records("VMFUNC").is_empty(),
         "the warm-up is not reported"
     );
-    assert!(!world.pointers().contains(&v.cpu.inner().loaded_pointer()));
+    assert!(!world.pointers(0).contains(&v.cpu.inner().loaded_pointer()));
     steps(&mut v, &mut world, 1);
     assert_eq!(lines.records("VMFUNC").len(), 1);
 }
@@ -274,7 +278,7 @@ fn switch_view_and_vmfunc_outside_a_case_use_the_permanent_list() {
         .regs(|g| g.rcx = 7);
     let script = vec![switch_view(slot::CLONE as u64), switch_view(2), back, bad];
     let (mut world, lines, mut v) = fixture(&[], script);
-    let clone = world.list[slot::CLONE];
+    let clone = world.list(0)[slot::CLONE];
     steps(&mut v, &mut world, 1);
     assert_eq!(v.state.gprs.rax, 0);
     assert_eq!(v.cpu.inner().loaded_pointer(), clone);
@@ -289,7 +293,7 @@ fn switch_view_and_vmfunc_outside_a_case_use_the_permanent_list() {
     assert_eq!(v.cpu.inner().loaded_pointer(), clone);
     // VMFUNC from anywhere in the compartment: emulated with the permanent list.
     steps(&mut v, &mut world, 1);
-    assert_eq!(v.cpu.inner().loaded_pointer(), world.view(C).pointer);
+    assert_eq!(v.cpu.inner().loaded_pointer(), world.view(C).pointer(0));
     assert_eq!(v.state.cached(Fields::RIP), Some(0x3003));
     // One that fails is the compartment's own fault, as everywhere.
     assert_eq!(v.step(&mut world, C), Ok(Some(Flow::MainOver)));

@@ -47,7 +47,7 @@ fn a_view_maps_its_image_stack_and_gate_and_nothing_is_rejected() {
     assert_eq!(slots.perms, Perms::X);
     let info_page = view.table.translate(&world.mem, gate::INFO).expect("info");
     assert_eq!(info_page.perms, Perms::R);
-    assert_eq!(info_page.hpa, view.pages.info.start());
+    assert_eq!(info_page.hpa, view.roots[0].info.start());
     let state_page = view
         .table
         .translate(&world.mem, gate::STATE)
@@ -57,9 +57,9 @@ fn a_view_maps_its_image_stack_and_gate_and_nothing_is_rejected() {
     assert_eq!(world.info_word(ViewId(0), info::VIEW), 0);
     assert_eq!(world.info_word(ViewId(0), info::FAILED), 0);
     assert_eq!(world.info_word(ViewId(0), info::SLOT_ADDR), gate::SLOTS);
-    assert_eq!(world.list[0], view.pointer);
-    assert_eq!(world.at_slot(0), Some(ViewId(0)));
-    assert_eq!(world.at_slot(1), None);
+    assert_eq!(world.list(0)[0], view.pointer(0));
+    assert_eq!(world.at_slot(0, 0), Some(ViewId(0)));
+    assert_eq!(world.at_slot(0, 1), None);
     assert!(lines.records("REJECT").is_empty(), "{:?}", lines.all());
     // Where it sits, for a debugger: base, absolute entry, and the span (the image's
     // span as core's validator computed it, page-rounded).
@@ -239,11 +239,11 @@ fn every_view_exists_in_the_list_in_manifest_order() {
     let (world, _) = fake::world(&modules, MEMORY).expect("provisioned");
     for (i, view) in world.views.iter().enumerate() {
         assert_eq!(view.id, ViewId(i as u16));
-        assert_eq!(world.list[i], view.pointer);
-        assert_eq!(world.at_slot(i as u16), Some(view.id));
+        assert_eq!(world.list(0)[i], view.pointer(0));
+        assert_eq!(world.at_slot(0, i as u16), Some(view.id));
         assert_eq!(world.info_word(view.id, info::VIEWS), 3);
     }
-    let pointers = world.pointers();
+    let pointers = world.pointers(0);
     assert_eq!(pointers.len(), 3);
     assert!(pointers.windows(2).all(|w| w[0] != w[1]));
 }

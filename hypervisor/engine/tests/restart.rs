@@ -122,7 +122,7 @@ fn a_restarted_compartment_keeps_none_of_its_old_bytes() {
     for zone in [&i.heap, &i.stack] {
         assert!(w.mem.bytes(zone).iter().all(|&b| b == 0));
     }
-    for zone in [&i.frames, &i.heap, &i.stack, &w.view(A).pages.state] {
+    for zone in [&i.frames, &i.heap, &i.stack, &w.view(A).roots[0].state] {
         let found = w
             .mem
             .bytes(zone)
@@ -173,14 +173,14 @@ fn calls_arriving_while_a_restart_is_pending_get_restarting_then_the_restarted_e
                 compartment b exports=pong restart=on-fault\n";
     let (mut w, lines) = world(&[("manifest", manifest(text)), ("a", hello()), ("b", pong())]);
     let export = w.info_word(B, info::EXPORTS);
-    assert_eq!(w.receiving_gate(B, &call()), Decision::Accept(export));
+    assert_eq!(w.receiving_gate(0, B, &call()), Decision::Accept(export));
     // b faulted while a call chain still passes through it (an OUT frame of its own).
     w.set_state_word(B, state::TAGS, state::tag(state::OUT, 0, 0));
     w.set_state_word(B, state::DEPTH, 1);
     w.fail(B, "page-fault");
     assert_eq!(w.view(B).compartment.status, Status::Failed);
     assert_eq!(
-        w.receiving_gate(B, &call()),
+        w.receiving_gate(0, B, &call()),
         Decision::Refuse(status::RESTARTING)
     );
     w.restart_ready((A, false), &|| 0).expect("no bug");
@@ -189,14 +189,14 @@ fn calls_arriving_while_a_restart_is_pending_get_restarting_then_the_restarted_e
         "restarted under a live frame"
     );
     assert_eq!(
-        w.receiving_gate(B, &call()),
+        w.receiving_gate(0, B, &call()),
         Decision::Refuse(status::RESTARTING)
     );
     // The chain unwound through it: now it restarts, and takes calls again.
     w.set_state_word(B, state::DEPTH, 0);
     w.restart_ready((A, false), &|| 0).expect("no bug");
     assert_eq!(lines.records("RESTART").len(), 1);
-    assert_eq!(w.receiving_gate(B, &call()), Decision::Accept(export));
+    assert_eq!(w.receiving_gate(0, B, &call()), Decision::Accept(export));
     assert_eq!(w.view(B).compartment.status, Status::Ready);
     assert_eq!(w.state_word(B, state::TAGS), 0, "its state page is reset");
     let top = w.info_word(B, info::STACK_TOP);

@@ -216,7 +216,7 @@ fn a_list_entry_changed_after_a_switch_is_checked_again() {
     assert_eq!(v.cpu.view, A);
     assert_eq!(world.counters.emulated_switches, 2);
     // Reserved bit 8 set: no longer a valid EPTP.
-    world.list[1] |= 1 << 8;
+    world.lists[0][1] |= 1 << 8;
     assert_eq!(v.step(&mut world, A), Ok(Some(Flow::MainOver)));
     let faults = lines.records("FAULT");
     assert!(

@@ -25,7 +25,7 @@ pub fn run<B: Backend + RawViews>(
     backend: impl FnOnce(&mut World<B::Format, PhysMemory>) -> Result<B, String>,
 ) -> Result<Verdict, String> {
     let (modules, cases) = fixture::split_cases(modules);
-    let mut world = crate::run::build(&modules, paging, mem, Some(fixture::COMPARTMENTS))?;
+    let mut world = crate::run::build(&modules, paging, mem, (Some(fixture::COMPARTMENTS), 1))?;
     // The VMX backend runs wherever the CPU has VMX (`crate::run`), the SVM one elsewhere.
     let vmx = caps.vmx.as_ref();
     let cpu = Cpu {

@@ -85,7 +85,7 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
         }
         root.map(|_| ())
     });
-    let verdict = run::run_modules(&boot, &caps, vmx_root, memory);
+    let verdict = run::run_modules(&boot, &caps, (vmx_root, aps.online), memory);
     shutdown::finish(&verdict)
 }
 

@@ -26,6 +26,9 @@ struct Args {
     boot_budget: Option<u64>,
     /// `conformance=1`: run the VMFUNC conformance fixture.
     fixture: bool,
+    /// vCPUs to build every view's roots for: the CPUs online after bring-up (`cpus=`
+    /// limits them; 1 when no AP was started). Compartments run on vCPU 0 only so far.
+    cpus: usize,
 }
 
 fn arg(boot: &BootInfo, key: &str) -> Option<String> {
@@ -55,11 +58,12 @@ fn gate() -> GateCode<'static> {
     }
 }
 
-/// Runs every module on this CPU; the verdict is the boot's.
+/// Runs every module on this CPU (vCPU 0, in a world built for `cpus` vCPUs); the
+/// verdict is the boot's.
 pub fn run_modules(
     boot: &BootInfo,
     caps: &Capabilities,
-    vmx_root: Option<Result<(), String>>,
+    (vmx_root, cpus): (Option<Result<(), String>>, usize),
     mem: PhysMemory,
 ) -> Verdict {
     if boot.modules.is_empty() {
@@ -69,6 +73,7 @@ pub fn run_modules(
         force_emulation: arg(boot, "switch").as_deref() == Some("emulate"),
         boot_budget: arg(boot, "watchdog").and_then(|v| v.parse::<u64>().ok()),
         fixture: arg(boot, "conformance").as_deref() == Some("1"),
+        cpus: cpus.max(1),
     };
     if args.fixture && !cfg!(feature = "fixture") {
         // The test fixture is no part of a production hypervisor (docs/architecture.md).
@@ -97,7 +102,7 @@ fn run(
         (Some(vmx), _, _) => {
             let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
             let backend = |world: &mut World<Ept, PhysMemory>| {
-                let views = (&*world.list, world.pointers());
+                let views = (&*world.lists[0], world.pointers(0));
                 crate::vmx::backend(vmx, &mut world.mem, views, args.force_emulation)
             };
             run_on(&modules, paging, mem, (caps, args), backend)
@@ -105,7 +110,7 @@ fn run(
         (None, Some(svm), _) => {
             let paging = crate::svm::paging(caps.maxphyaddr);
             let backend = |world: &mut World<Npt, PhysMemory>| {
-                let pointers = world.pointers();
+                let pointers = world.pointers(0);
                 crate::svm::backend(svm, &mut world.mem, pointers)
             };
             run_on(&modules, paging, mem, (caps, args), backend)
@@ -121,13 +126,14 @@ pub fn build<F: EntryFormat + Copy>(
     modules: &[Module<'_>],
     paging: Paging<F>,
     mem: PhysMemory,
-    fixture: Option<&[&str]>,
+    (fixture, cpus): (Option<&[&str]>, usize),
 ) -> Result<World<F, PhysMemory>, String> {
     let input = Input {
         modules,
         paging,
         gate: gate(),
         fixture,
+        cpus,
     };
     provision::provision(mem, Box::new(Com1), &input, &mut Hermit)
 }
@@ -141,7 +147,11 @@ fn run_on<B: Backend>(
     (_caps, args): (&Capabilities, Args),
     backend: impl FnOnce(&mut World<B::Format, PhysMemory>) -> Result<B, String>,
 ) -> Result<Verdict, String> {
-    run_world(build(modules, paging, mem, None)?, args, backend)
+    run_world(
+        build(modules, paging, mem, (None, args.cpus))?,
+        args,
+        backend,
+    )
 }
 
 /// As above; with `conformance=1` the fixture provisions and runs instead.
@@ -156,7 +166,11 @@ fn run_on<B: Backend + tessera_engine::fixture::RawViews>(
     if args.fixture {
         return crate::fixture::run(modules, paging, mem, (caps, args.boot_budget), backend);
     }
-    run_world(build(modules, paging, mem, None)?, args, backend)
+    run_world(
+        build(modules, paging, mem, (None, args.cpus))?,
+        args,
+        backend,
+    )
 }
 
 /// Builds the backend for the world's views and runs the world on it.

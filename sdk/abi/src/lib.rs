@@ -13,7 +13,7 @@ extern crate self as tessera_abi;
 /// Version of this ABI. Hypervisor and compartments must agree on it: every image the SDK
 /// builds carries it in its ABI-version note ([`image`]), and the hypervisor refuses an
 /// image that names another version or none.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The machine-readable transcript the hypervisor writes on COM1.
 ///
@@ -118,6 +118,13 @@ pub mod error {
 /// | [`INFO`] | X's info page | R--, X's own |
 /// | [`STATE`] | X's state page | RW-, X's own |
 /// | [`CHANNELS`] | X's channel page: where its call buffers are ([`channels`]) | R--, X's own |
+/// | [`LOCAL`] | X's CPU-local page: the SDK's per-vCPU storage | RW-, X's own per vCPU |
+/// | [`SHARED`] | X's shared page ([`shared`]): one for all of X's vCPUs | RW-, X's own |
+///
+/// With several vCPUs each vCPU has its own EPTP list, and view X's root on vCPU k maps
+/// the same frames as its root on vCPU j except the **per-vCPU pages**: [`INFO`] (whose
+/// [`info::CPU`] says which vCPU), [`STATE`], X's stack, [`LOCAL`] and X's call buffers
+/// (docs/gates.md "Per-vCPU views"). The addresses are the same on every vCPU.
 ///
 /// A switch carries one message in registers: R11 = the source view (set by the landing
 /// pad the CPU lands on, so it cannot be forged), R12 = the [`op`], RBX = the export index
@@ -143,8 +150,15 @@ pub mod gate {
     /// The calling view's channel page (read-only): the call buffers it shares with
     /// each peer ([`channels`]).
     pub const CHANNELS: u64 = STATE + 0x1000;
+    /// The calling view's CPU-local page (read-write, never executable): a frame of its
+    /// own for each (view, vCPU), zero at load and after a restart; the SDK's per-vCPU
+    /// storage (`tessera_sdk::cpu_local!`). Neither L1 nor the gate reads it.
+    pub const LOCAL: u64 = CHANNELS + 0x1000;
+    /// The calling view's shared page (read-write, never executable): one frame for all
+    /// of the view's roots on every vCPU ([`shared`]).
+    pub const SHARED: u64 = LOCAL + 0x1000;
     /// First guest-physical address after the gate region.
-    pub const END: u64 = CHANNELS + 0x1000;
+    pub const END: u64 = SHARED + 0x1000;
 
     /// Entry points inside [`CODE`] (offsets) that compartments `call`.
     pub mod entry {
@@ -259,8 +273,15 @@ pub mod gate {
         /// u64 × EXPORT_COUNT: export addresses; 0 = not registered yet.
         pub const EXPORTS: u64 = 128;
         /// Most exports a view can have (the export table ends where the words at the end
-        /// of the page begin, the lowest of which is [`DATA`]).
-        pub const MAX_EXPORTS: u64 = (DATA - EXPORTS) / 8;
+        /// of the page begin, the lowest of which is [`CPUS`]).
+        pub const MAX_EXPORTS: u64 = (CPUS - EXPORTS) / 8;
+        /// u64: the number of vCPUs (each with its own EPTP list); 0 from a hypervisor
+        /// older than the word (one vCPU).
+        pub const CPUS: u64 = CPU - 8;
+        /// u64: the vCPU this copy of the info page belongs to (0-based, below [`CPUS`]):
+        /// each (view, vCPU) has its own info page at the same address, so this word is
+        /// the vCPU the code reading it runs on.
+        pub const CPU: u64 = DATA - 8;
         /// u64: guest-physical address of the view's data directory (manifest `[[data]]`,
         /// [`data`](super::data)), mapped R-- in this view only; 0 = no data.
         pub const DATA: u64 = RESTARTS - 8;
@@ -362,6 +383,15 @@ pub mod gate {
         pub const LEN: u64 = 40;
         /// Most entries per view.
         pub const MAX_ENTRIES: u64 = (4096 - ENTRIES) / ENTRY_SIZE;
+    }
+
+    /// Shared page layout (offsets): one frame per view, mapped RW- in that view's roots
+    /// on every vCPU and in no other view; zero at load and after a restart.
+    pub mod shared {
+        /// u64: for a `serial` compartment, 0 or k+1, the vCPU that has the view on its
+        /// call chain (docs/gates.md "Manifest: `concurrency` and `cpu`"). Not used yet:
+        /// the gate's `Busy` rule is not built.
+        pub const OWNER: u64 = 0;
     }
 
     /// Channel page layout (offsets), written by the hypervisor, read-only to the view.

@@ -20,6 +20,7 @@
 mod ept;
 pub mod eptp;
 mod error;
+mod fork;
 mod format;
 mod npt;
 mod range;

@@ -167,6 +167,8 @@ pub struct FakeCpu<F = Ept> {
     /// The general registers the engine gave the guest at each entry (a hypercall's
     /// results are in the entry after it).
     pub entered_with: Vec<Gprs>,
+    /// The vCPU it is ([`Backend::vcpu`]); 0 unless a test says otherwise.
+    pub cpu: usize,
 }
 
 impl<F: EntryFormat + Copy> FakeCpu<F> {
@@ -193,6 +195,7 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
                 [0x306a9, 0x800, 0x8000_0021 | 0x1000, 0x178b_fbff],
             ],
             entered_with: Vec::new(),
+            cpu: 0,
         }
     }
 
@@ -284,6 +287,10 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
 
     fn current_view(&self) -> ViewId {
         self.view
+    }
+
+    fn vcpu(&self) -> usize {
+        self.cpu
     }
 
     fn hardware_switching(&self) -> bool {

@@ -115,7 +115,16 @@ pub fn world(
     modules: &[(&str, &'static [u8])],
     memory: u64,
 ) -> Result<(World<Ept, FakeMemory>, Lines), String> {
-    provisioned(&modules_of(modules), memory, None)
+    provisioned(&modules_of(modules), memory, None, 1)
+}
+
+/// [`world`] built for `cpus` vCPUs (each with its own roots and EPTP list).
+pub fn world_smp(
+    modules: &[(&str, &'static [u8])],
+    memory: u64,
+    cpus: usize,
+) -> Result<(World<Ept, FakeMemory>, Lines), String> {
+    provisioned(&modules_of(modules), memory, None, cpus)
 }
 
 /// The modules of `(command line, bytes)` pairs.
@@ -140,7 +149,7 @@ pub fn fixture_world(
 ) -> Result<FixtureWorld, String> {
     let (modules, cases) = crate::fixture::split_cases(&modules_of(modules));
     let fixture = Some(crate::fixture::COMPARTMENTS);
-    let (world, lines) = provisioned(&modules, memory, fixture)?;
+    let (world, lines) = provisioned(&modules, memory, fixture, 1)?;
     Ok((world, lines, cases))
 }
 
@@ -148,6 +157,7 @@ fn provisioned(
     modules: &[Module<'static>],
     memory: u64,
     fixture: Option<&[&str]>,
+    cpus: usize,
 ) -> Result<(World<Ept, FakeMemory>, Lines), String> {
     let lines = Lines::default();
     let input = Input {
@@ -155,6 +165,7 @@ fn provisioned(
         paging: ept_paging(),
         gate: GATE_CODE,
         fixture,
+        cpus,
     };
     let world = provision(
         FakeMemory::new(memory),

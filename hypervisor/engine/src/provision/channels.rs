@@ -4,7 +4,9 @@
 //! guard page after it stays unmapped), and the two channel pages that say so: `OUT[T]`
 //! in S's, `IN[S]` in T's (`tessera_abi::gate::channels`). Like a grant, a call buffer is
 //! the same memory in both views on every backend: nothing in it is per-view, so the
-//! SVM backend's per-view copies (of the guest page tables) do not concern it.
+//! SVM backend's per-view copies (of the guest page tables) do not concern it. It is
+//! per vCPU: these are vCPU 0's buffers, mapped in the two views' `R(·,0)`; each other
+//! vCPU gets buffers of its own with its roots (`super::percpu`).
 
 use crate::ids::ViewId;
 use crate::port::{Memory, PAGE};
@@ -51,7 +53,8 @@ pub(super) fn provision<F: EntryFormat, M: Memory>(
             callee: ViewId(p.callee as u16),
             gpa: p.gpa,
             size: p.size,
-            frames,
+            // vCPU 0's; the other vCPUs' come with their roots (`super::percpu`).
+            frames: alloc::vec![frames],
         });
     }
     Ok(all)

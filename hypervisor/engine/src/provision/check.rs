@@ -1,6 +1,6 @@
 //! The final rogue-`VMFUNC` check of every view before anything runs
-//! (`tessera_core::view_scan`, DESIGN §6 property 2): core walks each view's table and
-//! scans everything executable, as the CPU could fetch it.
+//! (`tessera_core::view_scan`, DESIGN §6 property 2): core walks each view's root on
+//! every vCPU and scans everything executable, as the CPU could fetch it.
 
 use crate::port::Memory;
 use crate::world::View;
@@ -19,7 +19,8 @@ impl<M: Memory> HostPages for Pages<'_, M> {
     }
 }
 
-/// Checks every view; `exempt` is the conformance fixture's image range in its view.
+/// Checks every root of every view; `exempt` is the conformance fixture's image range in
+/// its view.
 pub fn all<F: EntryFormat, M: Memory>(
     mem: &M,
     views: &[View<F>],
@@ -27,14 +28,16 @@ pub fn all<F: EntryFormat, M: Memory>(
 ) -> Result<(), String> {
     for view in views {
         let slot = gate::SLOTS + gate::SLOT_SIZE * u64::from(view.id.0);
-        view_scan::check_view(&view.table, mem, &Pages(mem), slot, exempt.clone()).map_err(
-            |e| {
-                alloc::format!(
-                    "L1 bug: the view of '{}' failed the final VMFUNC check: {e}",
-                    view.name()
-                )
-            },
-        )?;
+        for (cpu, root) in view.roots.iter().enumerate() {
+            view_scan::check_view(&root.table, mem, &Pages(mem), slot, exempt.clone()).map_err(
+                |e| {
+                    alloc::format!(
+                        "L1 bug: the view of '{}' on vCPU {cpu} failed the final VMFUNC check: {e}",
+                        view.name()
+                    )
+                },
+            )?;
+        }
     }
     Ok(())
 }

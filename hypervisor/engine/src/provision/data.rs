@@ -57,7 +57,7 @@ pub fn map<F: EntryFormat, M: Memory>(
     view.table
         .map_range(mem, DATA_BASE, directory.start(), PAGE, Perms::R)
         .map_err(|e| alloc::format!("mapping the data directory of '{name}': {e}"))?;
-    mem.write_u64(view.pages.info.start() + info::DATA, DATA_BASE);
+    mem.write_u64(view.roots[0].info.start() + info::DATA, DATA_BASE);
     frames.insert(0, directory);
     Ok(frames)
 }

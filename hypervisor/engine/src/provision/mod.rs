@@ -5,14 +5,18 @@
 //! call buffer of every `calls` edge in its two views ([`channels`]), its provisioned
 //! data (`data::map`), then each image
 //! ([`image::load`]). A view exists before any image is loaded, so an image too large for
-//! the memory left is rejected alone, never the views of the others. Finally every view
-//! is scanned for rogue `VMFUNC` as the CPU could fetch it, and the EPTP list written.
+//! the memory left is rejected alone, never the views of the others. That builds each
+//! view's root on vCPU 0; then every other vCPU's roots are forked from them with its own
+//! per-vCPU pages ([`percpu`], docs/gates.md "Per-vCPU views"). Finally every root is
+//! scanned for rogue `VMFUNC` as the CPU could fetch it, and each vCPU's EPTP list
+//! written.
 
 mod channels;
 mod check;
 mod data;
 pub mod image;
 pub mod modules;
+mod percpu;
 mod shared;
 pub mod view;
 
@@ -74,6 +78,9 @@ pub struct Input<'a, F> {
     /// A/D-enabled entry makes guest page walks count as writes, SDM 3C "Accessed and
     /// Dirty Flags for EPT").
     pub fixture: Option<&'a [&'a str]>,
+    /// vCPUs to build a root of every view for (the CPUs online; 1 at least). Every
+    /// vCPU gets its own EPTP list.
+    pub cpus: usize,
 }
 
 /// Builds the world. `Err` is why the boot fails; an image's own problem is not one (it
@@ -110,6 +117,7 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
             grants: &grants,
             manifest: &manifest,
             writable_env: input.fixture.is_some(),
+            cpus: input.cpus.max(1),
         };
         let mut views = Vec::new();
         for (i, image) in checked.iter().enumerate() {
@@ -129,10 +137,6 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
     shared_frames.extend(env.pages.into_iter().map(|(_, f)| f));
     shared_frames.extend(gate.code);
     shared_frames.extend(gate.int3);
-    let mut list = Box::new([0u64; 512]);
-    for (slot, view) in list.iter_mut().zip(&views) {
-        *slot = view.pointer;
-    }
     let mut world = World {
         mem,
         out,
@@ -140,18 +144,21 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
         views,
         grants,
         channels,
-        list,
+        lists: alloc::vec![Box::new([0u64; 512])],
         rules: input.paging.rules,
         resume_offset: input.gate.resume,
         shared: shared_frames,
         counters: Counters::default(),
     };
     let exempt = load_images(&mut world, &checked, loader, input.fixture)?;
+    let per = percpu::provision(&mut world, input.cpus.max(1), &input.paging.rules)?;
     check::all(&world.mem, &world.views, exempt)?;
     log::info!(
-        "{} view(s), {} grant(s)",
+        "{} view(s), {} grant(s), {} vCPU(s): {} KiB per (view, vCPU) past vCPU 0",
         world.views.len(),
-        world.grants.len()
+        world.grants.len(),
+        world.cpus(),
+        per / 1024,
     );
     Ok(world)
 }
@@ -165,7 +172,7 @@ fn write_exports<F: EntryFormat, M: Memory>(
     declared: &[String],
     plan: &tessera_core::image::ImagePlan,
 ) {
-    let info = view.pages.info.start();
+    let info = view.roots[0].info.start();
     for (index, name) in declared.iter().enumerate() {
         let address = plan
             .export(name)
@@ -222,6 +229,7 @@ fn empty_view<F: EntryFormat + Copy, M: Memory>(
         callers: shared.manifest.callers_of(i),
         failed: image.is_err(),
         max_depth: u64::from(decl.max_depth),
+        cpus: shared.cpus,
     };
     let mapped = view::map(mem, id, shared, &info)?;
     let rejected = image.as_ref().err().map(|e| e.problem.word());
@@ -239,8 +247,8 @@ fn empty_view<F: EntryFormat + Copy, M: Memory>(
         },
         region,
         image: None,
-        table: mapped.table,
-        pointer: mapped.pointer,
+        table: mapped.root.table.clone(),
+        roots: alloc::vec![mapped.root],
         pages: mapped.pages,
         stats: Stats::default(),
         console: Console::new(&decl.name, decl.console),
@@ -292,7 +300,7 @@ fn load_images<F: EntryFormat, M: Memory>(
             Err(LoadError::Reject(problem)) => {
                 view.compartment.status = Status::Rejected;
                 view.compartment.outcome = Some(Outcome::Rejected(problem.word()));
-                let info = view.pages.info.start();
+                let info = view.roots[0].info.start();
                 mem.write_u64(info + tessera_abi::gate::info::FAILED, 1);
                 reject(
                     &mut **out,

@@ -1,13 +1,15 @@
 //! One view's second-level table, before its image is loaded: the shared environment
 //! (or the view's private copy of the guest page tables), the gate region with the view's
-//! own slot page and its info, state and channel pages, and the grants the manifest
-//! gives it (its call buffers come once every view exists: `super::channels`).
+//! own slot page and its info, state, channel, CPU-local and shared pages, and the grants
+//! the manifest gives it (its call buffers come once every view exists:
+//! `super::channels`). This is the view's root on vCPU 0; the other vCPUs' are forks of
+//! it (`super::percpu`).
 
 use super::Paging;
 use super::shared::{Environment, SharedGate, filled};
 use crate::ids::ViewId;
 use crate::port::{Frames, Memory, PAGE};
-use crate::world::{Grant, ViewPages};
+use crate::world::{Grant, Root, ViewPages};
 use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_abi::gate::{self, info};
@@ -29,13 +31,15 @@ pub struct Info {
     pub failed: bool,
     /// Most nested activations (manifest `max_depth`).
     pub max_depth: u64,
+    /// vCPUs (each with its own EPTP list).
+    pub cpus: usize,
 }
 
 /// A view's table and pages, mapped.
 #[derive(Debug)]
 pub struct Mapped<F: EntryFormat> {
-    pub table: PageTable<F>,
-    pub pointer: u64,
+    /// Its root on vCPU 0, with its per-vCPU pages there.
+    pub root: Root<F>,
     pub pages: ViewPages,
 }
 
@@ -49,6 +53,8 @@ pub struct Shared<'a, F> {
     pub manifest: &'a Manifest,
     /// Guest tables writable (the conformance fixture's A/D-enabled entry needs it).
     pub writable_env: bool,
+    /// vCPUs (the info page's `CPUS`).
+    pub cpus: usize,
 }
 
 /// Builds view `id`'s table with everything but its image.
@@ -67,6 +73,8 @@ pub fn map<F: EntryFormat + Copy, M: Memory>(
     let info_page = mem.frame().ok_or("out of memory for the gate")?;
     let state_page = mem.frame().ok_or("out of memory for the gate")?;
     let channel_page = mem.frame().ok_or("out of memory for the gate")?;
+    let local_page = mem.frame().ok_or("out of memory for the gate")?;
+    let shared_page = mem.frame().ok_or("out of memory for the gate")?;
     table
         .map_range(mem, gate::INFO, info_page.start(), PAGE, Perms::R)
         .map_err(err)?;
@@ -77,24 +85,46 @@ pub fn map<F: EntryFormat + Copy, M: Memory>(
     table
         .map_range(mem, gate::CHANNELS, channel_page.start(), PAGE, Perms::R)
         .map_err(err)?;
+    // Read-write, never executable: data of the view's own (the SDK's), read by nobody
+    // else.
+    table
+        .map_range(mem, gate::LOCAL, local_page.start(), PAGE, Perms::RW)
+        .map_err(err)?;
+    table
+        .map_range(mem, gate::SHARED, shared_page.start(), PAGE, Perms::RW)
+        .map_err(err)?;
     write_info(mem, &info_page, id, info);
     map_grants(mem, &mut table, id, shared).map_err(err)?;
-    let pointer = Eptp::encode(table.root(), MemoryType::WriteBack, 4, false)
-        .map_err(|e| alloc::format!("EPTP of '{name}': {e}"))?
-        .bits();
-    validate_eptp(pointer, &shared.paging.rules)
-        .map_err(|e| alloc::format!("EPTP of '{name}': {e}"))?;
+    let pointer = pointer(&table, &shared.paging.rules, name)?;
     Ok(Mapped {
-        table,
-        pointer,
-        pages: ViewPages {
+        root: Root {
+            table,
+            pointer,
             info: info_page,
             state: state_page,
+            local: local_page,
+            stack: None,
+        },
+        pages: ViewPages {
+            shared: shared_page,
             channels: channel_page,
             own_slot,
             private,
         },
     })
+}
+
+/// `table`'s pointer in EPTP form, checked against the CPU's rules.
+pub(super) fn pointer<F: EntryFormat>(
+    table: &PageTable<F>,
+    rules: &tessera_core::paging::EptpRules,
+    name: &str,
+) -> Result<u64, String> {
+    let pointer = Eptp::encode(table.root(), MemoryType::WriteBack, 4, false)
+        .map_err(|e| alloc::format!("EPTP of '{name}': {e}"))?
+        .bits();
+    validate_eptp(pointer, rules).map_err(|e| alloc::format!("EPTP of '{name}': {e}"))?;
+    Ok(pointer)
 }
 
 /// Maps the guest page tables and GDT: shared and read-only, or (where the CPU's nested
@@ -185,6 +215,8 @@ fn write_info<M: Memory>(mem: &mut M, page: &Frames, id: ViewId, info: &Info) {
         (info::MAX_DEPTH, info.max_depth),
         (info::HEAP_BASE, info.heap.0),
         (info::HEAP_SIZE, info.heap.1),
+        (info::CPU, 0),
+        (info::CPUS, info.cpus as u64),
     ];
     for (offset, value) in words {
         mem.write_u64(page.start() + offset, value);

@@ -30,13 +30,15 @@ impl<B: Backend> Vcpu<B> {
         }
         let regs = &self.state.gprs;
         let known = self.accepted[regs.rcx as u32 as usize % 512];
+        // This vCPU's list and roots (docs/gates.md "Per-vCPU views").
+        let k = self.cpu.vcpu();
         let inputs = Inputs {
             rax: regs.rax,
             rcx: regs.rcx,
             enabled: true,
             controls: 1,
-            list: &world.list,
-            current: world.view(current).pointer,
+            list: world.list(k),
+            current: world.view(current).pointer(k),
             rules: world.rules,
             same_walk_length: false,
         };
@@ -55,7 +57,7 @@ impl<B: Backend> Vcpu<B> {
             Outcome::Exit59 => return self.on_exit(world, thread, current, VmExit::VmFunc { len }),
         };
         let target = world
-            .at_slot(index)
+            .at_slot(k, index)
             .ok_or_else(|| alloc::format!("EPTP list slot {index} holds no view"))?;
         world.counters.emulated_switches += 1;
         let regs = &self.state.gprs;
@@ -65,13 +67,13 @@ impl<B: Backend> Vcpu<B> {
             word: regs.rbx,
             at: regs.r14,
         };
-        let what = match world.receiving_gate(target, &msg) {
+        let what = match world.receiving_gate(k, target, &msg) {
             Decision::Accept(_) => Switch::Call,
             Decision::Resume => Switch::Reply {
                 // Read only where the watchdog uses it (a reply it did not see the call of).
                 at_base: !self.dog.reply_completes(current.index(), target.index())
                     && target == thread.main
-                    && world.depth_of(target) == 1,
+                    && world.depth_on(k, target) == 1,
             },
             Decision::Refuse(_) | Decision::Stray => Switch::Other,
         };

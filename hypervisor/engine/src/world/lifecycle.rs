@@ -12,9 +12,10 @@
 //! addresses (no second-level table changes): every image page that differs from the
 //! pristine copy the loader kept, after checking that copy against the SHA-256 it had at
 //! load (a mismatch is an L1 bug: the boot fails); every heap and stack page that is not
-//! zero; its state page (zeroed: no frames, the call counts carried into its stats; then
-//! the idle stack and data selector L1 gives every view's gate, `World::reset_stack`); its
-//! info page's FAILED word (0) and RESTARTS word. Grants are shared and kept. Its export
+//! zero (its stack on every vCPU, its CPU-local page on every vCPU and its shared page
+//! too); its state page on every vCPU (zeroed: no frames, the call counts carried into its
+//! stats; then the idle stack and data selector L1 gives every view's gate,
+//! `World::reset_stack`); its info page's FAILED word (0) and RESTARTS word on every vCPU. Grants are shared and kept. Its export
 //! addresses stay valid (the image is the same), so nothing runs to re-register them; a
 //! compartment whose `main` was running when it faulted runs `main` again from its entry
 //! point, one whose `main` had returned stays idle with its exports callable, and its
@@ -54,8 +55,8 @@ pub struct Lifecycle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Restarted {
     pub view: ViewId,
-    /// Pages rewritten: image pages that differed from the pristine copy, heap and
-    /// stack pages that were not zero.
+    /// Pages rewritten: image pages that differed from the pristine copy, heap, stack,
+    /// CPU-local and shared pages that were not zero.
     pub dirty: u64,
     /// TSC ticks it took (the check, the rewrite, the resets; not its transcript line).
     pub ticks: u64,
@@ -89,7 +90,7 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
 
     /// Restarts every compartment waiting for it whose frames are off the call chain:
     /// all of them when the running `main` is over (`main_over`), else those other than
-    /// `main` with an empty call stack. `now` reads the TSC (what a restart took is in
+    /// `main` with an empty call stack on every vCPU. `now` reads the TSC (what a restart took is in
     /// its `@@RESTART` line). `Err` is an L1 bug (a pristine copy changed).
     pub fn restart_ready(
         &mut self,
@@ -97,7 +98,8 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         now: &dyn Fn() -> u64,
     ) -> Result<(), String> {
         for id in self.ids() {
-            let ready = main_over || (id != main && self.depth_of(id) == 0);
+            let idle = (0..self.cpus()).all(|cpu| self.depth_on(cpu, id) == 0);
+            let ready = main_over || (id != main && idle);
             if ready && self.view(id).lifecycle.pending.is_some() {
                 let done = self.restart(id, now)?;
                 log::debug!("restarted {}: {} dirty page(s)", done.view, done.dirty);
@@ -115,7 +117,9 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         let dirty = self.rewrite(id)?;
         let (calls_in, calls_out) = self.call_counts(id);
         let World { mem, views, .. } = self;
-        mem.bytes_mut(&views[id.index()].pages.state).fill(0);
+        for root in &views[id.index()].roots {
+            mem.bytes_mut(&root.state).fill(0);
+        }
         self.reset_stack(id);
         let v = self.view_mut(id);
         v.lifecycle.carried_calls.0 += calls_in;
@@ -161,7 +165,12 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
             page.copy_from_slice(mem.page(at).ok_or("a pristine page is not L1's")?);
             dirty += rewrite_page(mem.bytes_mut(&image.frames), i, &page);
         }
-        for zone in [&image.heap, &image.stack] {
+        let mut zones = alloc::vec![&image.heap, &image.stack, &view.pages.shared];
+        for root in &view.roots {
+            zones.push(&root.local);
+            zones.extend(&root.stack);
+        }
+        for zone in zones {
             for i in 0..zone.pages() {
                 dirty += zero_page(mem.bytes_mut(zone), i);
             }

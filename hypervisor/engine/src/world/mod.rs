@@ -1,18 +1,19 @@
 //! The application as L1 holds it (DESIGN §5, §6): one [`View`] per compartment of the
-//! manifest, the grants, and the EPTP list the switches use — the model the run loop
-//! works on and provisioning ([`crate::provision`]) builds.
+//! manifest, the grants, and each vCPU's EPTP list the switches use — the model the run
+//! loop works on and provisioning ([`crate::provision`]) builds.
 //!
-//! A view is named by its [`ViewId`] everywhere. Its pointer in EPTP form is kept only
-//! for the VMFUNC model (`tessera_core::vmfunc`), which decides emulated switches with the
-//! same list and rules as the hardware; the backends map `ViewId`s to whatever their CPU
-//! loads.
+//! A view is named by its [`ViewId`] everywhere; it has one root per vCPU ([`Root`],
+//! docs/gates.md "Per-vCPU views"), and whatever reads a list, a root or a per-vCPU page
+//! says which vCPU. A root's pointer in EPTP form is kept only for the VMFUNC model
+//! (`tessera_core::vmfunc`), which decides emulated switches with the same list and rules
+//! as the hardware; the backends map `ViewId`s to whatever their CPU loads.
 
 mod lifecycle;
 mod pages;
 mod view;
 
 pub use lifecycle::{Lifecycle, Pristine, Restarted};
-pub use view::{Compartment, Image, Status, View, ViewPages};
+pub use view::{Compartment, Image, Root, Status, View, ViewPages};
 
 use crate::ids::ViewId;
 use crate::port::{Frames, Memory, Transcript};
@@ -33,7 +34,8 @@ pub struct Grant {
 }
 
 /// The call buffer of one `calls` edge (docs/gates.md "Call buffers"): mapped RW- in
-/// exactly the caller's and the callee's views, at the same address.
+/// exactly the caller's and the callee's views, at the same address; a buffer of its own
+/// on each vCPU (in the two views' roots on that vCPU).
 #[derive(Debug)]
 pub struct Channel {
     /// The calling view.
@@ -44,8 +46,8 @@ pub struct Channel {
     pub gpa: u64,
     /// Bytes.
     pub size: u64,
-    /// Its memory.
-    pub frames: Frames,
+    /// Its memory on each vCPU, by vCPU index.
+    pub frames: Vec<Frames>,
 }
 
 /// The gate code as the kernel assembled it, and where its entry points are.
@@ -68,7 +70,7 @@ pub struct Counters {
     pub emulated_switches: u64,
 }
 
-/// Every view, the grants, the EPTP list, and the ports the engine reaches them through.
+/// Every view, the grants, the EPTP lists, and the ports the engine reaches them through.
 pub struct World<F: EntryFormat, M: Memory> {
     /// L1's memory, where every view's tables and pages are.
     pub mem: M,
@@ -82,8 +84,9 @@ pub struct World<F: EntryFormat, M: Memory> {
     pub grants: Vec<Grant>,
     /// One per `calls` edge, in `Manifest::edges` order.
     pub channels: Vec<Channel>,
-    /// The EPTP list (slot `i` holds view `i`'s pointer), for the VMFUNC model.
-    pub list: Box<[u64; 512]>,
+    /// Each vCPU's EPTP list (vCPU k's slot `i` holds view `i`'s root on vCPU k), for
+    /// the VMFUNC model and the backends. One list per vCPU, one vCPU at least.
+    pub lists: Vec<Box<[u64; 512]>>,
     /// This CPU's EPTP rules (what VMFUNC checks list entries against).
     pub rules: EptpRules,
     /// Where the gate's entry points are.
@@ -120,26 +123,43 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         (0..self.views.len() as u16).map(ViewId)
     }
 
-    /// The view whose pointer sits in list slot `index` (the target of a switch).
-    pub fn at_slot(&self, index: u16) -> Option<ViewId> {
-        let pointer = *self.list.get(usize::from(index))?;
+    /// The number of vCPUs the world was built for (each has its own EPTP list).
+    pub fn cpus(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// vCPU `cpu`'s EPTP list.
+    pub fn list(&self, cpu: usize) -> &[u64; 512] {
+        &self.lists[cpu]
+    }
+
+    /// The view whose pointer sits in slot `index` of vCPU `cpu`'s list (the target of a
+    /// switch on that vCPU).
+    pub fn at_slot(&self, cpu: usize, index: u16) -> Option<ViewId> {
+        let pointer = *self.lists.get(cpu)?.get(usize::from(index))?;
         // Slot `i` holds view `i`'s pointer: the switch's usual case, without a search.
         if let Some(view) = self.views.get(usize::from(index))
             && pointer != 0
-            && view.pointer == pointer
+            && view.pointer(cpu) == pointer
         {
             return Some(view.id);
         }
+        self.view_of_root(cpu, pointer)
+    }
+
+    /// The view whose root on vCPU `cpu` is `pointer`: only that vCPU's roots are
+    /// looked among (a root of another vCPU names no view here).
+    pub fn view_of_root(&self, cpu: usize, pointer: u64) -> Option<ViewId> {
         self.views
             .iter()
-            .find(|v| pointer != 0 && v.pointer == pointer)
+            .find(|v| pointer != 0 && v.roots.get(cpu).is_some_and(|r| r.pointer == pointer))
             .map(|v| v.id)
     }
 
-    /// Each view's pointer in EPTP form, in order (what a VMX backend puts in its
-    /// hardware EPTP list, and an SVM backend reads nCR3 from).
-    pub fn pointers(&self) -> Vec<u64> {
-        self.views.iter().map(|v| v.pointer).collect()
+    /// Each view's pointer on vCPU `cpu` in EPTP form, in order (what a VMX backend puts
+    /// in its hardware EPTP list, and an SVM backend reads nCR3 from).
+    pub fn pointers(&self, cpu: usize) -> Vec<u64> {
+        self.views.iter().map(|v| v.pointer(cpu)).collect()
     }
 
     /// Writes one line to the transcript.

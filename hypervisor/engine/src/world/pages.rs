@@ -12,62 +12,101 @@ use tessera_core::paging::EntryFormat;
 use tessera_core::protocol::{Decision, Message, ReceiverPages, receive};
 
 impl<F: EntryFormat, M: Memory> World<F, M> {
-    /// Word `offset` of `view`'s info page.
+    /// Word `offset` of `view`'s info page on vCPU 0 (L1 writes every word but `CPU`
+    /// the same on every vCPU: [`World::set_info_word`]).
     pub fn info_word(&self, view: ViewId, offset: u64) -> u64 {
-        let page = self.view(view).pages.info.start();
+        self.info_word_on(0, view, offset)
+    }
+
+    /// Word `offset` of `view`'s info page on vCPU `cpu`.
+    pub fn info_word_on(&self, cpu: usize, view: ViewId, offset: u64) -> u64 {
+        let page = self.view(view).roots[cpu].info.start();
         self.mem.read_u64(page + (offset & 0xFF8))
     }
 
-    /// Writes word `offset` of `view`'s info page.
+    /// Writes word `offset` of `view`'s info page on every vCPU (`FAILED`, `RESTARTS`:
+    /// what L1 says of a view it says on every vCPU, docs/gates.md "Faults, stops and
+    /// restarts across vCPUs").
     pub fn set_info_word(&mut self, view: ViewId, offset: u64, value: u64) {
-        let page = self.view(view).pages.info.start();
-        self.mem.write_u64(page + (offset & 0xFF8), value);
+        let World { mem, views, .. } = self;
+        for root in &views[view.index()].roots {
+            mem.write_u64(root.info.start() + (offset & 0xFF8), value);
+        }
     }
 
-    /// Word `offset` of `view`'s state page (the guest's: it may hold anything).
+    /// Word `offset` of `view`'s state page on vCPU 0 (the guest's: it may hold anything).
     pub fn state_word(&self, view: ViewId, offset: u64) -> u64 {
-        let page = self.view(view).pages.state.start();
+        self.state_word_on(0, view, offset)
+    }
+
+    /// Word `offset` of `view`'s state page on vCPU `cpu`: thread `cpu`'s frames.
+    pub fn state_word_on(&self, cpu: usize, view: ViewId, offset: u64) -> u64 {
+        let page = self.view(view).roots[cpu].state.start();
         self.mem.read_u64(page + (offset & 0xFF8))
     }
 
-    /// Writes word `offset` of `view`'s state page.
+    /// Writes word `offset` of `view`'s state page on vCPU 0.
     pub fn set_state_word(&mut self, view: ViewId, offset: u64, value: u64) {
-        let page = self.view(view).pages.state.start();
+        self.set_state_word_on(0, view, offset, value);
+    }
+
+    /// Writes word `offset` of `view`'s state page on vCPU `cpu`.
+    pub fn set_state_word_on(&mut self, cpu: usize, view: ViewId, offset: u64, value: u64) {
+        let page = self.view(view).roots[cpu].state.start();
         self.mem.write_u64(page + (offset & 0xFF8), value);
     }
 
-    /// Empties every view's call stack: a new `main` starts a new thread of control. A
-    /// call arriving while a view is idle starts on its stack top (`state::IDLE_RSP`);
-    /// the gate normalises segments to `state::DATA_SELECTOR`.
+    /// Empties every view's call stack on vCPU 0: a new `main` there starts a new thread
+    /// of control (the other vCPUs' threads are not its). A call arriving while a view is
+    /// idle starts on its stack top (`state::IDLE_RSP`); the gate normalises segments to
+    /// `state::DATA_SELECTOR`.
     pub fn reset_stacks(&mut self) {
         for view in self.ids() {
-            self.reset_stack(view);
+            self.reset_stack_on(0, view);
         }
     }
 
-    /// Empties `view`'s call stack and sets the words L1 gives its gate: the idle stack
-    /// and the data selector (also after a restart zeroed its state page).
+    /// Empties `view`'s call stack on every vCPU and sets the words L1 gives its gate
+    /// (at provisioning, and after a restart zeroed its state pages).
     pub fn reset_stack(&mut self, view: ViewId) {
-        for offset in [state::DEPTH, state::ACTIVE, state::SENTINEL] {
-            self.set_state_word(view, offset, 0);
+        for cpu in 0..self.cpus() {
+            self.reset_stack_on(cpu, view);
         }
-        let top = self.info_word(view, info::STACK_TOP);
-        self.set_state_word(view, state::IDLE_RSP, top);
+    }
+
+    /// Empties `view`'s call stack on vCPU `cpu` and sets the words L1 gives its gate
+    /// there: the idle stack (the same address on every vCPU, each its own frames) and
+    /// the data selector.
+    pub fn reset_stack_on(&mut self, cpu: usize, view: ViewId) {
+        for offset in [state::DEPTH, state::ACTIVE, state::SENTINEL] {
+            self.set_state_word_on(cpu, view, offset, 0);
+        }
+        let top = self.info_word_on(cpu, view, info::STACK_TOP);
+        self.set_state_word_on(cpu, view, state::IDLE_RSP, top);
         let selector = u64::from(tessera_core::guest::DATA_SELECTOR);
-        self.set_state_word(view, state::DATA_SELECTOR, selector);
+        self.set_state_word_on(cpu, view, state::DATA_SELECTOR, selector);
     }
 
-    /// `(calls_in, calls_out)` as the gate counted them in `view`'s state page.
+    /// `(calls_in, calls_out)` as the gate counted them in `view`'s state pages, summed
+    /// over every vCPU.
     pub fn call_counts(&self, view: ViewId) -> (u64, u64) {
-        (
-            self.state_word(view, state::CALLS_IN),
-            self.state_word(view, state::CALLS_OUT),
-        )
+        (0..self.cpus()).fold((0, 0), |(i, o), cpu| {
+            (
+                i + self.state_word_on(cpu, view, state::CALLS_IN),
+                o + self.state_word_on(cpu, view, state::CALLS_OUT),
+            )
+        })
     }
 
-    /// Frames on `view`'s call stack.
+    /// Frames on `view`'s call stack on vCPU 0.
     pub fn depth_of(&self, view: ViewId) -> usize {
-        CallStacks::depth(self, view.index())
+        self.depth_on(0, view)
+    }
+
+    /// Frames on `view`'s call stack on vCPU `cpu`.
+    pub fn depth_on(&self, cpu: usize, view: ViewId) -> usize {
+        let depth = self.state_word_on(cpu, view, state::DEPTH);
+        depth.min(state::MAX_FRAMES) as usize
     }
 
     /// What view `to`'s gate will do with `msg`: it reads exactly the words of its pages
@@ -77,10 +116,11 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
     ///
     /// The emulated switch decides one message at every switch, so the two pages are
     /// borrowed whole (`Memory::page`, one range check each) rather than read a checked
-    /// word at a time: the guest is stopped at this exit and, with one vCPU, cannot
-    /// write the state page while L1 reads it.
-    pub fn receiving_gate(&self, to: ViewId, msg: &Message) -> Decision {
-        let pages = &self.view(to).pages;
+    /// word at a time: the guest is stopped at this exit, and only a view running on this
+    /// vCPU can write the state page L1 reads (no other vCPU's root maps it).
+    /// `cpu` is the vCPU switching: the gate reads its own pages there.
+    pub fn receiving_gate(&self, cpu: usize, to: ViewId, msg: &Message) -> Decision {
+        let pages = &self.view(to).roots[cpu];
         let page = |pa: u64| {
             self.mem
                 .page(pa)
@@ -157,14 +197,14 @@ impl ReceiverPages for GatePages<'_> {
     }
 }
 
+/// vCPU 0's thread (the one the run loop drives until the APs run mains).
 impl<F: EntryFormat, M: Memory> CallStacks for World<F, M> {
     fn views(&self) -> usize {
         self.views.len()
     }
 
     fn depth(&self, view: usize) -> usize {
-        let depth = self.state_word(ViewId(view as u16), state::DEPTH);
-        depth.min(state::MAX_FRAMES) as usize
+        self.depth_on(0, ViewId(view as u16))
     }
 
     fn tag(&self, view: usize, index: usize) -> u64 {

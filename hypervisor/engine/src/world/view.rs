@@ -61,19 +61,39 @@ pub struct Image {
     pub heap: Frames,
 }
 
-/// The view's own gate pages.
+/// The view's own gate pages that are the same on every vCPU (the per-vCPU ones are in
+/// its [`Root`]s).
 #[derive(Debug)]
 pub struct ViewPages {
-    /// The info page: L1 writes it, the view reads it.
-    pub info: Frames,
-    /// The state page: the view's gate writes it.
-    pub state: Frames,
+    /// The shared page (`gate::SHARED`): the view's, on every vCPU.
+    pub shared: Frames,
     /// The channel page: L1 writes where the view's call buffers are, the view reads it.
     pub channels: Frames,
     /// The slot page holding the view's own slot.
     pub own_slot: Frames,
     /// The view's private copies of the guest page tables, where it has them.
     pub private: Vec<Frames>,
+}
+
+/// View V's root on one vCPU, `R(V,k)` (docs/gates.md "Per-vCPU views"), and the
+/// per-vCPU pages only it maps, at the same guest-physical addresses as in every other
+/// root of V. `R(V,0)` is the view's [`View::table`]; every other root is a fork of it
+/// (`PageTable::fork`) sharing all its tables but those on the walks to these pages.
+#[derive(Debug)]
+pub struct Root<F: EntryFormat> {
+    /// Its second-level tables.
+    pub table: PageTable<F>,
+    /// The table's pointer in EPTP form (on SVM a synthetic one whose address is nCR3):
+    /// slot V of vCPU k's EPTP list.
+    pub pointer: u64,
+    /// The info page: L1 writes it (its `CPU` word is k), the view reads it.
+    pub info: Frames,
+    /// The state page: the view's gate on vCPU k writes it.
+    pub state: Frames,
+    /// The CPU-local page (`gate::LOCAL`): the view's SDK on vCPU k writes it.
+    pub local: Frames,
+    /// Its own stack: `None` on vCPU 0 (the image's `stack`) and without an image.
+    pub stack: Option<Frames>,
 }
 
 /// One compartment and its view.
@@ -85,11 +105,11 @@ pub struct View<F: EntryFormat> {
     pub region: Region,
     /// Its image, unless it was rejected.
     pub image: Option<Image>,
-    /// Its second-level tables (EPT or NPT).
+    /// Its second-level tables (EPT or NPT) on vCPU 0, `R(V,0)`: where everything the
+    /// view's roots share is mapped (the same tables as `roots[0].table`).
     pub table: PageTable<F>,
-    /// The table's pointer in EPTP form (on SVM a synthetic one whose address is nCR3),
-    /// for the VMFUNC model.
-    pub pointer: u64,
+    /// Its root on each vCPU, by vCPU index (one at least).
+    pub roots: Vec<Root<F>>,
     pub pages: ViewPages,
     pub stats: Stats,
     pub console: Console,
@@ -103,6 +123,11 @@ pub struct View<F: EntryFormat> {
 }
 
 impl<F: EntryFormat> View<F> {
+    /// Its root's pointer on vCPU `cpu` (EPTP form, for the VMFUNC model).
+    pub fn pointer(&self, cpu: usize) -> u64 {
+        self.roots[cpu].pointer
+    }
+
     /// Its name.
     pub fn name(&self) -> &str {
         &self.compartment.name

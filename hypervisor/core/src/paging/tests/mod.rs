@@ -1,6 +1,7 @@
 //! Unit tests of the page-table builder, one file per concern.
 
 mod eptp;
+mod fork;
 mod formats;
 mod ranges;
 mod single;
