@@ -46,6 +46,8 @@ fn main() -> i32 {
     let answer = victim::ping(0x600D);
     not_contained(
         NAME,
-        format_args!("victim.ping answered {answer:?} through a gate that loads selector {BOGUS_SELECTOR:#x}"),
+        format_args!(
+            "victim.ping answered {answer:?} through a gate that loads selector {BOGUS_SELECTOR:#x}"
+        ),
     )
 }

@@ -276,7 +276,11 @@ fn redteam_gate_words_abandoned_servers_and_restart_residue() {
     assert_record(
         outcome,
         "STATS",
-        &[("compartment", "victim"), ("calls_in", "3"), ("faults", "0")],
+        &[
+            ("compartment", "victim"),
+            ("calls_in", "3"),
+            ("faults", "0"),
+        ],
     );
     assert_said(
         outcome,
@@ -302,7 +306,12 @@ fn redteam_gate_words_abandoned_servers_and_restart_residue() {
         "attack-residue",
         "attack-residue: restarted with a clean call buffer (4096 bytes, restart_count=1)",
     );
-    for compartment in ["typed-inner", "typed-outer", "typed-after", "attack-residue"] {
+    for compartment in [
+        "typed-inner",
+        "typed-outer",
+        "typed-after",
+        "attack-residue",
+    ] {
         assert_record(
             outcome,
             "EXIT",

@@ -174,7 +174,10 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         // chain, so no call over them is pending, and each side writes a buffer before it
         // hands control over: the peer loses nothing.
         let buffers = channels.iter().filter(|c| c.caller == id || c.callee == id);
-        for zone in [&image.heap, &image.stack].into_iter().chain(buffers.map(|c| &c.frames)) {
+        for zone in [&image.heap, &image.stack]
+            .into_iter()
+            .chain(buffers.map(|c| &c.frames))
+        {
             for i in 0..zone.pages() {
                 dirty += zero_page(mem.bytes_mut(zone), i);
             }
