@@ -237,6 +237,9 @@ fn colluding_views_taking_turns_spend_the_senders_budget() {
         }
         let (view, used, at) = stopped.unwrap_or_else(|| panic!("{ring:?}: never stopped"));
         assert_eq!(view, 1, "{ring:?}: the sender is the one stopped");
-        assert!(used >= B && at <= 10 + 3 * B, "{ring:?}: used {used} at {at}");
+        assert!(
+            used >= B && at <= 10 + 3 * B,
+            "{ring:?}: used {used} at {at}"
+        );
     }
 }
