@@ -305,10 +305,10 @@ impl<T: Default> Server<T> {
 mod activations {
     use super::{AtomicU64, Ordering, state, state_word};
 
-    const NONE: AtomicU64 = AtomicU64::new(0);
     /// The number of the activation [`serve`](super::serve) entered at each IN frame
     /// index (0: none).
-    static AT: [AtomicU64; state::MAX_FRAMES as usize] = [NONE; state::MAX_FRAMES as usize];
+    static AT: [AtomicU64; state::MAX_FRAMES as usize] =
+        [const { AtomicU64::new(0) }; state::MAX_FRAMES as usize];
     /// The last number given.
     static LAST: AtomicU64 = AtomicU64::new(0);
 
