@@ -256,7 +256,8 @@ fn a_refusal_sent_to_an_innocent_view_is_never_answered_or_blamed() {
 
 /// Scenario `redteam` (the red team of ABI 3's gate words, `serve!` servers and restarts;
 /// compartments/README.md): a view's own `DATA_SELECTOR` and `IDLE_RSP` make only its own
-/// gate fault (DESIGN §6 properties 2, 9); a caller that abandons an honest server's
+/// gate fault (DESIGN §6 properties 2, 9), and null segments from it survive every VM
+/// entry (property 8); a caller that abandons an honest server's
 /// activation does not make it refuse later callers (property 9; `Busy` before the fix);
 /// a restarted compartment finds its call buffer empty (issue 15; the secret was kept
 /// before the fix).
@@ -272,15 +273,21 @@ fn redteam_gate_words_abandoned_servers_and_restart_residue() {
             ("attack-residue", &[("kind", "exception"), ("vector", "6")]),
         ],
     );
-    // The victim served the call whose reply the attacker's own gate then faulted on.
+    // The victim served the call whose reply the attacker's own gate then faulted on
+    // (1), attack-null-selector's two (2) and the bystander's two.
     assert_record(
         outcome,
         "STATS",
         &[
             ("compartment", "victim"),
-            ("calls_in", "3"),
+            ("calls_in", "5"),
             ("faults", "0"),
         ],
+    );
+    assert_said(
+        outcome,
+        "attack-null-selector",
+        "attack-null-selector: null segments survived exits and calls (ping 1, 2)",
     );
     assert_said(
         outcome,
@@ -307,6 +314,7 @@ fn redteam_gate_words_abandoned_servers_and_restart_residue() {
         "attack-residue: restarted with a clean call buffer (4096 bytes, restart_count=1)",
     );
     for compartment in [
+        "attack-null-selector",
         "typed-inner",
         "typed-outer",
         "typed-after",
