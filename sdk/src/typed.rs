@@ -27,7 +27,7 @@
 
 use core::cell::UnsafeCell;
 use core::slice;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use alloc::vec::Vec;
 use serde::Serialize;
@@ -166,6 +166,7 @@ pub fn serve<R: Serialize>(
 ) -> u64 {
     // An export may be called before this compartment's `main` ran.
     crate::heap::ensure_init();
+    activations::entered();
     match serve_inner(len, fingerprint, expect, run) {
         Ok(len) => len as u64,
         Err(rejection) => rejection.code(),
@@ -222,21 +223,34 @@ pub fn decode_args<'a, A: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<A, 
 /// with `Default` on the first call, then lent out one call at a time as `&mut`. A call
 /// that arrives while one is running (a re-entrant call: the body called out, and
 /// someone called back in) is refused with [`Rejection::Busy`] instead of aliasing it.
+///
+/// The loan belongs to the activation that took it, not to the compartment: if that
+/// activation can never run again — the compartment it called out to never answered and
+/// the thread went elsewhere (its `main` exited from inside the callback, say), so L1
+/// popped it or a new `main` emptied this view's call stack — the next call takes the
+/// value over instead of being refused for ever (docs/gates.md "Call buffers", scenario
+/// `redteam`, `attack-abandon`). An activation is identified by its IN frame's index
+/// and tag and the number [`serve`] gave it when it entered ([`activations`]).
 #[derive(Debug)]
 pub struct Server<T> {
-    busy: AtomicBool,
+    /// 0: free; else 1 + the holder's call-stack depth (`state::DEPTH`) when it took it.
+    held: AtomicU64,
+    /// The holder's IN tag (`state::TAGS[depth - 1]`) and activation number.
+    holder: [AtomicU64; 2],
     value: UnsafeCell<Option<T>>,
 }
 
 // SAFETY: a compartment has one thread of control (one vCPU, no interrupts in L2), and
-// `with` hands out the only `&mut T` while `busy` is set, refusing anyone else meanwhile.
+// `with` hands out the only `&mut T` while the loan is held by a live activation,
+// refusing anyone else meanwhile.
 unsafe impl<T> Sync for Server<T> {}
 
 impl<T> Server<T> {
     /// An empty server (its value is created on first use).
     pub const fn new() -> Self {
         Self {
-            busy: AtomicBool::new(false),
+            held: AtomicU64::new(0),
+            holder: [AtomicU64::new(0), AtomicU64::new(0)],
             value: UnsafeCell::new(None),
         }
     }
@@ -249,23 +263,75 @@ impl<T> Default for Server<T> {
 }
 
 impl<T: Default> Server<T> {
-    /// Runs `f` on the value, unless a call is already running.
+    /// Runs `f` on the value, unless a call that can still run holds it.
     ///
     /// # Errors
     /// [`Rejection::Busy`] when called re-entrantly.
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Rejection> {
-        // A load and a store, not a locked swap: one thread of control (see `Sync`).
-        if self.busy.load(Ordering::Relaxed) {
-            return Err(Rejection::Busy);
+        // Loads and stores, not locked operations: one thread of control (see `Sync`).
+        let depth = state_word(state::DEPTH);
+        let me = activations::identity(depth);
+        let held = self.held.load(Ordering::Relaxed);
+        if held != 0 {
+            let at = held - 1;
+            let holder = [0, 1].map(|i| self.holder[i].load(Ordering::Relaxed));
+            // The holder's frame is still where it was, at or below this call's: it
+            // waits in a call (or this is its own code): refuse. Otherwise its frame was
+            // popped without it returning (only L1 pops an honest view's frames, and
+            // only those that can never run again; a new `main` empties the stack), so
+            // its stack is this call's now and the loan is void.
+            if at <= depth && activations::identity(at) == holder {
+                return Err(Rejection::Busy);
+            }
         }
-        self.busy.store(true, Ordering::Relaxed);
-        // SAFETY: `busy` was clear and is now set: no other `&mut` to the value exists
-        // until it is cleared below, and a panic in `f` stops the compartment (no
-        // unwinding), so it is never observed set by a later call of a live compartment.
+        self.held.store(depth + 1, Ordering::Relaxed);
+        for (slot, word) in self.holder.iter().zip(me) {
+            slot.store(word, Ordering::Relaxed);
+        }
+        // SAFETY: no live activation holds the loan (checked above), and this one now
+        // does: no other `&mut` to the value exists until it is released below, and a
+        // panic in `f` stops the compartment (no unwinding). A holder that can never run
+        // again holds no reference that is ever used.
         let value = unsafe { &mut *self.value.get() };
         let result = f(value.get_or_insert_with(T::default));
-        self.busy.store(false, Ordering::Relaxed);
+        self.held.store(0, Ordering::Relaxed);
         Ok(result)
+    }
+}
+
+/// The activations of this view's exports that [`serve`] entered: the number each got,
+/// by its IN frame's index, so that a [`Server`] can tell a holder still on the call
+/// stack from one whose frame was popped and reused.
+mod activations {
+    use super::{AtomicU64, Ordering, state, state_word};
+
+    /// The number of the activation [`serve`](super::serve) entered at each IN frame
+    /// index (0: none).
+    static AT: [AtomicU64; state::MAX_FRAMES as usize] =
+        [const { AtomicU64::new(0) }; state::MAX_FRAMES as usize];
+    /// The last number given.
+    static LAST: AtomicU64 = AtomicU64::new(0);
+
+    /// Numbers the activation that just entered (its IN frame is on top).
+    pub fn entered() {
+        let depth = state_word(state::DEPTH);
+        if let Some(slot) = depth.checked_sub(1).and_then(|i| AT.get(i as usize)) {
+            let n = LAST.load(Ordering::Relaxed) + 1;
+            LAST.store(n, Ordering::Relaxed);
+            slot.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// What identifies the code running at call-stack depth `depth`: the tag of its IN
+    /// frame and its number (both 0 for `main`, at depth 0).
+    pub fn identity(depth: u64) -> [u64; 2] {
+        match depth.checked_sub(1).filter(|&i| i < state::MAX_FRAMES) {
+            Some(i) => [
+                state_word(state::TAGS + 8 * i),
+                AT[i as usize].load(Ordering::Relaxed),
+            ],
+            None => [0, 0],
+        }
     }
 }
 

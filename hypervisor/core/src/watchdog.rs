@@ -54,6 +54,11 @@ pub struct Activation {
     pub used: u64,
     /// Its budget; `None`: unbounded (a `main` without `watchdog`).
     pub budget: Option<u64>,
+    /// Started by a reply into a view with no activation on the stack, above a seen one
+    /// (`Watchdog::reply`): when it ends, its ticks go to the activation below it, the
+    /// sender's, so that views taking turns at bouncing replies off each other spend the
+    /// sender's budget, not a fresh one per turn.
+    pub carry: bool,
 }
 
 /// How a switch L1 emulated in trapped mode ended, as the receiving gate decides it
@@ -151,6 +156,7 @@ impl Watchdog {
             caller: None,
             used: 0,
             budget,
+            carry: false,
         }
     }
 
@@ -206,6 +212,7 @@ impl Watchdog {
                     caller: Some(from),
                     used: 0,
                     budget,
+                    carry: false,
                 });
             }
             Switch::Reply { at_base } => self.reply(from, to, at_base),
@@ -224,9 +231,11 @@ impl Watchdog {
     /// activation whose call L1 saw, nothing the sender or receiver arranged (a reply
     /// bounced off a third view) ends or renews one either: `to`'s time goes to its
     /// innermost activation, the stack unwinding to it, or, for a view with none, to a
-    /// fresh one on top, which a reply back unwinds again; the `main` at its base starts
-    /// the stack over. Above an ambient activation (L1 entered trapped mode inside it and
-    /// does not know its caller) the reply ends it and the receiver's is ambient too.
+    /// fresh one on top, which a reply onwards or back unwinds again and whose ticks then
+    /// go to the sender's activation below it (`Activation::carry`); the `main` at its
+    /// base starts the stack over. Above an ambient activation (L1 entered trapped mode
+    /// inside it and does not know its caller) the reply ends it and the receiver's is
+    /// ambient too.
     #[inline]
     fn reply(&mut self, from: usize, to: usize, at_base: bool) {
         if self.reply_completes(from, to) {
@@ -241,7 +250,9 @@ impl Watchdog {
             if top.view == to {
                 return;
             }
-            if top.caller.is_none() {
+            if top.carry {
+                self.pop();
+            } else if top.caller.is_none() {
                 self.stack.pop();
                 if self.stack.last().map(|a| a.view) != Some(to) {
                     self.stack.clear();
@@ -256,13 +267,28 @@ impl Watchdog {
     /// `to`'s innermost activation on top: unwound to, or a fresh one (`reply`).
     fn unwind_to(&mut self, to: usize, at_base: bool) {
         if let Some(at) = self.stack.iter().rposition(|a| a.view == to) {
-            self.stack.truncate(at + 1);
+            while self.stack.len() > at + 1 {
+                self.pop();
+            }
         } else if at_base {
             self.stack.clear();
             self.stack.push(self.ambient(to, true));
         } else {
-            let fresh = self.ambient(to, false);
+            let fresh = Activation {
+                carry: true,
+                ..self.ambient(to, false)
+            };
             self.stack.push(fresh);
+        }
+    }
+
+    /// Ends the top activation; one that carries hands its ticks to the one below.
+    fn pop(&mut self) {
+        if let Some(done) = self.stack.pop()
+            && done.carry
+            && let Some(below) = self.stack.last_mut()
+        {
+            below.used = below.used.saturating_add(done.used);
         }
     }
 
@@ -343,9 +369,9 @@ impl Watchdog {
         if self.mode != Mode::Trapped {
             return;
         }
-        self.stack.pop();
+        self.pop();
         while self.stack.last().is_some_and(|a| a.view != view) {
-            self.stack.pop();
+            self.pop();
         }
         if self.stack.is_empty() {
             self.stack.push(self.ambient(view, depth == 1));

@@ -132,6 +132,59 @@ fn a_restarted_compartment_keeps_none_of_its_old_bytes() {
     }
 }
 
+/// Scenario `redteam` (`attack-residue`) found the call buffers kept: they hold what the
+/// compartment's old life sent and received. Those of its edges, both ways, are zeroed;
+/// another edge's buffer is not its to clear.
+#[test]
+fn a_restarted_compartment_finds_its_call_buffers_empty() {
+    let text = "tessera-manifest 1\n\
+                compartment a calls=b\n\
+                compartment b exports=pong calls=c restart=on-fault\n\
+                compartment c exports=pong\n\
+                compartment d calls=c\n";
+    let (mut w, lines) = world(&[
+        ("manifest", manifest(text)),
+        ("a", hello()),
+        ("b", pong()),
+        ("c", pong()),
+        ("d", hello()),
+    ]);
+    let secret = *b"what b's old life sent and received";
+    let edge = |w: &FakeWorld, from: u16, to: u16| {
+        let c = w
+            .channels
+            .iter()
+            .find(|c| c.caller == ViewId(from) && c.callee == ViewId(to))
+            .expect("the edge has a buffer");
+        c.frames[0].start() // vCPU 0's copy (this world has one vCPU)
+    };
+    let (ab, bc, dc) = (edge(&w, 0, 1), edge(&w, 1, 2), edge(&w, 3, 2));
+    for at in [ab + 0x10, bc + 0x800, dc] {
+        w.mem.poke(at, &secret);
+    }
+    w.fail(B, "page-fault");
+    w.restart_ready((A, false), &|| 0).expect("no bug");
+    assert!(
+        lines.records("RESTART")[0].contains(" dirty=2 "),
+        "{:?}",
+        lines.all()
+    );
+    let holds = |w: &FakeWorld, from: u16, to: u16| {
+        let c = w
+            .channels
+            .iter()
+            .find(|c| c.caller == ViewId(from) && c.callee == ViewId(to))
+            .expect("the edge has a buffer");
+        w.mem
+            .bytes(&c.frames[0])
+            .windows(secret.len())
+            .any(|win| win == secret)
+    };
+    assert!(!holds(&w, 0, 1), "a->b kept b's old life's bytes");
+    assert!(!holds(&w, 1, 2), "b->c kept b's old life's bytes");
+    assert!(holds(&w, 3, 2), "d->c is not b's: kept");
+}
+
 #[test]
 fn a_pristine_copy_that_changed_fails_the_boot() {
     let (mut w, lines) = one("restart=on-fault", "expect=fault");

@@ -253,3 +253,78 @@ fn a_refusal_sent_to_an_innocent_view_is_never_answered_or_blamed() {
     );
     assert_record(outcome, "ABORT", &[("compartment", "attack-stray-refuse")]);
 }
+
+/// Scenario `redteam` (the red team of ABI 3's gate words, `serve!` servers and restarts;
+/// compartments/README.md): a view's own `DATA_SELECTOR` and `IDLE_RSP` make only its own
+/// gate fault (DESIGN §6 properties 2, 9), and null segments from it survive every VM
+/// entry (property 8); a caller that abandons an honest server's
+/// activation does not make it refuse later callers (property 9; `Busy` before the fix);
+/// a restarted compartment finds its call buffer empty (issue 15; the secret was kept
+/// before the fix).
+#[test]
+fn redteam_gate_words_abandoned_servers_and_restart_residue() {
+    let outcome = check_scenario(
+        "redteam",
+        &[
+            (
+                "attack-gate-words",
+                &[("kind", "exception"), ("vector", "13"), ("error", "0xfff8")],
+            ),
+            ("attack-residue", &[("kind", "exception"), ("vector", "6")]),
+        ],
+    );
+    // The victim served the call whose reply the attacker's own gate then faulted on
+    // (1), attack-null-selector's two (2) and the bystander's two.
+    assert_record(
+        outcome,
+        "STATS",
+        &[
+            ("compartment", "victim"),
+            ("calls_in", "5"),
+            ("faults", "0"),
+        ],
+    );
+    assert_said(
+        outcome,
+        "attack-null-selector",
+        "attack-null-selector: null segments survived exits and calls (ping 1, 2)",
+    );
+    assert_said(
+        outcome,
+        "typed-outer",
+        "attack-abandon: exiting from inside relay's callback",
+    );
+    assert_record(
+        outcome,
+        "APP",
+        &[
+            ("compartment", "typed-after"),
+            ("answer", "relay(late)"),
+            ("ok", "true"),
+        ],
+    );
+    assert_record(
+        outcome,
+        "RESTART",
+        &[("compartment", "attack-residue"), ("count", "1")],
+    );
+    assert_said(
+        outcome,
+        "attack-residue",
+        "attack-residue: restarted with a clean call buffer (4096 bytes, restart_count=1)",
+    );
+    for compartment in [
+        "attack-null-selector",
+        "typed-inner",
+        "typed-outer",
+        "typed-after",
+        "attack-residue",
+    ] {
+        assert_record(
+            outcome,
+            "EXIT",
+            &[("compartment", compartment), ("code", "0")],
+        );
+    }
+    assert_never_stopped(outcome, &["typed-inner", "typed-outer", "typed-after"]);
+}

@@ -108,3 +108,18 @@ fn scenario_heap() {
         assert!(span < 0x10000, "an image still carries a heap: {load:?}");
     }
 }
+
+/// Scenario `watchdog-cli` (the red team; property 10): a `main` that executes CLI and
+/// loops without an exit is stopped with its own budget all the same.
+#[test]
+fn scenario_watchdog_cli() {
+    let outcome = check_scenario(
+        "watchdog-cli",
+        &[("attack-cli", &[("kind", "watchdog"), ("budget", "4194304")])],
+    );
+    assert!(
+        console(outcome, "attack-cli").contains(&"attack-cli: CLI, then a loop without exits"),
+        "{}",
+        outcome.failure_report()
+    );
+}

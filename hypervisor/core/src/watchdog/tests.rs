@@ -203,3 +203,43 @@ fn returns_end_activations_and_unwind_to_the_receiver() {
     assert_eq!(w.stack()[0].view, 0);
     assert_eq!(w.stack()[0].budget, None);
 }
+
+/// The hole the red team closed (docs/gates.md "Watchdog"): views that take turns at
+/// bouncing replies off each other — each turn a reply into a view with no activation on
+/// the stack, which used to run on a fresh budget while the sender's activation paid only
+/// for its own bounce — keep the thread forever from the honest caller that called the
+/// first of them. Each turn's ticks now go to the sender's activation: it is stopped
+/// within twice its budget, whether two views ping-pong or three go round.
+#[test]
+fn colluding_views_taking_turns_spend_the_senders_budget() {
+    for ring in [&[2usize][..], &[2, 3][..]] {
+        let mut w = dog(4, true);
+        w.start_main(0, 0);
+        w.switched(10, 0, 1, Switch::Call);
+        let mut now = 10;
+        let mut stopped = None;
+        'turns: while now < 20 * B {
+            // 1 bounces off the ring and the ring comes back to 1; each colluder spends
+            // most of a budget of its own per turn, 1 only a little.
+            let mut from = 1;
+            for &to in ring {
+                now += 100;
+                if let Verdict::Overrun { view, used, .. } = w.check(now, from, false) {
+                    stopped = Some((view, used, now));
+                    break 'turns;
+                }
+                w.switched(now, from, to, Switch::Reply { at_base: false });
+                now += B / 2;
+                assert_eq!(w.check(now, to, false), Verdict::Continue, "{ring:?}");
+                from = to;
+            }
+            w.switched(now, from, 1, Switch::Reply { at_base: false });
+        }
+        let (view, used, at) = stopped.unwrap_or_else(|| panic!("{ring:?}: never stopped"));
+        assert_eq!(view, 1, "{ring:?}: the sender is the one stopped");
+        assert!(
+            used >= B && at <= 10 + 3 * B,
+            "{ring:?}: used {used} at {at}"
+        );
+    }
+}

@@ -32,6 +32,7 @@ impl Machine {
                     self.views[to].owner = Some(self.cur);
                 }
                 self.check_honest_has_control(to);
+                self.serve_entered(to);
             }
             Decision::Resume => {
                 self.fr_mut(to).depth -= 1;
@@ -114,6 +115,7 @@ impl Machine {
     /// The export returned (the gate's path after `call rax`).
     pub(crate) fn gate_return(&mut self) {
         let me = self.thread().current;
+        self.serve_returns(me);
         let f = self.fr_mut(me);
         let Some((source, tag)) = f.sources.pop() else {
             return self.stop_current(Cause::Corrupt);

@@ -104,5 +104,6 @@ impl Machine {
         if !ok {
             self.fail(&format!("honest view {view} runs without an activation"));
         }
+        self.check_not_reclaimed(view);
     }
 }

@@ -26,6 +26,7 @@
 mod gate;
 mod l1;
 mod lost_reply; // directed replays
+mod server;
 mod smp;
 mod steps;
 
@@ -69,6 +70,9 @@ struct Frames {
     sources: Vec<(u64, u64)>,
     /// For each frame, how long the thread's [`Machine::trail`] was when it was pushed.
     pushed: Vec<usize>,
+    /// For each IN frame, the number the SDK's `typed::serve` gave its activation
+    /// (`server.rs`).
+    numbers: Vec<u64>,
 }
 
 impl Frames {
@@ -80,6 +84,7 @@ impl Frames {
             rsps: vec![0; MAX_FRAMES],
             sources: Vec::new(),
             pushed: vec![0; MAX_FRAMES],
+            numbers: vec![0; MAX_FRAMES],
         }
     }
     fn top(&self) -> u64 {
@@ -119,6 +124,8 @@ struct View {
     /// A serial view's OWNER word (docs/gates.md "SMP"): the thread that has it on its
     /// call chain. Shared by all threads; only the view's own gate (and L1) writes it.
     owner: Option<usize>,
+    /// Its `serve!` server (`server.rs`), one thread only.
+    server: server::Server,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +161,10 @@ struct Machine {
     in_l1: bool,
     /// Whether stopping a view sends the STOP IPI to the other threads (`smp.rs`).
     barrier: bool,
+    /// The last activation number `typed::serve` gave (`server.rs`), and what it was
+    /// when the running `main` started.
+    last_number: u64,
+    main_started: u64,
 }
 
 /// `contain` sees the state pages of the thread L1 settles, and only those: settling
@@ -209,6 +220,7 @@ impl Machine {
                     per_thread: vec![Frames::new()],
                     serial: false,
                     owner: None,
+                    server: server::Server::default(),
                 }
             })
             .collect();
@@ -226,6 +238,8 @@ impl Machine {
             truncations: Vec::new(),
             in_l1: false,
             barrier: true,
+            last_number: 0,
+            main_started: 0,
         }
     }
 
@@ -320,6 +334,7 @@ impl Machine {
             over: false,
         };
         self.trail[cur] = vec![main];
+        self.main_started = self.last_number;
         self.note(format!("[t{cur}] main {main} starts"));
     }
 }

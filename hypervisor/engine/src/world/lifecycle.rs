@@ -13,12 +13,16 @@
 //! pristine copy the loader kept, after checking that copy against the SHA-256 it had at
 //! load (a mismatch is an L1 bug: the boot fails); every heap and stack page that is not
 //! zero (its stack on every vCPU, its CPU-local page on every vCPU and its shared page
-//! too); its state page on every vCPU (zeroed: no frames, the call counts carried into its
-//! stats; then the idle stack and data selector L1 gives every view's gate,
-//! `World::reset_stack`); its info page's FAILED word (0) and RESTARTS word on every vCPU. Grants are shared and kept. Its export
-//! addresses stay valid (the image is the same), so nothing runs to re-register them; a
-//! compartment whose `main` was running when it faulted runs `main` again from its entry
-//! point, one whose `main` had returned stays idle with its exports callable, and its
+//! too), and every page of the call buffers of its edges (to it and from it, on every
+//! vCPU) that is not zero; its state page on every vCPU (zeroed: no frames, the call
+//! counts carried into its stats; then the idle stack and data selector L1 gives every
+//! view's gate, `World::reset_stack`); its info page's FAILED word (0) and RESTARTS word
+//! on every vCPU. Grants are shared and kept (a peer may be using one across calls; a
+//! call buffer is used only within a call, and none of the compartment's calls is
+//! pending). Its export addresses stay valid (the image is the same), so nothing runs to
+//! re-register them; a compartment whose `main` was running when it faulted runs `main`
+//! again from its entry point, one whose `main` had returned stays idle with its exports
+//! callable, and its
 //! final outcome is the one it had before the fault, until it ends again.
 
 use super::{Status, World};
@@ -56,7 +60,7 @@ pub struct Lifecycle {
 pub struct Restarted {
     pub view: ViewId,
     /// Pages rewritten: image pages that differed from the pristine copy, heap, stack,
-    /// CPU-local and shared pages that were not zero.
+    /// CPU-local, shared and call-buffer pages that were not zero.
     pub dirty: u64,
     /// TSC ticks it took (the check, the rewrite, the resets; not its transcript line).
     pub ticks: u64,
@@ -143,10 +147,16 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         })
     }
 
-    /// Rewrites `id`'s image from its pristine copy (checked first) and zeroes its heap
-    /// and stack, touching only pages that differ; returns how many did.
+    /// Rewrites `id`'s image from its pristine copy (checked first) and zeroes its heap,
+    /// its stack and the call buffers of its edges, touching only pages that differ;
+    /// returns how many did.
     fn rewrite(&mut self, id: ViewId) -> Result<u64, String> {
-        let World { mem, views, .. } = self;
+        let World {
+            mem,
+            views,
+            channels,
+            ..
+        } = self;
         let view = &views[id.index()];
         let (Some(image), Some(pristine)) = (&view.image, &view.pristine) else {
             return Err(alloc::format!("{id} has no pristine image"));
@@ -170,6 +180,12 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
             zones.push(&root.local);
             zones.extend(&root.stack);
         }
+        // The call buffers of its edges, both ways, on every vCPU: they hold what its old
+        // life sent and received (scenario `redteam`, `attack-residue`). None of its frames
+        // is on the chain, so no call over them is pending, and each side writes a buffer
+        // before it hands control over: the peer loses nothing.
+        let buffers = channels.iter().filter(|c| c.caller == id || c.callee == id);
+        zones.extend(buffers.flat_map(|c| &c.frames));
         for zone in zones {
             for i in 0..zone.pages() {
                 dirty += zero_page(mem.bytes_mut(zone), i);
