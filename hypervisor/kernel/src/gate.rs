@@ -57,7 +57,8 @@ gate_call:
     mov ecx, r11d                       /* target view */
     xor eax, eax
     jmp qword ptr [{slot}]
-8:  xor eax, eax
+8:  xor eax, eax                        /* RDI, RSI, R8-R10 untouched, RDX's value in */
+    mov rcx, rdx                        /* RCX: the SDK can make the call again */
     mov edx, {st_no_export}
     jmp 9f
 
