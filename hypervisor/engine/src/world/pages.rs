@@ -48,7 +48,7 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
     /// Empties `view`'s call stack and sets the words L1 gives its gate: the idle stack
     /// and the data selector (also after a restart zeroed its state page).
     pub fn reset_stack(&mut self, view: ViewId) {
-        for offset in [state::DEPTH, state::ACTIVE, state::SENTINEL] {
+        for offset in [state::DEPTH, state::SENTINEL] {
             self.set_state_word(view, offset, 0);
         }
         let top = self.info_word(view, info::STACK_TOP);
@@ -142,12 +142,12 @@ impl ReceiverPages for GatePages<'_> {
         }
     }
 
-    fn max_depth(&self) -> u64 {
-        self.info(info::MAX_DEPTH)
+    fn depth_limit(&self) -> u64 {
+        self.info(info::DEPTH_LIMIT)
     }
 
-    fn active(&self) -> u64 {
-        self.state(state::ACTIVE)
+    fn depth(&self) -> u64 {
+        self.state(state::DEPTH)
     }
 
     fn top(&self) -> u64 {
@@ -180,11 +180,7 @@ impl<F: EntryFormat, M: Memory> CallStacks for World<F, M> {
     }
 
     fn truncate(&mut self, view: usize, len: usize) {
-        let active = (0..len)
-            .filter(|&i| state::kind(self.tag(view, i)) == state::IN)
-            .count();
         let id = ViewId(view as u16);
         self.set_state_word(id, state::DEPTH, len as u64);
-        self.set_state_word(id, state::ACTIVE, active as u64);
     }
 }
