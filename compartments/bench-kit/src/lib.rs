@@ -9,9 +9,10 @@
 //! the same way) is subtracted from every sample, which is then divided by [`BATCH`]
 //! (rounded to nearest). So a figure is one run of the closure with the loop's own
 //! bookkeeping (moving the TSC value across the run, registers spilled around it) spread
-//! over [`BATCH`] runs instead of counted in each: before issue 14 each run was a sample
-//! of its own, which added about 10 instructions to every gate figure
-//! (docs/benchmarks.md). [`Bencher::run_n`] (the restart benchmark) still times each run
+//! over [`BATCH`] runs instead of counted in each: until issue 14's second gate round
+//! each run was a sample of its own, which added what the compiler put around the call
+//! to every gate figure (about 12 instructions of c0 with ABI 3's SDK, 2 with ABI 4's:
+//! docs/benchmarks.md). [`Bencher::run_n`] (the restart benchmark) still times each run
 //! on its own. The VM exits of the timed loop come from the hypervisor's counter
 //! (EXIT_COUNT) read before and after it, less what reading the counter costs.
 //!
