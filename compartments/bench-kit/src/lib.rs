@@ -137,7 +137,11 @@ impl Bencher {
         };
         let samples = ITERATIONS / BATCH;
         bencher.time_batch(samples, &mut |_| true);
-        bencher.overhead = bencher.samples[..samples].iter().copied().min().unwrap_or(0);
+        bencher.overhead = bencher.samples[..samples]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(0);
         bencher
     }
 
