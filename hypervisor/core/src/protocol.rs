@@ -122,8 +122,8 @@ impl ReceiverPages for Receiver {
 pub enum Decision {
     /// `on_call`: the CALL is accepted; the export at this address runs in the receiver.
     Accept(u64),
-    /// `on_reply`: a RETURN or REFUSE that answers the receiver's pending call to the
-    /// source: that call completes and the receiver's code resumes.
+    /// `on_reply`: a reply (any op but CALL) that answers the receiver's pending call to
+    /// the source: that call completes and the receiver's code resumes.
     Resume,
     /// The receiver refuses: REFUSE with this status goes back to the source, and nothing
     /// of the receiver changes.
@@ -150,9 +150,8 @@ pub fn receive(msg: &Message, to: &impl ReceiverPages) -> Decision {
     if msg.op == op::CALL {
         return on_call(to);
     }
-    // Any other op is a reply (since ABI 4: an unknown op that answers the pending call is
-    // taken like the RETURN its sender could have sent; one that answers nothing is
-    // refused as before). A refusal is never refused.
+    // Any other op is a reply (ABI 4: an unknown op answering the pending call is taken
+    // like the RETURN its sender could send). A refusal is never refused.
     if to.top() == state::tag(state::OUT, msg.source, 0) {
         Decision::Resume
     } else if msg.op == op::REFUSE {
@@ -232,8 +231,7 @@ mod tests {
     const ALL: [u64; 8] = [u64::MAX; 8];
     const NONE: [u64; 8] = [0; 8];
 
-    /// The receiving gate's decision from whole pages, with max_depth 16 (DEPTH_LIMIT 32)
-    /// and DEPTH 0.
+    /// The receiving gate's decision from pages: max_depth 16 (DEPTH_LIMIT 32), DEPTH 0.
     fn decide(msg: &Message, callers: &[u64; 8], exports: &[u64], top: u64) -> Decision {
         receive(msg, &reads(msg, 0, callers, exports, (32, 0, top)))
     }
@@ -278,15 +276,10 @@ mod tests {
         );
         // max_depth 16: a main (OUT first) with 15 activations open waits at DEPTH 31, a
         // view entered by calls at 30; one more is the 16th. With 16 open: refused.
-        for (depth, want) in [
-            (30, Decision::Accept(0x1000)),
-            (31, Decision::Accept(0x1000)),
-            (32, Decision::Refuse(status::TOO_DEEP)),
-            (33, Decision::Refuse(status::TOO_DEEP)),
-            (u64::MAX, Decision::Refuse(status::TOO_DEEP)),
-        ] {
+        for depth in [0, 29, 30, 31, 32, 33, u64::MAX] {
             let pages = reads(&call(3, 0), 0, &ALL, &exports, (32, depth, 0));
-            assert_eq!(receive(&call(3, 0), &pages), want, "DEPTH {depth}");
+            let want = [Decision::Accept(0x1000), Decision::Refuse(status::TOO_DEEP)];
+            assert_eq!(receive(&call(3, 0), &pages), want[usize::from(depth >= 32)]);
         }
     }
 
@@ -321,14 +314,10 @@ mod tests {
                 Decision::Stray
             );
         }
-        // Any other op is a reply: taken if it answers the pending call (its sender
-        // could have sent RETURN), refused if not (it is not a REFUSE).
+        // Any other op is a reply: taken if it answers the pending call, else refused.
         for op in [0, 4, u64::MAX] {
-            assert_eq!(decide(&msg(4, op, 0), &ALL, &[], waiting), Decision::Resume);
-            assert_eq!(
-                decide(&msg(5, op, 0), &ALL, &[], waiting),
-                Decision::Refuse(status::REFUSED)
-            );
+            let d = [4, 5].map(|from| decide(&msg(from, op, 0), &ALL, &[], waiting));
+            assert_eq!(d, [Decision::Resume, Decision::Refuse(status::REFUSED)]);
         }
     }
 
