@@ -3,8 +3,9 @@
 //! This module is the only place in the SDK that enters the gate. A call loads R11 =
 //! target view, RAX = export index, RDI, RSI, RDX, R10, R8, R9 = six arguments (unused
 //! ones are zero, so nothing of the caller's leaks through them), and executes
-//! `call [gate::CODE + gate::entry::CALL]`. The gate switches views, runs the export on
-//! the callee's stack, and returns here with RAX = result, RDX = status. It preserves
+//! `call [rip + GATE_ENTRY]` (a static holding `gate::CODE + gate::entry::CALL`). The
+//! gate switches views, runs the export on the callee's stack, and returns here with
+//! RAX = result, RDX = status. It preserves
 //! RBX, RBP, R15 and RSP; R12–R14 are declared clobbered (the compiler saves them where
 //! they are live) and every other register is scrubbed.
 //!
@@ -147,12 +148,29 @@ pub fn lookup(compartment: &str, export: &str) -> Result<Export, CallError> {
 /// a live Rust reference. Drop such views before calling (a temporary in an expression
 /// statement is dropped at its end).
 ///
-/// The panic names the caller's line (`#[track_caller]`), not this file.
+/// The panic names the caller's line (`#[track_caller]`), not this file. The check costs
+/// the hot path one instruction: the live-view word (0, or at least 2^32 while a view is
+/// alive) is ORed into the target view, so the gate's own bound refuses such a call
+/// before any switch and the refusal's cold path panics.
 #[track_caller]
 #[inline(always)]
 pub fn call(target: Export, args: [u64; 6]) -> Result<u64, CallError> {
+    let (result, status) = raw_call(target.view.into(), target.index.into(), args);
+    if status == status::OK {
+        Ok(result)
+    } else {
+        Err(refused(status))
+    }
+}
+
+/// The cold path of [`call`]: a live grant view (the call was refused before any switch)
+/// panics with the caller's location, anything else is the status's error.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn refused(status: u64) -> CallError {
     grant::assert_no_live_views();
-    call_unchecked(target, args)
+    failed(status)
 }
 
 /// [`call`] once no grant view is alive.
@@ -176,15 +194,44 @@ pub(crate) fn call_view(view: u64, index: u64, args: [u64; 6]) -> Result<u64, Ca
 /// The error for a gate status other than OK (off the hot path).
 #[cold]
 #[inline(never)]
-fn failed(status: u64) -> CallError {
+pub(crate) fn failed(status: u64) -> CallError {
     CallError::from_status(status).unwrap_or(CallError::UnknownStatus(status))
 }
 
-/// The gate call itself: returns `(RAX, RDX)` = (result, status).
+/// The gate's entry point, as a value the call reads its target from: `call qword ptr
+/// [rip + GATE_ENTRY]` is one instruction with no register to load first. A constant,
+/// not an address of this image, so it needs no relocation.
+static GATE_ENTRY: u64 = gate::CODE + gate::entry::CALL;
+
+/// The gate call itself: returns `(RAX, RDX)` = (result, status). `view` is R11: a view
+/// index, or anything the gate's bound refuses (at least `VIEWS`: `NO_SUCH_EXPORT`, no
+/// switch), as an unresolved import's is. The live-view word of the state page is ORed
+/// into it (`or r11, [SDK_LIVE_VIEWS]`): 0, or at least 2^32 while a grant view is alive,
+/// so such a call is refused the same way (`grant::LIVE_VIEW`).
 #[inline(always)]
-fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
+pub(crate) fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
+    let answer = raw_call_back(view, index, args);
+    (answer.result, answer.status)
+}
+
+/// What [`raw_call_back`] returns.
+pub(crate) struct Answer {
+    pub result: u64,
+    pub status: u64,
+    /// The six argument registers as the gate left them: after a refusal by `gate_call`'s
+    /// own view bound (no switch) the arguments the call was made with (RDI, RSI, R10, R8,
+    /// R9 untouched, RDX's value in RCX); after anything else, meaningless.
+    pub args: [u64; 6],
+}
+
+/// [`raw_call`], also returning the argument registers as the gate left them, so that a
+/// call its own bound refused can be made again without keeping the arguments alive
+/// across it (the compiler reads the outputs only where they are used: on the cold path).
+#[inline(always)]
+pub(crate) fn raw_call_back(view: u64, index: u64, args: [u64; 6]) -> Answer {
     let [a0, a1, a2, a3, a4, a5] = args;
     let (result, status): (u64, u64);
+    let (b0, b1, b2, b3, b4, b5): (u64, u64, u64, u64, u64, u64);
     // SAFETY: the gate's entry point is executable in every view and behaves like a
     // System V function as far as this compartment's state goes, except that R12–R14
     // are not preserved: it returns here with RSP restored, keeps RBX, RBP and R15, and
@@ -192,32 +239,41 @@ fn raw_call(view: u64, index: u64, args: [u64; 6]) -> (u64, u64) {
     // operands, R12–R14 as clobbers (the compiler saves them only where they are live,
     // cheaper than the gate saving them on every call: R12 and R13 carry the reply's op
     // and result), every other caller-saved register (GPRs, vector, x87, flags) through
-    // `clobber_abi("sysv64")`.
+    // `clobber_abi("sysv64")` (RCX is an output). `GATE_ENTRY` is a readable static of
+    // this image holding the entry's address; the OR reads the SDK's own word of the
+    // state page, mapped readable at that address in every view.
     // The asm is not `nomem`: the callee may write grants, so the compiler must not
-    // cache memory across it (and `call` asserts no Rust reference into a grant is
-    // live). The only memory it writes in this view is the return address pushed below
-    // RSP (hence no `nostack`) and the gate's words of this view's state page, which no
-    // Rust code references (the SDK's own word there, `grant::live_views`, it never
-    // touches).
+    // cache memory across it (and `call` refuses to run while a Rust reference into a
+    // grant is live). The only memory it writes in this view is the return address pushed
+    // below RSP (hence no `nostack`) and the gate's words of this view's state page,
+    // which no Rust code references (the SDK's own word there, `grant::live_views`, it
+    // never touches).
     unsafe {
         asm!(
-            "call rcx",
-            inlateout("rcx") gate::CODE + gate::entry::CALL => _,
+            "or r11, qword ptr [{live}]",
+            "call qword ptr [rip + {entry}]",
+            live = const gate::STATE + gate::state::SDK_LIVE_VIEWS,
+            entry = sym GATE_ENTRY,
             inlateout("r11") view => _,
             inlateout("rax") index => result,
-            inlateout("rdi") a0 => _,
-            inlateout("rsi") a1 => _,
+            inlateout("rdi") a0 => b0,
+            inlateout("rsi") a1 => b1,
             inlateout("rdx") a2 => status,
-            inlateout("r10") a3 => _,
-            inlateout("r8") a4 => _,
-            inlateout("r9") a5 => _,
+            out("rcx") b2,
+            inlateout("r10") a3 => b3,
+            inlateout("r8") a4 => b4,
+            inlateout("r9") a5 => b5,
             out("r12") _,
             out("r13") _,
             out("r14") _,
             clobber_abi("sysv64"),
         );
     }
-    (result, status)
+    Answer {
+        result,
+        status,
+        args: [b0, b1, b2, b3, b4, b5],
+    }
 }
 
 /// A value a gate call can carry as an argument: converted to the u64 in its register.

@@ -26,10 +26,17 @@ pub const MAX_HELD: usize = 16;
 /// Base addresses of the grants a [`Grant`] handle exists for (0 = free slot).
 static HELD: [AtomicU64; MAX_HELD] = [const { AtomicU64::new(0) }; MAX_HELD];
 
-/// Number of live [`GrantRef`] / [`GrantMut`] views: the SDK's own word of this view's
-/// gate state page ([`gate::state::SDK_LIVE_VIEWS`]). At a fixed address the check before
-/// every gate call is one compare; a static of this crate would be reached through the
-/// GOT from the compartment's code (two loads).
+/// What one live view adds to [`live_views`]: the count is kept shifted left by 32, so
+/// that a gate call ORs the word into the target view (`or r11, [SDK_LIVE_VIEWS]`, one
+/// instruction): with any view alive the target is at least 2^32, which the gate's own
+/// `view < VIEWS` bound refuses (NO_SUCH_EXPORT) before any switch, and the call's cold
+/// path tells that refusal apart and panics (`gate::call`).
+pub(crate) const LIVE_VIEW: usize = 1 << 32;
+
+/// Number of live [`GrantRef`] / [`GrantMut`] views, times [`LIVE_VIEW`]: the SDK's own
+/// word of this view's gate state page ([`gate::state::SDK_LIVE_VIEWS`]). At a fixed
+/// address the gate call reads it with one instruction; a static of this crate would be
+/// reached through the GOT from the compartment's code (two loads).
 #[inline(always)]
 fn live_views() -> &'static AtomicUsize {
     // SAFETY: the state page is mapped read-write at `gate::STATE` in this view for as
@@ -120,7 +127,7 @@ impl Grant {
 
     /// The buffer, read-only. Drop the view before the next gate call.
     pub fn bytes(&self) -> GrantRef<'_> {
-        live_views().fetch_add(1, Ordering::Relaxed);
+        live_views().fetch_add(LIVE_VIEW, Ordering::Relaxed);
         // SAFETY: the hypervisor maps `len` bytes at `addr` readable in this view for as
         // long as the compartment runs (checked non-null, not wrapping, <= isize::MAX by
         // `grant`); every byte value is a valid u8. Nothing writes the buffer while this
@@ -137,7 +144,7 @@ impl Grant {
         if !self.writable {
             return None;
         }
-        live_views().fetch_add(1, Ordering::Relaxed);
+        live_views().fetch_add(LIVE_VIEW, Ordering::Relaxed);
         // SAFETY: as in `bytes`, and the buffer is mapped writable (GRANT's flag); the
         // `&mut self` borrow makes this the only view of it.
         let bytes = unsafe { slice::from_raw_parts_mut(self.addr as *mut u8, self.len) };
@@ -168,7 +175,7 @@ impl Deref for GrantRef<'_> {
 
 impl Drop for GrantRef<'_> {
     fn drop(&mut self) {
-        live_views().fetch_sub(1, Ordering::Relaxed);
+        live_views().fetch_sub(LIVE_VIEW, Ordering::Relaxed);
     }
 }
 
@@ -193,7 +200,7 @@ impl DerefMut for GrantMut<'_> {
 
 impl Drop for GrantMut<'_> {
     fn drop(&mut self) {
-        live_views().fetch_sub(1, Ordering::Relaxed);
+        live_views().fetch_sub(LIVE_VIEW, Ordering::Relaxed);
     }
 }
 
@@ -204,13 +211,13 @@ pub(crate) struct LiveView(());
 
 impl LiveView {
     pub(crate) fn new() -> Self {
-        live_views().fetch_add(1, Ordering::Relaxed);
+        live_views().fetch_add(LIVE_VIEW, Ordering::Relaxed);
         Self(())
     }
 }
 
 impl Drop for LiveView {
     fn drop(&mut self) {
-        live_views().fetch_sub(1, Ordering::Relaxed);
+        live_views().fetch_sub(LIVE_VIEW, Ordering::Relaxed);
     }
 }

@@ -5,8 +5,10 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::gate::{self, CallError, Export};
 
-/// [`Import`]'s cached view before LOOKUP succeeded. A view index is below 512, so no
-/// resolved view has bit 63 set: "resolved?" is the sign of the cached view.
+/// [`Import`]'s cached view before LOOKUP succeeded: no view has this index (they are
+/// below 512), so a call with it is refused by the gate's own `view < VIEWS` bound before
+/// any switch (NO_SUCH_EXPORT), and the call's cold path looks the export up and calls
+/// again. The hot path loads the cache and calls, with no test of its own.
 const UNRESOLVED: u64 = u64::MAX;
 
 /// An export of another compartment, named by compartment and export name, looked up
@@ -67,18 +69,47 @@ impl Import {
 
     /// Calls the export with six arguments (see [`gate::call`]; its panic names the
     /// caller's line).
+    ///
+    /// The hot path is two loads, an OR and the gate call: an unresolved cache
+    /// ([`UNRESOLVED`]) and a live grant view (the live-view word, at least 2^32 then, is
+    /// ORed into the view) both make the gate refuse the call before any switch, and
+    /// [`Import::refused`] tells the causes apart.
     #[track_caller]
     #[inline(always)]
     pub fn call(&self, args: [u64; 6]) -> Result<u64, CallError> {
-        crate::grant::assert_no_live_views();
-        self.call_unchecked(args)
+        // Relaxed is enough: one vCPU, and a racing second lookup would store the same
+        // values anyway.
+        let view = self.view.load(Ordering::Relaxed);
+        let index = self.index.load(Ordering::Relaxed);
+        let answer = gate::raw_call_back(view, index, args);
+        if answer.status == tessera_abi::gate::status::OK {
+            Ok(answer.result)
+        } else {
+            let [a0, a1, a2, a3, a4, a5] = answer.args;
+            self.refused(answer.status, (a0, a1, a2), (a3, a4, a5))
+        }
     }
 
-    /// [`Import::call`] once no grant view is alive.
-    #[inline(always)]
-    fn call_unchecked(&self, args: [u64; 6]) -> Result<u64, CallError> {
-        let (view, index) = self.cached()?;
-        gate::call_view(view, index, args)
+    /// The cold path of [`Import::call`]: a live grant view panics (with the caller's
+    /// location); a call refused because the export was not looked up yet looks it up
+    /// and calls again, with the arguments the refusal handed back (`gate_call`'s own
+    /// bound refused it, so they are the call's: [`gate::Answer::args`]); any other status
+    /// is its error.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn refused(
+        &self,
+        status: u64,
+        (a0, a1, a2): (u64, u64, u64),
+        (a3, a4, a5): (u64, u64, u64),
+    ) -> Result<u64, CallError> {
+        crate::grant::assert_no_live_views();
+        if self.view.load(Ordering::Relaxed) == UNRESOLVED {
+            let (view, index) = self.look_up()?;
+            return gate::call_view(view, index, [a0, a1, a2, a3, a4, a5]);
+        }
+        Err(gate::failed(status))
     }
 }
 

@@ -8,8 +8,9 @@
 //!   (RBX, RBP, R12–R15, RAX, R10, R11) and returns the count: it must be 0.
 //! - after: the probe left [`VICTIM_REGS_PATTERN`] in RCX, RDX, RSI, RDI, R8–R11; none
 //!   of them, nor R12–R14 (which the gate does not preserve since ABI 3: R12 and R13
-//!   carry the reply's op and result, R14 is zeroed), may hold it (RDX is the gate's
-//!   status), and RBX and RBP must hold the caller's pattern again.
+//!   carry the reply's op and result, R14 what this call carried in it since ABI 4),
+//!   may hold it (RDX is the gate's status), and RBX and RBP must hold the caller's
+//!   pattern again.
 //!
 //! Vector, x87 and flag state are not checked: compartments are built without SSE.
 //! Exit 0: scrubbed; `not contained` (exit 1): a register leaked; exit 2: the call

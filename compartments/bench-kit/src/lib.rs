@@ -1,25 +1,34 @@
 //! What the benchmark compartments (`compartments/bench-*`) share: a serialised TSC read,
 //! the timed loop, its statistics, and the `@@BENCH` report (docs/benchmarks.md).
 //!
-//! A benchmark is a closure run [`ITERATIONS`] times after [`WARMUP`] untimed runs. Each
-//! iteration is timed on its own between two serialised TSC reads (`LFENCE; RDTSC;
-//! LFENCE`: RDTSCP would raise #UD, Tessera does not enable it for guests). The cost of
-//! the two reads themselves ([`Bencher::overhead`], the minimum of [`ITERATIONS`] empty
-//! timings) is subtracted from every sample. The VM exits of the timed loop come from
-//! the hypervisor's counter (EXIT_COUNT) read before and after it, less what reading the
-//! counter costs.
+//! A benchmark is a closure run [`ITERATIONS`] times after [`WARMUP`] untimed runs. The
+//! timed runs are taken in samples of [`BATCH`] back-to-back runs (the loop unrolled by
+//! eight), each sample timed between two serialised TSC reads (`LFENCE; RDTSC; LFENCE`:
+//! RDTSCP would raise #UD, Tessera does not enable it for guests); the cost of the two
+//! reads themselves ([`Bencher::overhead`], the minimum of as many empty samples, timed
+//! the same way) is subtracted from every sample, which is then divided by [`BATCH`]
+//! (rounded to nearest). So a figure is one run of the closure with the loop's own
+//! bookkeeping (moving the TSC value across the run, registers spilled around it) spread
+//! over [`BATCH`] runs instead of counted in each: until issue 14's second gate round
+//! each run was a sample of its own, which added what the compiler put around the call
+//! to every gate figure (about 12 instructions of c0 with ABI 3's SDK, 2 with ABI 4's:
+//! docs/benchmarks.md). [`Bencher::run_n`] (the restart benchmark) still times each run
+//! on its own. The VM exits of the timed loop come from the hypervisor's counter
+//! (EXIT_COUNT) read before and after it, less what reading the counter costs.
 //!
 //! The report is one REPORT hypercall (`tessera_sdk::report!`) with the text
 //!
 //! ```text
 //! BENCH {"name":"gate-0","engine_ticks":"tsc","iterations":10000,"min":..,"median":..,
-//!        "p99":..,"max":..,"exits_per_iter":[EXITS,ITERATIONS],"overhead":..}
+//!        "p99":..,"max":..,"exits_per_iter":[EXITS,ITERATIONS],"overhead":..,"batch":16}
 //! ```
 //!
 //! (one line; the hypervisor prints it as `@@BENCH {"compartment":"NAME",...}` and would
 //! refuse it if it named `compartment` or another identity key itself). All
 //! numbers are integers in TSC ticks; `exits_per_iter` is the exact ratio as a pair
-//! `[exits of the whole timed loop, iterations]`.
+//! `[exits of the whole timed loop, iterations]`; `batch` is how many runs each sample
+//! timed (`iterations` counts runs; min, median, p99 and max are over the samples, per
+//! run; `overhead` is per sample).
 #![no_std]
 
 use core::arch::asm;
@@ -33,6 +42,10 @@ use tessera_sdk::{exit_count, println};
 pub const ITERATIONS: usize = 10_000;
 /// Untimed iterations before the timed ones (caches, lookups, first-touch faults).
 pub const WARMUP: usize = 1_000;
+/// Runs timed together in one sample by [`Bencher::run`] (a multiple of 8, dividing
+/// [`ITERATIONS`]).
+pub const BATCH: usize = 16;
+const _: () = assert!(BATCH % 8 == 0 && ITERATIONS % BATCH == 0);
 
 /// The time-stamp counter, read between two `LFENCE`s: the read waits for every earlier
 /// instruction, and no later instruction starts before it.
@@ -122,14 +135,38 @@ impl Bencher {
             overhead: 0,
             counter_cost: second.wrapping_sub(first),
         };
-        bencher.time(ITERATIONS, &mut |_| true);
-        bencher.overhead = bencher.samples.iter().copied().min().unwrap_or(0);
+        let samples = ITERATIONS / BATCH;
+        bencher.time_batch(samples, &mut |_| true);
+        bencher.overhead = bencher.samples[..samples]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(0);
         bencher
     }
 
-    /// Ticks two back-to-back serialised TSC reads take (subtracted from every sample).
+    /// Ticks two back-to-back serialised TSC reads take (subtracted from every sample):
+    /// an empty sample of [`Bencher::run`]'s timed loop (its [`BATCH`] empty runs are
+    /// nothing).
     pub fn overhead(&self) -> u64 {
         self.overhead
+    }
+
+    /// Fills the first `n` samples with timed batches of [`BATCH`] runs of `op` (all
+    /// given the sample's number), each sample the whole batch's ticks; false if any run
+    /// failed. A failed run ends its batch (a branch out of the unrolled runs, so the
+    /// check is the run's own test of its result and nothing more).
+    #[inline(always)]
+    fn time_batch<F: FnMut(usize) -> bool>(&mut self, n: usize, op: &mut F) -> bool {
+        let mut ok = true;
+        for (i, sample) in self.samples[..n].iter_mut().enumerate() {
+            let start = tsc();
+            let good = batch(i, op);
+            let end = tsc();
+            *sample = end.wrapping_sub(start);
+            ok &= good;
+        }
+        ok
     }
 
     /// Fills the first `n` samples with timed runs of `op`; false if any failed.
@@ -147,20 +184,41 @@ impl Bencher {
     }
 
     /// Runs benchmark `name`: [`WARMUP`] untimed then [`ITERATIONS`] timed runs of `op`
-    /// (given the iteration number; returns whether the result was right), and reports
-    /// it. `extra` is more JSON members (`"views":16`), or empty.
+    /// (given a number that differs between samples; returns whether the result was
+    /// right), timed in samples of [`BATCH`] runs, and reports it. `extra` is more JSON
+    /// members (`"views":16`), or empty.
     pub fn run(
         &mut self,
         name: &str,
         extra: &str,
-        op: impl FnMut(usize) -> bool,
+        mut op: impl FnMut(usize) -> bool,
     ) -> Result<Stats, Failed> {
-        self.run_n(name, extra, (WARMUP, ITERATIONS), op)
+        for i in 0..WARMUP {
+            if !op(i) {
+                println!("bench {name}: warm-up iteration {i} got a wrong result");
+                return Err(Failed::WrongResult);
+            }
+        }
+        let n = ITERATIONS / BATCH;
+        let before = exit_count();
+        let ok = self.time_batch(n, &mut op);
+        let after = exit_count();
+        if !ok {
+            println!("bench {name}: a timed iteration got a wrong result");
+            return Err(Failed::WrongResult);
+        }
+        let exits = after.wrapping_sub(before).saturating_sub(self.counter_cost);
+        let overhead = self.overhead;
+        let stats = self.stats(n, exits, |sample| {
+            (sample.saturating_sub(overhead) + BATCH as u64 / 2) / BATCH as u64
+        });
+        self.report(name, extra, (ITERATIONS, BATCH), &stats)?;
+        Ok(stats)
     }
 
     /// [`Bencher::run`] with `warmup` untimed and `iterations` timed runs (at most
-    /// [`ITERATIONS`]), for operations too slow to repeat 10,000 times on an emulator
-    /// (a restart: docs/benchmarks.md, `r`).
+    /// [`ITERATIONS`]), each timed on its own (a sample per run), for operations too slow
+    /// to repeat 10,000 times on an emulator (a restart: docs/benchmarks.md, `r`).
     pub fn run_n(
         &mut self,
         name: &str,
@@ -183,29 +241,42 @@ impl Bencher {
             return Err(Failed::WrongResult);
         }
         let exits = after.wrapping_sub(before).saturating_sub(self.counter_cost);
+        let overhead = self.overhead;
+        let stats = self.stats(n, exits, |sample| sample.saturating_sub(overhead));
+        self.report(name, extra, (n, 1), &stats)?;
+        Ok(stats)
+    }
+
+    /// The statistics of the first `n` samples, each turned into ticks per run by
+    /// `per_run`.
+    fn stats(&mut self, n: usize, exits: u64, per_run: impl Fn(u64) -> u64) -> Stats {
         let samples = &mut self.samples[..n];
         for sample in samples.iter_mut() {
-            *sample = sample.saturating_sub(self.overhead);
+            *sample = per_run(*sample);
         }
         samples.sort_unstable();
-        let stats = Stats {
+        Stats {
             min: samples[0],
             median: samples[n / 2],
             p99: samples[(n * 99).div_ceil(100) - 1],
             max: samples[n - 1],
             exits,
-        };
-        self.report(name, extra, n, &stats)?;
-        Ok(stats)
+        }
     }
 
-    fn report(&self, name: &str, extra: &str, n: usize, s: &Stats) -> Result<(), Failed> {
+    fn report(
+        &self,
+        name: &str,
+        extra: &str,
+        (n, batch): (usize, usize),
+        s: &Stats,
+    ) -> Result<(), Failed> {
         let sep = if extra.is_empty() { "" } else { "," };
         tessera_sdk::report!(
             "BENCH",
             "{{\"name\":\"{name}\",\"engine_ticks\":\"tsc\",\"iterations\":{n},\
              \"min\":{},\"median\":{},\"p99\":{},\"max\":{},\"exits_per_iter\":[{},{n}],\
-             \"overhead\":{}{sep}{extra}}}",
+             \"overhead\":{},\"batch\":{batch}{sep}{extra}}}",
             s.min,
             s.median,
             s.p99,
@@ -215,6 +286,17 @@ impl Bencher {
         )
         .map_err(Failed::Report)
     }
+}
+
+/// [`BATCH`] runs of `op(i)`, unrolled by eight; false at the first that failed.
+#[inline(always)]
+fn batch<F: FnMut(usize) -> bool>(i: usize, op: &mut F) -> bool {
+    for _ in 0..BATCH / 8 {
+        if !(op(i) && op(i) && op(i) && op(i) && op(i) && op(i) && op(i) && op(i)) {
+            return false;
+        }
+    }
+    true
 }
 
 impl Default for Bencher {

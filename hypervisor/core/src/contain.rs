@@ -43,8 +43,7 @@ pub trait CallStacks {
     fn rsp(&self, view: usize, index: usize) -> u64;
     /// Whether L1 stopped `view`.
     fn stopped(&self, view: usize) -> bool;
-    /// L1 pops frames: `view` keeps its first `len` frames (and ACTIVE counts the IN
-    /// frames among them).
+    /// L1 pops frames: `view` keeps its first `len` frames.
     fn truncate(&mut self, view: usize, len: usize);
 }
 

@@ -66,10 +66,10 @@ pub struct Receiver {
     /// The info page's address of the export the message names (`EXPORTS[word]` if
     /// `word < EXPORT_COUNT`, else 0; 0 = not registered).
     pub export: u64,
-    /// The info page's MAX_DEPTH.
-    pub max_depth: u64,
-    /// The state page's ACTIVE.
-    pub active: u64,
+    /// The info page's DEPTH_LIMIT (2 × manifest `max_depth`).
+    pub depth_limit: u64,
+    /// The state page's DEPTH.
+    pub depth: u64,
     /// The state page's top tag, `TAGS[DEPTH - 1]` (the sentinel 0 when DEPTH is 0).
     pub top: u64,
 }
@@ -77,7 +77,7 @@ pub struct Receiver {
 /// The receiving gate's inputs read on demand, one word at a time: what L1 implements
 /// over the receiver's pages, so that deciding a message reads only the words the gate
 /// reads for that message's op (a reply: FAILED and the top tag; a CALL: FAILED, the
-/// caller bit, the export, ACTIVE and MAX_DEPTH) — the emulated switch decides one at
+/// caller bit, the export, DEPTH and DEPTH_LIMIT) — the emulated switch decides one at
 /// every switch. Each method is one field of [`Receiver`], which implements the trait
 /// over words already read.
 pub trait ReceiverPages {
@@ -88,10 +88,10 @@ pub trait ReceiverPages {
     fn may_call(&self) -> bool;
     /// [`Receiver::export`] for the message's export index.
     fn export(&self) -> u64;
-    /// [`Receiver::max_depth`].
-    fn max_depth(&self) -> u64;
-    /// [`Receiver::active`].
-    fn active(&self) -> u64;
+    /// [`Receiver::depth_limit`].
+    fn depth_limit(&self) -> u64;
+    /// [`Receiver::depth`].
+    fn depth(&self) -> u64;
     /// [`Receiver::top`].
     fn top(&self) -> u64;
 }
@@ -106,11 +106,11 @@ impl ReceiverPages for Receiver {
     fn export(&self) -> u64 {
         self.export
     }
-    fn max_depth(&self) -> u64 {
-        self.max_depth
+    fn depth_limit(&self) -> u64 {
+        self.depth_limit
     }
-    fn active(&self) -> u64 {
-        self.active
+    fn depth(&self) -> u64 {
+        self.depth
     }
     fn top(&self) -> u64 {
         self.top
@@ -122,8 +122,8 @@ impl ReceiverPages for Receiver {
 pub enum Decision {
     /// `on_call`: the CALL is accepted; the export at this address runs in the receiver.
     Accept(u64),
-    /// `on_reply`: a RETURN or REFUSE that answers the receiver's pending call to the
-    /// source: that call completes and the receiver's code resumes.
+    /// `on_reply`: a reply (any op but CALL) that answers the receiver's pending call to
+    /// the source: that call completes and the receiver's code resumes.
     Resume,
     /// The receiver refuses: REFUSE with this status goes back to the source, and nothing
     /// of the receiver changes.
@@ -147,18 +147,17 @@ pub fn receive(msg: &Message, to: &impl ReceiverPages) -> Decision {
             Decision::Stray
         };
     }
-    match msg.op {
-        op::CALL => on_call(to),
-        op::RETURN | op::REFUSE => {
-            if to.top() == state::tag(state::OUT, msg.source, 0) {
-                Decision::Resume
-            } else if msg.op == op::RETURN {
-                Decision::Refuse(status::REFUSED)
-            } else {
-                Decision::Stray
-            }
-        }
-        _ => Decision::Refuse(status::REFUSED),
+    if msg.op == op::CALL {
+        return on_call(to);
+    }
+    // Any other op is a reply (ABI 4: an unknown op answering the pending call is taken
+    // like the RETURN its sender could send). A refusal is never refused.
+    if to.top() == state::tag(state::OUT, msg.source, 0) {
+        Decision::Resume
+    } else if msg.op == op::REFUSE {
+        Decision::Stray
+    } else {
+        Decision::Refuse(status::REFUSED)
     }
 }
 
@@ -173,7 +172,9 @@ fn on_call(to: &impl ReceiverPages) -> Decision {
     if export == 0 {
         return Decision::Refuse(status::NO_SUCH_EXPORT);
     }
-    if to.active() >= to.max_depth() {
+    // Frames [OUT of main] (IN OUT)* while the view waits or is idle: DEPTH < 2 × max_depth
+    // is "fewer than max_depth activations open" (docs/gates.md, "Messages").
+    if to.depth() >= to.depth_limit() {
         return Decision::Refuse(status::TOO_DEEP);
     }
     Decision::Accept(export)
@@ -186,7 +187,7 @@ pub fn reads(
     failed: u64,
     callers: &[u64; 8],
     exports: &[u64],
-    (max_depth, active, top): (u64, u64, u64),
+    (depth_limit, depth, top): (u64, u64, u64),
 ) -> Receiver {
     let bit = usize::try_from(msg.source / 64)
         .ok()
@@ -201,8 +202,8 @@ pub fn reads(
         failed,
         may_call: bit,
         export,
-        max_depth,
-        active,
+        depth_limit,
+        depth,
         top,
     }
 }
@@ -230,9 +231,9 @@ mod tests {
     const ALL: [u64; 8] = [u64::MAX; 8];
     const NONE: [u64; 8] = [0; 8];
 
-    /// The receiving gate's decision from whole pages, with max_depth 16 and active 0.
+    /// The receiving gate's decision from pages: max_depth 16 (DEPTH_LIMIT 32), DEPTH 0.
     fn decide(msg: &Message, callers: &[u64; 8], exports: &[u64], top: u64) -> Decision {
-        receive(msg, &reads(msg, 0, callers, exports, (16, 0, top)))
+        receive(msg, &reads(msg, 0, callers, exports, (32, 0, top)))
     }
 
     fn msg(source: u64, op: u64, word: u64) -> Message {
@@ -273,11 +274,13 @@ mod tests {
             decide(&call(510, 0), &one, &exports, 0),
             Decision::Refuse(status::NOT_PERMITTED)
         );
-        let deep = reads(&call(3, 0), 0, &ALL, &exports, (16, 16, 0));
-        assert_eq!(
-            receive(&call(3, 0), &deep),
-            Decision::Refuse(status::TOO_DEEP)
-        );
+        // max_depth 16: a main (OUT first) with 15 activations open waits at DEPTH 31, a
+        // view entered by calls at 30; one more is the 16th. With 16 open: refused.
+        for depth in [0, 29, 30, 31, 32, 33, u64::MAX] {
+            let pages = reads(&call(3, 0), 0, &ALL, &exports, (32, depth, 0));
+            let want = [Decision::Accept(0x1000), Decision::Refuse(status::TOO_DEEP)];
+            assert_eq!(receive(&call(3, 0), &pages), want[usize::from(depth >= 32)]);
+        }
     }
 
     #[test]
@@ -311,10 +314,11 @@ mod tests {
                 Decision::Stray
             );
         }
-        assert_eq!(
-            decide(&msg(4, 0, 0), &ALL, &[], waiting),
-            Decision::Refuse(status::REFUSED)
-        );
+        // Any other op is a reply: taken if it answers the pending call, else refused.
+        for op in [0, 4, u64::MAX] {
+            let d = [4, 5].map(|from| decide(&msg(from, op, 0), &ALL, &[], waiting));
+            assert_eq!(d, [Decision::Resume, Decision::Refuse(status::REFUSED)]);
+        }
     }
 
     #[test]
@@ -323,7 +327,7 @@ mod tests {
         for op in [op::CALL, op::RETURN, op::REFUSE, 9] {
             let m = msg(4, op, 0);
             for refusal in [status::CALLEE_FAILED, status::RESTARTING] {
-                let dead = reads(&m, refusal, &ALL, &[0x1000], (16, 0, top));
+                let dead = reads(&m, refusal, &ALL, &[0x1000], (32, 1, top));
                 let want = if op == op::CALL {
                     Decision::Refuse(refusal)
                 } else {
@@ -350,13 +354,13 @@ mod tests {
             self.1.borrow_mut().push("export");
             self.0.export
         }
-        fn max_depth(&self) -> u64 {
-            self.1.borrow_mut().push("max_depth");
-            self.0.max_depth
+        fn depth_limit(&self) -> u64 {
+            self.1.borrow_mut().push("depth_limit");
+            self.0.depth_limit
         }
-        fn active(&self) -> u64 {
-            self.1.borrow_mut().push("active");
-            self.0.active
+        fn depth(&self) -> u64 {
+            self.1.borrow_mut().push("depth");
+            self.0.depth
         }
         fn top(&self) -> u64 {
             self.1.borrow_mut().push("top");
@@ -371,14 +375,14 @@ mod tests {
         for (op, read) in [
             (
                 op::CALL,
-                &["failed", "may_call", "export", "active", "max_depth"][..],
+                &["failed", "may_call", "export", "depth", "depth_limit"][..],
             ),
             (op::RETURN, &["failed", "top"][..]),
             (op::REFUSE, &["failed", "top"][..]),
-            (7, &["failed"][..]),
+            (7, &["failed", "top"][..]),
         ] {
             let m = msg(4, op, 0);
-            let all = reads(&m, 0, &ALL, &exports, (16, 0, waiting));
+            let all = reads(&m, 0, &ALL, &exports, (32, 1, waiting));
             let pages = Counting(all, core::cell::RefCell::default());
             assert_eq!(receive(&m, &pages), receive(&m, &all));
             assert_eq!(pages.1.borrow().as_slice(), read, "op {op}");
@@ -386,7 +390,7 @@ mod tests {
         // A refused call stops reading at the first check that fails.
         let m = msg(4, op::CALL, 0);
         let pages = Counting(
-            reads(&m, 0, &NONE, &exports, (16, 0, 0)),
+            reads(&m, 0, &NONE, &exports, (32, 0, 0)),
             core::cell::RefCell::default(),
         );
         assert_eq!(receive(&m, &pages), Decision::Refuse(status::NOT_PERMITTED));

@@ -125,7 +125,6 @@ fn call_frames(world: &mut FakeWorld, rsp: u64) {
     world.set_state_word(A, state::TAGS, state::tag(state::OUT, 1, 0));
     world.set_state_word(A, state::RSPS, rsp);
     world.set_state_word(B, state::DEPTH, 1);
-    world.set_state_word(B, state::ACTIVE, 1);
     world.set_state_word(B, state::TAGS, state::tag(state::IN, 0, 0));
 }
 

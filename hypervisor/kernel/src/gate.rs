@@ -57,7 +57,8 @@ gate_call:
     mov ecx, r11d                       /* target view */
     xor eax, eax
     jmp qword ptr [{slot}]
-8:  xor eax, eax
+8:  xor eax, eax                        /* RDI, RSI, R8-R10 untouched, RDX's value in */
+    mov rcx, rdx                        /* RCX: the SDK can make the call again */
     mov edx, {st_no_export}
     jmp 9f
 
@@ -83,17 +84,18 @@ tessera_gate_land:
     and rbx, rax
     and rax, qword ptr [{exports} + rbx * 8]
     jz 30f                              /* not permitted, no such export or address 0 */
-    mov r13, qword ptr [{active}]
-    cmp r13, qword ptr [{max_depth}]
+    /* Nesting: a view that receives a call waits in every activation it has (or is
+       idle), so its frames are [OUT of its main] (IN OUT)*, and DEPTH < 2 * max_depth
+       says exactly that fewer than max_depth activations are open (docs/gates.md). */
+    mov r13, qword ptr [{depth}]
+    cmp r13, qword ptr [{depth_limit}]
     jae 33f
-    mov r12, qword ptr [{depth}]
-    mov rsp, qword ptr [{rsps} - 8 + r12 * 8]   /* busy: below the frame it waits in; */
+    mov rsp, qword ptr [{rsps} - 8 + r13 * 8]   /* busy: below the frame it waits in; */
                                         /* idle: RSPS[-1] = IDLE_RSP, its stack top */
     shl r14, {at_shift}
     lea rbp, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
-    mov qword ptr [{tags} + r12 * 8], rbp
+    mov qword ptr [{tags} + r13 * 8], rbp
     inc qword ptr [{depth}]
-    inc qword ptr [{active}]
     inc qword ptr [{calls_in}]
     mov r15d, r11d
     /* RBP (the IN tag) and R15 (the source) survive the export (System V callee-saved);
@@ -104,11 +106,10 @@ tessera_gate_land:
     push 0x202
     popfq
     call rax
-    mov r14, qword ptr [{depth}]
-    cmp rbp, qword ptr [{tags} - 8 + r14 * 8]
+    mov r13, qword ptr [{depth}]        /* (R14 still holds what the call carried) */
+    cmp rbp, qword ptr [{tags} - 8 + r13 * 8]
     jne 50f                             /* our own frame is not where we left it */
     dec qword ptr [{depth}]
-    dec qword ptr [{active}]
     mov r13, rax                        /* result */
     xor edx, edx                        /* status OK */
     mov r12d, {op_return}
@@ -116,11 +117,11 @@ tessera_gate_land:
     xor eax, eax
     jmp qword ptr [{slot}]
 
-    /* RETURN (result R13, status RDX) or REFUSE (status RDX) from R11: it must answer
-       our top frame, a call to R11 (with no frame the sentinel, 0, matches nothing). */
-20: cmp r12, {op_return}
-    jne 21f
-22: mov rsi, qword ptr [{depth}]
+    /* Any other op is a reply, RETURN (result R13, status RDX) or REFUSE (status RDX),
+       from R11: it must answer our top frame, a call to R11 (with no frame the sentinel,
+       0, matches nothing). A matching reply is taken whatever its op (the sender could
+       have sent RETURN); one that matches nothing is refused, unless it is a REFUSE. */
+20: mov rsi, qword ptr [{depth}]
     lea rdi, [r11 * 4 + {out}]
     cmp rdi, qword ptr [{tags} - 8 + rsi * 8]
     jne 25f
@@ -128,15 +129,16 @@ tessera_gate_land:
     mov rsp, qword ptr [{rsps} - 8 + rsi * 8]
     mov rax, r13
     /* Back in this view's waiting code: RAX, RDX the answer, R11 the peer it called,
-       R12 the op, R13 the result, RCX 0 (landing); everything else is zeroed or restored
-       here. */
+       R12 the op, R13 the result, RCX 0 (landing), R14 what the answer's sender got in
+       R14 with the message it answers (this view's own frame index, shifted, when that
+       was this view's call and the callee's export kept its callee-saved registers);
+       everything else is zeroed or restored here. */
 70: SEGMENTS
     xor esi, esi
     xor edi, edi
     xor r8d, r8d
     xor r9d, r9d
     xor r10d, r10d
-    xor r14d, r14d
     push 0x202
     popfq
 9:  pop r15
@@ -155,9 +157,6 @@ tessera_gate_resume:                    /* L1 resumes a waiting caller here: RSP
     mov cr2, rsi
     jmp 70b
 
-21: cmp r12, {op_refuse}
-    je 22b
-    jmp 34f                             /* an unknown op: refused */
 25: cmp r12, {op_refuse}
     je 45f                              /* a refusal is never refused: stray */
 34: mov edx, {st_refused}
@@ -206,9 +205,8 @@ tessera_gate_end:
     callers = const gate::INFO + info::CALLERS,
     export_count = const gate::INFO + info::EXPORT_COUNT,
     exports = const gate::INFO + info::EXPORTS,
-    max_depth = const gate::INFO + info::MAX_DEPTH,
+    depth_limit = const gate::INFO + info::DEPTH_LIMIT,
     depth = const gate::STATE + state::DEPTH,
-    active = const gate::STATE + state::ACTIVE,
     calls_out = const gate::STATE + state::CALLS_OUT,
     calls_in = const gate::STATE + state::CALLS_IN,
     tags = const gate::STATE + state::TAGS,

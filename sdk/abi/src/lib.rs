@@ -232,7 +232,10 @@ pub mod gate {
     pub mod op {
         /// Call export RBX of the target with the six argument registers.
         pub const CALL: u64 = 1;
-        /// Reply to the target's pending call: result R13, status RDX.
+        /// Reply to the target's pending call: result R13, status RDX. (Since ABI 4 the
+        /// receiving gate takes any op but CALL as a reply: one that answers its pending
+        /// call completes it, whatever the op; one that does not is refused, unless it
+        /// is a REFUSE.)
         pub const RETURN: u64 = 2;
         /// Reply refusing the target's message: status RDX. A refusal is never refused:
         /// one that matches no pending call ends in GATE_VIOLATION (stray), not a reply.
@@ -266,8 +269,13 @@ pub mod gate {
         pub const VIEWS: u64 = 40;
         /// u64: the address of this view's own slot (`SLOTS + SLOT_SIZE * VIEW`).
         pub const SLOT_ADDR: u64 = 48;
-        /// u64: most nested activations of this view (manifest `max_depth`).
-        pub const MAX_DEPTH: u64 = 56;
+        /// u64: 2 × the most nested activations of this view (manifest `max_depth`): a
+        /// call is accepted only while the state page's DEPTH is below it. (Until ABI 3
+        /// this word was `max_depth` itself, compared with a count of the IN frames.)
+        /// A view that receives a call waits in each of its activations, so its frames
+        /// are \[OUT of its `main`\] (IN OUT)*: DEPTH < 2 × `max_depth` exactly when fewer
+        /// than `max_depth` activations are open.
+        pub const DEPTH_LIMIT: u64 = 56;
         /// 512 bits: bit S set = view S may call this view.
         pub const CALLERS: u64 = 64;
         /// u64 × EXPORT_COUNT: export addresses; 0 = not registered yet.
@@ -308,14 +316,15 @@ pub mod gate {
     pub mod state {
         /// u64: frames on the call stack.
         pub const DEPTH: u64 = 0;
-        /// u64: IN frames on the call stack (nested activations of this view).
-        pub const ACTIVE: u64 = 8;
+        // Offset 8 is unused since ABI 4 (it was ACTIVE, the count of IN frames: the
+        // gate bounds DEPTH instead, info::DEPTH_LIMIT).
         /// u64: calls this view made (counted by the gate).
         pub const CALLS_OUT: u64 = 16;
         /// u64: calls this view accepted.
         pub const CALLS_IN: u64 = 24;
-        /// u64 of the SDK's own: live views of grants in this compartment (the SDK
-        /// refuses a gate call while one is alive). The gate and L1 never touch it.
+        /// u64 of the SDK's own: live views of grants in this compartment, times 2^32 (the
+        /// SDK ORs it into the target view of every gate call, so the gate's own view
+        /// bound refuses a call while one is alive). The gate and L1 never touch it.
         pub const SDK_LIVE_VIEWS: u64 = 32;
         /// u16 (in a u64): the data selector, which the receiving gate loads into DS, ES,
         /// FS, GS and SS straight from here (since ABI 3; one instruction each, no

@@ -42,7 +42,7 @@ macro_rules! rows {
 }
 tessera_abi::for_each_hypercall!(rows);
 
-/// The numbers compartments are built against (ABI version 3, unchanged since 2): a row may be added, never
+/// The numbers compartments are built against (ABI version 4, unchanged since 2): a row may be added, never
 /// renumbered.
 const NUMBERS: [(&str, u64); 13] = [
     ("EXIT", 0),

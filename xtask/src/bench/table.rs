@@ -114,7 +114,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "per iteration, {ITERATIONS} iterations each ({RESTART_ITERATIONS} for r), timer overhead subtracted; {}",
+            "per iteration, {ITERATIONS} iterations each, timed in batches of 16 ({RESTART_ITERATIONS} for r, timed one by one), timer overhead subtracted; {}",
             self.ticks_meaning()
         );
         let header = [
@@ -159,7 +159,7 @@ mod tests {
     /// its ticks became instructions with its instruction clock.
     const QEMU_TABLE: &str = "\
 Tessera switch latency: engine qemu, CPU qemu64,+svm,+npt, clock icount, switch mode hardware
-per iteration, 10000 iterations each (100 for r), timer overhead subtracted; TSC ticks = 8 per instruction executed (QEMU TCG, -icount shift=3: ticks / 8 = instructions), L1's included when the timed code exits
+per iteration, 10000 iterations each, timed in batches of 16 (100 for r, timed one by one), timer overhead subtracted; TSC ticks = 8 per instruction executed (QEMU TCG, -icount shift=3: ticks / 8 = instructions), L1's included when the timed code exits
 id      benchmark                                            views      min   median      p99      max exits/iter
 a       plain function call (baseline)                           2       10       12       15       90          0
 b       bare VMFUNC pair A->B->A                                 1       10       12       15       90          0

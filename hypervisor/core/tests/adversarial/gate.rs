@@ -12,7 +12,8 @@ impl Machine {
             u64::from(v.stopped) * status::CALLEE_FAILED,
             &v.callers,
             &v.exports,
-            (v.max_depth, f.active, f.top()),
+            // The info page's DEPTH_LIMIT (2 × max_depth) and the state page's DEPTH.
+            (2 * v.max_depth, f.depth as u64, f.top()),
         );
         let decision = self.busy_or(to, protocol::receive(&msg, &reads));
         self.note(format!("  {msg:?} lands in {to}: {decision:?}"));
@@ -26,7 +27,7 @@ impl Machine {
                 if f.push(tag, rsp, trail).is_err() {
                     return self.stop_current(Cause::OwnFault);
                 }
-                f.active += 1;
+                f.active = f.active.wrapping_add(1);
                 f.sources.push((msg.source, tag));
                 if self.views[to].serial {
                     self.views[to].owner = Some(self.cur);

@@ -62,6 +62,9 @@ impl Rng {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Frames {
     depth: usize,
+    /// Activations open on this thread: what the serial-owner rule of "SMP" (the OWNER
+    /// word) tests for idleness. The gate's nesting bound reads DEPTH, not this (since
+    /// ABI 4 there is no ACTIVE word in the state page).
     active: u64,
     tags: Vec<u64>,
     rsps: Vec<u64>,

@@ -212,7 +212,8 @@ fn write_info<M: Memory>(mem: &mut M, page: &Frames, id: ViewId, info: &Info) {
         (info::EXPORT_COUNT, info.exports as u64),
         (info::VIEWS, info.views as u64),
         (info::FAILED, u64::from(info.failed)),
-        (info::MAX_DEPTH, info.max_depth),
+        // The gate bounds DEPTH by 2 × max_depth (frames [OUT] (IN OUT)*: docs/gates.md).
+        (info::DEPTH_LIMIT, 2 * info.max_depth),
         (info::HEAP_BASE, info.heap.0),
         (info::HEAP_SIZE, info.heap.1),
         (info::CPU, 0),

@@ -78,7 +78,7 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
     /// there: the idle stack (the same address on every vCPU, each its own frames) and
     /// the data selector.
     pub fn reset_stack_on(&mut self, cpu: usize, view: ViewId) {
-        for offset in [state::DEPTH, state::ACTIVE, state::SENTINEL] {
+        for offset in [state::DEPTH, state::SENTINEL] {
             self.set_state_word_on(cpu, view, offset, 0);
         }
         let top = self.info_word_on(cpu, view, info::STACK_TOP);
@@ -182,12 +182,12 @@ impl ReceiverPages for GatePages<'_> {
         }
     }
 
-    fn max_depth(&self) -> u64 {
-        self.info(info::MAX_DEPTH)
+    fn depth_limit(&self) -> u64 {
+        self.info(info::DEPTH_LIMIT)
     }
 
-    fn active(&self) -> u64 {
-        self.state(state::ACTIVE)
+    fn depth(&self) -> u64 {
+        self.state(state::DEPTH)
     }
 
     fn top(&self) -> u64 {
@@ -220,11 +220,7 @@ impl<F: EntryFormat, M: Memory> CallStacks for World<F, M> {
     }
 
     fn truncate(&mut self, view: usize, len: usize) {
-        let active = (0..len)
-            .filter(|&i| state::kind(self.tag(view, i)) == state::IN)
-            .count();
         let id = ViewId(view as u16);
         self.set_state_word(id, state::DEPTH, len as u64);
-        self.set_state_word(id, state::ACTIVE, active as u64);
     }
 }
