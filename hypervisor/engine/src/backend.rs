@@ -230,6 +230,9 @@ pub trait Backend {
     fn set_trapped(&mut self, trapped: bool);
     /// The next exit comes at the latest after about `ticks` TSC ticks in the guest.
     fn arm_watchdog(&mut self, ticks: u64);
+    /// Whether STI or MOV-SS blocking is in effect (the emulated switch's fast path takes
+    /// only an instruction without it).
+    fn interrupt_shadow(&self) -> bool;
     /// Ends STI / MOV-SS blocking (an emulated instruction completed).
     fn clear_interrupt_shadow(&mut self);
     /// Clears a pending single-step trap: RFLAGS.TF and the pending debug exceptions

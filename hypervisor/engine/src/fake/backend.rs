@@ -55,6 +55,8 @@ pub struct Step {
     pub regs: Option<Regs>,
     /// Decode a #UD as the real backends do.
     pub decode: bool,
+    /// STI / MOV-SS blocking in effect at the exit.
+    pub shadow: bool,
 }
 
 impl core::fmt::Debug for Step {
@@ -79,6 +81,7 @@ impl Step {
             ticks: 100,
             regs: None,
             decode: false,
+            shadow: false,
         }
     }
 
@@ -124,6 +127,12 @@ impl Step {
         self
     }
 
+    /// With STI / MOV-SS blocking in effect at the exit.
+    pub fn shadow(mut self) -> Self {
+        self.shadow = true;
+        self
+    }
+
     /// With registers the guest set.
     pub fn regs(mut self, regs: impl FnOnce(&mut Gprs) + 'static) -> Self {
         self.regs = Some(Box::new(regs));
@@ -158,6 +167,8 @@ pub struct FakeCpu<F = Ept> {
     pub hardware: bool,
     /// Trapped switching is on.
     pub trapped: bool,
+    /// STI / MOV-SS blocking in effect.
+    pub shadow: bool,
     /// The TSC.
     pub clock: u64,
     /// What the engine asked, in order.
@@ -186,6 +197,7 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
             list: Vec::new(),
             hardware: false,
             trapped: false,
+            shadow: false,
             clock: 1_000,
             events: Vec::new(),
             cpuid: [
@@ -234,6 +246,7 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         self.entered_with.push(state.gprs);
         let step = self.script.pop_front().ok_or("the script ended")?;
         self.clock += step.ticks;
+        self.shadow = step.shadow;
         if let Some(rip) = step.rip {
             self.rip = rip;
         }
@@ -299,8 +312,13 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         self.events.push(Event::Armed(ticks));
     }
 
+    fn interrupt_shadow(&self) -> bool {
+        self.shadow
+    }
+
     fn clear_interrupt_shadow(&mut self) {
         self.events.push(Event::ClearInterruptShadow);
+        self.shadow = false;
     }
 
     fn clear_single_step(&mut self, state: &mut GuestState) {

@@ -129,6 +129,12 @@ impl<B: Backend> Vcpu<B> {
             main,
             now: self.cpu.now(),
         };
+        // The emulated switch's common case, before everything else (core decides it).
+        if let tessera_core::exit::VmExit::VmFuncUd { len } = exit.exit
+            && self.fast_switch(world, thread.now, len, exit.reason)
+        {
+            return Ok(None);
+        }
         world.counters.exits += 1;
         let current = self.cpu.current_view();
         if current.index() >= world.views.len() {
@@ -166,9 +172,11 @@ impl<B: Backend> Vcpu<B> {
         thread: Thread,
         current: ViewId,
     ) -> (Option<Flow>, bool) {
-        // Only hardware mode asks whether the main is at its base (a state-page read):
-        // not the emulated switch, which is always trapped.
-        let at_base = !self.dog.trapped() && current == thread.main && world.depth_of(current) == 0;
+        // Only the end of a hardware-mode period asks whether the main is at its base (a
+        // state-page read), not every exit.
+        let at_base = self.dog.period_over(thread.now)
+            && current == thread.main
+            && world.depth_of(current) == 0;
         match self.dog.check(thread.now, current.index(), at_base) {
             Verdict::Continue => (None, false),
             Verdict::Trap => {

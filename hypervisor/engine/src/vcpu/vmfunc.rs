@@ -15,6 +15,50 @@ use tessera_core::vmfunc::{self, Inputs, Outcome};
 use tessera_core::watchdog::Switch;
 
 impl<B: Backend> Vcpu<B> {
+    /// The emulated switch's common case (`tessera_core::vmfunc::fast_switch`): `true` if
+    /// it was made — counted as the general path counts it, the target's pointer loaded,
+    /// RIP past the `len`-byte `VMFUNC` — and nothing else is to be done for this exit.
+    /// `false`: nothing was changed, the general path handles the exit.
+    #[inline]
+    pub(super) fn fast_switch<M: Memory>(
+        &mut self,
+        world: &mut WorldOf<B, M>,
+        now: u64,
+        len: u64,
+        reason: &'static str,
+    ) -> bool {
+        let untrapped = self.dog.untrapped_at(now);
+        let current = self.cpu.current_view();
+        if !untrapped || current.index() >= world.views.len() {
+            return false;
+        }
+        let rip = self.rip();
+        let rflags = self.rflags();
+        let fast = vmfunc::Fast {
+            rip,
+            view: u64::from(current.0),
+            rax: self.state.gprs.rax,
+            rcx: self.state.gprs.rcx,
+            list: &world.list,
+            accepted: &self.accepted,
+            shadow: self.cpu.interrupt_shadow(),
+            rflags,
+            untrapped,
+        };
+        let Some((index, _)) = vmfunc::fast_switch(&fast) else {
+            return false;
+        };
+        let Some(target) = world.at_slot(index) else {
+            return false;
+        };
+        world.counters.exits += 1;
+        world.counters.emulated_switches += 1;
+        world.view_mut(current).stats.count_exit(reason);
+        self.cpu.switch_to(target);
+        self.state.set(Fields::RIP, rip.wrapping_add(len));
+        true
+    }
+
     /// The `len`-byte `VMFUNC` at RIP in view `current`.
     #[inline]
     pub(super) fn on_vmfunc<M: Memory>(
@@ -58,25 +102,30 @@ impl<B: Backend> Vcpu<B> {
             .at_slot(index)
             .ok_or_else(|| alloc::format!("EPTP list slot {index} holds no view"))?;
         world.counters.emulated_switches += 1;
-        let regs = &self.state.gprs;
-        let msg = Message {
-            source: u64::from(current.0),
-            op: regs.r12,
-            word: regs.rbx,
-            at: regs.r14,
-        };
-        let what = match world.receiving_gate(target, &msg) {
-            Decision::Accept(_) => Switch::Call,
-            Decision::Resume => Switch::Reply {
-                // Read only where the watchdog uses it (a reply it did not see the call of).
-                at_base: !self.dog.reply_completes(current.index(), target.index())
-                    && target == thread.main
-                    && world.depth_of(target) == 1,
-            },
-            Decision::Refuse(_) | Decision::Stray => Switch::Other,
-        };
-        self.dog
-            .switched(thread.now, current.index(), target.index(), what);
+        // Untrapped, the watchdog charges nothing and needs no decision of the receiving
+        // gate (as with hardware VMFUNC, where L1 does not see the switch at all).
+        if self.dog.trapped() {
+            let regs = &self.state.gprs;
+            let msg = Message {
+                source: u64::from(current.0),
+                op: regs.r12,
+                word: regs.rbx,
+                at: regs.r14,
+            };
+            let what = match world.receiving_gate(target, &msg) {
+                Decision::Accept(_) => Switch::Call,
+                Decision::Resume => Switch::Reply {
+                    // Read only where the watchdog uses it (a reply it did not see the
+                    // call of).
+                    at_base: !self.dog.reply_completes(current.index(), target.index())
+                        && target == thread.main
+                        && world.depth_of(target) == 1,
+                },
+                Decision::Refuse(_) | Decision::Stray => Switch::Other,
+            };
+            self.dog
+                .switched(thread.now, current.index(), target.index(), what);
+        }
         self.cpu.switch_to(target);
         self.state.set(Fields::RIP, rip.wrapping_add(len));
         self.cpu.clear_interrupt_shadow();

@@ -184,6 +184,11 @@ impl Backend for SvmCpu {
         self.watchdog = self.rate.count_for(ticks);
     }
 
+    fn interrupt_shadow(&self) -> bool {
+        // Bit 0 of the VMCB's interrupt-shadow field (APM 2 §15.21.5).
+        self.vmcb.get::<u64>(control::INTERRUPT_SHADOW) & 1 != 0
+    }
+
     fn clear_interrupt_shadow(&mut self) {
         self.vmcb.set::<u64>(control::INTERRUPT_SHADOW, 0);
     }

@@ -276,6 +276,11 @@ impl Backend for VmxCpu {
         self.timer = (ticks >> self.caps.preemption_timer_rate).clamp(1, u32::MAX.into());
     }
 
+    fn interrupt_shadow(&self) -> bool {
+        // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
+        self.read(fields::GUEST_INTERRUPTIBILITY) & 3 != 0
+    }
+
     fn clear_interrupt_shadow(&mut self) {
         // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
         let state = self.read(fields::GUEST_INTERRUPTIBILITY);
