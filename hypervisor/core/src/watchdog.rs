@@ -140,7 +140,18 @@ impl Watchdog {
     /// period's end, which `check` sees at the next exit that is not taken that way).
     #[inline]
     pub fn untrapped_at(&self, now: u64) -> bool {
-        matches!(self.mode, Mode::Hardware { since } if now.saturating_sub(since) < self.period)
+        self.untrapped_for(now).is_some()
+    }
+
+    /// [`Watchdog::untrapped_at`] with the ticks left of the period: then also
+    /// [`Watchdog::timer`]`(now)`.
+    #[inline]
+    pub fn untrapped_for(&self, now: u64) -> Option<u64> {
+        match self.mode {
+            Mode::Hardware { since } => self.period.checked_sub(now.saturating_sub(since)),
+            Mode::Trapped => None,
+        }
+        .filter(|left| *left > 0)
     }
 
     /// Whether [`Watchdog::check`] at `now` ends a hardware-mode period: the only check

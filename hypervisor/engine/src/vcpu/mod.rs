@@ -111,19 +111,21 @@ impl<B: Backend> Vcpu<B> {
         self.cpu.reset(main, &mut self.state)?;
         self.state.set(Fields::RIP, rip);
         self.state.set(Fields::RSP, rsp);
-        self.dog.start_main(main.index(), self.cpu.now());
+        let now = self.cpu.now();
+        self.dog.start_main(main.index(), now);
         self.cpu.set_trapped(self.dog.trapped());
+        self.cpu.arm_watchdog(self.dog.timer(now));
         Ok(())
     }
 
     /// Enters the guest once and handles the exit: `Some` when the thread broke (and
-    /// was repaired, or `main` is over).
+    /// was repaired, or `main` is over). The watchdog's timer is armed for the next entry
+    /// once the exit is handled (by [`Vcpu::start`] for the first).
     pub fn step<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,
         main: ViewId,
     ) -> Result<Option<Flow>, String> {
-        self.cpu.arm_watchdog(self.dog.timer(self.cpu.now()));
         let exit = self.cpu.run(&mut self.state, &ViewCode(world))?;
         let thread = Thread {
             main,
@@ -133,6 +135,7 @@ impl<B: Backend> Vcpu<B> {
         if let tessera_core::exit::VmExit::VmFuncUd { len } = exit.exit
             && self.fast_switch(world, thread.now, len, exit.reason)
         {
+            // The fast path armed the timer itself, from the exit's TSC.
             return Ok(None);
         }
         world.counters.exits += 1;
@@ -161,6 +164,7 @@ impl<B: Backend> Vcpu<B> {
             let cpu = &self.cpu;
             world.restart_ready((main, flow == Flow::MainOver), &|| cpu.now())?;
         }
+        self.cpu.arm_watchdog(self.dog.timer(self.cpu.now()));
         Ok(flow)
     }
 
