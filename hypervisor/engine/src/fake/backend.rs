@@ -4,7 +4,7 @@
 //! the backend is recorded as an [`Event`], so a test can check what the engine did to
 //! the CPU, not only what it printed.
 
-use crate::backend::{Backend, Code, Exit, Fields, Gprs, GuestState, Loaded};
+use crate::backend::{Backend, Code, Exit, Fields, Gprs, Guest, GuestState, Loaded, OwnSlotUd};
 use crate::ids::ViewId;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -18,6 +18,9 @@ use tessera_core::paging::{EntryFormat, Ept};
 pub enum Event {
     Reset(ViewId),
     SwitchTo(ViewId),
+    /// The emulated switch's fast path switched to this view (`Guest::fast_switch`);
+    /// `SwitchTo` follows.
+    FastSwitch(ViewId),
     Trapped(bool),
     Armed(u64),
     ClearInterruptShadow,
@@ -222,19 +225,9 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
     }
 }
 
-impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
-    type Format = F;
-
-    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
-        self.events.push(Event::Reset(view));
-        self.view = view;
-        self.alias = None;
-        self.rflags = 0x202;
-        state.store(Fields::RFLAGS, 0x202);
-        Ok(())
-    }
-
-    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+impl<F: EntryFormat + Copy> FakeCpu<F> {
+    /// One scripted run of the guest to its next exit.
+    fn run_once(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
         for (field, value) in state.take_dirty().iter() {
             self.events.push(Event::Wrote(field, value));
             match field {
@@ -275,6 +268,49 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
             exit,
             reason: step.reason,
         })
+    }
+}
+
+impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
+    type Format = F;
+
+    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
+        self.events.push(Event::Reset(view));
+        self.view = view;
+        self.alias = None;
+        self.rflags = 0x202;
+        state.store(Fields::RFLAGS, 0x202);
+        Ok(())
+    }
+
+    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+        loop {
+            let exit = self.run_once(state, &*guest)?;
+            // As the kernel's backends: a VMFUNC #UD at the own slot is offered to the
+            // fast path first; one it takes is made here and the guest goes on.
+            if let (&VmExit::VmFuncUd { len }, Loaded::View(view)) = (&exit.exit, self.loaded())
+                && tessera_core::protocol::own_slot_vmfunc(self.rip, u64::from(view.0)).is_some()
+            {
+                let ud = OwnSlotUd {
+                    view,
+                    rip: self.rip,
+                    len,
+                    gprs: &state.gprs,
+                    shadow: self.shadow,
+                    rflags: self.rflags,
+                    now: self.clock,
+                    reason: exit.reason,
+                };
+                if let Some((target, ticks)) = guest.fast_switch(&ud) {
+                    self.events.push(Event::FastSwitch(target));
+                    self.switch_to(target);
+                    self.rip += len;
+                    self.arm_watchdog(ticks);
+                    continue;
+                }
+            }
+            return Ok(exit);
+        }
     }
 
     fn save(&mut self, state: &mut GuestState, fields: Fields) {

@@ -7,10 +7,10 @@
 
 mod contain;
 mod exits;
+mod fast;
 mod vmfunc;
 
 use crate::backend::{Backend, Fields, GuestState};
-use crate::guest::ViewCode;
 use crate::ids::ViewId;
 use crate::port::Memory;
 use crate::world::{Status, World};
@@ -126,18 +126,18 @@ impl<B: Backend> Vcpu<B> {
         world: &mut WorldOf<B, M>,
         main: ViewId,
     ) -> Result<Option<Flow>, String> {
-        let exit = self.cpu.run(&mut self.state, &ViewCode(world))?;
+        let mut lent = fast::Lent {
+            world,
+            accepted: &self.accepted,
+            dog: &self.dog,
+        };
+        // Switches the fast path made inside `run` were counted there; this is the next
+        // exit.
+        let exit = self.cpu.run(&mut self.state, &mut lent)?;
         let thread = Thread {
             main,
             now: self.cpu.now(),
         };
-        // The emulated switch's common case, before everything else (core decides it).
-        if let tessera_core::exit::VmExit::VmFuncUd { len } = exit.exit
-            && self.fast_switch(world, thread.now, len, exit.reason)
-        {
-            // The fast path armed the timer itself, from the exit's TSC.
-            return Ok(None);
-        }
         world.counters.exits += 1;
         let current = self.cpu.current_view();
         if current.index() >= world.views.len() {

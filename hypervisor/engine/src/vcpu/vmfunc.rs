@@ -15,57 +15,6 @@ use tessera_core::vmfunc::{self, Inputs, Outcome};
 use tessera_core::watchdog::Switch;
 
 impl<B: Backend> Vcpu<B> {
-    /// The emulated switch's common case (`tessera_core::vmfunc::fast_switch`): `true` if
-    /// it was made — counted as the general path counts it, the target's pointer loaded,
-    /// RIP past the `len`-byte `VMFUNC`, the timer armed for the rest of the watchdog's
-    /// period from `now` (the exit's TSC) — and nothing else is to be done for this exit.
-    /// `false`: nothing was changed, the general path handles the exit.
-    #[inline]
-    pub(super) fn fast_switch<M: Memory>(
-        &mut self,
-        world: &mut WorldOf<B, M>,
-        now: u64,
-        len: u64,
-        reason: &'static str,
-    ) -> bool {
-        let Some(remaining) = self.dog.untrapped_for(now) else {
-            return false;
-        };
-        let current = self.cpu.current_view();
-        if current.index() >= world.views.len() {
-            return false;
-        }
-        let rip = self.rip();
-        let rflags = self.rflags();
-        let fast = vmfunc::Fast {
-            rip,
-            view: u64::from(current.0),
-            rax: self.state.gprs.rax,
-            rcx: self.state.gprs.rcx,
-            list: &world.list,
-            accepted: &self.accepted,
-            shadow: self.cpu.interrupt_shadow(),
-            rflags,
-            untrapped: true,
-        };
-        let Some((index, eptp)) = vmfunc::fast_switch(&fast) else {
-            return false;
-        };
-        // Slot `i` holds view `i`'s pointer (`World::at_slot`'s usual case, which is all
-        // the fast path takes).
-        let target = ViewId(index);
-        if world.views.get(usize::from(index)).map(|v| v.pointer) != Some(eptp) {
-            return false;
-        }
-        world.counters.exits += 1;
-        world.counters.emulated_switches += 1;
-        world.view_mut(current).stats.count_exit(reason);
-        self.cpu.switch_to(target);
-        self.state.set(Fields::RIP, rip.wrapping_add(len));
-        self.cpu.arm_watchdog(remaining);
-        true
-    }
-
     /// The `len`-byte `VMFUNC` at RIP in view `current`.
     #[inline]
     pub(super) fn on_vmfunc<M: Memory>(

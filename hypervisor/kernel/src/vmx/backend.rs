@@ -11,13 +11,14 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 use tessera_core::caps::VmxCaps;
 use tessera_core::paging::Ept;
+use tessera_core::protocol::own_slot_vmfunc;
 use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
 use tessera_core::vmx::exit::{
     ExitFields, RawExit, decode, fields_needed, is_invalid_opcode, reason_name,
 };
 use tessera_core::vmx::fields;
-use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
+use tessera_engine::backend::{Backend, Exit, Fields, Guest, GuestState, Loaded, OwnSlotUd};
 use tessera_engine::decode::invalid_opcode;
 use tessera_engine::ids::ViewId;
 use tessera_engine::port::Frames;
@@ -154,25 +155,16 @@ impl VmxCpu {
             rcx,
         }
     }
-}
 
-impl Backend for VmxCpu {
-    type Format = Ept;
-
-    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
-        let pointer = *self
-            .pointers
-            .get(view.index())
-            .ok_or_else(|| alloc::format!("{view} has no EPT pointer"))?;
-        self.vmcs
-            .start_guest(&self.caps, 0, 0, pointer)
-            .map_err(|e| alloc::format!("vmcs-guest-state-failed error={e}"))?;
-        self.load_eptp(pointer, Some(view.0));
-        state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
-        super::instr::invept_all().map_err(|e| alloc::format!("invept-failed error={e}"))
-    }
-
-    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+    /// Enters the guest once: its exit, or `None` when the emulated switch's fast path
+    /// made the switch it exited for ([`Guest::fast_switch`]) and the guest is to be
+    /// entered again.
+    #[inline]
+    fn run_once(
+        &mut self,
+        state: &mut GuestState,
+        guest: &mut dyn Guest,
+    ) -> Result<Option<Exit>, String> {
         // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
         let dirty = state.take_dirty();
         if let Some(rip) = dirty.rip {
@@ -206,7 +198,11 @@ impl Backend for VmxCpu {
         let exit = if is_invalid_opcode(reason, info) {
             let rip = self.read(fields::GUEST_RIP);
             state.store(Fields::RIP, rip);
-            invalid_opcode(code, self.loaded(), rip, self.hardware)
+            let loaded = self.loaded();
+            if self.fast_switch(state, guest, loaded, rip, reason) {
+                return Ok(None);
+            }
+            invalid_opcode(&*guest, loaded, rip, self.hardware)
         } else {
             decode(&self.raw_exit(reason, state.gprs.rcx))
         };
@@ -215,10 +211,75 @@ impl Backend for VmxCpu {
                 "{what}-failed field={field:#x} error={error}"
             ));
         }
-        Ok(Exit {
+        Ok(Some(Exit {
             exit,
             reason: reason_name(reason & 0xFFFF),
-        })
+        }))
+    }
+
+    /// A #UD at `rip` in the tables `loaded`: if it is the `VMFUNC` at the executing
+    /// view's own slot and the engine takes it on the fast path, the switch is made here
+    /// (the target's pointer and EPTP index, RIP, the timer): `true`.
+    #[inline]
+    fn fast_switch(
+        &mut self,
+        state: &mut GuestState,
+        guest: &mut dyn Guest,
+        loaded: Loaded,
+        rip: u64,
+        reason: u32,
+    ) -> bool {
+        let Loaded::View(view) = loaded else {
+            return false;
+        };
+        let Some(len) = own_slot_vmfunc(rip, u64::from(view.0)).filter(|_| !self.hardware) else {
+            return false;
+        };
+        let rflags = self.read(fields::GUEST_RFLAGS);
+        state.store(Fields::RFLAGS, rflags);
+        let ud = OwnSlotUd {
+            view,
+            rip,
+            len,
+            gprs: &state.gprs,
+            shadow: self.interrupt_shadow(),
+            rflags,
+            now: crate::cpu::rdtsc(),
+            reason: reason_name(reason & 0xFFFF),
+        };
+        let Some((target, ticks)) = guest.fast_switch(&ud) else {
+            return false;
+        };
+        self.switch_to(target);
+        state.set(Fields::RIP, rip.wrapping_add(len));
+        self.arm_watchdog(ticks);
+        true
+    }
+}
+
+impl Backend for VmxCpu {
+    type Format = Ept;
+
+    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
+        let pointer = *self
+            .pointers
+            .get(view.index())
+            .ok_or_else(|| alloc::format!("{view} has no EPT pointer"))?;
+        self.vmcs
+            .start_guest(&self.caps, 0, 0, pointer)
+            .map_err(|e| alloc::format!("vmcs-guest-state-failed error={e}"))?;
+        self.load_eptp(pointer, Some(view.0));
+        state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
+        super::instr::invept_all().map_err(|e| alloc::format!("invept-failed error={e}"))
+    }
+
+    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+        loop {
+            let exit = self.run_once(state, guest)?;
+            if let Some(exit) = exit {
+                return Ok(exit);
+            }
+        }
     }
 
     fn save(&mut self, state: &mut GuestState, fields: Fields) {
