@@ -264,3 +264,23 @@ fn back_in_an_unbounded_main_the_watchdog_untraps() {
     assert!(!general(&mut v), "fast path again");
     assert_eq!(v.cpu.view, B);
 }
+
+#[test]
+fn a_period_ending_at_the_mains_own_call_leaves_it_unbounded() {
+    // The period ends at the exit of A's own VMFUNC as it calls B (an emulated engine
+    // sees its period end at such exits): A's gate has pushed its OUT frame, so A is at
+    // its base with one frame, and its main is unbounded: a new period, nothing trapped
+    // (before, A got a bounded ambient activation that never untrapped and stopped A's
+    // main once its export budget was used).
+    let (mut world, lines) = pair("watchdog=1024");
+    let call = switch(A, B, op::CALL).after(2000);
+    let mut v = vcpu(&world, vec![call, Step::exit(VmExit::Interrupt)]);
+    v.start(&mut world, A).expect("started");
+    world.set_state_word(A, state::DEPTH, 1);
+    world.set_state_word(A, state::TAGS, state::tag(state::OUT, 1, 0));
+    assert_eq!(v.step(&mut world, A), Ok(None));
+    assert!(!v.watchdog().trapped());
+    assert!(!v.cpu.did(Event::Trapped(true)));
+    assert_eq!(v.cpu.view, B);
+    assert!(lines.records("FAULT").is_empty(), "{:?}", lines.all());
+}

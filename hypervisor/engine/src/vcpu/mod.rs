@@ -177,10 +177,15 @@ impl<B: Backend> Vcpu<B> {
         current: ViewId,
     ) -> (Option<Flow>, bool) {
         // Only the end of a hardware-mode period asks whether the main is at its base (a
-        // state-page read), not every exit.
+        // state-page read), not every exit. At its base the main has no frame, or one: its
+        // own pending call, whose gate code runs (it is about to switch, or a reply has
+        // just landed; an emulated engine's period ends at such a VMFUNC exit more often
+        // than not). A frame of a call into the main needs a call out of it below it (the
+        // thread starts in the main), so one frame is never that; a main that forges its
+        // own frames only chooses its own budget (the `main`'s, or an export's).
         let at_base = self.dog.period_over(thread.now)
             && current == thread.main
-            && world.depth_of(current) == 0;
+            && world.depth_of(current) <= 1;
         match self.dog.check(thread.now, current.index(), at_base) {
             Verdict::Continue => (None, false),
             Verdict::Trap => {
