@@ -156,67 +156,6 @@ impl VmxCpu {
         }
     }
 
-    /// Enters the guest once: its exit, or `None` when the emulated switch's fast path
-    /// made the switch it exited for ([`Guest::fast_switch`]) and the guest is to be
-    /// entered again.
-    #[inline]
-    fn run_once(
-        &mut self,
-        state: &mut GuestState,
-        guest: &mut dyn Guest,
-    ) -> Result<Option<Exit>, String> {
-        // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
-        let dirty = state.take_dirty();
-        if let Some(rip) = dirty.rip {
-            self.write(fields::GUEST_RIP, rip);
-        }
-        if let Some(rsp) = dirty.rsp {
-            self.write(fields::GUEST_RSP, rsp);
-        }
-        if let Some(rflags) = dirty.rflags {
-            self.write(fields::GUEST_RFLAGS, rflags);
-        }
-        self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
-        if let Some((what, field, error)) = self.take_failure() {
-            return Err(alloc::format!(
-                "{what}-failed field={field:#x} error={error}"
-            ));
-        }
-        // SAFETY: the VMCS holds this kernel's host state and a guest confined to views L1
-        // built; `launched` is tracked here.
-        unsafe { enter(&mut state.gprs, self.vmcs.launched) }
-            .map_err(|e| alloc::format!("vm-entry-instruction-failed error={e}"))?;
-        self.vmcs.launched = true;
-        state.entered();
-        let reason = self.read(fields::EXIT_REASON) as u32;
-        // A #UD (the emulated switch's exit) is known from two fields: then only its
-        // instruction, from RIP, is decoded.
-        let info = match reason & 0xFFFF {
-            0 => self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
-            _ => 0,
-        };
-        let exit = if is_invalid_opcode(reason, info) {
-            let rip = self.read(fields::GUEST_RIP);
-            state.store(Fields::RIP, rip);
-            let loaded = self.loaded();
-            if self.fast_switch(state, guest, loaded, rip, reason) {
-                return Ok(None);
-            }
-            invalid_opcode(&*guest, loaded, rip, self.hardware)
-        } else {
-            decode(&self.raw_exit(reason, state.gprs.rcx))
-        };
-        if let Some((what, field, error)) = self.take_failure() {
-            return Err(alloc::format!(
-                "{what}-failed field={field:#x} error={error}"
-            ));
-        }
-        Ok(Some(Exit {
-            exit,
-            reason: reason_name(reason & 0xFFFF),
-        }))
-    }
-
     /// A #UD at `rip` in the tables `loaded`: if it is the `VMFUNC` at the executing
     /// view's own slot and the engine takes it on the fast path, the switch is made here
     /// (the target's pointer and EPTP index, RIP, the timer): `true`.
@@ -274,11 +213,59 @@ impl Backend for VmxCpu {
     }
 
     fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+        // Once, or again after each switch the emulated switch's fast path made
+        // (`VmxCpu::fast_switch`).
         loop {
-            let exit = self.run_once(state, guest)?;
-            if let Some(exit) = exit {
-                return Ok(exit);
+            // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
+            let dirty = state.take_dirty();
+            if let Some(rip) = dirty.rip {
+                self.write(fields::GUEST_RIP, rip);
             }
+            if let Some(rsp) = dirty.rsp {
+                self.write(fields::GUEST_RSP, rsp);
+            }
+            if let Some(rflags) = dirty.rflags {
+                self.write(fields::GUEST_RFLAGS, rflags);
+            }
+            self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
+            if let Some((what, field, error)) = self.take_failure() {
+                return Err(alloc::format!(
+                    "{what}-failed field={field:#x} error={error}"
+                ));
+            }
+            // SAFETY: the VMCS holds this kernel's host state and a guest confined to views L1
+            // built; `launched` is tracked here.
+            unsafe { enter(&mut state.gprs, self.vmcs.launched) }
+                .map_err(|e| alloc::format!("vm-entry-instruction-failed error={e}"))?;
+            self.vmcs.launched = true;
+            state.entered();
+            let reason = self.read(fields::EXIT_REASON) as u32;
+            // A #UD (the emulated switch's exit) is known from two fields: then only its
+            // instruction, from RIP, is decoded.
+            let info = match reason & 0xFFFF {
+                0 => self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
+                _ => 0,
+            };
+            let exit = if is_invalid_opcode(reason, info) {
+                let rip = self.read(fields::GUEST_RIP);
+                state.store(Fields::RIP, rip);
+                let loaded = self.loaded();
+                if self.fast_switch(state, guest, loaded, rip, reason) {
+                    continue;
+                }
+                invalid_opcode(&*guest, loaded, rip, self.hardware)
+            } else {
+                decode(&self.raw_exit(reason, state.gprs.rcx))
+            };
+            if let Some((what, field, error)) = self.take_failure() {
+                return Err(alloc::format!(
+                    "{what}-failed field={field:#x} error={error}"
+                ));
+            }
+            return Ok(Exit {
+                exit,
+                reason: reason_name(reason & 0xFFFF),
+            });
         }
     }
 
