@@ -17,7 +17,9 @@
 //! overran its own budget *in trapped mode*, and only while its own view executes, is
 //! stopped: so a looping callee ends within `period + budget` ≤ 2 × its budget. When no
 //! bounded activation is left (the thread is back in an unbounded `main`), L1 returns to
-//! hardware mode. Engines without hardware VMFUNC are always in trapped mode.
+//! hardware mode. Engines without hardware VMFUNC have the same two phases: in hardware
+//! mode L1 emulates each `VMFUNC` as the CPU would execute it, with no accounting (the
+//! untrapped phase, [`Watchdog::untrapped_at`]), and in trapped mode as here.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -101,7 +103,9 @@ pub struct Watchdog {
     budgets: Budgets,
     /// `budgets.period()`, computed once (it is needed at every exit).
     period: u64,
-    /// Engine without hardware switching: always trapped.
+    /// Always trapped: every switch charged exactly, no hardware mode (no engine boots
+    /// this way since issue 14, whose emulated engines have both phases; tests use it to
+    /// follow activations from the start).
     always_trapped: bool,
     mode: Mode,
     main: usize,
@@ -132,6 +136,34 @@ impl Watchdog {
     #[inline]
     pub fn trapped(&self) -> bool {
         self.mode == Mode::Trapped
+    }
+
+    /// Whether the watchdog counts no switch at `now`: hardware mode with its period still
+    /// running, where [`Watchdog::check`] would say `Continue` and charge nothing. The
+    /// emulated switch's fast path (`crate::vmfunc::fast_switch`) then switches without
+    /// the watchdog, as the CPU's own `VMFUNC` does (charging resumes only after the
+    /// period's end, which `check` sees at the next exit that is not taken that way).
+    #[inline]
+    pub fn untrapped_at(&self, now: u64) -> bool {
+        self.untrapped_for(now).is_some()
+    }
+
+    /// [`Watchdog::untrapped_at`] with the ticks left of the period: then also
+    /// [`Watchdog::timer`]`(now)`.
+    #[inline]
+    pub fn untrapped_for(&self, now: u64) -> Option<u64> {
+        match self.mode {
+            Mode::Hardware { since } => self.period.checked_sub(now.saturating_sub(since)),
+            Mode::Trapped => None,
+        }
+        .filter(|left| *left > 0)
+    }
+
+    /// Whether [`Watchdog::check`] at `now` ends a hardware-mode period: the only check
+    /// that reads its `at_base` (so the caller computes it only then).
+    #[inline]
+    pub fn period_over(&self, now: u64) -> bool {
+        matches!(self.mode, Mode::Hardware { .. }) && !self.untrapped_at(now)
     }
 
     #[inline]

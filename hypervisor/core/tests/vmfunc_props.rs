@@ -124,3 +124,80 @@ fn the_own_slot_fast_path_is_the_vmfunc_the_slot_page_holds() {
         assert_eq!(own_slot_vmfunc(own_slot(view), view + 1), None);
     }
 }
+
+/// A valid EPTP on the usual CPU: write-back, 4-level walk.
+fn wb4() -> impl Strategy<Value = u64> {
+    (1u64..1 << 24).prop_map(|page| (page << 12) | 0x6 | (3 << 3))
+}
+
+/// The memo as the engine keeps it: each slot holds 0 or an entry the checks accepted
+/// (`execute_known` stores only the entry of a `Switch`), which may since have been
+/// replaced in the list (a view restarted on other tables).
+fn memo(list: &[u64; 512], stale: &[u64], rules: &EptpRules, keep: &[bool]) -> [u64; 512] {
+    let mut accepted = [0u64; 512];
+    for (i, e) in list.iter().enumerate().take(keep.len()) {
+        let candidate = if i < stale.len() && i % 3 == 2 {
+            stale[i]
+        } else {
+            *e
+        };
+        if keep[i] && validate_eptp(candidate, rules).is_ok() {
+            accepted[i] = candidate;
+        }
+    }
+    accepted
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// The fast path of the emulated switch (`tessera_core::vmfunc::fast_switch`) makes a
+    /// switch only where the general path makes the same one: the own-slot rule holds
+    /// and the model's outcome is that `Switch` (and the memo is what the general path
+    /// would store again). And it takes the common case: own slot, EAX = 0, a slot whose
+    /// current entry the memo holds, nothing to clear, the watchdog untrapped.
+    #[test]
+    fn the_fast_path_switches_only_as_the_general_path_does(
+        rax in prop_oneof![3 => Just(0u64), 1 => Just(1u64 << 32), 1 => 0u64..70, 1 => any::<u64>()],
+        rcx in prop_oneof![4 => 0u64..10, 1 => Just(511u64), 1 => Just(512u64), 1 => Just((1u64 << 32) | 1), 1 => any::<u64>()],
+        entries in proptest::collection::vec(prop_oneof![eptp_like(), wb4()], 8),
+        stale in proptest::collection::vec(prop_oneof![eptp_like(), wb4()], 8),
+        keep in proptest::collection::vec(prop_oneof![3 => Just(true), 1 => Just(false)], 8),
+        view in 0u64..8,
+        rip_at_slot in prop_oneof![3 => Just(true), 1 => Just(false)],
+        rip_other in any::<u64>(),
+        shadow in prop_oneof![3 => Just(false), 1 => Just(true)],
+        rflags in prop_oneof![2 => Just(0x202u64), 1 => Just(0x302u64), 1 => any::<u64>()],
+        untrapped in prop_oneof![3 => Just(true), 1 => Just(false)],
+        wb in any::<bool>(), uc in any::<bool>(), ad in any::<bool>(),
+        maxphyaddr in 36u8..=52,
+    ) {
+        use tessera_core::protocol::{emulated_switch_allowed, own_slot};
+        use tessera_core::vmfunc::{Fast, fast_switch};
+        let mut list = [0u64; 512];
+        list[..8].copy_from_slice(&entries);
+        list[511] = entries[0];
+        let rules = EptpRules { wb, uc, walk4: true, walk5: false, ad, maxphyaddr, supervisor_shadow_stack: false };
+        let accepted = memo(&list, &stale, &rules, &keep);
+        let rip = if rip_at_slot { own_slot(view) } else { rip_other };
+        let fast = Fast { rip, view, rax, rcx, list: &list, accepted: &accepted, shadow, rflags, untrapped };
+        let inputs = Inputs { rax, rcx, enabled: true, controls: 1, list: &list, current: list[view as usize], rules, same_walk_length: false };
+        let slot = rcx as u32 as usize;
+        let general = execute_known(&inputs, accepted.get(slot).copied().unwrap_or(0));
+        match fast_switch(&fast) {
+            Some((index, eptp)) => {
+                prop_assert!(emulated_switch_allowed(rip, view, false));
+                prop_assert_eq!(general, Outcome::Switch { eptp, index });
+                prop_assert_eq!(execute(&inputs), Outcome::Switch { eptp, index });
+                prop_assert_eq!(accepted[usize::from(index)], eptp);
+                prop_assert!(untrapped && !shadow && rflags & 0x100 == 0);
+            }
+            None => {
+                let common = untrapped && !shadow && rflags & 0x100 == 0
+                    && rip == own_slot(view) && rax as u32 == 0 && slot < 512
+                    && list[slot] != 0 && accepted[slot] == list[slot];
+                prop_assert!(!common, "the common case went the general way");
+            }
+        }
+    }
+}

@@ -163,6 +163,67 @@ pub trait Code {
     fn fetch_root(&self, root: u64, at: u64) -> Result<u8, Access>;
 }
 
+/// A `VMFUNC` at the executing view's own slot that raised #UD, as a backend finds it
+/// (with the state the emulated switch's fast path decides from) before it returns the
+/// exit: [`Guest::fast_switch`].
+#[derive(Debug, Clone, Copy)]
+pub struct OwnSlotUd<'a> {
+    /// The view the CPU executes (it fetched the instruction through its own tables).
+    pub view: ViewId,
+    /// RIP, the start of `view`'s own slot.
+    pub rip: u64,
+    /// The instruction's length.
+    pub len: u64,
+    /// The general registers at the exit.
+    pub gprs: &'a Gprs,
+    /// STI / MOV-SS blocking in effect.
+    pub shadow: bool,
+    /// Guest RFLAGS.
+    pub rflags: u64,
+    /// The TSC at the exit.
+    pub now: u64,
+    /// The short reason `@@STATS` counts the exit under.
+    pub reason: &'static str,
+}
+
+/// What the engine lends [`Backend::run`]: instruction bytes ([`Code`]), and the decision
+/// of the emulated switch's fast path.
+pub trait Guest: Code {
+    /// The emulated switch's common case (`tessera_core::vmfunc::fast_switch`, decided by
+    /// the engine): `Some((target, ticks))` if the switch is made and counted — the
+    /// backend then loads `target` as [`Backend::switch_to`] does, sets RIP past the
+    /// instruction, arms its timer for `ticks` as [`Backend::arm_watchdog`] does, and
+    /// enters the guest again without returning the exit. `None`: it returns the exit
+    /// (`VmExit::VmFuncUd`) as usual, nothing changed.
+    fn fast_switch(&mut self, ud: &OwnSlotUd<'_>) -> Option<(ViewId, u64)>;
+}
+
+/// A [`Guest`] that takes no fast path: every exit is returned (the conformance fixture
+/// hands its backend this, it answers every `VMFUNC` itself).
+pub struct NoFastPath<'a>(pub &'a dyn Code);
+
+impl core::fmt::Debug for NoFastPath<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("NoFastPath")
+    }
+}
+
+impl Code for NoFastPath<'_> {
+    fn fetch(&self, view: ViewId, at: u64) -> Result<u8, Access> {
+        self.0.fetch(view, at)
+    }
+
+    fn fetch_root(&self, root: u64, at: u64) -> Result<u8, Access> {
+        self.0.fetch_root(root, at)
+    }
+}
+
+impl Guest for NoFastPath<'_> {
+    fn fast_switch(&mut self, _: &OwnSlotUd<'_>) -> Option<(ViewId, u64)> {
+        None
+    }
+}
+
 /// The second-level tables the CPU fetches through now: what a backend decodes an
 /// exit's instruction through. Normally a view's own; the conformance fixture also makes
 /// the CPU load other roots L1 built (clones of its view, tables that map nothing, …),
@@ -211,12 +272,14 @@ pub trait Backend {
     fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String>;
     /// Enters the guest and returns at its next exit: writes the fields the engine
     /// changed first, and on return leaves the general registers in `state` (RIP, RSP and
-    /// RFLAGS only as far as it stored them). `code` fetches instruction bytes for the
-    /// backend's own decoding.
+    /// RFLAGS only as far as it stored them). `guest` fetches instruction bytes for the
+    /// backend's own decoding, and decides the emulated switch's fast path: a `VMFUNC`
+    /// #UD at the executing view's own slot, where the CPU does not switch views itself,
+    /// is offered to [`Guest::fast_switch`] first, and one it makes is not returned.
     ///
     /// # Errors
     /// The entry itself failed (an L1 bug; the boot fails).
-    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String>;
+    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String>;
     /// Reads `fields` from the CPU into `state`.
     fn save(&mut self, state: &mut GuestState, fields: Fields);
     /// Makes `view` the one the guest runs in from its next entry.
@@ -230,6 +293,9 @@ pub trait Backend {
     fn set_trapped(&mut self, trapped: bool);
     /// The next exit comes at the latest after about `ticks` TSC ticks in the guest.
     fn arm_watchdog(&mut self, ticks: u64);
+    /// Whether STI or MOV-SS blocking is in effect (the emulated switch's fast path takes
+    /// only an instruction without it).
+    fn interrupt_shadow(&self) -> bool;
     /// Ends STI / MOV-SS blocking (an emulated instruction completed).
     fn clear_interrupt_shadow(&mut self);
     /// Clears a pending single-step trap: RFLAGS.TF and the pending debug exceptions

@@ -85,7 +85,9 @@ pub fn execute_known(inputs: &Inputs<'_>, valid: u64) -> Outcome {
     }
 }
 
+mod fast;
 mod ud;
+pub use fast::{Fast, fast_switch};
 pub use ud::{MAX_LEN, UdInstruction, decode_ud};
 
 #[cfg(test)]

@@ -243,3 +243,28 @@ fn colluding_views_taking_turns_spend_the_senders_budget() {
         );
     }
 }
+
+#[test]
+fn untrapped_means_check_would_continue_and_charge_nothing() {
+    // The emulated switch's fast path skips `check` exactly while `untrapped_for` is
+    // `Some`, and arms the timer with it: it must be `timer`, and `check` must say
+    // `Continue` there; from the period's end on it is `None` and `check` traps.
+    let mut w = dog(2, false);
+    w.start_main(0, 100);
+    for now in [100, 101, 100 + B / 2, 100 + B - 1] {
+        assert_eq!(w.untrapped_for(now), Some(w.timer(now)));
+        assert!(w.untrapped_at(now) && !w.period_over(now));
+        let mut probe = w.clone();
+        assert_eq!(probe.check(now, 1, false), Verdict::Continue);
+        assert_eq!(probe.stack(), w.stack());
+    }
+    assert_eq!(w.untrapped_for(100 + B), None);
+    assert!(w.period_over(100 + B));
+    assert_eq!(w.check(100 + B, 1, false), Verdict::Trap);
+    assert_eq!(w.untrapped_for(100 + B + 1), None, "trapped");
+    assert!(!w.period_over(100 + B + 1));
+    // Always trapped (no hardware mode): never untrapped.
+    let mut t = dog(2, true);
+    t.start_main(0, 0);
+    assert_eq!(t.untrapped_for(1), None);
+}

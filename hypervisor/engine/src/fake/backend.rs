@@ -4,9 +4,9 @@
 //! the backend is recorded as an [`Event`], so a test can check what the engine did to
 //! the CPU, not only what it printed.
 
-use crate::backend::{Backend, Code, Exit, Fields, Gprs, GuestState, Loaded};
+pub use super::step::{Regs, Step};
+use crate::backend::{Backend, Code, Exit, Fields, Gprs, Guest, GuestState, Loaded, OwnSlotUd};
 use crate::ids::ViewId;
-use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -18,6 +18,9 @@ use tessera_core::paging::{EntryFormat, Ept};
 pub enum Event {
     Reset(ViewId),
     SwitchTo(ViewId),
+    /// The emulated switch's fast path switched to this view (`Guest::fast_switch`);
+    /// `SwitchTo` follows.
+    FastSwitch(ViewId),
     Trapped(bool),
     Armed(u64),
     ClearInterruptShadow,
@@ -29,106 +32,6 @@ pub enum Event {
     LoadPointer(u64, Option<u16>),
     /// The conformance fixture replaced the hardware EPTP list.
     SetList,
-}
-
-/// The guest's registers a step may change.
-pub type Regs = Box<dyn FnOnce(&mut Gprs)>;
-
-/// One scripted run of the guest, ending in one exit.
-pub struct Step {
-    /// The exit (for `Exception { vector: 6 }` with `decode`, the #UD the backend then
-    /// decodes through the engine's [`Code`], as the real backends do).
-    pub exit: VmExit,
-    /// The short reason `@@STATS` counts it under.
-    pub reason: &'static str,
-    /// Where RIP is at the exit (unchanged if `None`).
-    pub rip: Option<u64>,
-    /// A hardware switch the guest made before the exit.
-    pub view: Option<ViewId>,
-    /// A hardware `VMFUNC` to a pointer (EPTP form) that is no view's own (the
-    /// conformance fixture's aliases), and the list index it came from, made before the
-    /// exit.
-    pub pointer: Option<(u64, u16)>,
-    /// TSC ticks the guest ran.
-    pub ticks: u64,
-    /// What the guest left in its registers.
-    pub regs: Option<Regs>,
-    /// Decode a #UD as the real backends do.
-    pub decode: bool,
-}
-
-impl core::fmt::Debug for Step {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Step")
-            .field("exit", &self.exit)
-            .field("rip", &self.rip)
-            .field("view", &self.view)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Step {
-    /// The guest ran 100 ticks and exited with `exit` where it was.
-    pub fn exit(exit: VmExit) -> Self {
-        Step {
-            exit,
-            reason: "scripted",
-            rip: None,
-            view: None,
-            pointer: None,
-            ticks: 100,
-            regs: None,
-            decode: false,
-        }
-    }
-
-    /// A #UD the backend decodes from the bytes at RIP.
-    pub fn ud() -> Self {
-        Step {
-            decode: true,
-            ..Self::exit(VmExit::Exception {
-                vector: 6,
-                error_code: None,
-            })
-        }
-    }
-
-    /// Counted under `reason`.
-    pub fn reason(mut self, reason: &'static str) -> Self {
-        self.reason = reason;
-        self
-    }
-
-    /// At RIP `rip`.
-    pub fn at(mut self, rip: u64) -> Self {
-        self.rip = Some(rip);
-        self
-    }
-
-    /// After a hardware switch to `view`.
-    pub fn in_view(mut self, view: ViewId) -> Self {
-        self.view = Some(view);
-        self
-    }
-
-    /// After a hardware `VMFUNC` to list entry `index`, `pointer`, which is no view's
-    /// own (an alias).
-    pub fn in_alias(mut self, pointer: u64, index: u16) -> Self {
-        self.pointer = Some((pointer, index));
-        self
-    }
-
-    /// After `ticks` TSC ticks.
-    pub fn after(mut self, ticks: u64) -> Self {
-        self.ticks = ticks;
-        self
-    }
-
-    /// With registers the guest set.
-    pub fn regs(mut self, regs: impl FnOnce(&mut Gprs) + 'static) -> Self {
-        self.regs = Some(Box::new(regs));
-        self
-    }
 }
 
 /// The scripted CPU.
@@ -158,6 +61,8 @@ pub struct FakeCpu<F = Ept> {
     pub hardware: bool,
     /// Trapped switching is on.
     pub trapped: bool,
+    /// STI / MOV-SS blocking in effect.
+    pub shadow: bool,
     /// The TSC.
     pub clock: u64,
     /// What the engine asked, in order.
@@ -188,6 +93,7 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
             list: Vec::new(),
             hardware: false,
             trapped: false,
+            shadow: false,
             clock: 1_000,
             events: Vec::new(),
             cpuid: [
@@ -213,19 +119,9 @@ impl<F: EntryFormat + Copy> FakeCpu<F> {
     }
 }
 
-impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
-    type Format = F;
-
-    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
-        self.events.push(Event::Reset(view));
-        self.view = view;
-        self.alias = None;
-        self.rflags = 0x202;
-        state.store(Fields::RFLAGS, 0x202);
-        Ok(())
-    }
-
-    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+impl<F: EntryFormat + Copy> FakeCpu<F> {
+    /// One scripted run of the guest to its next exit.
+    fn run_once(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
         for (field, value) in state.take_dirty().iter() {
             self.events.push(Event::Wrote(field, value));
             match field {
@@ -237,6 +133,7 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         self.entered_with.push(state.gprs);
         let step = self.script.pop_front().ok_or("the script ended")?;
         self.clock += step.ticks;
+        self.shadow = step.shadow;
         if let Some(rip) = step.rip {
             self.rip = rip;
         }
@@ -265,6 +162,49 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
             exit,
             reason: step.reason,
         })
+    }
+}
+
+impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
+    type Format = F;
+
+    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
+        self.events.push(Event::Reset(view));
+        self.view = view;
+        self.alias = None;
+        self.rflags = 0x202;
+        state.store(Fields::RFLAGS, 0x202);
+        Ok(())
+    }
+
+    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+        loop {
+            let exit = self.run_once(state, &*guest)?;
+            // As the kernel's backends: a VMFUNC #UD at the own slot is offered to the
+            // fast path first; one it takes is made here and the guest goes on.
+            if let (&VmExit::VmFuncUd { len }, Loaded::View(view)) = (&exit.exit, self.loaded())
+                && tessera_core::protocol::own_slot_vmfunc(self.rip, u64::from(view.0)).is_some()
+            {
+                let ud = OwnSlotUd {
+                    view,
+                    rip: self.rip,
+                    len,
+                    gprs: &state.gprs,
+                    shadow: self.shadow,
+                    rflags: self.rflags,
+                    now: self.clock,
+                    reason: exit.reason,
+                };
+                if let Some((target, ticks)) = guest.fast_switch(&ud) {
+                    self.events.push(Event::FastSwitch(target));
+                    self.switch_to(target);
+                    self.rip += len;
+                    self.arm_watchdog(ticks);
+                    continue;
+                }
+            }
+            return Ok(exit);
+        }
     }
 
     fn save(&mut self, state: &mut GuestState, fields: Fields) {
@@ -306,8 +246,13 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         self.events.push(Event::Armed(ticks));
     }
 
+    fn interrupt_shadow(&self) -> bool {
+        self.shadow
+    }
+
     fn clear_interrupt_shadow(&mut self) {
         self.events.push(Event::ClearInterruptShadow);
+        self.shadow = false;
     }
 
     fn clear_single_step(&mut self, state: &mut GuestState) {

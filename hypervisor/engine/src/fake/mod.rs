@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod memory;
+mod step;
 
 use crate::port::{Frames, ImageLoader, Memory, Transcript};
 use crate::provision::{Input, Module, Paging, provision};

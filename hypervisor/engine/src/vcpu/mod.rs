@@ -7,10 +7,10 @@
 
 mod contain;
 mod exits;
+mod fast;
 mod vmfunc;
 
 use crate::backend::{Backend, Fields, GuestState};
-use crate::guest::ViewCode;
 use crate::ids::ViewId;
 use crate::port::Memory;
 use crate::world::{Status, World};
@@ -111,20 +111,30 @@ impl<B: Backend> Vcpu<B> {
         self.cpu.reset(main, &mut self.state)?;
         self.state.set(Fields::RIP, rip);
         self.state.set(Fields::RSP, rsp);
-        self.dog.start_main(main.index(), self.cpu.now());
+        let now = self.cpu.now();
+        self.dog.start_main(main.index(), now);
         self.cpu.set_trapped(self.dog.trapped());
+        self.cpu.arm_watchdog(self.dog.timer(now));
         Ok(())
     }
 
     /// Enters the guest once and handles the exit: `Some` when the thread broke (and
-    /// was repaired, or `main` is over).
+    /// was repaired, or `main` is over). The watchdog's timer is armed for the next entry
+    /// once the exit is handled (by [`Vcpu::start`] for the first).
     pub fn step<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,
         main: ViewId,
     ) -> Result<Option<Flow>, String> {
-        self.cpu.arm_watchdog(self.dog.timer(self.cpu.now()));
-        let exit = self.cpu.run(&mut self.state, &ViewCode(world))?;
+        let mut lent = fast::Lent {
+            cpu: self.cpu.vcpu(),
+            world,
+            accepted: &self.accepted,
+            dog: &self.dog,
+        };
+        // Switches the fast path made inside `run` were counted there; this is the next
+        // exit.
+        let exit = self.cpu.run(&mut self.state, &mut lent)?;
         let thread = Thread {
             main,
             now: self.cpu.now(),
@@ -155,6 +165,7 @@ impl<B: Backend> Vcpu<B> {
             let cpu = &self.cpu;
             world.restart_ready((main, flow == Flow::MainOver), &|| cpu.now())?;
         }
+        self.cpu.arm_watchdog(self.dog.timer(self.cpu.now()));
         Ok(flow)
     }
 
@@ -166,9 +177,16 @@ impl<B: Backend> Vcpu<B> {
         thread: Thread,
         current: ViewId,
     ) -> (Option<Flow>, bool) {
-        // Only hardware mode asks whether the main is at its base (a state-page read):
-        // not the emulated switch, which is always trapped.
-        let at_base = !self.dog.trapped() && current == thread.main && world.depth_of(current) == 0;
+        // Only the end of a hardware-mode period asks whether the main is at its base (a
+        // state-page read), not every exit. At its base the main has no frame, or one: its
+        // own pending call, whose gate code runs (it is about to switch, or a reply has
+        // just landed; an emulated engine's period ends at such a VMFUNC exit more often
+        // than not). A frame of a call into the main needs a call out of it below it (the
+        // thread starts in the main), so one frame is never that; a main that forges its
+        // own frames only chooses its own budget (the `main`'s, or an export's).
+        let at_base = self.dog.period_over(thread.now)
+            && current == thread.main
+            && world.depth_of(current) <= 1;
         match self.dog.check(thread.now, current.index(), at_base) {
             Verdict::Continue => (None, false),
             Verdict::Trap => {

@@ -60,25 +60,30 @@ impl<B: Backend> Vcpu<B> {
             .at_slot(k, index)
             .ok_or_else(|| alloc::format!("EPTP list slot {index} holds no view"))?;
         world.counters.emulated_switches += 1;
-        let regs = &self.state.gprs;
-        let msg = Message {
-            source: u64::from(current.0),
-            op: regs.r12,
-            word: regs.rbx,
-            at: regs.r14,
-        };
-        let what = match world.receiving_gate(k, target, &msg) {
-            Decision::Accept(_) => Switch::Call,
-            Decision::Resume => Switch::Reply {
-                // Read only where the watchdog uses it (a reply it did not see the call of).
-                at_base: !self.dog.reply_completes(current.index(), target.index())
-                    && target == thread.main
-                    && world.depth_on(k, target) == 1,
-            },
-            Decision::Refuse(_) | Decision::Stray => Switch::Other,
-        };
-        self.dog
-            .switched(thread.now, current.index(), target.index(), what);
+        // Untrapped, the watchdog charges nothing and needs no decision of the receiving
+        // gate (as with hardware VMFUNC, where L1 does not see the switch at all).
+        if self.dog.trapped() {
+            let regs = &self.state.gprs;
+            let msg = Message {
+                source: u64::from(current.0),
+                op: regs.r12,
+                word: regs.rbx,
+                at: regs.r14,
+            };
+            let what = match world.receiving_gate(k, target, &msg) {
+                Decision::Accept(_) => Switch::Call,
+                Decision::Resume => Switch::Reply {
+                    // Read only where the watchdog uses it (a reply it did not see the
+                    // call of).
+                    at_base: !self.dog.reply_completes(current.index(), target.index())
+                        && target == thread.main
+                        && world.depth_on(k, target) == 1,
+                },
+                Decision::Refuse(_) | Decision::Stray => Switch::Other,
+            };
+            self.dog
+                .switched(thread.now, current.index(), target.index(), what);
+        }
         self.cpu.switch_to(target);
         self.state.set(Fields::RIP, rip.wrapping_add(len));
         self.cpu.clear_interrupt_shadow();

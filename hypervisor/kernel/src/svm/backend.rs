@@ -9,10 +9,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use tessera_core::exit::VmExit;
 use tessera_core::paging::Npt;
+use tessera_core::protocol::own_slot_vmfunc;
 use tessera_core::rflags::Rflags;
 use tessera_core::svm::exit::{RawExit, decode, reason_name};
 use tessera_core::svm::vmcb::{control, state};
-use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
+use tessera_engine::backend::{Backend, Exit, Fields, Guest, GuestState, Loaded, OwnSlotUd};
 use tessera_engine::decode::{invalid_opcode, length, software_interrupt};
 use tessera_engine::ids::ViewId;
 use tessera_engine::port::Frames;
@@ -75,45 +76,11 @@ impl SvmCpu {
         }
     }
 
-    /// Turns the exit the APM reports into the one VMX would (module header). Only the
-    /// exits decoded from their bytes read RIP; every other exit passes through as is.
-    fn normalise(&self, exit: VmExit, code: &dyn Code, state: &mut GuestState) -> VmExit {
-        let ud = VmExit::Exception {
-            vector: 6,
-            error_code: None,
-        };
-        if !(exit == ud || matches!(exit, VmExit::SoftwareInterrupt | VmExit::Cpuid { .. })) {
-            return exit;
-        }
-        let rip = self.vmcb.get::<u64>(state::RIP);
-        state.store(Fields::RIP, rip);
-        let from = self.loaded();
-        match exit {
-            VmExit::SoftwareInterrupt => software_interrupt(code, from, rip),
-            VmExit::Cpuid { len } => VmExit::Cpuid {
-                len: length(code, from, rip, &tessera_core::decode::CPUID, len),
-            },
-            _ => invalid_opcode(code, from, rip, false),
-        }
-    }
-}
-
-impl Backend for SvmCpu {
-    type Format = Npt;
-
-    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
-        let pointer = *self
-            .pointers
-            .get(view.index())
-            .ok_or_else(|| alloc::format!("{view} has no nested page tables"))?;
-        super::write_guest_state(&mut self.vmcb, 0, 0);
-        self.load_ncr3(view, pointer);
-        self.flush = true;
-        state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
-        Ok(())
-    }
-
-    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
+    /// Enters the guest once: its exit, or `None` when the emulated switch's fast path
+    /// made the switch it exited for ([`Guest::fast_switch`]) and the guest is to be
+    /// entered again.
+    #[inline]
+    fn run_once(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Option<Exit> {
         // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
         for (field, value) in state.take_dirty().iter() {
             self.vmcb.set::<u64>(Self::field_of(field), value);
@@ -150,8 +117,101 @@ impl Backend for SvmCpu {
         } else {
             reason_name(raw.code)
         };
-        let exit = self.normalise(exit, code, state);
-        Ok(Exit { exit, reason })
+        let exit = self.normalise(exit, guest, state, reason)?;
+        Some(Exit { exit, reason })
+    }
+
+    /// A #UD at `rip` in the tables `loaded`: if it is the `VMFUNC` at the executing
+    /// view's own slot and the engine takes it on the fast path, the switch is made here
+    /// (nCR3 and ASID, RIP, the timer): `true`.
+    #[inline]
+    fn fast_switch(
+        &mut self,
+        state: &mut GuestState,
+        guest: &mut dyn Guest,
+        loaded: Loaded,
+        rip: u64,
+        reason: &'static str,
+    ) -> bool {
+        let Loaded::View(view) = loaded else {
+            return false;
+        };
+        let Some(len) = own_slot_vmfunc(rip, u64::from(view.0)) else {
+            return false;
+        };
+        let rflags = self.vmcb.get::<u64>(state::RFLAGS);
+        state.store(Fields::RFLAGS, rflags);
+        let ud = OwnSlotUd {
+            view,
+            rip,
+            len,
+            gprs: &state.gprs,
+            shadow: self.interrupt_shadow(),
+            rflags,
+            now: crate::cpu::rdtsc(),
+            reason,
+        };
+        let Some((target, ticks)) = guest.fast_switch(&ud) else {
+            return false;
+        };
+        self.switch_to(target);
+        state.set(Fields::RIP, rip.wrapping_add(len));
+        self.arm_watchdog(ticks);
+        true
+    }
+
+    /// Turns the exit the APM reports into the one VMX would (module header). Only the
+    /// exits decoded from their bytes read RIP; every other exit passes through as is.
+    /// `None`: a #UD the emulated switch's fast path took ([`SvmCpu::fast_switch`]).
+    fn normalise(
+        &mut self,
+        exit: VmExit,
+        guest: &mut dyn Guest,
+        state: &mut GuestState,
+        reason: &'static str,
+    ) -> Option<VmExit> {
+        let ud = VmExit::Exception {
+            vector: 6,
+            error_code: None,
+        };
+        if !(exit == ud || matches!(exit, VmExit::SoftwareInterrupt | VmExit::Cpuid { .. })) {
+            return Some(exit);
+        }
+        let rip = self.vmcb.get::<u64>(state::RIP);
+        state.store(Fields::RIP, rip);
+        let from = self.loaded();
+        Some(match exit {
+            VmExit::SoftwareInterrupt => software_interrupt(&*guest, from, rip),
+            VmExit::Cpuid { len } => VmExit::Cpuid {
+                len: length(&*guest, from, rip, &tessera_core::decode::CPUID, len),
+            },
+            _ if self.fast_switch(state, guest, from, rip, reason) => return None,
+            _ => invalid_opcode(&*guest, from, rip, false),
+        })
+    }
+}
+
+impl Backend for SvmCpu {
+    type Format = Npt;
+
+    fn reset(&mut self, view: ViewId, state: &mut GuestState) -> Result<(), String> {
+        let pointer = *self
+            .pointers
+            .get(view.index())
+            .ok_or_else(|| alloc::format!("{view} has no nested page tables"))?;
+        super::write_guest_state(&mut self.vmcb, 0, 0);
+        self.load_ncr3(view, pointer);
+        self.flush = true;
+        state.store(Fields::RFLAGS, Rflags::CLEAN.bits());
+        Ok(())
+    }
+
+    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+        loop {
+            if let Some(exit) = self.run_once(state, guest) {
+                return Ok(exit);
+            }
+        }
     }
 
     fn save(&mut self, state: &mut GuestState, fields: Fields) {
@@ -182,6 +242,11 @@ impl Backend for SvmCpu {
 
     fn arm_watchdog(&mut self, ticks: u64) {
         self.watchdog = self.rate.count_for(ticks);
+    }
+
+    fn interrupt_shadow(&self) -> bool {
+        // Bit 0 of the VMCB's interrupt-shadow field (APM 2 §15.21.5).
+        self.vmcb.get::<u64>(control::INTERRUPT_SHADOW) & 1 != 0
     }
 
     fn clear_interrupt_shadow(&mut self) {

@@ -11,13 +11,14 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 use tessera_core::caps::VmxCaps;
 use tessera_core::paging::Ept;
+use tessera_core::protocol::own_slot_vmfunc;
 use tessera_core::rflags::Rflags;
 use tessera_core::vmx::controls::SecondaryControls;
 use tessera_core::vmx::exit::{
     ExitFields, RawExit, decode, fields_needed, is_invalid_opcode, reason_name,
 };
 use tessera_core::vmx::fields;
-use tessera_engine::backend::{Backend, Code, Exit, Fields, GuestState, Loaded};
+use tessera_engine::backend::{Backend, Exit, Fields, Guest, GuestState, Loaded, OwnSlotUd};
 use tessera_engine::decode::invalid_opcode;
 use tessera_engine::ids::ViewId;
 use tessera_engine::port::Frames;
@@ -154,6 +155,45 @@ impl VmxCpu {
             rcx,
         }
     }
+
+    /// A #UD at `rip` in the tables `loaded`: if it is the `VMFUNC` at the executing
+    /// view's own slot and the engine takes it on the fast path, the switch is made here
+    /// (the target's pointer and EPTP index, RIP, the timer): `true`.
+    #[inline]
+    fn fast_switch(
+        &mut self,
+        state: &mut GuestState,
+        guest: &mut dyn Guest,
+        loaded: Loaded,
+        rip: u64,
+        reason: u32,
+    ) -> bool {
+        let Loaded::View(view) = loaded else {
+            return false;
+        };
+        let Some(len) = own_slot_vmfunc(rip, u64::from(view.0)).filter(|_| !self.hardware) else {
+            return false;
+        };
+        let rflags = self.read(fields::GUEST_RFLAGS);
+        state.store(Fields::RFLAGS, rflags);
+        let ud = OwnSlotUd {
+            view,
+            rip,
+            len,
+            gprs: &state.gprs,
+            shadow: self.interrupt_shadow(),
+            rflags,
+            now: crate::cpu::rdtsc(),
+            reason: reason_name(reason & 0xFFFF),
+        };
+        let Some((target, ticks)) = guest.fast_switch(&ud) else {
+            return false;
+        };
+        self.switch_to(target);
+        state.set(Fields::RIP, rip.wrapping_add(len));
+        self.arm_watchdog(ticks);
+        true
+    }
 }
 
 impl Backend for VmxCpu {
@@ -172,53 +212,61 @@ impl Backend for VmxCpu {
         super::instr::invept_all().map_err(|e| alloc::format!("invept-failed error={e}"))
     }
 
-    fn run(&mut self, state: &mut GuestState, code: &dyn Code) -> Result<Exit, String> {
-        // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
-        let dirty = state.take_dirty();
-        if let Some(rip) = dirty.rip {
-            self.write(fields::GUEST_RIP, rip);
+    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+        // Once, or again after each switch the emulated switch's fast path made
+        // (`VmxCpu::fast_switch`).
+        loop {
+            // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
+            let dirty = state.take_dirty();
+            if let Some(rip) = dirty.rip {
+                self.write(fields::GUEST_RIP, rip);
+            }
+            if let Some(rsp) = dirty.rsp {
+                self.write(fields::GUEST_RSP, rsp);
+            }
+            if let Some(rflags) = dirty.rflags {
+                self.write(fields::GUEST_RFLAGS, rflags);
+            }
+            self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
+            if let Some((what, field, error)) = self.take_failure() {
+                return Err(alloc::format!(
+                    "{what}-failed field={field:#x} error={error}"
+                ));
+            }
+            // SAFETY: the VMCS holds this kernel's host state and a guest confined to views L1
+            // built; `launched` is tracked here.
+            unsafe { enter(&mut state.gprs, self.vmcs.launched) }
+                .map_err(|e| alloc::format!("vm-entry-instruction-failed error={e}"))?;
+            self.vmcs.launched = true;
+            state.entered();
+            let reason = self.read(fields::EXIT_REASON) as u32;
+            // A #UD (the emulated switch's exit) is known from two fields: then only its
+            // instruction, from RIP, is decoded.
+            let info = match reason & 0xFFFF {
+                0 => self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
+                _ => 0,
+            };
+            let exit = if is_invalid_opcode(reason, info) {
+                let rip = self.read(fields::GUEST_RIP);
+                state.store(Fields::RIP, rip);
+                let loaded = self.loaded();
+                if self.fast_switch(state, guest, loaded, rip, reason) {
+                    continue;
+                }
+                invalid_opcode(&*guest, loaded, rip, self.hardware)
+            } else {
+                decode(&self.raw_exit(reason, state.gprs.rcx))
+            };
+            if let Some((what, field, error)) = self.take_failure() {
+                return Err(alloc::format!(
+                    "{what}-failed field={field:#x} error={error}"
+                ));
+            }
+            return Ok(Exit {
+                exit,
+                reason: reason_name(reason & 0xFFFF),
+            });
         }
-        if let Some(rsp) = dirty.rsp {
-            self.write(fields::GUEST_RSP, rsp);
-        }
-        if let Some(rflags) = dirty.rflags {
-            self.write(fields::GUEST_RFLAGS, rflags);
-        }
-        self.write(fields::PREEMPTION_TIMER_VALUE, self.timer);
-        if let Some((what, field, error)) = self.take_failure() {
-            return Err(alloc::format!(
-                "{what}-failed field={field:#x} error={error}"
-            ));
-        }
-        // SAFETY: the VMCS holds this kernel's host state and a guest confined to views L1
-        // built; `launched` is tracked here.
-        unsafe { enter(&mut state.gprs, self.vmcs.launched) }
-            .map_err(|e| alloc::format!("vm-entry-instruction-failed error={e}"))?;
-        self.vmcs.launched = true;
-        state.entered();
-        let reason = self.read(fields::EXIT_REASON) as u32;
-        // A #UD (the emulated switch's exit) is known from two fields: then only its
-        // instruction, from RIP, is decoded.
-        let info = match reason & 0xFFFF {
-            0 => self.read(fields::EXIT_INTERRUPTION_INFO) as u32,
-            _ => 0,
-        };
-        let exit = if is_invalid_opcode(reason, info) {
-            let rip = self.read(fields::GUEST_RIP);
-            state.store(Fields::RIP, rip);
-            invalid_opcode(code, self.loaded(), rip, self.hardware)
-        } else {
-            decode(&self.raw_exit(reason, state.gprs.rcx))
-        };
-        if let Some((what, field, error)) = self.take_failure() {
-            return Err(alloc::format!(
-                "{what}-failed field={field:#x} error={error}"
-            ));
-        }
-        Ok(Exit {
-            exit,
-            reason: reason_name(reason & 0xFFFF),
-        })
     }
 
     fn save(&mut self, state: &mut GuestState, fields: Fields) {
@@ -274,6 +322,11 @@ impl Backend for VmxCpu {
     fn arm_watchdog(&mut self, ticks: u64) {
         // The field is 32 bits wide and counts down at TSC >> rate (SDM 3C §26.5.1).
         self.timer = (ticks >> self.caps.preemption_timer_rate).clamp(1, u32::MAX.into());
+    }
+
+    fn interrupt_shadow(&self) -> bool {
+        // Bits 0 and 1: blocking by STI and by MOV SS (SDM 3C §25.4.2, Table 25-3).
+        self.read(fields::GUEST_INTERRUPTIBILITY) & 3 != 0
     }
 
     fn clear_interrupt_shadow(&mut self) {
