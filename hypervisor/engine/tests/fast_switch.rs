@@ -7,43 +7,21 @@
 
 mod common;
 
-use common::{MEMORY, hello, manifest, pong};
-use tessera_abi::gate::{self, op, state};
+use common::pair::{A, B, FakeWorld, pair, slot};
+
+use tessera_abi::gate::{op, state};
 use tessera_core::exit::VmExit;
 use tessera_core::paging::Ept;
 use tessera_core::watchdog::Watchdog;
 use tessera_engine::backend::Fields;
 use tessera_engine::boot;
 use tessera_engine::fake::backend::{Event, FakeCpu, Step};
-use tessera_engine::fake::{self, FakeMemory, Lines};
 use tessera_engine::ids::ViewId;
 use tessera_engine::vcpu::{Flow, Vcpu};
-use tessera_engine::world::World;
 
-type FakeWorld = World<Ept, FakeMemory>;
-
-const A: ViewId = ViewId(0);
-const B: ViewId = ViewId(1);
-
-fn pair(watchdog: &str) -> (FakeWorld, Lines) {
-    let text = format!(
-        "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=pong {watchdog}\n"
-    );
-    let modules = [("manifest", manifest(&text)), ("a", hello()), ("b", pong())];
-    fake::world(&modules, MEMORY).expect("provisioned")
-}
-
-fn slot(view: ViewId) -> u64 {
-    gate::SLOTS + gate::SLOT_SIZE * u64::from(view.0)
-}
-
-/// A vCPU without hardware VMFUNC whose watchdog has both phases, as `boot::run` makes it.
+/// A vCPU of [`common::pair`]'s world running `script`.
 fn vcpu(world: &FakeWorld, script: Vec<Step>) -> Vcpu<FakeCpu> {
-    let budgets = boot::budgets(&world.manifest, None);
-    Vcpu::new(
-        FakeCpu::new(Ept::new(true), script),
-        Watchdog::new(budgets, false),
-    )
+    common::pair::vcpu(world, script, false)
 }
 
 /// A `VMFUNC` at `from`'s own slot to view `to`, carrying gate operation `op`.

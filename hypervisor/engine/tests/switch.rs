@@ -4,44 +4,22 @@
 
 mod common;
 
-use common::{MEMORY, PONG, hello, manifest, pong};
+use common::pair::{A, B, FakeWorld, pair, slot};
+
+use common::PONG;
 use tessera_abi::gate::{self, info, op, state, status};
 use tessera_abi::hypercall as nr;
 use tessera_core::exit::VmExit;
 use tessera_core::outcome::Outcome;
-use tessera_core::paging::Ept;
-use tessera_core::watchdog::Watchdog;
 use tessera_engine::backend::Fields;
-use tessera_engine::boot;
 use tessera_engine::fake::backend::{Event, FakeCpu, Step};
-use tessera_engine::fake::{self, FakeMemory, Lines};
+use tessera_engine::fake::{self};
 use tessera_engine::ids::ViewId;
 use tessera_engine::vcpu::{Flow, Vcpu};
-use tessera_engine::world::World;
 
-type FakeWorld = World<Ept, FakeMemory>;
-
-const A: ViewId = ViewId(0);
-const B: ViewId = ViewId(1);
-
-fn pair(watchdog: &str) -> (FakeWorld, Lines) {
-    let text = format!(
-        "tessera-manifest 1\ncompartment a calls=b\ncompartment b exports=pong {watchdog}\n"
-    );
-    let modules = [("manifest", manifest(&text)), ("a", hello()), ("b", pong())];
-    fake::world(&modules, MEMORY).expect("provisioned")
-}
-
-fn slot(view: ViewId) -> u64 {
-    gate::SLOTS + gate::SLOT_SIZE * u64::from(view.0)
-}
-
+/// A vCPU of [`common::pair`]'s world running `script`.
 fn vcpu(world: &FakeWorld, script: Vec<Step>) -> Vcpu<FakeCpu> {
-    let budgets = boot::budgets(&world.manifest, None);
-    Vcpu::new(
-        FakeCpu::new(Ept::new(true), script),
-        Watchdog::new(budgets, true),
-    )
+    common::pair::vcpu(world, script, true)
 }
 
 /// A `VMFUNC` the CPU refused with #UD at `rip`, in the view the script is in.

@@ -1,6 +1,7 @@
 //! Real compartment images (core's ELF fixtures) and fake worlds built from them.
 #![allow(dead_code)]
 
+pub mod pair;
 pub mod script;
 
 use tessera_engine::fake;
