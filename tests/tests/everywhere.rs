@@ -8,7 +8,8 @@
 //! watchdog stopped a compartment.
 //!
 //! Engine deficiencies that would make a case impossible are listed in `EXCLUDED` by name
-//! with the reason, printed when the test runs; there are none today.
+//! with the reason, printed when the test runs: one today (Bochs 2.7's SVM interrupt
+//! masking, docs/engines.md).
 
 use std::collections::BTreeSet;
 use std::thread;
@@ -29,7 +30,12 @@ fn configs() -> Vec<(&'static str, Engine, &'static str)> {
 }
 
 /// Known engine deficiencies: (config, declaration, why).
-const EXCLUDED: &[(&str, &str, &str)] = &[];
+const EXCLUDED: &[(&str, &str, &str)] = &[(
+    "ryzen",
+    "compartments/scenarios/watchdog-cli",
+    "Bochs 2.7 masks physical interrupts by the SVM guest's IF (docs/engines.md): a main \
+     that executes CLI and loops escapes its watchdog there, not on QEMU or real CPUs",
+)];
 
 #[test]
 fn every_declaration_behaves_the_same_on_every_engine() {
