@@ -102,7 +102,7 @@ pub trait ImageLoader<M: Memory> {
 }
 
 /// Where machine-readable lines and compartment output go (COM1).
-pub trait Transcript {
+pub trait Transcript: Send {
     /// One line (without its newline).
     fn line(&mut self, args: fmt::Arguments<'_>);
 }

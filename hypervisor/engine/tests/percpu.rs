@@ -193,10 +193,20 @@ fn a_restart_resets_every_vcpus_pages_and_waits_for_every_vcpus_frames() {
     }
     // vCPU 1 still has a frame of b: no restart yet.
     w.set_state_word_on(1, B, state::DEPTH, 1);
-    w.restart_ready((A, false), &|| 0).expect("restart_ready");
+    w.restart_ready((0, A, false), &|| 0)
+        .expect("restart_ready");
     assert!(w.view(B).lifecycle.pending.is_some(), "waits for vCPU 1");
     w.set_state_word_on(1, B, state::DEPTH, 0);
-    w.restart_ready((A, false), &|| 0).expect("restart_ready");
+    // vCPU 1 runs b's `main` (no frame: it executes its own code): no restart yet.
+    w.set_running(1, Some(B));
+    w.restart_ready((0, A, false), &|| 0)
+        .expect("restart_ready");
+    assert!(
+        w.view(B).lifecycle.pending.is_some(),
+        "waits for b's main on vCPU 1"
+    );
+    // Its main over on vCPU 1, b restarts from there.
+    w.restart_ready((1, B, true), &|| 0).expect("restart_ready");
     assert!(w.view(B).lifecycle.pending.is_none(), "restarted");
     let v = w.view(B);
     let mut zones = vec![&v.pages.shared, &v.image.as_ref().unwrap().stack];

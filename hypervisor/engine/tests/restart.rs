@@ -163,7 +163,7 @@ fn a_restarted_compartment_finds_its_call_buffers_empty() {
         w.mem.poke(at, &secret);
     }
     w.fail(B, "page-fault");
-    w.restart_ready((A, false), &|| 0).expect("no bug");
+    w.restart_ready((0, A, false), &|| 0).expect("no bug");
     assert!(
         lines.records("RESTART")[0].contains(" dirty=2 "),
         "{:?}",
@@ -236,7 +236,7 @@ fn calls_arriving_while_a_restart_is_pending_get_restarting_then_the_restarted_e
         w.receiving_gate(0, B, &call()),
         Decision::Refuse(status::RESTARTING)
     );
-    w.restart_ready((A, false), &|| 0).expect("no bug");
+    w.restart_ready((0, A, false), &|| 0).expect("no bug");
     assert!(
         lines.records("RESTART").is_empty(),
         "restarted under a live frame"
@@ -247,7 +247,7 @@ fn calls_arriving_while_a_restart_is_pending_get_restarting_then_the_restarted_e
     );
     // The chain unwound through it: now it restarts, and takes calls again.
     w.set_state_word(B, state::DEPTH, 0);
-    w.restart_ready((A, false), &|| 0).expect("no bug");
+    w.restart_ready((0, A, false), &|| 0).expect("no bug");
     assert_eq!(lines.records("RESTART").len(), 1);
     assert_eq!(w.receiving_gate(0, B, &call()), Decision::Accept(export));
     assert_eq!(w.view(B).compartment.status, Status::Ready);
@@ -270,9 +270,9 @@ fn the_running_main_is_restarted_only_once_its_run_is_over() {
     let text = "tessera-manifest 1\ncompartment a restart=on-fault\n";
     let (mut w, lines) = world(&[("manifest", manifest(text)), ("a", hello())]);
     w.fail(A, "page-fault");
-    w.restart_ready((A, false), &|| 0).expect("no bug");
+    w.restart_ready((0, A, false), &|| 0).expect("no bug");
     assert!(lines.records("RESTART").is_empty());
-    w.restart_ready((A, true), &|| 0).expect("no bug");
+    w.restart_ready((0, A, true), &|| 0).expect("no bug");
     assert_eq!(lines.records("RESTART").len(), 1);
     assert_eq!(w.view(A).compartment.status, Status::Ready);
 }

@@ -131,7 +131,7 @@ fn a_callee_that_faults_is_stopped_and_its_caller_resumed_with_an_error() {
         v.state.gprs.rax, 0,
         "nothing of the callee's registers is left"
     );
-    assert_eq!(world.depth_of(A), 0, "A's pending call completed");
+    assert_eq!(world.depth_on(0, A), 0, "A's pending call completed");
     assert_eq!(v.step(&mut world, A), Ok(Some(Flow::MainOver)));
     let unwind = format!("@@UNWIND resumed=a status={}", status::CALLEE_FAILED);
     assert!(lines.has(&unwind), "{:?}", lines.all());

@@ -42,20 +42,19 @@ struct Gdt([u64; 5]);
 
 static GDT: PerCpu<Once<Gdt>> = PerCpu::new([const { Once::new() }; crate::percpu::MAX_CPUS]);
 
-/// Address of the boot CPU's TSS (the VMCS host TR base; only the boot CPU runs guests).
-pub fn tss_base() -> u64 {
-    tss_base_of(CpuIndex::BOOT)
+/// Address of CPU `cpu`'s TSS (the host TR base of the VMCSs that CPU runs).
+pub fn tss_base(cpu: CpuIndex) -> u64 {
+    tss_base_of(cpu)
 }
 
 fn tss_base_of(cpu: CpuIndex) -> u64 {
     core::ptr::from_ref(TSS.of(cpu)) as u64
 }
 
-/// Address of the boot CPU's GDT (the VMCS host GDTR base); 0 before [`init`].
-pub fn gdt_base() -> u64 {
-    GDT.of(CpuIndex::BOOT)
-        .get()
-        .map_or(0, |g| g.0.as_ptr() as u64)
+/// Address of CPU `cpu`'s GDT (the host GDTR base of the VMCSs that CPU runs); 0 before
+/// [`init_for`] ran there.
+pub fn gdt_base(cpu: CpuIndex) -> u64 {
+    GDT.of(cpu).get().map_or(0, |g| g.0.as_ptr() as u64)
 }
 
 /// Loads the boot CPU's GDT and TR.

@@ -3,6 +3,7 @@
 //! §16.4 — same registers: LVT timer 0x320, initial count 0x380, divide 0x3E0, EOI 0xB0,
 //! spurious-interrupt vector 0xF0).
 
+use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};
 use core::mem::offset_of;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,7 +14,8 @@ pub const TIMER_VECTOR: u8 = 32;
 const IA32_APIC_BASE: u32 = 0x1B;
 
 static BASE: AtomicU64 = AtomicU64::new(0);
-static FIRED: AtomicBool = AtomicBool::new(false);
+/// Whether each CPU's timer fired since that CPU armed it (set by its interrupt).
+static FIRED: PerCpu<AtomicBool> = PerCpu::new([const { AtomicBool::new(false) }; MAX_CPUS]);
 
 /// One local-APIC register: 32 bits at the start of its 16-byte slot (accessed as a
 /// 32-bit word, as the SDM requires).
@@ -142,9 +144,10 @@ pub fn init() {
     map_field!(apic.lvt_timer.value).write(u32::from(TIMER_VECTOR)); // one-shot, unmasked
 }
 
-/// Arms the one-shot timer for `count` ticks (bus clock / 128); 0 disarms it.
-pub fn arm(count: u32) {
-    FIRED.store(false, Ordering::Relaxed);
+/// Arms the one-shot timer of this CPU (`cpu`) for `count` ticks (bus clock / 128); 0
+/// disarms it.
+pub fn arm(cpu: CpuIndex, count: u32) {
+    FIRED.of(cpu).store(false, Ordering::Relaxed);
     if let Some(apic) = registers() {
         map_field!(apic.initial_count.value).write(count);
     }
@@ -190,17 +193,21 @@ impl Rate {
     }
 }
 
-/// Called by the IDT stub for [`TIMER_VECTOR`].
+/// Called by the IDT stub for [`TIMER_VECTOR`]: this CPU's own timer fired (the timer
+/// is local; the CPU is found by its APIC ID).
 pub fn timer_fired() {
-    FIRED.store(true, Ordering::Relaxed);
+    // No index before bring-up recorded the APIC IDs (or with an x2APIC): only the boot
+    // CPU runs then.
+    let cpu = crate::smp::this_cpu().unwrap_or(CpuIndex::BOOT);
+    FIRED.of(cpu).store(true, Ordering::Relaxed);
     if let Some(apic) = registers() {
         map_field!(apic.eoi.value).write(0);
     }
 }
 
 /// Lets a pending interrupt in (IF=1 for one instruction) and says whether it was the
-/// watchdog timer.
-pub fn take_pending() -> bool {
+/// watchdog timer of this CPU (`cpu`).
+pub fn take_pending(cpu: CpuIndex) -> bool {
     crate::cpu::interrupt_window();
-    FIRED.swap(false, Ordering::Relaxed)
+    FIRED.of(cpu).swap(false, Ordering::Relaxed)
 }

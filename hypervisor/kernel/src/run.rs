@@ -4,8 +4,10 @@
 //! the fixture wraps the backend in it (`crate::fixture`); any other kernel refuses.
 
 use crate::loader::Hermit;
+use crate::percpu::CpuIndex;
 use crate::phys::PhysMemory;
 use crate::serial::Com1;
+use crate::smp::Build;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -26,8 +28,8 @@ struct Args {
     boot_budget: Option<u64>,
     /// `conformance=1`: run the VMFUNC conformance fixture.
     fixture: bool,
-    /// vCPUs to build every view's roots for: the CPUs online after bring-up (`cpus=`
-    /// limits them; 1 when no AP was started). Compartments run on vCPU 0 only so far.
+    /// vCPUs: the CPUs online after bring-up (`cpus=` limits them; 1 when no AP was
+    /// started), vCPU k on CPU k.
     cpus: usize,
 }
 
@@ -58,8 +60,8 @@ fn gate() -> GateCode<'static> {
     }
 }
 
-/// Runs every module on this CPU (vCPU 0, in a world built for `cpus` vCPUs); the
-/// verdict is the boot's.
+/// Runs every module, each `main` on the vCPU its manifest places it on (`cpus` of
+/// them); the verdict is the boot's.
 pub fn run_modules(
     boot: &BootInfo,
     caps: &Capabilities,
@@ -101,19 +103,23 @@ fn run(
         (Some(_), _, Some(Err(e))) => Err(alloc::format!("vmxon-failed {e}")),
         (Some(vmx), _, _) => {
             let paging = crate::vmx::paging(vmx, caps.maxphyaddr, caps.cet_ss)?;
-            let backend = |world: &mut World<Ept, PhysMemory>| {
-                let views = (&*world.lists[0], world.pointers(0));
-                crate::vmx::backend(vmx, &mut world.mem, views, args.force_emulation)
+            let vmx = *vmx;
+            let backend = move |world: &mut World<Ept, PhysMemory>, cpu: CpuIndex| {
+                let k = cpu.get();
+                let views = (&*world.lists[k], world.pointers(k));
+                let how = (args.force_emulation, cpu);
+                crate::vmx::backend(&vmx, &mut world.mem, views, how)
             };
-            run_on(&modules, paging, mem, (caps, args), backend)
+            run_on(&modules, paging, mem, (caps, args), Box::new(backend))
         }
         (None, Some(svm), _) => {
             let paging = crate::svm::paging(caps.maxphyaddr);
-            let backend = |world: &mut World<Npt, PhysMemory>| {
-                let pointers = world.pointers(0);
-                crate::svm::backend(svm, &mut world.mem, pointers)
+            let svm = *svm;
+            let backend = move |world: &mut World<Npt, PhysMemory>, cpu: CpuIndex| {
+                let pointers = world.pointers(cpu.get());
+                crate::svm::backend(&svm, &mut world.mem, pointers, cpu)
             };
-            run_on(&modules, paging, mem, (caps, args), backend)
+            run_on(&modules, paging, mem, (caps, args), Box::new(backend))
         }
         (None, None, _) => {
             Err("no-backend: this CPU has neither VMX with EPT nor SVM with NPT".into())
@@ -140,13 +146,16 @@ pub fn build<F: EntryFormat + Copy>(
 
 /// Provisions the world on `paging` and runs it on the backend `backend` builds for it.
 #[cfg(not(feature = "fixture"))]
-fn run_on<B: Backend>(
+fn run_on<B: Backend + 'static>(
     modules: &[Module<'_>],
     paging: Paging<B::Format>,
     mem: PhysMemory,
     (_caps, args): (&Capabilities, Args),
-    backend: impl FnOnce(&mut World<B::Format, PhysMemory>) -> Result<B, String>,
-) -> Result<Verdict, String> {
+    backend: Box<Build<B>>,
+) -> Result<Verdict, String>
+where
+    B::Format: Copy + Send + Sync + 'static,
+{
     run_world(
         build(modules, paging, mem, (None, args.cpus))?,
         args,
@@ -156,15 +165,20 @@ fn run_on<B: Backend>(
 
 /// As above; with `conformance=1` the fixture provisions and runs instead.
 #[cfg(feature = "fixture")]
-fn run_on<B: Backend + tessera_engine::fixture::RawViews>(
+fn run_on<B: Backend + tessera_engine::fixture::RawViews + 'static>(
     modules: &[Module<'_>],
     paging: Paging<B::Format>,
     mem: PhysMemory,
     (caps, args): (&Capabilities, Args),
-    backend: impl FnOnce(&mut World<B::Format, PhysMemory>) -> Result<B, String>,
-) -> Result<Verdict, String> {
+    backend: Box<Build<B>>,
+) -> Result<Verdict, String>
+where
+    B::Format: Copy + Send + Sync + 'static,
+{
     if args.fixture {
-        return crate::fixture::run(modules, paging, mem, (caps, args.boot_budget), backend);
+        // The fixture runs on the boot CPU alone.
+        let first = |w: &mut World<B::Format, PhysMemory>| backend(w, CpuIndex::BOOT);
+        return crate::fixture::run(modules, paging, mem, (caps, args.boot_budget), first);
     }
     run_world(
         build(modules, paging, mem, (None, args.cpus))?,
@@ -173,13 +187,20 @@ fn run_on<B: Backend + tessera_engine::fixture::RawViews>(
     )
 }
 
-/// Builds the backend for the world's views and runs the world on it.
-fn run_world<B: Backend>(
+/// Builds the backend for the world's views and runs the world on it: on the boot CPU
+/// alone, or with one vCPU per online CPU (`crate::smp::run_vcpus`).
+fn run_world<B: Backend + 'static>(
     mut world: World<B::Format, PhysMemory>,
     args: Args,
-    backend: impl FnOnce(&mut World<B::Format, PhysMemory>) -> Result<B, String>,
-) -> Result<Verdict, String> {
-    let cpu = backend(&mut world)?;
+    backend: Box<Build<B>>,
+) -> Result<Verdict, String>
+where
+    B::Format: Copy + Send + Sync + 'static,
+{
+    if args.cpus > 1 {
+        return crate::smp::run_vcpus(world, args.cpus, args.boot_budget, backend);
+    }
+    let cpu = backend(&mut world, CpuIndex::BOOT)?;
     let (verdict, _vcpu) = tessera_engine::boot::run(&mut world, cpu, args.boot_budget);
     Ok(verdict)
 }

@@ -108,5 +108,27 @@ pub fn report_line(name: &str, line: &[u8]) -> Result<String, ReportError> {
     Ok(out)
 }
 
+/// `line` (made by [`report_line`] or [`app::app_line`]) with the vCPU it was reported
+/// on: `cpu=K` right after its `compartment=` field, or `"cpu":K` right after a `@@BENCH`
+/// object's `"compartment"` member. L1 adds it on an SMP boot (docs/gates.md "SMP"); the
+/// compartment cannot (`cpu` is an identity key), and a name holds no space or `"`.
+pub fn with_cpu(line: &str, cpu: usize) -> String {
+    let (head, sep, insert) = if line.starts_with("@@BENCH ") {
+        ("\"compartment\":\"", '"', alloc::format!(",\"cpu\":{cpu}"))
+    } else {
+        (" compartment=", ' ', alloc::format!(" cpu={cpu}"))
+    };
+    let Some(start) = line.find(head).map(|at| at + head.len()) else {
+        return line.into();
+    };
+    // Before the space after the name, or after the closing quote of the JSON string.
+    let at = match (line[start..].find(sep), sep) {
+        (Some(n), ' ') => start + n,
+        (Some(n), _) => start + n + 1,
+        (None, _) => line.len(),
+    };
+    alloc::format!("{}{insert}{}", &line[..at], &line[at..])
+}
+
 #[cfg(test)]
 mod tests;

@@ -116,3 +116,27 @@ fn a_word_of_ones_own_is_no_such_word_not_malformed() {
     assert!(!tessera_abi::hypercall::is_report_word("KV"));
     assert!(!tessera_abi::hypercall::is_report_word("BENCHX"));
 }
+
+#[test]
+fn the_cpu_goes_right_after_the_compartment() {
+    use super::with_cpu;
+    let line = report_line("ping", b"ROUNDTRIPS n=10 exits=0").unwrap();
+    assert_eq!(
+        with_cpu(&line, 3),
+        "@@ROUNDTRIPS compartment=ping cpu=3 n=10 exits=0"
+    );
+    let bare = report_line("ping", b"ROUNDTRIPS").unwrap();
+    assert_eq!(with_cpu(&bare, 0), "@@ROUNDTRIPS compartment=ping cpu=0");
+    let bench = report_line("b", b"BENCH {\"c0\":107}").unwrap();
+    assert_eq!(
+        with_cpu(&bench, 1),
+        "@@BENCH {\"compartment\":\"b\",\"cpu\":1,\"c0\":107}"
+    );
+    let empty = report_line("b", b"BENCH {}").unwrap();
+    assert_eq!(
+        with_cpu(&empty, 2),
+        "@@BENCH {\"compartment\":\"b\",\"cpu\":2}"
+    );
+    let app = super::app::app_line("kv", &[]).unwrap();
+    assert_eq!(with_cpu(&app, 1), "@@APP compartment=kv cpu=1");
+}

@@ -10,10 +10,9 @@ use crate::port::{Frames, ImageLoader, Memory, Transcript};
 use crate::provision::{Input, Module, Paging, provision};
 use crate::world::{GateCode, World};
 use alloc::boxed::Box;
-use alloc::rc::Rc;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 use core::fmt;
 use tessera_core::image::{ImageLimits, ImagePlan};
 use tessera_core::paging::{Ept, EptpRules, Perms};
@@ -23,25 +22,25 @@ pub use memory::{BASE, FakeMemory};
 /// A transcript that keeps its lines; clones share them (one goes into the engine, the
 /// test keeps the other).
 #[derive(Debug, Default, Clone)]
-pub struct Lines(Rc<RefCell<Vec<String>>>);
+pub struct Lines(Arc<spin::Mutex<Vec<String>>>);
 
 impl Transcript for Lines {
     fn line(&mut self, args: fmt::Arguments<'_>) {
-        self.0.borrow_mut().push(alloc::format!("{args}"));
+        self.0.lock().push(alloc::format!("{args}"));
     }
 }
 
 impl Lines {
     /// Every line so far.
     pub fn all(&self) -> Vec<String> {
-        self.0.borrow().clone()
+        self.0.lock().clone()
     }
 
     /// The lines starting with `@@WORD` (followed by a space or the end of the line).
     pub fn records(&self, word: &str) -> Vec<String> {
         let prefix = alloc::format!("@@{word}");
         self.0
-            .borrow()
+            .lock()
             .iter()
             .filter(|l| {
                 l.strip_prefix(&prefix)
@@ -53,7 +52,7 @@ impl Lines {
 
     /// Whether some line is exactly `line`.
     pub fn has(&self, line: &str) -> bool {
-        self.0.borrow().iter().any(|l| l == line)
+        self.0.lock().iter().any(|l| l == line)
     }
 }
 

@@ -34,7 +34,7 @@ pub fn console_write<F: EntryFormat, M: Memory>(
     call: &Call,
 ) -> Result<u64, i64> {
     let [ptr, len, ..] = call.args;
-    let buf = read(world, call.caller, (ptr, len), nr::CONSOLE_WRITE_MAX)?;
+    let buf = read(world, call.source(), (ptr, len), nr::CONSOLE_WRITE_MAX)?;
     world
         .console_write(call.caller, &buf)
         .map_err(|_| error::OVER_BUDGET)?;
@@ -47,7 +47,7 @@ pub fn console_write<F: EntryFormat, M: Memory>(
 pub fn panic<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> After {
     let [ptr, len, ..] = call.args;
     world.console_flush(call.caller);
-    let message = match read(world, call.caller, (ptr, len), nr::CONSOLE_WRITE_MAX) {
+    let message = match read(world, call.source(), (ptr, len), nr::CONSOLE_WRITE_MAX) {
         Ok(buf) => {
             let kept = tessera_core::console::panic_text(&buf);
             // Over budget: dropped, and @@TRUNCATED says so; the stop goes on.
@@ -104,9 +104,14 @@ fn print_report<F: EntryFormat, M: Memory>(
     line: fn(&str, &[u8]) -> Result<String, ReportError>,
 ) -> Result<u64, i64> {
     let [ptr, len, ..] = call.args;
-    let buf = read(world, call.caller, (ptr, len), nr::REPORT_MAX)?;
+    let buf = read(world, call.source(), (ptr, len), nr::REPORT_MAX)?;
     let name = &world.view(call.caller).compartment.name;
-    let text = line(name, &buf).map_err(ReportError::code)?;
+    let mut text = line(name, &buf).map_err(ReportError::code)?;
+    if world.cpus() > 1 {
+        // On an SMP boot every line says which vCPU reported it (one-vCPU transcripts
+        // stay as they were).
+        text = tessera_core::report::with_cpu(&text, call.cpu);
+    }
     world
         .console_report(call.caller, &text)
         .map_err(|_| error::OVER_BUDGET)?;
@@ -127,7 +132,7 @@ pub fn register_export<F: EntryFormat, M: Memory>(
     if call.caller != call.main || view.compartment.status != Status::Ready {
         return Err(error::BAD_STATE);
     }
-    let name = read_name(world, call.caller, (ptr, len))?;
+    let name = read_name(world, call.source(), (ptr, len))?;
     let index = hc::register_export(&world.manifest, call.caller.index(), &name)?;
     let region = view.region.base..view.region.end();
     let executable = crate::guest::translate_virtual(&world.mem, &view.table, addr)
@@ -147,8 +152,8 @@ pub fn register_export<F: EntryFormat, M: Memory>(
 /// LOOKUP: `(view << 32) | index` of a compartment's export the caller may call.
 pub fn lookup<F: EntryFormat, M: Memory>(world: &World<F, M>, call: &Call) -> Result<u64, i64> {
     let [target, target_len, export, export_len] = call.args;
-    let target = read_name(world, call.caller, (target, target_len))?;
-    let export = read_name(world, call.caller, (export, export_len))?;
+    let target = read_name(world, call.source(), (target, target_len))?;
+    let export = read_name(world, call.source(), (export, export_len))?;
     hc::lookup(&world.manifest, call.caller.index(), &target, &export)
 }
 
@@ -158,7 +163,7 @@ pub fn grant<F: EntryFormat, M: Memory>(
     call: &Call,
 ) -> Result<(u64, u64, bool), i64> {
     let [ptr, len, ..] = call.args;
-    let name = read_name(world, call.caller, (ptr, len))?;
+    let name = read_name(world, call.source(), (ptr, len))?;
     let (index, access) = hc::grant(&world.manifest, call.caller.index(), &name)?;
     let grant = &world.grants[index];
     Ok((grant.gpa, grant.size, access == Access::ReadWrite))

@@ -39,20 +39,32 @@ pub struct Call {
     pub caller: ViewId,
     /// The `main` running now.
     pub main: ViewId,
+    /// The vCPU it runs on (whose root of the caller's view its buffers are read through:
+    /// its stack is per vCPU).
+    pub cpu: usize,
     /// RDI, RSI, RDX, R10.
     pub args: [u64; 4],
 }
 
-/// Handles the hypercall in `gprs.rax` made from view `caller` while `main` runs.
+impl Call {
+    /// The caller and its vCPU: where a buffer argument is read.
+    pub fn source(&self) -> (ViewId, usize) {
+        (self.caller, self.cpu)
+    }
+}
+
+/// Handles the hypercall in `gprs.rax` made from view `caller` on vCPU `cpu` while
+/// `main` runs there.
 pub fn handle<F: EntryFormat, M: Memory>(
     world: &mut World<F, M>,
-    caller: ViewId,
+    (caller, cpu): (ViewId, usize),
     main: ViewId,
     gprs: &mut Gprs,
 ) -> After {
     let call = Call {
         caller,
         main,
+        cpu,
         args: [gprs.rdi, gprs.rsi, gprs.rdx, gprs.r10],
     };
     let hypercall = match hc::admit(&world.manifest, caller.index(), gprs.rax) {
@@ -66,7 +78,9 @@ pub fn handle<F: EntryFormat, M: Memory>(
         Hypercall::ConsoleWrite => ret(gprs, handlers::console_write(world, &call)),
         Hypercall::Panic => handlers::panic(world, &call),
         Hypercall::OutOfMemory => handlers::out_of_memory(world, &call),
-        Hypercall::ExitCount => ret(gprs, Ok(world.counters.exits)),
+        // This vCPU's: a thread measuring its own calls does not count another vCPU's
+        // exits (the same as the world's total with one vCPU).
+        Hypercall::ExitCount => ret(gprs, Ok(world.exits_on(cpu))),
         Hypercall::Report => ret(gprs, handlers::report(world, &call)),
         Hypercall::AppReport => ret(gprs, handlers::app_report(world, &call)),
         Hypercall::RegisterExport => ret(gprs, handlers::register_export(world, &call)),
@@ -97,11 +111,11 @@ fn ret(gprs: &mut Gprs, value: Result<u64, i64>) -> After {
 }
 
 /// Copies a guest buffer (guest-virtual `ptr`, as the compartment addresses it)
-/// readable in `view`, at most `max` bytes: TOO_LARGE past that, BAD_POINTER if any byte
-/// cannot be read.
+/// readable in `view`'s root on vCPU `cpu`, at most `max` bytes: TOO_LARGE past that,
+/// BAD_POINTER if any byte cannot be read.
 pub fn read<F: EntryFormat, M: Memory>(
     world: &World<F, M>,
-    view: ViewId,
+    (view, cpu): (ViewId, usize),
     (ptr, len): (u64, u64),
     max: u64,
 ) -> Result<Vec<u8>, i64> {
@@ -109,7 +123,10 @@ pub fn read<F: EntryFormat, M: Memory>(
         return Err(error::TOO_LARGE);
     }
     let mut buf = alloc::vec![0u8; len as usize];
-    if crate::guest::read_virtual(&world.mem, &world.view(view).table, ptr, &mut buf) {
+    let Some(root) = world.view(view).roots.get(cpu) else {
+        return Err(error::BAD_POINTER);
+    };
+    if crate::guest::read_virtual(&world.mem, &root.table, ptr, &mut buf) {
         Ok(buf)
     } else {
         Err(error::BAD_POINTER)
@@ -120,8 +137,8 @@ pub fn read<F: EntryFormat, M: Memory>(
 /// core decides what its bytes name.
 pub fn read_name<F: EntryFormat, M: Memory>(
     world: &World<F, M>,
-    view: ViewId,
+    source: (ViewId, usize),
     arg: (u64, u64),
 ) -> Result<Vec<u8>, i64> {
-    read(world, view, arg, hc::MAX_NAME)
+    read(world, source, arg, hc::MAX_NAME)
 }

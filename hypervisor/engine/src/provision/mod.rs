@@ -149,6 +149,7 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
         resume_offset: input.gate.resume,
         shared: shared_frames,
         counters: Counters::default(),
+        threads: Vec::new(),
     };
     let exempt = load_images(&mut world, &checked, loader, input.fixture)?;
     let per = percpu::provision(&mut world, input.cpus.max(1), &input.paging.rules)?;

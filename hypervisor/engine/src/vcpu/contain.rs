@@ -50,7 +50,7 @@ impl<B: Backend> Vcpu<B> {
     /// waited for).
     pub(super) fn repair<M: Memory>(&mut self, world: &mut WorldOf<B, M>, thread: Thread) -> Flow {
         let main = thread.main;
-        let (resume, done) = settle(world, main.index());
+        let (resume, done) = settle(&mut world.on_cpu(self.cpu.vcpu()), main.index());
         for &view in &done.abandoned {
             log::info!(
                 "'{}' left an activation that can never run again: popped",

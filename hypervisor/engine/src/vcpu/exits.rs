@@ -68,7 +68,12 @@ impl<B: Backend> Vcpu<B> {
         current: ViewId,
         len: u64,
     ) -> Option<Flow> {
-        match hypercall::handle(world, current, thread.main, &mut self.state.gprs) {
+        match hypercall::handle(
+            world,
+            (current, self.cpu.vcpu()),
+            thread.main,
+            &mut self.state.gprs,
+        ) {
             After::Resume => {
                 self.skip(len);
                 None

@@ -13,7 +13,7 @@ mod vmfunc;
 use crate::backend::{Backend, Fields, GuestState};
 use crate::ids::ViewId;
 use crate::port::Memory;
-use crate::world::{Status, World};
+use crate::world::{Hold, Status, World};
 use alloc::string::String;
 use tessera_core::watchdog::{Verdict, Watchdog};
 
@@ -65,31 +65,43 @@ impl<B: Backend> Vcpu<B> {
         &self.dog
     }
 
-    /// Runs every compartment's `main` that is ready, in order. `Err` is an L1 failure
-    /// (the boot fails).
-    pub fn run_all<M: Memory>(&mut self, world: &mut WorldOf<B, M>) -> Result<(), String> {
-        for main in world.ids() {
-            let ready = |w: &WorldOf<B, M>| w.view(main).compartment.status == Status::Ready;
-            let mut run = ready(world);
+    /// Runs every compartment's `main` that is ready and placed on this vCPU (manifest
+    /// `cpu`), in manifest order. `Err` is an L1 failure (the boot fails). `world` is
+    /// the world itself (one vCPU) or the lock every vCPU shares ([`crate::world::Shared`]).
+    pub fn run_all<W: Hold<Format = B::Format>>(&mut self, world: &mut W) -> Result<(), String>
+    where
+        B::Format: Copy,
+    {
+        let k = self.cpu.vcpu();
+        let count = world.read(|w| w.views.len());
+        for main in (0..count as u16).map(ViewId) {
+            let ready = |w: &WorldOf<B, W::Mem>| {
+                w.view(main).compartment.status == Status::Ready && w.runs_on(main, k)
+            };
+            let mut run = world.read(ready);
             while run {
-                let restarts = world.view(main).lifecycle.restarts;
+                let restarts = world.read(|w| w.view(main).lifecycle.restarts);
                 self.run_main(world, main)?;
                 // Again if its `main` faulted and it was restarted (`max_restarts` bounds
                 // the loop); an aborted `main` stays Ready but is over.
-                run = ready(world) && world.view(main).lifecycle.restarts > restarts;
+                run = world.read(|w| ready(w) && w.view(main).lifecycle.restarts > restarts);
             }
         }
         Ok(())
     }
 
     /// Runs `main`'s compartment from its entry point until its `main` is over.
-    pub fn run_main<M: Memory>(
+    pub fn run_main<W: Hold<Format = B::Format>>(
         &mut self,
-        world: &mut WorldOf<B, M>,
+        world: &mut W,
         main: ViewId,
-    ) -> Result<(), String> {
-        self.start(world, main)?;
+    ) -> Result<(), String>
+    where
+        B::Format: Copy,
+    {
+        world.with(|w| self.start(w, main))?;
         while self.step(world, main)? != Some(Flow::MainOver) {}
+        world.with(|w| w.set_running(self.cpu.vcpu(), None));
         Ok(())
     }
 
@@ -104,7 +116,9 @@ impl<B: Backend> Vcpu<B> {
             .view(main)
             .start()
             .ok_or_else(|| alloc::format!("'{}' has no image to start", world.view(main).name()))?;
-        world.reset_stacks();
+        let k = self.cpu.vcpu();
+        world.reset_stacks_on(k);
+        world.set_running(k, Some(main));
         // The memo holds entries checked against this world's rules only.
         self.accepted.fill(0);
         self.state = GuestState::default();
@@ -120,26 +134,40 @@ impl<B: Backend> Vcpu<B> {
 
     /// Enters the guest once and handles the exit: `Some` when the thread broke (and
     /// was repaired, or `main` is over). The watchdog's timer is armed for the next entry
-    /// once the exit is handled (by [`Vcpu::start`] for the first).
-    pub fn step<M: Memory>(
+    /// once the exit is handled (by [`Vcpu::start`] for the first). The world is held
+    /// only while an exit is handled, never while the guest runs.
+    pub fn step<W: Hold<Format = B::Format>>(
         &mut self,
-        world: &mut WorldOf<B, M>,
+        world: &mut W,
         main: ViewId,
-    ) -> Result<Option<Flow>, String> {
+    ) -> Result<Option<Flow>, String>
+    where
+        B::Format: Copy,
+    {
         let mut lent = fast::Lent {
             cpu: self.cpu.vcpu(),
-            world,
+            world: &mut *world,
             accepted: &self.accepted,
             dog: &self.dog,
         };
         // Switches the fast path made inside `run` were counted there; this is the next
         // exit.
         let exit = self.cpu.run(&mut self.state, &mut lent)?;
+        world.with(|w| self.handle(w, main, exit))
+    }
+
+    /// Handles one exit of thread `main` on this vCPU.
+    fn handle<M: Memory>(
+        &mut self,
+        world: &mut WorldOf<B, M>,
+        main: ViewId,
+        exit: crate::backend::Exit,
+    ) -> Result<Option<Flow>, String> {
         let thread = Thread {
             main,
             now: self.cpu.now(),
         };
-        world.counters.exits += 1;
+        world.count_exit_on(self.cpu.vcpu());
         let current = self.cpu.current_view();
         if current.index() >= world.views.len() {
             return Err(alloc::format!(
@@ -163,7 +191,8 @@ impl<B: Backend> Vcpu<B> {
         if let Some(flow) = flow {
             // The thread was repaired: frames of stopped views may have left it.
             let cpu = &self.cpu;
-            world.restart_ready((main, flow == Flow::MainOver), &|| cpu.now())?;
+            let thread = (cpu.vcpu(), main, flow == Flow::MainOver);
+            world.restart_ready(thread, &|| cpu.now())?;
         }
         self.cpu.arm_watchdog(self.dog.timer(self.cpu.now()));
         Ok(flow)
@@ -186,7 +215,7 @@ impl<B: Backend> Vcpu<B> {
         // own frames only chooses its own budget (the `main`'s, or an export's).
         let at_base = self.dog.period_over(thread.now)
             && current == thread.main
-            && world.depth_of(current) <= 1;
+            && world.depth_on(self.cpu.vcpu(), current) <= 1;
         match self.dog.check(thread.now, current.index(), at_base) {
             Verdict::Continue => (None, false),
             Verdict::Trap => {

@@ -92,19 +92,26 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         self.set_info_word(view, info::FAILED, refusal);
     }
 
-    /// Restarts every compartment waiting for it whose frames are off the call chain:
-    /// all of them when the running `main` is over (`main_over`), else those other than
-    /// `main` with an empty call stack on every vCPU. `now` reads the TSC (what a restart took is in
-    /// its `@@RESTART` line). `Err` is an L1 bug (a pristine copy changed).
+    /// Restarts every compartment waiting for it that is off every thread of control.
+    /// On vCPU `cpu`, whose thread just broke or ended: all of them once its `main` is
+    /// over (`main_over`), else those other than its `main` with no frame there. On
+    /// every other vCPU: no frame there and not the `main` it runs. `now` reads the TSC
+    /// (what a restart took is in its `@@RESTART` line). `Err` is an L1 bug (a pristine
+    /// copy changed).
     pub fn restart_ready(
         &mut self,
-        (main, main_over): (ViewId, bool),
+        (cpu, main, main_over): (usize, ViewId, bool),
         now: &dyn Fn() -> u64,
     ) -> Result<(), String> {
         for id in self.ids() {
-            let idle = (0..self.cpus()).all(|cpu| self.depth_on(cpu, id) == 0);
-            let ready = main_over || (id != main && idle);
-            if ready && self.view(id).lifecycle.pending.is_some() {
+            if self.view(id).lifecycle.pending.is_none() {
+                continue;
+            }
+            let here = main_over || (id != main && self.depth_on(cpu, id) == 0);
+            let elsewhere = (0..self.cpus())
+                .filter(|&j| j != cpu)
+                .all(|j| self.depth_on(j, id) == 0 && self.running_on(j) != Some(id));
+            if here && elsewhere {
                 let done = self.restart(id, now)?;
                 log::debug!("restarted {}: {} dirty page(s)", done.view, done.dirty);
             }

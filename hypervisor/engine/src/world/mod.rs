@@ -8,11 +8,15 @@
 //! (`tessera_core::vmfunc`), which decides emulated switches with the same list and rules
 //! as the hardware; the backends map `ViewId`s to whatever their CPU loads.
 
+mod hold;
 mod lifecycle;
 mod pages;
+mod threads;
 mod view;
 
+pub use hold::{Hold, Shared};
 pub use lifecycle::{Lifecycle, Pristine, Restarted};
+pub use threads::{OnCpu, ThreadState};
 pub use view::{Compartment, Image, Root, Status, View, ViewPages};
 
 use crate::ids::ViewId;
@@ -94,6 +98,8 @@ pub struct World<F: EntryFormat, M: Memory> {
     /// Pages every view maps (guest page tables, GDT, gate code, `int3` slot pages).
     pub shared: Vec<Frames>,
     pub counters: Counters,
+    /// Each vCPU's thread, by vCPU index (empty until one starts).
+    pub threads: Vec<ThreadState>,
 }
 
 impl<F: EntryFormat, M: Memory> core::fmt::Debug for World<F, M> {

@@ -7,7 +7,6 @@ use super::World;
 use crate::ids::ViewId;
 use crate::port::Memory;
 use tessera_abi::gate::{info, state};
-use tessera_core::contain::CallStacks;
 use tessera_core::paging::EntryFormat;
 use tessera_core::protocol::{Decision, Message, ReceiverPages, receive};
 
@@ -56,16 +55,6 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         self.mem.write_u64(page + (offset & 0xFF8), value);
     }
 
-    /// Empties every view's call stack on vCPU 0: a new `main` there starts a new thread
-    /// of control (the other vCPUs' threads are not its). A call arriving while a view is
-    /// idle starts on its stack top (`state::IDLE_RSP`); the gate normalises segments to
-    /// `state::DATA_SELECTOR`.
-    pub fn reset_stacks(&mut self) {
-        for view in self.ids() {
-            self.reset_stack_on(0, view);
-        }
-    }
-
     /// Empties `view`'s call stack on every vCPU and sets the words L1 gives its gate
     /// (at provisioning, and after a restart zeroed its state pages).
     pub fn reset_stack(&mut self, view: ViewId) {
@@ -96,11 +85,6 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
                 o + self.state_word_on(cpu, view, state::CALLS_OUT),
             )
         })
-    }
-
-    /// Frames on `view`'s call stack on vCPU 0.
-    pub fn depth_of(&self, view: ViewId) -> usize {
-        self.depth_on(0, view)
     }
 
     /// Frames on `view`'s call stack on vCPU `cpu`.
@@ -194,33 +178,5 @@ impl ReceiverPages for GatePages<'_> {
         // TAGS[DEPTH - 1], as the gate indexes it (DEPTH 0 reads the sentinel).
         let depth = self.state(state::DEPTH);
         self.state((state::TAGS - 8).wrapping_add(depth.wrapping_mul(8)) & 0xFF8)
-    }
-}
-
-/// vCPU 0's thread (the one the run loop drives until the APs run mains).
-impl<F: EntryFormat, M: Memory> CallStacks for World<F, M> {
-    fn views(&self) -> usize {
-        self.views.len()
-    }
-
-    fn depth(&self, view: usize) -> usize {
-        self.depth_on(0, ViewId(view as u16))
-    }
-
-    fn tag(&self, view: usize, index: usize) -> u64 {
-        self.state_word(ViewId(view as u16), state::TAGS + 8 * index as u64)
-    }
-
-    fn rsp(&self, view: usize, index: usize) -> u64 {
-        self.state_word(ViewId(view as u16), state::RSPS + 8 * index as u64)
-    }
-
-    fn stopped(&self, view: usize) -> bool {
-        self.views[view].compartment.stopped()
-    }
-
-    fn truncate(&mut self, view: usize, len: usize) {
-        let id = ViewId(view as u16);
-        self.set_state_word(id, state::DEPTH, len as u64);
     }
 }

@@ -9,9 +9,10 @@
 //! lost). Once an AP is in VMX root operation INIT is blocked (SDM 3C §24.8), so this is
 //! the only way to reach it again.
 //!
-//! NMIs go only to parked APs: no CPU running a guest gets one yet (without VMX "NMI
-//! exiting" or the SVM NMI intercept the guest's IDT would take it); the stop barrier of
-//! docs/gates.md "Faults, stops and restarts across vCPUs" turns those on first.
+//! NMIs are sent only to wake parked APs. A resent one may still arrive after the AP took
+//! its job and entered its guest: VMX "NMI exiting" (always on) and the SVM NMI
+//! intercept make it an exit L1 resumes from (core's `VmExit::Interrupt`), never an
+//! event in the guest, so no compartment is stopped for it.
 
 use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};
 use crate::{cpu, lapic};
@@ -63,22 +64,37 @@ pub enum NotRun {
 /// The NMI handler (IDT vector 2): counts the NMI on this CPU; the interrupted code (a
 /// parked AP's `HLT` loop) goes on and reads its mailbox.
 pub fn on_nmi() {
-    if let Some(cpu) = this_cpu() {
+    if let Some(cpu) = super::this_cpu() {
         NMIS.of(cpu).fetch_add(1, Ordering::Relaxed);
     }
-}
-
-/// This CPU's index, from its local APIC ID (`None` before bring-up recorded it).
-fn this_cpu() -> Option<CpuIndex> {
-    let apic = lapic::id()?;
-    (0..MAX_CPUS)
-        .filter_map(CpuIndex::new)
-        .find(|&k| super::apic_of(k) == Some(apic))
 }
 
 /// Runs `job` on parked AP `cpu` (APIC ID `apic`) and returns its result, waiting at
 /// most `ticks` TSC ticks for it to finish once taken.
 pub fn run_on(cpu: CpuIndex, apic: u32, job: Job, ticks: u64) -> Result<u64, NotRun> {
+    let seq = post(cpu, apic, job)?;
+    let mailbox = MAILBOX.of(cpu);
+    if super::wait(ticks, || mailbox.finished.load(Ordering::Acquire) == seq) {
+        Ok(mailbox.result.load(Ordering::Relaxed))
+    } else {
+        Err(NotRun::Unfinished)
+    }
+}
+
+/// Waits, without a limit, for the job [`post`] gave sequence number `seq` on `cpu` to
+/// finish, and returns its result (a vCPU's run is bounded by its watchdog, or by
+/// nothing, as on the boot CPU).
+pub fn join(cpu: CpuIndex, seq: u64) -> u64 {
+    let mailbox = MAILBOX.of(cpu);
+    while mailbox.finished.load(Ordering::Acquire) != seq {
+        core::hint::spin_loop();
+    }
+    mailbox.result.load(Ordering::Relaxed)
+}
+
+/// Posts `job` to parked AP `cpu` (APIC ID `apic`) and wakes it; returns once the AP
+/// took it, with the job's sequence number (for [`join`]).
+pub fn post(cpu: CpuIndex, apic: u32, job: Job) -> Result<u64, NotRun> {
     let mailbox = MAILBOX.of(cpu);
     *mailbox.job.lock() = Some(job);
     let seq = mailbox.posted.load(Ordering::Relaxed) + 1;
@@ -93,11 +109,7 @@ pub fn run_on(cpu: CpuIndex, apic: u32, job: Job, ticks: u64) -> Result<u64, Not
         sent += 1;
         super::wait(RESEND_AFTER, taken);
     }
-    if super::wait(ticks, || mailbox.finished.load(Ordering::Acquire) == seq) {
-        Ok(mailbox.result.load(Ordering::Relaxed))
-    } else {
-        Err(NotRun::Unfinished)
-    }
+    Ok(seq)
 }
 
 /// A parked AP's loop: run what its mailbox holds, else sleep until an NMI.

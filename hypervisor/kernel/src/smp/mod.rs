@@ -13,9 +13,11 @@
 
 mod mailbox;
 mod trampoline;
+mod vcpus;
 mod virt;
 
 pub use mailbox::on_nmi;
+pub use vcpus::{Build, run as run_vcpus};
 
 use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};
 use crate::phys::PhysMemory;
@@ -50,6 +52,14 @@ const FIRST_JOB_TICKS: u64 = 1 << 28;
 /// CPU `cpu`'s local APIC ID, once the boot CPU has started it.
 fn apic_of(cpu: CpuIndex) -> Option<u32> {
     Some(APIC.of(cpu).load(Ordering::Acquire)).filter(|&a| a != u32::MAX)
+}
+
+/// This CPU's index, from its local APIC ID (`None` before bring-up recorded it).
+pub fn this_cpu() -> Option<CpuIndex> {
+    let apic = lapic::id()?;
+    (0..MAX_CPUS)
+        .filter_map(CpuIndex::new)
+        .find(|&k| apic_of(k) == Some(apic))
 }
 
 fn cpu_line(index: usize, apic: u32, state: &str) {

@@ -33,6 +33,8 @@ pub struct SvmCpu {
     pub(super) rate: crate::lapic::Rate,
     /// Local-APIC timer count for the next VMRUN.
     pub(super) watchdog: u32,
+    /// The CPU it runs on, whose vCPU it is (vCPU k on CPU k; its local APIC times it).
+    pub(super) index: crate::percpu::CpuIndex,
     /// The VMCB, host-save area and permission maps, owned while the CPU uses them.
     pub(super) _owned: Vec<Frames>,
 }
@@ -89,11 +91,11 @@ impl SvmCpu {
         v.set::<u64>(state::RAX, state.gprs.rax);
         v.set::<u8>(control::TLB_CONTROL, u8::from(self.flush));
         self.flush = false;
-        crate::lapic::arm(self.watchdog);
+        crate::lapic::arm(self.index, self.watchdog);
         // SAFETY: the VMCB intercepts every sensitive instruction, runs on nested page
         // tables L1 built, with a non-zero ASID; SVME and VM_HSAVE_PA were set up.
         unsafe { super::run::vmrun(&mut state.gprs, v.pa()) };
-        crate::lapic::arm(0);
+        crate::lapic::arm(self.index, 0);
         state.entered();
         state.gprs.rax = v.get::<u64>(state::RAX);
         let raw = RawExit {
@@ -109,7 +111,7 @@ impl SvmCpu {
             raw.info2
         );
         let mut exit = decode(&raw);
-        if exit == VmExit::Interrupt && crate::lapic::take_pending() {
+        if exit == VmExit::Interrupt && crate::lapic::take_pending(self.index) {
             exit = VmExit::Watchdog;
         }
         let reason = if exit == VmExit::Watchdog {
@@ -270,6 +272,10 @@ impl Backend for SvmCpu {
 
     fn now(&self) -> u64 {
         crate::cpu::rdtsc()
+    }
+
+    fn vcpu(&self) -> usize {
+        self.index.get()
     }
 
     fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4] {

@@ -101,7 +101,12 @@ pub unsafe fn enable_on_this_cpu(hsave: u64) -> Result<(), String> {
 
 /// Enables SVM and builds the VMCB for views already built, whose nested tables
 /// `pointers` (EPTP form, by view) root.
-pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Result<SvmCpu, String> {
+pub fn backend(
+    caps: &SvmCaps,
+    mem: &mut PhysMemory,
+    pointers: Vec<u64>,
+    cpu: crate::percpu::CpuIndex,
+) -> Result<SvmCpu, String> {
     if caps.svm_disabled_by_vm_cr {
         return Err("SVM is disabled by the firmware (VM_CR.SVMDIS)".into());
     }
@@ -159,6 +164,27 @@ pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Resu
     // One ASID per view (ASID 0 is the host's) where there are enough; else one shared
     // ASID and a TLB flush on every switch.
     let asid_per_view = (pointers.len() as u64) < u64::from(caps.asids);
+    if cpu == crate::percpu::CpuIndex::BOOT {
+        // Once per boot: every CPU has the same SVM (the APs' backends decide the same).
+        report_asids(caps, asid_per_view);
+    }
+    Ok(SvmCpu {
+        vmcb,
+        pointers,
+        asid_per_view,
+        current: (ViewId(0), 0),
+        flush: false,
+        // Budgets are in TSC ticks, like VMX's preemption timer; the APIC timer runs at
+        // its own rate, measured against the TSC once.
+        rate: crate::lapic::Rate::measure(),
+        watchdog: u32::MAX,
+        index: cpu,
+        _owned: owned,
+    })
+}
+
+/// Says how views get their ASIDs (`@@SVM tlb=`).
+fn report_asids(caps: &SvmCaps, asid_per_view: bool) {
     log::info!(
         "SVM: revision {}, {} ASIDs: {}",
         caps.revision,
@@ -177,18 +203,6 @@ pub fn backend(caps: &SvmCaps, mem: &mut PhysMemory, pointers: Vec<u64>) -> Resu
             "flush"
         }
     );
-    Ok(SvmCpu {
-        vmcb,
-        pointers,
-        asid_per_view,
-        current: (ViewId(0), 0),
-        flush: false,
-        // Budgets are in TSC ticks, like VMX's preemption timer; the APIC timer runs at
-        // its own rate, measured against the TSC once.
-        rate: crate::lapic::Rate::measure(),
-        watchdog: u32::MAX,
-        _owned: owned,
-    })
 }
 
 /// Guest state of a fresh compartment start (the same L2 environment as on VMX).

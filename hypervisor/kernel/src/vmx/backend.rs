@@ -45,6 +45,8 @@ pub struct VmxCpu {
     pub(super) loaded_tables: Loaded,
     /// The hardware EPTP list (what VMFUNC reads by address).
     pub(super) list: crate::phys::OwnedPage,
+    /// The CPU it runs on, whose vCPU it is (vCPU k on CPU k).
+    pub(super) index: crate::percpu::CpuIndex,
     /// The VMCS region, owned while the CPU uses it.
     pub(super) _owned: Vec<Frames>,
 }
@@ -355,6 +357,10 @@ impl Backend for VmxCpu {
 
     fn now(&self) -> u64 {
         crate::cpu::rdtsc()
+    }
+
+    fn vcpu(&self) -> usize {
+        self.index.get()
     }
 
     fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4] {

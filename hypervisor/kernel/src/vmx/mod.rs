@@ -126,7 +126,7 @@ pub fn backend(
     caps: &VmxCaps,
     mem: &mut PhysMemory,
     (list, pointers): (&[u64; 512], alloc::vec::Vec<u64>),
-    force_emulation: bool,
+    (force_emulation, cpu): (bool, crate::percpu::CpuIndex),
 ) -> Result<backend::VmxCpu, alloc::string::String> {
     use tessera_core::vmx::controls::{self, Request};
     use tessera_core::vmx::fields;
@@ -138,7 +138,14 @@ pub fn backend(
         },
     )
     .map_err(|e| alloc::format!("{e}"))?;
-    log::info!(
+    let log_level = if cpu == crate::percpu::CpuIndex::BOOT {
+        log::Level::Info
+    } else {
+        // Every AP computes the same controls from the same capabilities.
+        log::Level::Debug
+    };
+    log::log!(
+        log_level,
         "VMX controls: pin {:#x} proc {:#x} proc2 {:#x} exit {:#x} entry {:#x} (vpid {}, preemption timer {}, VM functions {})",
         ctl.pin.bits(),
         ctl.primary.bits(),
@@ -149,7 +156,8 @@ pub fn backend(
         ctl.preemption_timer,
         ctl.vm_functions
     );
-    log::info!(
+    log::log!(
+        log_level,
         "view switching: {}",
         if ctl.vm_functions {
             "hardware (VMFUNC leaf 0 with the EPTP list, no VM exit)"
@@ -165,7 +173,7 @@ pub fn backend(
     }
     let region = mem.frame().ok_or("no-memory-for-vmcs")?;
     mem.write_u64(region.start(), caps.basic.revision_id.into());
-    let vmcs = vmcs::Vmcs::new(region.start(), &ctl)
+    let vmcs = vmcs::Vmcs::new(region.start(), &ctl, cpu)
         .map_err(|e| alloc::format!("vmcs-setup-failed error={e}"))?;
     log::debug!("VMCS at {:#x}", vmcs.region);
     let list_page = mem.owned_page().ok_or("no-memory-for-eptp-list")?;
@@ -190,6 +198,7 @@ pub fn backend(
         pointers,
         loaded_tables: tessera_engine::backend::Loaded::View(tessera_engine::ids::ViewId(0)),
         list: list_page,
+        index: cpu,
         _owned: alloc::vec![region],
     };
     cpu.write_list(list);

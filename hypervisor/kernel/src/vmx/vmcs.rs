@@ -4,6 +4,7 @@
 
 use super::instr::{self, VmFail, vmwrite};
 use crate::cpu::{Cr, rdmsr_safe, read_cr, read_cr3};
+use crate::percpu::CpuIndex;
 use tessera_core::caps::VmxCaps;
 use tessera_core::efer::Efer;
 use tessera_core::guest::{self, access_rights as ar};
@@ -46,8 +47,8 @@ fn write(field: u32, value: u64) -> Result<(), VmFail> {
 impl Vmcs {
     /// VMCLEAR + VMPTRLD on `region` (a zeroed frame owned for the rest of the run, its
     /// first word already the revision identifier, SDM 3C §25.2), then every control and
-    /// host-state field.
-    pub fn new(region: u64, controls: &Controls) -> Result<Self, VmFail> {
+    /// host-state field describing CPU `cpu` (the one executing this: its GDT and TSS).
+    pub fn new(region: u64, controls: &Controls, cpu: CpuIndex) -> Result<Self, VmFail> {
         // SAFETY: an owned, aligned page holding the revision identifier (the caller).
         unsafe { instr::vmclear(region)? };
         // SAFETY: as above.
@@ -57,7 +58,7 @@ impl Vmcs {
             launched: false,
         };
         vmcs.write_controls(controls)?;
-        vmcs.write_host_state()?;
+        vmcs.write_host_state(cpu)?;
         Ok(vmcs)
     }
 
@@ -87,7 +88,7 @@ impl Vmcs {
         Ok(())
     }
 
-    fn write_host_state(&self) -> Result<(), VmFail> {
+    fn write_host_state(&self, cpu: CpuIndex) -> Result<(), VmFail> {
         write(HOST_CR0, read_cr(Cr::Cr0))?;
         write(HOST_CR3, read_cr3())?;
         write(HOST_CR4, read_cr(Cr::Cr4))?;
@@ -100,8 +101,8 @@ impl Vmcs {
         write(HOST_TR_SELECTOR, crate::gdt::TSS_SELECTOR.into())?;
         write(HOST_FS_BASE, 0)?;
         write(HOST_GS_BASE, 0)?;
-        write(HOST_TR_BASE, crate::gdt::tss_base())?;
-        write(HOST_GDTR_BASE, crate::gdt::gdt_base())?;
+        write(HOST_TR_BASE, crate::gdt::tss_base(cpu))?;
+        write(HOST_GDTR_BASE, crate::gdt::gdt_base(cpu))?;
         write(HOST_IDTR_BASE, crate::idt::base())?;
         write(HOST_SYSENTER_CS, 0)?;
         write(HOST_SYSENTER_ESP, 0)?;

@@ -81,8 +81,9 @@ macro_rules! for_each_hypercall {
                 args: [ptr: Rdi, len: Rsi],
                 results: [result: Rax],
             }
-            /// Returns the hypervisor's VM-exit counter: every VM exit of every compartment
-            /// since boot. **A side channel, kept on purpose**: the count is global, so a
+            /// Returns the hypervisor's VM-exit counter of the calling vCPU: every VM exit
+            /// of every compartment on that vCPU since boot (with one vCPU, every exit).
+            /// **A side channel, kept on purpose**: the count spans compartments, so a
             /// compartment that reads it twice learns how many exits the others caused in
             /// between (for example whether a callee took a slow path that exits). The
             /// benchmarks need the global count (an emulated switch's exits happen in the
