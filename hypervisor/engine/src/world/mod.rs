@@ -9,6 +9,7 @@
 //! as the hardware; the backends map `ViewId`s to whatever their CPU loads.
 
 mod lifecycle;
+mod owner;
 mod pages;
 mod view;
 
