@@ -42,6 +42,10 @@ pub enum CallError {
     /// (manifest `restart = "on-fault"`) once the call chain that ran in it has been
     /// answered: try again later (after this compartment's own pending calls returned).
     Restarting,
+    /// The callee is serial (manifest `concurrency = "serial"`, the default) and busy on
+    /// another vCPU: it has an activation there, or its `main` runs there. Its gate
+    /// refused the call and changed nothing: retry later.
+    Busy,
     /// LOOKUP failed with another hypercall error (e.g. the hypercall is not allowed).
     Lookup(Error),
     /// The gate returned a status this SDK does not know (a newer ABI).
@@ -70,6 +74,7 @@ impl CallError {
             status::TOO_DEEP => Some(Self::TooDeep),
             status::REFUSED => Some(Self::Refused),
             status::RESTARTING => Some(Self::Restarting),
+            status::BUSY => Some(Self::Busy),
             other => Some(Self::UnknownStatus(other)),
         }
     }
@@ -84,6 +89,7 @@ impl fmt::Display for CallError {
             Self::TooDeep => f.write_str("call stack too deep"),
             Self::Refused => f.write_str("refused by the callee's gate"),
             Self::Restarting => f.write_str("callee restarting"),
+            Self::Busy => f.write_str("the callee is serial and busy on another vCPU; retry later"),
             Self::Lookup(e) => write!(f, "lookup failed: {e}"),
             Self::UnknownStatus(s) => write!(f, "unknown gate status {s}"),
             Self::TooLarge => f.write_str("arguments too large for the call buffer"),

@@ -279,7 +279,8 @@ pub fn line_index(outcome: &BootOutcome, pred: impl Fn(&str) -> bool) -> Option<
 /// What is wrong with how the compartments of `d` ended in `outcome`, each against its
 /// `expect` (default exit 0): the `@@EXIT code=`, `@@FAULT kind=` or `@@REJECT` line it
 /// needs (for `reject:PROBLEM`, with `problem=PROBLEM` and the details that problem
-/// carries: `offset=` for `vmfunc-bytes`, `needed=` for `out-of-memory`, `image_abi=` and
+/// carries: `offset=` for `vmfunc-bytes`, `needed=` for `out-of-memory`, `cpu=` and
+/// `cpus=` for `cpu`, `image_abi=` and
 /// `hypervisor_abi=` for `abi-version`), and `@@RESULT pass`. Empty when all is as
 /// declared.
 pub fn declared_outcome_problems(d: &Declaration, outcome: &BootOutcome) -> Vec<String> {
@@ -442,6 +443,7 @@ pub fn reject_details(problem: &str) -> &'static [&'static str] {
     match problem {
         "vmfunc-bytes" => &["offset"],
         "out-of-memory" => &["needed"],
+        "cpu" => &["cpu", "cpus"],
         "relocation-in-code" => &["relocation", "offset"],
         "abi-version" => &["image_abi", "hypervisor_abi"],
         _ => &[],

@@ -6,8 +6,8 @@ use proptest::prelude::*;
 use std::collections::BTreeSet;
 use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
-    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_MAX_RESTARTS, DataDecl,
-    GrantDecl, Hypercall, HypercallSet, MAX_CONSOLE, MAX_HEAP, MAX_MAX_DEPTH, MAX_STACK,
+    Access, CompartmentDecl, Concurrency, DEFAULT_CONSOLE, DEFAULT_MAX_DEPTH, DEFAULT_MAX_RESTARTS,
+    DataDecl, GrantDecl, Hypercall, HypercallSet, MAX_CONSOLE, MAX_HEAP, MAX_MAX_DEPTH, MAX_STACK,
     MAX_WATCHDOG, MIN_WATCHDOG, Manifest, RESERVED_NAMES, Restart,
 };
 
@@ -133,6 +133,13 @@ fn build(names: &[String], decls: Vec<Decl>, grants: Vec<Grant>) -> Manifest {
                 },
                 // Default (4096) and not, without another strategy.
                 call_buffer: (stack / 4096 % 4 + 1) * 4096,
+                // Both, and vCPUs 0 (the default) to 15, derived likewise.
+                concurrency: if heap / 4096 % 2 == 0 {
+                    Concurrency::Serial
+                } else {
+                    Concurrency::Parallel
+                },
+                cpu: (heap / 4096 % 16) as u32,
             },
         )
         .collect();

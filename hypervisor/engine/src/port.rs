@@ -76,6 +76,10 @@ pub trait Memory: TableMemory {
     fn read_u64(&self, pa: u64) -> u64;
     /// Writes the u64 at `pa` (8-byte aligned, in memory L1 manages) with one access.
     fn write_u64(&mut self, pa: u64, value: u64);
+    /// Atomically (`lock cmpxchg`, as a gate on another vCPU does to the same word):
+    /// if the u64 at `pa` (8-byte aligned, in memory L1 manages) is `current`, writes
+    /// `new` and returns `Ok(current)`; else returns `Err(the value found)`.
+    fn compare_exchange_u64(&mut self, pa: u64, current: u64, new: u64) -> Result<u64, u64>;
 
     /// One fresh zeroed frame.
     fn frame(&mut self) -> Option<Frames> {

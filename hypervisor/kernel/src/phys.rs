@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::ops::Range;
+use core::sync::atomic::Ordering;
 use tessera_core::frames::FrameAllocator;
 use tessera_core::paging::{PagingError, TableMemory};
 use tessera_engine::port::{Frames, Memory, PAGE};
@@ -224,5 +225,15 @@ impl Memory for PhysMemory {
         assert_eq!(pa % 8, 0, "L1 bug: unaligned u64 at {pa:#x}");
         // SAFETY: as in `read_u64`; one volatile write.
         unsafe { (pa as *mut u64).write_volatile(value) }
+    }
+
+    fn compare_exchange_u64(&mut self, pa: u64, current: u64, new: u64) -> Result<u64, u64> {
+        self.check(pa, 8);
+        assert_eq!(pa % 8, 0, "L1 bug: unaligned u64 at {pa:#x}");
+        // SAFETY: 8 aligned bytes of memory L1 manages (checked), identity-mapped; the
+        // guest (a gate on another vCPU) reaches this word only with atomic `lock
+        // cmpxchg` or aligned 8-byte moves, which an AtomicU64 access agrees with.
+        let word = unsafe { core::sync::atomic::AtomicU64::from_ptr(pa as *mut u64) };
+        word.compare_exchange(current, new, Ordering::SeqCst, Ordering::SeqCst)
     }
 }

@@ -191,6 +191,10 @@ pub mod gate {
         /// `restart = "on-fault"`), but cannot yet: a call chain still passes through it.
         /// Try again once the call that was running in it has been answered.
         pub const RESTARTING: u64 = 6;
+        /// The callee is serial (manifest `concurrency = "serial"`) and has an activation,
+        /// or its running `main`, on another vCPU: its gate refused the call and changed
+        /// nothing. Retry later.
+        pub const BUSY: u64 = 7;
 
         /// Every status: (value, name, meaning). One table for the SDK, docs and tools.
         pub const TABLE: &[(u64, &str, &str)] = &[
@@ -224,6 +228,11 @@ pub mod gate {
                 RESTARTING,
                 "restarting",
                 "the callee faulted and is waiting to be restarted",
+            ),
+            (
+                BUSY,
+                "busy",
+                "the callee is serial and busy on another vCPU",
             ),
         ];
     }
@@ -281,8 +290,28 @@ pub mod gate {
         /// u64 × EXPORT_COUNT: export addresses; 0 = not registered yet.
         pub const EXPORTS: u64 = 128;
         /// Most exports a view can have (the export table ends where the words at the end
-        /// of the page begin, the lowest of which is [`CPUS`]).
-        pub const MAX_EXPORTS: u64 = (CPUS - EXPORTS) / 8;
+        /// of the page begin, the lowest of which is [`CLAIM_BELOW`]).
+        pub const MAX_EXPORTS: u64 = (CLAIM_BELOW - EXPORTS) / 8;
+        /// u64, the gate's form of [`CONCURRENCY`]: its gate claims the shared page's
+        /// [`OWNER`](super::shared::OWNER) for a call accepted while the state page's
+        /// DEPTH is below this word, i.e. while the view has no activation on this vCPU
+        /// (DEPTH 0, or 1: its `main` waiting in a call). 2 for a serial view, 0 for a
+        /// parallel one (never), so the gate tests both with one compare. L1 writes it
+        /// with [`CONCURRENCY`]; 0 from a hypervisor older than the word.
+        pub const CLAIM_BELOW: u64 = MAIN - 8;
+        /// u64: 1 in the copy of vCPU K if this view has a `main` and its manifest places
+        /// it on vCPU K (`cpu = K`), else 0 (manifest placement; L1 writes it at load and
+        /// never changes it). 0 from a hypervisor older than the word.
+        pub const MAIN: u64 = CONCURRENCY - 8;
+        /// u64: the manifest's `concurrency`, [`SERIAL`] (the default) or [`PARALLEL`].
+        /// The gate reads [`CLAIM_BELOW`], its own form of the same fact. 0 (serial) from
+        /// a hypervisor older than the word.
+        pub const CONCURRENCY: u64 = CPUS - 8;
+        /// [`CONCURRENCY`]: its code never runs on two vCPUs at once (calls from another
+        /// vCPU while it has one there are refused with [`BUSY`](super::status::BUSY)).
+        pub const SERIAL: u64 = 0;
+        /// [`CONCURRENCY`]: its exports may run on several vCPUs at once.
+        pub const PARALLEL: u64 = 1;
         /// u64: the number of vCPUs (each with its own EPTP list); 0 from a hypervisor
         /// older than the word (one vCPU).
         pub const CPUS: u64 = CPU - 8;
@@ -398,8 +427,13 @@ pub mod gate {
     /// on every vCPU and in no other view; zero at load and after a restart.
     pub mod shared {
         /// u64: for a `serial` compartment, 0 or k+1, the vCPU that has the view on its
-        /// call chain (docs/gates.md "Manifest: `concurrency` and `cpu`"). Not used yet:
-        /// the gate's `Busy` rule is not built.
+        /// call chain (docs/gates.md "Manifest: `concurrency` and `cpu`"). The gate
+        /// claims it (`lock cmpxchg` 0 → CPU+1) for a call into a view with no
+        /// activation on this vCPU, refuses with [`BUSY`](super::status::BUSY) when
+        /// another vCPU holds it, and stores 0 when that activation returns with no
+        /// frame of the view left on this vCPU; L1 claims it for a serial `main` before
+        /// it starts and releases it when the main ends (`World::claim_owner`,
+        /// `release_owner`). Unused (0) in a parallel view.
         pub const OWNER: u64 = 0;
     }
 

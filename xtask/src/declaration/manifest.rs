@@ -24,6 +24,9 @@ impl Declaration {
             if let Some(restart) = &c.restart {
                 out.push_str(&format!(" restart={restart}"));
             }
+            if let Some(concurrency) = &c.concurrency {
+                out.push_str(&format!(" concurrency={concurrency}"));
+            }
             for (key, value) in [
                 ("max_restarts", c.max_restarts.map(u64::from)),
                 ("stack", c.stack),
@@ -32,6 +35,7 @@ impl Declaration {
                 ("max_depth", c.max_depth.map(u64::from)),
                 ("console", c.console),
                 ("call_buffer", c.call_buffer),
+                ("cpu", c.cpu.map(u64::from)),
             ] {
                 if let Some(value) = value {
                     out.push_str(&format!(" {key}={value}"));

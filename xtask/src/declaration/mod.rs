@@ -23,6 +23,9 @@
 //! max_restarts = 3                               # optional; with on-fault, default 3
 //! call_buffer = 4096       # optional; bytes of each call buffer of a `calls` edge into
 //!                          # this compartment (4096-byte multiples, at most 1 MiB)
+//! concurrency = "serial"   # optional; "serial" (default: a call from another vCPU while
+//!                          # it is busy on one is refused, Busy) or "parallel"
+//! cpu = 0                  # optional; the vCPU (0-based) that runs its `main`, default 0
 //! expect = "fault:memory"                        # optional; default exit:0
 //!                                                 # (also "reject" or "reject:PROBLEM")
 //!
@@ -144,6 +147,10 @@ pub struct CompartmentEntry {
     pub max_restarts: Option<u32>,
     /// Bytes of each call buffer into this compartment; `None`: the default (4096).
     pub call_buffer: Option<u64>,
+    /// `"serial"` or `"parallel"`; `None`: serial.
+    pub concurrency: Option<String>,
+    /// The vCPU (0-based) that runs its `main`; `None`: 0.
+    pub cpu: Option<u32>,
     /// The module's `expect=` value; `None`: exit with code 0.
     pub expect: Option<String>,
 }

@@ -2,7 +2,7 @@
 
 use super::validate::line_column;
 use super::*;
-use tessera_core::manifest::{Manifest, Restart};
+use tessera_core::manifest::{Concurrency, Manifest, Restart};
 
 const VAULT: &str = r#"
 [[compartment]]
@@ -277,6 +277,45 @@ fn restart_policies_reach_the_manifest_and_their_errors_name_the_field() {
         "{}",
         error(&alone)
     );
+}
+
+#[test]
+fn concurrency_and_cpu_reach_the_manifest_and_their_errors_name_the_field() {
+    let placed = VAULT.replace(
+        r#"calls = ["vault"]"#,
+        "calls = [\"vault\"]\nconcurrency = \"parallel\"\ncpu = 3",
+    );
+    let d = example(&placed).unwrap();
+    assert!(
+        d.manifest_text().contains(
+            "compartment client calls=vault hypercalls=exit,console,panic,lookup,grant \
+             concurrency=parallel cpu=3\n"
+        ),
+        "{}",
+        d.manifest_text()
+    );
+    let parsed = Manifest::parse(&d.manifest_text()).unwrap();
+    assert_eq!(parsed.compartments[1].concurrency, Concurrency::Parallel);
+    assert_eq!(parsed.compartments[1].cpu, 3);
+    assert_eq!(parsed.compartments[0].concurrency, Concurrency::Serial);
+    assert_eq!(parsed.compartments[0].cpu, 0);
+    for (field, value, problem) in [
+        (
+            "concurrency",
+            "\"both\"",
+            "'both' is not serial or parallel",
+        ),
+        ("cpu", "16", "16 is not from 0 to 15 (a 0-based vCPU index)"),
+    ] {
+        let bad = VAULT.replace(
+            r#"calls = ["vault"]"#,
+            &format!("calls = [\"vault\"]\n{field} = {value}"),
+        );
+        assert_eq!(
+            error(&bad),
+            format!("examples/vault/tessera.toml: compartment[1].{field}: {problem}")
+        );
+    }
 }
 
 #[test]

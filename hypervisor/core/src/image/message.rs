@@ -311,6 +311,10 @@ impl ImageProblem {
                 f,
                 "out of memory: {part} needs {needed} bytes the machine no longer has free"
             ),
+            Self::Cpu { cpu, cpus } => write!(
+                f,
+                "its manifest places its main on vCPU {cpu} (cpu = {cpu}), but there are {cpus} vCPUs"
+            ),
             _ => return None,
         })
     }

@@ -362,6 +362,9 @@ pub enum ImageProblem {
         /// Bytes asked for.
         needed: u64,
     },
+    /// Its manifest places its `main` on vCPU `cpu` (`cpu = K`), but the world is built
+    /// for `cpus` vCPUs.
+    Cpu { cpu: u32, cpus: usize },
 }
 
 /// What loading an image allocates, besides its view.

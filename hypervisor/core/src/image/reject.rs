@@ -71,6 +71,7 @@ impl ImageProblem {
             Self::NotRelocatable => "not-relocatable",
             Self::VmfuncBytes { .. } => "vmfunc-bytes",
             Self::OutOfMemory { .. } => "out-of-memory",
+            Self::Cpu { .. } => "cpu",
         }
     }
 
@@ -86,6 +87,7 @@ impl ImageProblem {
                 write!(out, " relocation={index} offset={offset:#x}")
             }
             Self::OutOfMemory { needed, .. } => write!(out, " needed={needed}"),
+            Self::Cpu { cpu, cpus } => write!(out, " cpu={cpu} cpus={cpus}"),
             Self::AbiVersion { found } => write!(
                 out,
                 " image_abi={found} hypervisor_abi={}",
@@ -148,6 +150,10 @@ mod tests {
                 needed: 0x1000_0000
             })
             .starts_with("@@REJECT module=attack problem=out-of-memory needed=268435456 message=")
+        );
+        assert!(
+            line(ImageProblem::Cpu { cpu: 3, cpus: 2 })
+                .starts_with("@@REJECT module=attack problem=cpu cpu=3 cpus=2 message=")
         );
         assert!(line(ImageProblem::NotElf).starts_with(
             "@@REJECT module=attack problem=not-elf message=module%20'attack':%20not%20an%20ELF"

@@ -1,7 +1,7 @@
 //! The pieces of a line: `key=value`, lists, byte counts and names.
 
 use super::error::shown;
-use super::{MAX_NAME_LEN, ManifestError, PAGE_SIZE, RESERVED_NAMES};
+use super::{CompartmentDecl, Concurrency, MAX_NAME_LEN, ManifestError, PAGE_SIZE, RESERVED_NAMES};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -140,4 +140,28 @@ pub(super) fn known_hypercalls() -> String {
         .filter_map(|h| h.manifest_name())
         .collect();
     names.join(", ")
+}
+
+/// `concurrency=` and `cpu=` (docs/gates.md "Manifest: `concurrency` and `cpu`").
+pub(super) fn placement(
+    decl: &mut CompartmentDecl,
+    line: usize,
+    (key, value): (&str, &str),
+) -> Result<()> {
+    if key == "concurrency" {
+        decl.concurrency = match value {
+            "serial" => Concurrency::Serial,
+            "parallel" => Concurrency::Parallel,
+            other => {
+                let problem = format!("'{}' is not serial or parallel", shown(other));
+                return Err(err(line, key, problem));
+            }
+        };
+    } else {
+        let most = crate::smp::MAX_CPUS as u64 - 1;
+        let k = count(line, key, value, (0, most), "(a 0-based vCPU index)")?;
+        // In range, so it fits.
+        decl.cpu = u32::try_from(k).unwrap_or(0);
+    }
+    Ok(())
 }

@@ -128,6 +128,45 @@ pub struct CompartmentDecl {
     /// compartment (docs/gates.md "Call buffers"), a multiple of [`PAGE_SIZE`] in
     /// `MIN_CALL_BUFFER..=MAX_CALL_BUFFER`; default [`DEFAULT_CALL_BUFFER`].
     pub call_buffer: u64,
+    /// `concurrency=`: whether its exports may run on several vCPUs at once.
+    pub concurrency: Concurrency,
+    /// `cpu=`: the vCPU (0-based) whose run loop runs its `main`, below
+    /// [`crate::smp::MAX_CPUS`]; default 0. A K at or above the number of vCPUs the
+    /// world is built for rejects the compartment at provisioning (`problem=cpu`).
+    pub cpu: u32,
+}
+
+/// Whether a compartment may run on several vCPUs at once (`concurrency=`; docs/gates.md
+/// "Manifest: `concurrency` and `cpu`").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Concurrency {
+    /// `serial` (the default): its code never runs on two vCPUs at once; a call from
+    /// another vCPU while it has an activation (or its running `main`) on one is refused
+    /// with `BUSY`.
+    #[default]
+    Serial,
+    /// `parallel`: any number of vCPUs may run its exports at once.
+    Parallel,
+}
+
+impl Concurrency {
+    /// The info page's `CONCURRENCY` word: 0 serial, 1 parallel.
+    pub fn word(self) -> u64 {
+        match self {
+            Concurrency::Serial => tessera_abi::gate::info::SERIAL,
+            Concurrency::Parallel => tessera_abi::gate::info::PARALLEL,
+        }
+    }
+
+    /// The info page's `CLAIM_BELOW` word, the gate's form of the same fact: the DEPTH
+    /// below which an accepted call claims `OWNER` (no activation on this vCPU yet: DEPTH
+    /// 0, or 1 with the view's `main` waiting), 0 (never) for a parallel view.
+    pub fn claim_below(self) -> u64 {
+        match self {
+            Concurrency::Serial => 2,
+            Concurrency::Parallel => 0,
+        }
+    }
 }
 
 /// What L1 does with a compartment it stopped for a fault (`restart=`).
@@ -158,6 +197,8 @@ impl CompartmentDecl {
             restart: Restart::Never,
             max_restarts: DEFAULT_MAX_RESTARTS,
             call_buffer: DEFAULT_CALL_BUFFER,
+            concurrency: Concurrency::Serial,
+            cpu: 0,
         }
     }
 

@@ -8,7 +8,7 @@
 use super::data::{self, DataDecl};
 use super::error::shown;
 use super::fields::{
-    bytes, check_name, compartment_name, count, err, key_value, known_hypercalls, list,
+    bytes, check_name, compartment_name, count, err, key_value, known_hypercalls, list, placement,
 };
 use super::{
     Access, CompartmentDecl, GrantDecl, HypercallSet, MAX_CALL_BUFFER, MAX_COMPARTMENTS,
@@ -147,12 +147,14 @@ fn field(decl: &mut CompartmentDecl, line: usize, (key, value): (&str, &str)) ->
         }
         "console" => decl.console = count(line, key, value, (0, MAX_CONSOLE), "bytes")?,
         "restart" | "max_restarts" => lifecycle(decl, line, (key, value))?,
+        "concurrency" | "cpu" => placement(decl, line, (key, value))?,
         _ => {
             return Err(err(
                 line,
                 key,
                 "unknown field (expected exports, calls, hypercalls, stack, heap, \
-                 watchdog, max_depth, console, call_buffer, restart or max_restarts)",
+                 watchdog, max_depth, console, call_buffer, restart, max_restarts, \
+                 concurrency or cpu)",
             ));
         }
     }

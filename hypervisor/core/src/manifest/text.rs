@@ -1,7 +1,7 @@
 //! Writing a manifest back as text (the canonical form `parse` reads).
 
 use super::{
-    Access, DEFAULT_CALL_BUFFER, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH,
+    Access, Concurrency, DEFAULT_CALL_BUFFER, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_RESTARTS, DEFAULT_STACK, HypercallSet, Manifest, Restart, VERSION,
 };
 use alloc::string::String;
@@ -47,6 +47,12 @@ pub(super) fn write(manifest: &Manifest) -> String {
             if c.max_restarts != DEFAULT_MAX_RESTARTS {
                 let _ = write!(out, " max_restarts={}", c.max_restarts);
             }
+        }
+        if c.concurrency == Concurrency::Parallel {
+            out.push_str(" concurrency=parallel");
+        }
+        if c.cpu != 0 {
+            let _ = write!(out, " cpu={}", c.cpu);
         }
         out.push('\n');
     }

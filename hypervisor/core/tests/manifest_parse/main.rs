@@ -5,9 +5,10 @@ mod helpers;
 mod limits;
 mod rejected;
 
+use tessera_abi::gate::info;
 use tessera_abi::hypercall::{self as nr, Hypercall as Call};
 use tessera_core::manifest::{
-    Access, CompartmentDecl, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH,
+    Access, CompartmentDecl, Concurrency, DEFAULT_CONSOLE, DEFAULT_HEAP, DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_RESTARTS, DEFAULT_STACK, DEFAULT_WATCHDOG, Hypercall, HypercallSet,
     MAX_COMPARTMENTS, MAX_CONSOLE, MAX_EXPORTS, MAX_HEAP, MAX_MAX_DEPTH, MAX_WATCHDOG, MIN_HEAP,
     MIN_WATCHDOG, Manifest, ManifestError, Restart,
@@ -203,6 +204,52 @@ fn messages_escape_hostile_text() {
     let long = "x".repeat(10_000);
     let e = parse_err(&format!("tessera-manifest 1\n{long}\n"));
     assert!(e.to_string().len() < 200, "{e}");
+}
+
+#[test]
+fn concurrency_defaults_to_serial_and_cpu_to_0_and_both_round_trip() {
+    let m = Manifest::parse(
+        "tessera-manifest 1\n\
+         compartment a\n\
+         compartment b concurrency=parallel cpu=15\n\
+         compartment c concurrency=serial cpu=0\n",
+    )
+    .expect("valid");
+    let [a, b, c] = &m.compartments[..] else {
+        panic!("three compartments: {m:?}");
+    };
+    assert_eq!((a.concurrency, a.cpu), (Concurrency::Serial, 0));
+    assert_eq!((b.concurrency, b.cpu), (Concurrency::Parallel, 15));
+    assert_eq!((c.concurrency, c.cpu), (Concurrency::Serial, 0));
+    assert_eq!(a.concurrency.word(), info::SERIAL);
+    assert_eq!(b.concurrency.word(), info::PARALLEL);
+    assert_eq!(
+        (a.concurrency.claim_below(), b.concurrency.claim_below()),
+        (2, 0)
+    );
+    let text = m.to_text();
+    assert!(text.contains("compartment a\n"), "{text}");
+    assert!(
+        text.contains("compartment b concurrency=parallel cpu=15\n"),
+        "{text}"
+    );
+    assert!(text.contains("compartment c\n"), "{text}");
+    for (field, problem) in [
+        (
+            "concurrency=both",
+            "manifest line 2, field concurrency: 'both' is not serial or parallel",
+        ),
+        (
+            "cpu=16",
+            "manifest line 2, field cpu: 16 is not from 0 to 15 (a 0-based vCPU index)",
+        ),
+        ("cpu=-1", "manifest line 2, field cpu: "),
+        ("cpu=1 cpu=2", "manifest line 2, field cpu: given twice"),
+    ] {
+        let e = Manifest::parse(&format!("tessera-manifest 1\ncompartment a {field}\n"))
+            .expect_err(field);
+        assert!(e.to_string().starts_with(problem), "{field}: {e}");
+    }
 }
 
 #[test]

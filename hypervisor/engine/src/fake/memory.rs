@@ -115,6 +115,16 @@ impl Memory for FakeMemory {
         assert_eq!(pa % 8, 0, "fake memory: unaligned u64 at {pa:#x}");
         self.poke(pa, &value.to_le_bytes());
     }
+
+    fn compare_exchange_u64(&mut self, pa: u64, current: u64, new: u64) -> Result<u64, u64> {
+        // One thread owns the fake machine (`&mut self`): nothing runs in between.
+        let found = self.read_u64(pa);
+        if found != current {
+            return Err(found);
+        }
+        self.write_u64(pa, new);
+        Ok(current)
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use image::LoadError;
 use shared::{Environment, SharedGate};
 use tessera_core::caps::EptVpidCaps;
 use tessera_core::console::Console;
-use tessera_core::image::{ImageError, MAX_IMAGE_SPAN};
+use tessera_core::image::{ImageError, ImageProblem, MAX_IMAGE_SPAN};
 use tessera_core::layout::{self, Layout};
 use tessera_core::manifest::Restart;
 use tessera_core::outcome::Outcome;
@@ -94,8 +94,9 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
     let app = modules::application(input.modules)?;
     let manifest = app.manifest;
     let mut checked = Vec::new();
+    let cpus = input.cpus.max(1);
     for (decl, (_, bytes)) in manifest.compartments.iter().zip(&app.compartments) {
-        let image = modules::check(&decl.name, bytes, MAX_IMAGE_SPAN, &decl.exports);
+        let image = placed_and_checked(decl, bytes, cpus);
         if let Err(error) = &image {
             reject(&mut *out, error);
         }
@@ -117,7 +118,7 @@ pub fn provision<F: EntryFormat + Copy, M: Memory>(
             grants: &grants,
             manifest: &manifest,
             writable_env: input.fixture.is_some(),
-            cpus: input.cpus.max(1),
+            cpus,
         };
         let mut views = Vec::new();
         for (i, image) in checked.iter().enumerate() {
@@ -185,6 +186,26 @@ fn write_exports<F: EntryFormat, M: Memory>(
     }
 }
 
+/// The image of `decl`, checked; first, its `main` must have a vCPU to run on, else it
+/// is rejected alone, like an image the machine cannot hold (docs/gates.md "Manifest:
+/// `concurrency` and `cpu`").
+fn placed_and_checked<'a>(
+    decl: &tessera_core::manifest::CompartmentDecl,
+    bytes: &'a [u8],
+    cpus: usize,
+) -> Result<Checked<'a>, ImageError> {
+    if decl.cpu as usize >= cpus {
+        return Err(ImageError {
+            module: decl.name.clone(),
+            problem: ImageProblem::Cpu {
+                cpu: decl.cpu,
+                cpus,
+            },
+        });
+    }
+    modules::check(&decl.name, bytes, MAX_IMAGE_SPAN, &decl.exports)
+}
+
 /// Reports a rejected image (`@@REJECT`, DESIGN §9); the boot goes on without it.
 fn reject(out: &mut dyn Transcript, error: &ImageError) {
     log::error!("rejected: {error}");
@@ -231,6 +252,7 @@ fn empty_view<F: EntryFormat + Copy, M: Memory>(
         failed: image.is_err(),
         max_depth: u64::from(decl.max_depth),
         cpus: shared.cpus,
+        concurrency: decl.concurrency,
     };
     let mapped = view::map(mem, id, shared, &info)?;
     let rejected = image.as_ref().err().map(|e| e.problem.word());

@@ -4,12 +4,13 @@
 //! guest-physical addresses: the info page (a copy of vCPU 0's whose `CPU` word is k),
 //! the state page, V's stack, the CPU-local page, and the call buffer of each `calls`
 //! edge of V (one buffer per (edge, vCPU), mapped in the edge's two roots on that vCPU).
-//! Then vCPU k's EPTP list `[R(0,k), R(1,k), …]`. With one vCPU nothing is forked: the
-//! world is exactly `R(·,0)` and one list.
+//! Then vCPU k's EPTP list `[R(0,k), R(1,k), …]`, and the info word `MAIN` in every
+//! copy (1 on the vCPU the manifest places the view's `main` on). With one vCPU nothing
+//! is forked: the world is exactly `R(·,0)` and one list.
 
 use super::view::pointer;
 use crate::port::{Frames, Memory, PAGE};
-use crate::world::{Root, World};
+use crate::world::{Root, Status, World};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -52,9 +53,28 @@ pub(super) fn provision<F: EntryFormat + Clone, M: Memory>(
             world.reset_stack_on(cpu, view);
         }
     }
+    write_main(world);
     let used = before.saturating_sub(world.mem.free_bytes());
     let pairs = (world.views.len() * (cpus - 1)) as u64;
     Ok(used.checked_div(pairs).unwrap_or(0))
+}
+
+/// The info word `MAIN` in every (view, vCPU) copy: 1 where the view's `main` is placed
+/// (manifest `cpu = K`) and it has one (its image was loaded), else 0.
+fn write_main<F: EntryFormat, M: Memory>(world: &mut World<F, M>) {
+    let World {
+        mem,
+        views,
+        manifest,
+        ..
+    } = world;
+    for (view, decl) in views.iter().zip(&manifest.compartments) {
+        let has_main = view.compartment.status != Status::Rejected;
+        for (cpu, root) in view.roots.iter().enumerate() {
+            let here = has_main && decl.cpu as usize == cpu;
+            mem.write_u64(root.info.start() + info::MAIN, u64::from(here));
+        }
+    }
 }
 
 /// View `i`'s root on vCPU `cpu`, with its own per-vCPU pages.

@@ -33,6 +33,8 @@ pub struct Info {
     pub max_depth: u64,
     /// vCPUs (each with its own EPTP list).
     pub cpus: usize,
+    /// Manifest `concurrency`.
+    pub concurrency: tessera_core::manifest::Concurrency,
 }
 
 /// A view's table and pages, mapped.
@@ -218,6 +220,8 @@ fn write_info<M: Memory>(mem: &mut M, page: &Frames, id: ViewId, info: &Info) {
         (info::HEAP_SIZE, info.heap.1),
         (info::CPU, 0),
         (info::CPUS, info.cpus as u64),
+        (info::CONCURRENCY, info.concurrency.word()),
+        (info::CLAIM_BELOW, info.concurrency.claim_below()),
     ];
     for (offset, value) in words {
         mem.write_u64(page.start() + offset, value);

@@ -10,6 +10,7 @@
 
 mod hold;
 mod lifecycle;
+mod owner;
 mod pages;
 mod threads;
 mod view;
