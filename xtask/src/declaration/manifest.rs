@@ -27,6 +27,9 @@ impl Declaration {
             if let Some(concurrency) = &c.concurrency {
                 out.push_str(&format!(" concurrency={concurrency}"));
             }
+            if let Some(cpu) = &c.cpu {
+                out.push_str(&format!(" cpu={cpu}"));
+            }
             for (key, value) in [
                 ("max_restarts", c.max_restarts.map(u64::from)),
                 ("stack", c.stack),
@@ -35,7 +38,6 @@ impl Declaration {
                 ("max_depth", c.max_depth.map(u64::from)),
                 ("console", c.console),
                 ("call_buffer", c.call_buffer),
-                ("cpu", c.cpu.map(u64::from)),
             ] {
                 if let Some(value) = value {
                     out.push_str(&format!(" {key}={value}"));

@@ -25,7 +25,8 @@
 //!                          # this compartment (4096-byte multiples, at most 1 MiB)
 //! concurrency = "serial"   # optional; "serial" (default: a call from another vCPU while
 //!                          # it is busy on one is refused, Busy) or "parallel"
-//! cpu = 0                  # optional; the vCPU (0-based) that runs its `main`, default 0
+//! cpu = 0                  # optional; the vCPU (0-based) that runs its `main`, default 0;
+//!                          # "all": on every vCPU at once (needs "parallel")
 //! expect = "fault:memory"                        # optional; default exit:0
 //!                                                 # (also "reject" or "reject:PROBLEM")
 //!
@@ -149,10 +150,28 @@ pub struct CompartmentEntry {
     pub call_buffer: Option<u64>,
     /// `"serial"` or `"parallel"`; `None`: serial.
     pub concurrency: Option<String>,
-    /// The vCPU (0-based) that runs its `main`; `None`: 0.
-    pub cpu: Option<u32>,
+    /// The vCPU (0-based) that runs its `main`, or `"all"`; `None`: 0.
+    pub cpu: Option<Cpu>,
     /// The module's `expect=` value; `None`: exit with code 0.
     pub expect: Option<String>,
+}
+
+/// A compartment's `cpu`: a vCPU index, or a word (`"all"`, checked with the rest of the
+/// manifest by core, which names the field).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Cpu {
+    Index(u32),
+    Word(String),
+}
+
+impl std::fmt::Display for Cpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cpu::Index(k) => write!(f, "{k}"),
+            Cpu::Word(w) => f.write_str(w),
+        }
+    }
 }
 
 /// One `[[data]]` table: read-only data for one compartment (docs/manifest.md

@@ -305,7 +305,21 @@ fn concurrency_and_cpu_reach_the_manifest_and_their_errors_name_the_field() {
             "\"both\"",
             "'both' is not serial or parallel",
         ),
-        ("cpu", "16", "16 is not from 0 to 15 (a 0-based vCPU index)"),
+        (
+            "cpu",
+            "16",
+            "16 is not from 0 to 15 (a 0-based vCPU index, or all)",
+        ),
+        (
+            "cpu",
+            "\"some\"",
+            "'some' is not a vCPU index (0-based) or all",
+        ),
+        (
+            "cpu",
+            "\"all\"",
+            "cpu=all needs concurrency=parallel (its main runs on every vCPU at once)",
+        ),
     ] {
         let bad = VAULT.replace(
             r#"calls = ["vault"]"#,

@@ -157,9 +157,20 @@ pub(super) fn placement(
                 return Err(err(line, key, problem));
             }
         };
+    } else if value == "all" {
+        decl.cpu = super::EVERY_CPU;
+    } else if !value.bytes().all(|b| b.is_ascii_digit()) || value.is_empty() {
+        let problem = format!("'{}' is not a vCPU index (0-based) or all", shown(value));
+        return Err(err(line, key, problem));
     } else {
         let most = crate::smp::MAX_CPUS as u64 - 1;
-        let k = count(line, key, value, (0, most), "(a 0-based vCPU index)")?;
+        let k = count(
+            line,
+            key,
+            value,
+            (0, most),
+            "(a 0-based vCPU index, or all)",
+        )?;
         // In range, so it fits.
         decl.cpu = u32::try_from(k).unwrap_or(0);
     }

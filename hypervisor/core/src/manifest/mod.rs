@@ -133,8 +133,13 @@ pub struct CompartmentDecl {
     /// `cpu=`: the vCPU (0-based) whose run loop runs its `main`, below
     /// [`crate::smp::MAX_CPUS`]; default 0. A K at or above the number of vCPUs the
     /// world is built for rejects the compartment at provisioning (`problem=cpu`).
+    /// [`EVERY_CPU`] (`cpu=all`, parallel compartments only): its `main` runs on every
+    /// vCPU at once, one thread each.
     pub cpu: u32,
 }
+
+/// `cpu=all`: a `main` that runs on every vCPU ([`CompartmentDecl::cpu`]).
+pub const EVERY_CPU: u32 = u32::MAX;
 
 /// Whether a compartment may run on several vCPUs at once (`concurrency=`; docs/gates.md
 /// "Manifest: `concurrency` and `cpu`").
@@ -181,6 +186,11 @@ pub enum Restart {
 }
 
 impl CompartmentDecl {
+    /// Whether its `main` runs on vCPU `cpu` (manifest `cpu=`).
+    pub fn main_on(&self, cpu: usize) -> bool {
+        self.cpu == EVERY_CPU || self.cpu as usize == cpu
+    }
+
     /// A compartment with no exports and no calls, every hypercall and every limit at
     /// its default (no `watchdog=`).
     pub fn new(name: impl Into<String>) -> Self {

@@ -16,6 +16,7 @@ use super::{
     MAX_MAX_RESTARTS, MAX_NAME_LEN, MAX_STACK, MAX_WATCHDOG, MIN_CALL_BUFFER, MIN_HEAP, MIN_STACK,
     MIN_WATCHDOG, Manifest, ManifestError, PAGE_SIZE, Restart, VERSION,
 };
+use super::{Concurrency, EVERY_CPU};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -253,6 +254,13 @@ impl Parser {
             }
             seen.push(key);
             field(&mut decl, line, (key, value))?;
+        }
+        if decl.cpu == EVERY_CPU && decl.concurrency == Concurrency::Serial {
+            return Err(err(
+                line,
+                "cpu",
+                "cpu=all needs concurrency=parallel (its main runs on every vCPU at once)",
+            ));
         }
         if seen.contains(&"max_restarts") && decl.restart == Restart::Never {
             return Err(err(

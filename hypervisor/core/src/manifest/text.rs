@@ -51,7 +51,9 @@ pub(super) fn write(manifest: &Manifest) -> String {
         if c.concurrency == Concurrency::Parallel {
             out.push_str(" concurrency=parallel");
         }
-        if c.cpu != 0 {
+        if c.cpu == super::EVERY_CPU {
+            out.push_str(" cpu=all");
+        } else if c.cpu != 0 {
             let _ = write!(out, " cpu={}", c.cpu);
         }
         out.push('\n');

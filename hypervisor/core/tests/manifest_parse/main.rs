@@ -234,6 +234,16 @@ fn concurrency_defaults_to_serial_and_cpu_to_0_and_both_round_trip() {
         "{text}"
     );
     assert!(text.contains("compartment c\n"), "{text}");
+    let every = Manifest::parse("tessera-manifest 1\ncompartment a concurrency=parallel cpu=all\n")
+        .expect("cpu=all with parallel");
+    let a = &every.compartments[0];
+    assert!(a.main_on(0) && a.main_on(15), "cpu=all: every vCPU");
+    assert!(
+        every
+            .to_text()
+            .contains("compartment a concurrency=parallel cpu=all\n")
+    );
+    assert!(!m.compartments[1].main_on(0) && m.compartments[1].main_on(15));
     for (field, problem) in [
         (
             "concurrency=both",
@@ -241,9 +251,16 @@ fn concurrency_defaults_to_serial_and_cpu_to_0_and_both_round_trip() {
         ),
         (
             "cpu=16",
-            "manifest line 2, field cpu: 16 is not from 0 to 15 (a 0-based vCPU index)",
+            "manifest line 2, field cpu: 16 is not from 0 to 15 (a 0-based vCPU index, or all)",
         ),
-        ("cpu=-1", "manifest line 2, field cpu: "),
+        (
+            "cpu=-1",
+            "manifest line 2, field cpu: '-1' is not a vCPU index (0-based) or all",
+        ),
+        (
+            "cpu=all",
+            "manifest line 2, field cpu: cpu=all needs concurrency=parallel",
+        ),
         ("cpu=1 cpu=2", "manifest line 2, field cpu: given twice"),
     ] {
         let e = Manifest::parse(&format!("tessera-manifest 1\ncompartment a {field}\n"))

@@ -194,7 +194,7 @@ fn placed_and_checked<'a>(
     bytes: &'a [u8],
     cpus: usize,
 ) -> Result<Checked<'a>, ImageError> {
-    if decl.cpu as usize >= cpus {
+    if decl.cpu != tessera_core::manifest::EVERY_CPU && decl.cpu as usize >= cpus {
         return Err(ImageError {
             module: decl.name.clone(),
             problem: ImageProblem::Cpu {

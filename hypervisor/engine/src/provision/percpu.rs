@@ -71,7 +71,7 @@ fn write_main<F: EntryFormat, M: Memory>(world: &mut World<F, M>) {
     for (view, decl) in views.iter().zip(&manifest.compartments) {
         let has_main = view.compartment.status != Status::Rejected;
         for (cpu, root) in view.roots.iter().enumerate() {
-            let here = has_main && decl.cpu as usize == cpu;
+            let here = has_main && decl.main_on(cpu);
             mem.write_u64(root.info.start() + info::MAIN, u64::from(here));
         }
     }

@@ -49,12 +49,13 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         self.threads.get(cpu).map_or(0, |t| t.exits)
     }
 
-    /// Whether `view`'s `main` runs on vCPU `cpu` (its manifest `cpu`, 0 by default).
+    /// Whether `view`'s `main` runs on vCPU `cpu` (its manifest `cpu`, 0 by default;
+    /// `all`: every vCPU).
     pub fn runs_on(&self, view: ViewId, cpu: usize) -> bool {
         self.manifest
             .compartments
             .get(view.index())
-            .is_some_and(|_| cpu == 0)
+            .is_some_and(|decl| decl.main_on(cpu))
     }
 
     /// Empties every view's call stack on vCPU `cpu`: a new `main` there starts a new
