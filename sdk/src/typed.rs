@@ -32,7 +32,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use alloc::vec::Vec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tessera_abi::gate::{self, SLOT_COUNT, channels, state};
+use tessera_abi::gate::{self, SLOT_COUNT, channels, info, state};
 pub use tessera_wire::Rejection;
 use tessera_wire::{Reply, reply};
 
@@ -231,8 +231,23 @@ pub fn decode_args<'a, A: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<A, 
 /// value over instead of being refused for ever (docs/gates.md "Call buffers", scenario
 /// `redteam`, `attack-abandon`). An activation is identified by its IN frame's index
 /// and tag and the number [`serve`] gave it when it entered ([`activations`]).
+///
+/// With several vCPUs (docs/gates.md "What a compartment's own data sees"): a `serial`
+/// compartment (the default) has one value, which only one vCPU at a time can reach (the
+/// gate refuses other vCPUs with `Busy` while the compartment has a frame on one). A
+/// `parallel` compartment gets **one value per vCPU**, created on that vCPU's first
+/// call: its exports run on every vCPU at once, and `&mut self` cannot be shared
+/// between them; state they must share lives in statics behind
+/// [`crate::sync::Mutex`].
 #[derive(Debug)]
 pub struct Server<T> {
+    /// Slot 0 for a serial compartment; slot `cpu()` for a parallel one.
+    slots: [Slot<T>; MAX_SLOTS],
+}
+
+/// One value of a [`Server`] and its loan.
+#[derive(Debug)]
+struct Slot<T> {
     /// 0: free; else 1 + the holder's call-stack depth (`state::DEPTH`) when it took it.
     held: AtomicU64,
     /// The holder's IN tag (`state::TAGS[depth - 1]`) and activation number.
@@ -240,19 +255,36 @@ pub struct Server<T> {
     value: UnsafeCell<Option<T>>,
 }
 
-// SAFETY: a compartment has one thread of control (one vCPU, no interrupts in L2), and
-// `with` hands out the only `&mut T` while the loan is held by a live activation,
-// refusing anyone else meanwhile.
+/// vCPUs the hypervisor supports (`tessera_core::smp::MAX_CPUS`): one slot each.
+const MAX_SLOTS: usize = 16;
+
+// SAFETY: each slot is reached by one thread of control at a time: a serial compartment
+// runs on one vCPU at a time (its gate's ownership rule; the handover is the gate's
+// locked compare-exchange and a VM exit/entry, both full barriers), a parallel one uses
+// the slot of the vCPU it runs on, whose code never moves to another vCPU (no interrupts
+// in L2). Within that thread `with` hands out the only `&mut T` while the loan is held by
+// a live activation, refusing anyone else meanwhile.
 unsafe impl<T> Sync for Server<T> {}
 
 impl<T> Server<T> {
-    /// An empty server (its value is created on first use).
+    /// An empty server (its values are created on first use).
     pub const fn new() -> Self {
         Self {
-            held: AtomicU64::new(0),
-            holder: [AtomicU64::new(0), AtomicU64::new(0)],
-            value: UnsafeCell::new(None),
+            slots: [const {
+                Slot {
+                    held: AtomicU64::new(0),
+                    holder: [AtomicU64::new(0), AtomicU64::new(0)],
+                    value: UnsafeCell::new(None),
+                }
+            }; MAX_SLOTS],
         }
+    }
+
+    /// The slot this call uses: 0, or this vCPU's in a parallel compartment.
+    fn slot(&self) -> &Slot<T> {
+        let parallel = crate::heap::info_word(info::CONCURRENCY) == info::PARALLEL;
+        let index = if parallel { crate::cpu() } else { 0 };
+        &self.slots[index.min(MAX_SLOTS - 1)]
     }
 }
 
@@ -269,12 +301,13 @@ impl<T: Default> Server<T> {
     /// [`Rejection::Busy`] when called re-entrantly.
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Rejection> {
         // Loads and stores, not locked operations: one thread of control (see `Sync`).
+        let slot = self.slot();
         let depth = state_word(state::DEPTH);
         let me = activations::identity(depth);
-        let held = self.held.load(Ordering::Relaxed);
+        let held = slot.held.load(Ordering::Relaxed);
         if held != 0 {
             let at = held - 1;
-            let holder = [0, 1].map(|i| self.holder[i].load(Ordering::Relaxed));
+            let holder = [0, 1].map(|i| slot.holder[i].load(Ordering::Relaxed));
             // The holder's frame is still where it was, at or below this call's: it
             // waits in a call (or this is its own code): refuse. Otherwise its frame was
             // popped without it returning (only L1 pops an honest view's frames, and
@@ -284,17 +317,17 @@ impl<T: Default> Server<T> {
                 return Err(Rejection::Busy);
             }
         }
-        self.held.store(depth + 1, Ordering::Relaxed);
-        for (slot, word) in self.holder.iter().zip(me) {
+        slot.held.store(depth + 1, Ordering::Relaxed);
+        for (slot, word) in slot.holder.iter().zip(me) {
             slot.store(word, Ordering::Relaxed);
         }
         // SAFETY: no live activation holds the loan (checked above), and this one now
         // does: no other `&mut` to the value exists until it is released below, and a
         // panic in `f` stops the compartment (no unwinding). A holder that can never run
         // again holds no reference that is ever used.
-        let value = unsafe { &mut *self.value.get() };
+        let value = unsafe { &mut *slot.value.get() };
         let result = f(value.get_or_insert_with(T::default));
-        self.held.store(0, Ordering::Relaxed);
+        slot.held.store(0, Ordering::Relaxed);
         Ok(result)
     }
 }
@@ -305,19 +338,27 @@ impl<T: Default> Server<T> {
 mod activations {
     use super::{AtomicU64, Ordering, state, state_word};
 
+    /// Frames per vCPU.
+    const FRAMES: usize = state::MAX_FRAMES as usize;
+
     /// The number of the activation [`serve`](super::serve) entered at each IN frame
-    /// index (0: none).
-    static AT: [AtomicU64; state::MAX_FRAMES as usize] =
-        [const { AtomicU64::new(0) }; state::MAX_FRAMES as usize];
-    /// The last number given.
+    /// index (0: none), per vCPU: each vCPU has its own call stack (state page).
+    static AT: [[AtomicU64; FRAMES]; super::MAX_SLOTS] =
+        [const { [const { AtomicU64::new(0) }; FRAMES] }; super::MAX_SLOTS];
+    /// The last number given, on any vCPU (numbers never repeat across vCPUs, so a
+    /// holder from another vCPU's call stack never looks like one of this vCPU's).
     static LAST: AtomicU64 = AtomicU64::new(0);
+
+    /// This vCPU's numbers.
+    fn at() -> &'static [AtomicU64; FRAMES] {
+        &AT[crate::cpu().min(super::MAX_SLOTS - 1)]
+    }
 
     /// Numbers the activation that just entered (its IN frame is on top).
     pub fn entered() {
         let depth = state_word(state::DEPTH);
-        if let Some(slot) = depth.checked_sub(1).and_then(|i| AT.get(i as usize)) {
-            let n = LAST.load(Ordering::Relaxed) + 1;
-            LAST.store(n, Ordering::Relaxed);
+        if let Some(slot) = depth.checked_sub(1).and_then(|i| at().get(i as usize)) {
+            let n = LAST.fetch_add(1, Ordering::Relaxed) + 1;
             slot.store(n, Ordering::Relaxed);
         }
     }
@@ -328,7 +369,7 @@ mod activations {
         match depth.checked_sub(1).filter(|&i| i < state::MAX_FRAMES) {
             Some(i) => [
                 state_word(state::TAGS + 8 * i),
-                AT[i as usize].load(Ordering::Relaxed),
+                at()[i as usize].load(Ordering::Relaxed),
             ],
             None => [0, 0],
         }

@@ -162,7 +162,8 @@ fn a_restart_clears_the_owner() {
     for cpu in 0..2 {
         assert_eq!(w.state_word_on(cpu, C, state::DEPTH), 0);
     }
-    w.restart_ready((A, false), &|| 0).expect("restart_ready");
+    w.restart_ready((0, A, false), &|| 0)
+        .expect("restart_ready");
     assert!(w.view(C).lifecycle.pending.is_none(), "restarted");
     assert_eq!(w.owner(C), 0);
     assert!(w.claim_owner(C, 0));

@@ -300,8 +300,10 @@ pub mod gate {
         /// with [`CONCURRENCY`]; 0 from a hypervisor older than the word.
         pub const CLAIM_BELOW: u64 = MAIN - 8;
         /// u64: 1 in the copy of vCPU K if this view has a `main` and its manifest places
-        /// it on vCPU K (`cpu = K`), else 0 (manifest placement; L1 writes it at load and
-        /// never changes it). 0 from a hypervisor older than the word.
+        /// it on vCPU K (`cpu = K`, or `all`), else 0. L1 writes it at load and when that
+        /// `main` starts there, and stores 0 once the `main` is over on vCPU K (from then
+        /// on a call into the view releases its ownership on return, as any other). 0
+        /// from a hypervisor older than the word.
         pub const MAIN: u64 = CONCURRENCY - 8;
         /// u64: the manifest's `concurrency`, [`SERIAL`] (the default) or [`PARALLEL`].
         /// The gate reads [`CLAIM_BELOW`], its own form of the same fact. 0 (serial) from

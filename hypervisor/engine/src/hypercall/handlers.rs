@@ -18,7 +18,13 @@ pub fn exit<F: EntryFormat, M: Memory>(world: &mut World<F, M>, call: &Call) -> 
     world.console_flush(call.caller);
     if call.caller == call.main {
         let name = world.view(call.caller).compartment.name.clone();
-        world.line(format_args!("@@EXIT compartment={name} code={code}"));
+        let line = alloc::format!("@@EXIT compartment={name} code={code}");
+        // On an SMP boot a `main` may run on several vCPUs (`cpu=all`): say which ended.
+        let line = match world.cpus() {
+            1 => line,
+            _ => tessera_core::report::with_cpu(&line, call.cpu),
+        };
+        world.line(format_args!("{line}"));
         After::MainExited(code)
     } else {
         After::Stop {

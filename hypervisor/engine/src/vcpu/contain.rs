@@ -50,7 +50,10 @@ impl<B: Backend> Vcpu<B> {
     /// waited for).
     pub(super) fn repair<M: Memory>(&mut self, world: &mut WorldOf<B, M>, thread: Thread) -> Flow {
         let main = thread.main;
-        let (resume, done) = settle(&mut world.on_cpu(self.cpu.vcpu()), main.index());
+        let k = self.cpu.vcpu();
+        let (resume, done) = settle(&mut world.on_cpu(k), main.index());
+        // The views whose last frame on this vCPU went are no longer its own.
+        world.release_idle(k);
         for &view in &done.abandoned {
             log::info!(
                 "'{}' left an activation that can never run again: popped",

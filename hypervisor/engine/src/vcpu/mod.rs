@@ -99,9 +99,19 @@ impl<B: Backend> Vcpu<B> {
     where
         B::Format: Copy,
     {
+        let k = self.cpu.vcpu();
+        // A serial main owns its compartment while it runs (docs/gates.md "Manifest:
+        // `concurrency` and `cpu`"): wait, without holding the world, until no other
+        // vCPU's thread has it.
+        while !world.with(|w| w.claim_main(main, k)) {
+            core::hint::spin_loop();
+        }
         world.with(|w| self.start(w, main))?;
         while self.step(world, main)? != Some(Flow::MainOver) {}
-        world.with(|w| w.set_running(self.cpu.vcpu(), None));
+        world.with(|w| {
+            w.set_running(k, None);
+            w.end_thread(main, k);
+        });
         Ok(())
     }
 
@@ -119,6 +129,7 @@ impl<B: Backend> Vcpu<B> {
         let k = self.cpu.vcpu();
         world.reset_stacks_on(k);
         world.set_running(k, Some(main));
+        world.set_info_word_on(k, main, tessera_abi::gate::info::MAIN, 1);
         // The memo holds entries checked against this world's rules only.
         self.accepted.fill(0);
         self.state = GuestState::default();

@@ -46,6 +46,54 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         }
     }
 
+    /// Claims a serial `main` for vCPU `cpu` before it starts there
+    /// ([`World::claim_owner`]), or takes the word over when no other vCPU runs a thread
+    /// (each vCPU's thread between two mains runs nothing): then no gate can have claimed
+    /// it (a claim is made by a thread inside a call), so the value is one `view` wrote
+    /// itself, or a claim whose thread is over, and waiting for it would stall this
+    /// vCPU's other mains on `view`'s word. `false`: another vCPU's running thread may
+    /// hold it; retry once it moved on (never waiting while holding the world).
+    pub fn claim_main(&mut self, view: ViewId, cpu: usize) -> bool {
+        if self.claim_owner(view, cpu) {
+            return true;
+        }
+        let others_idle = (0..self.cpus())
+            .filter(|&j| j != cpu)
+            .all(|j| self.running_on(j).is_none());
+        if !others_idle {
+            return false;
+        }
+        let word = self.view(view).pages.shared.start() + shared::OWNER;
+        let found = self.owner(view);
+        // Only `view` itself could change it now, and it runs nowhere.
+        self.mem
+            .compare_exchange_u64(word, found, cpu as u64 + 1)
+            .is_ok()
+    }
+
+    /// Ends vCPU `cpu`'s thread's hold on every serial view (its `main` is over: none of
+    /// its frames can run again): `OWNER` released where it is cpu+1, and the `MAIN`
+    /// word of `main` on that vCPU cleared (calls into it there release on return from
+    /// now on).
+    pub fn end_thread(&mut self, main: ViewId, cpu: usize) {
+        for view in self.ids() {
+            self.release_owner(view, cpu);
+        }
+        self.set_info_word_on(cpu, main, tessera_abi::gate::info::MAIN, 0);
+    }
+
+    /// After thread `cpu` was repaired: releases every serial view with no frame left on
+    /// it that is not its running `main` (docs/gates.md: L1 stores 0 when it pops a view's
+    /// last activation on a vCPU).
+    pub fn release_idle(&mut self, cpu: usize) {
+        let main = self.running_on(cpu);
+        for view in self.ids() {
+            if self.depth_on(cpu, view) == 0 && main != Some(view) {
+                self.release_owner(view, cpu);
+            }
+        }
+    }
+
     /// Releases a serial `view` held by vCPU `cpu` (its main ended there, or L1 popped its
     /// last activation there): stores 0 if `OWNER` is cpu+1, and leaves another vCPU's
     /// claim alone. A parallel view's word is left alone.

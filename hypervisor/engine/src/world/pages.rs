@@ -33,6 +33,12 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
         }
     }
 
+    /// Writes word `offset` of `view`'s info page on vCPU `cpu` only (`MAIN`).
+    pub fn set_info_word_on(&mut self, cpu: usize, view: ViewId, offset: u64, value: u64) {
+        let page = self.view(view).roots[cpu].info.start();
+        self.mem.write_u64(page + (offset & 0xFF8), value);
+    }
+
     /// Word `offset` of `view`'s state page on vCPU 0 (the guest's: it may hold anything).
     pub fn state_word(&self, view: ViewId, offset: u64) -> u64 {
         self.state_word_on(0, view, offset)
