@@ -16,7 +16,7 @@
 //! holds the source's value, which means nothing (or something hostile) in this view.
 
 use core::arch::global_asm;
-use tessera_abi::gate::{self, info, op, state, status, violation};
+use tessera_abi::gate::{self, info, op, shared, state, status, violation};
 use tessera_abi::hypercall;
 
 global_asm!(
@@ -36,6 +36,42 @@ tessera_gate_start:
     mov fs, word ptr [{data_sel}]
     mov gs, word ptr [{data_sel}]
     mov ss, word ptr [{data_sel}]
+.endm
+
+/* An accepted CALL from R11 (RAX = the export's address, R13 = DEPTH): switch to this
+   view's stack, push the IN frame, run the export, check and pop the frame, RETURN.
+   `release` 1: this activation claimed OWNER (80 below): store 0 into it once its frame
+   is popped, before the switch (no frame of this view is then left on this vCPU). */
+.macro ACTIVATION release
+    mov rsp, qword ptr [{rsps} - 8 + r13 * 8]   /* busy: below the frame it waits in; */
+                                        /* idle: RSPS[-1] = IDLE_RSP, its stack top */
+    shl r14, {at_shift}
+    lea rbp, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
+    mov qword ptr [{tags} + r13 * 8], rbp
+    inc qword ptr [{depth}]
+    inc qword ptr [{calls_in}]
+    mov r15d, r11d
+    /* RBP (the IN tag) and R15 (the source) survive the export (System V callee-saved);
+       RBX, R11-R15 hold only the message and this view's own bookkeeping, RAX the
+       export's address: nothing of the caller's but the arguments. */
+    SEGMENTS
+    mov rcx, r10
+    push 0x202
+    popfq
+    call rax
+    mov r13, qword ptr [{depth}]        /* (R14 still holds what the call carried) */
+    cmp rbp, qword ptr [{tags} - 8 + r13 * 8]
+    jne 50f                             /* our own frame is not where we left it */
+    dec qword ptr [{depth}]
+.if \release
+    mov qword ptr [{owner}], 0
+.endif
+    mov r13, rax                        /* result */
+    xor edx, edx                        /* status OK */
+    mov r12d, {op_return}
+    mov ecx, r15d                       /* back to the source */
+    xor eax, eax
+    jmp qword ptr [{slot}]
 .endm
 
 /* ---- gate_call (offset 0): a compartment calls `call rcx` with RCX = CODE. ---- */
@@ -90,32 +126,12 @@ tessera_gate_land:
     mov r13, qword ptr [{depth}]
     cmp r13, qword ptr [{depth_limit}]
     jae 33f
-    mov rsp, qword ptr [{rsps} - 8 + r13 * 8]   /* busy: below the frame it waits in; */
-                                        /* idle: RSPS[-1] = IDLE_RSP, its stack top */
-    shl r14, {at_shift}
-    lea rbp, [r14 + r11 * 4 + {in_}]    /* IN frame: source and its OUT frame's index */
-    mov qword ptr [{tags} + r13 * 8], rbp
-    inc qword ptr [{depth}]
-    inc qword ptr [{calls_in}]
-    mov r15d, r11d
-    /* RBP (the IN tag) and R15 (the source) survive the export (System V callee-saved);
-       RBX, R11-R15 hold only the message and this view's own bookkeeping, RAX the
-       export's address: nothing of the caller's but the arguments. */
-    SEGMENTS
-    mov rcx, r10
-    push 0x202
-    popfq
-    call rax
-    mov r13, qword ptr [{depth}]        /* (R14 still holds what the call carried) */
-    cmp rbp, qword ptr [{tags} - 8 + r13 * 8]
-    jne 50f                             /* our own frame is not where we left it */
-    dec qword ptr [{depth}]
-    mov r13, rax                        /* result */
-    xor edx, edx                        /* status OK */
-    mov r12d, {op_return}
-    mov ecx, r15d                       /* back to the source */
-    xor eax, eax
-    jmp qword ptr [{slot}]
+    /* Serial and no activation on this vCPU yet (DEPTH 0, or 1: its main waits in a
+       call): claim OWNER first (80 below). CLAIM_BELOW is 2 for a serial view, 0 for a
+       parallel one, so both are one compare; DEPTH is below DEPTH_LIMIT here. */
+    cmp r13, qword ptr [{claim_below}]
+    jb 80f
+71: ACTIVATION 0
 
     /* Any other op is a reply, RETURN (result R13, status RDX) or REFUSE (status RDX),
        from R11: it must answer our top frame, a call to R11 (with no frame the sentinel,
@@ -176,6 +192,28 @@ tessera_gate_resume:                    /* L1 resumes a waiting caller here: RSP
     xor eax, eax
     jmp qword ptr [{slot}]
 
+    /* A call accepted into a serial view with no activation on this vCPU: claim OWNER,
+       0 -> CPU+1, atomically (the view's gate on another vCPU may be doing the same).
+       Claimed: this activation releases it when it returns (ACTIVATION 1). Already
+       CPU+1 (its main waits in a call here, L1 claimed it; or an activation L1 popped
+       without releasing yet): proceed, and leave it to whoever claimed it. Another
+       vCPU's: REFUSE with BUSY, nothing changed (a failed cmpxchg writes back the value
+       it read). RAX is cmpxchg's, so the export's address is loaded again (RBX is the
+       masked index). Nobody waits for OWNER here, so nothing can deadlock on it. */
+80: xor eax, eax
+    mov rcx, qword ptr [{cpu}]
+    inc rcx
+    lock cmpxchg qword ptr [{owner}], rcx
+    jne 82f
+    mov rax, qword ptr [{exports} + rbx * 8]
+    ACTIVATION 1
+82: cmp rax, rcx
+    jne 35f
+    mov rax, qword ptr [{exports} + rbx * 8]
+    jmp 71b
+35: mov edx, {st_busy}
+    jmp 38b
+
     /* CR2 dirty or this view stopped: clear CR2 if it is dirty, then a stopped view runs
        nothing: calls are refused, anything else is L1's. */
 60: mov rcx, cr2
@@ -206,6 +244,9 @@ tessera_gate_end:
     export_count = const gate::INFO + info::EXPORT_COUNT,
     exports = const gate::INFO + info::EXPORTS,
     depth_limit = const gate::INFO + info::DEPTH_LIMIT,
+    claim_below = const gate::INFO + info::CLAIM_BELOW,
+    cpu = const gate::INFO + info::CPU,
+    owner = const gate::SHARED + shared::OWNER,
     depth = const gate::STATE + state::DEPTH,
     calls_out = const gate::STATE + state::CALLS_OUT,
     calls_in = const gate::STATE + state::CALLS_IN,
@@ -221,6 +262,7 @@ tessera_gate_end:
     st_too_deep = const status::TOO_DEEP,
     st_not_permitted = const status::NOT_PERMITTED,
     st_refused = const status::REFUSED,
+    st_busy = const status::BUSY,
     v_stray = const violation::STRAY,
     v_corrupt = const violation::CORRUPT_STATE,
     hc_violation = const hypercall::GATE_VIOLATION,

@@ -5,6 +5,7 @@
 
 mod app;
 mod classic;
+mod concurrency;
 mod debugging;
 mod hypercalls;
 mod isolation;

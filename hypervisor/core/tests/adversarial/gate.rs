@@ -15,7 +15,7 @@ impl Machine {
             // The info page's DEPTH_LIMIT (2 × max_depth) and the state page's DEPTH.
             (2 * v.max_depth, f.depth as u64, f.top()),
         );
-        let decision = self.busy_or(to, protocol::receive(&msg, &reads));
+        let (decision, claims) = self.busy_or(to, protocol::receive(&msg, &reads));
         self.note(format!("  {msg:?} lands in {to}: {decision:?}"));
         self.enter(to);
         match decision {
@@ -28,8 +28,8 @@ impl Machine {
                     return self.stop_current(Cause::OwnFault);
                 }
                 f.active = f.active.wrapping_add(1);
-                f.sources.push((msg.source, tag));
-                if self.views[to].serial {
+                f.sources.push((msg.source, tag, claims));
+                if claims {
                     self.views[to].owner = Some(self.cur);
                 }
                 self.check_honest_has_control(to);
@@ -59,19 +59,28 @@ impl Machine {
         }
     }
 
-    /// A serial view accepts a call only if no other thread owns it: the gate's `lock
-    /// cmpxchg OWNER, 0 → CPU+1` when its ACTIVE on this vCPU is 0; else REFUSE(BUSY).
-    fn busy_or(&self, to: usize, decision: Decision) -> Decision {
+    /// The gate's serial rule, as the assembly does it: a CALL accepted into a serial
+    /// view whose DEPTH on this vCPU is below 2 (`CLAIM_BELOW`: no activation here; 1
+    /// is its main waiting in a call) does `lock cmpxchg OWNER, 0 → CPU+1`. Claimed:
+    /// the activation releases OWNER when it returns (`true`, kept with it as the gate
+    /// keeps it: which continuation its `call` returns to). Already this thread's:
+    /// accepted, nothing claimed. Another thread's: REFUSE(BUSY), nothing changed.
+    /// Nested calls (DEPTH ≥ 2) and parallel views skip all of it.
+    fn busy_or(&self, to: usize, decision: Decision) -> (Decision, bool) {
         let (v, f) = (&self.views[to], self.fr(to));
-        let taken = v.owner.is_some_and(|o| o != self.cur);
         match decision {
-            Decision::Accept(_) if v.serial && f.active == 0 && taken => Decision::Refuse(BUSY),
-            d => d,
+            Decision::Accept(_) if v.serial && f.depth < 2 => match v.owner {
+                None => (decision, true),
+                Some(o) if o == self.cur => (decision, self.release_unclaimed),
+                Some(_) => (Decision::Refuse(BUSY), false),
+            },
+            d => (d, false),
         }
     }
 
-    /// The gate's (and L1's) release: ACTIVE 1 → 0 on this vCPU, and the view is not
-    /// this vCPU's `main` (INFO(V,k) says so), stores OWNER = 0.
+    /// L1's release when it pops a serial view's last activation on this vCPU (settle;
+    /// wired by the run loop: `World::release_owner`): no activation left here, the view
+    /// is not this vCPU's running `main`, and OWNER is this vCPU's: OWNER = 0.
     pub(crate) fn release_if_idle(&mut self, view: usize) {
         let th = self.thread();
         let main_here = !th.over && th.main == view;
@@ -118,7 +127,7 @@ impl Machine {
         let me = self.thread().current;
         self.serve_returns(me);
         let f = self.fr_mut(me);
-        let Some((source, tag)) = f.sources.pop() else {
+        let Some((source, tag, claimed)) = f.sources.pop() else {
             return self.stop_current(Cause::Corrupt);
         };
         if f.depth == 0 || f.tags[f.depth.min(MAX_FRAMES) - 1] != tag {
@@ -126,7 +135,11 @@ impl Machine {
         }
         f.depth -= 1;
         f.active = f.active.wrapping_sub(1);
-        self.release_if_idle(me);
+        // The activation that claimed OWNER stores 0 into it (unconditionally, as the
+        // gate's `mov [OWNER], 0`); any other leaves it alone.
+        if claimed {
+            self.views[me].owner = None;
+        }
         let to = source as usize;
         self.land(
             to,

@@ -35,9 +35,9 @@ use tessera_core::contain::{self, CallStacks, Resume};
 use tessera_core::protocol::{self, Decision, Message};
 
 const MAX_FRAMES: usize = state::MAX_FRAMES as usize;
-/// The refusal a serial callee busy on another vCPU answers with (docs/gates.md "SMP";
-/// the status `busy` that issue 16 adds after `refused`).
-const BUSY: u64 = status::REFUSED + 1;
+/// The refusal a serial callee busy on another vCPU answers with (docs/gates.md
+/// "Manifest: `concurrency` and `cpu`").
+const BUSY: u64 = status::BUSY;
 
 /// xorshift64*: small, deterministic, good enough to explore histories.
 struct Rng(u64);
@@ -62,15 +62,18 @@ impl Rng {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Frames {
     depth: usize,
-    /// Activations open on this thread: what the serial-owner rule of "SMP" (the OWNER
-    /// word) tests for idleness. The gate's nesting bound reads DEPTH, not this (since
-    /// ABI 4 there is no ACTIVE word in the state page).
+    /// Activations open on this thread: what L1's release of the serial OWNER word in
+    /// settle tests for idleness, and `check_serial`. The gate reads DEPTH, not this
+    /// (its nesting bound, and its serial claim: DEPTH < 2), since ABI 4 has no ACTIVE
+    /// word in the state page.
     active: u64,
     tags: Vec<u64>,
     rsps: Vec<u64>,
     /// The source and IN tag of each activation the gate entered (what it keeps on the
-    /// stack across the export).
-    sources: Vec<(u64, u64)>,
+    /// stack across the export), and whether it claimed its serial view's OWNER (which
+    /// of the gate's two continuations its export returns to: the claiming one stores 0
+    /// into OWNER after the pop).
+    sources: Vec<(u64, u64, bool)>,
     /// For each frame, how long the thread's [`Machine::trail`] was when it was pushed.
     pushed: Vec<usize>,
     /// For each IN frame, the number the SDK's `typed::serve` gave its activation
@@ -164,6 +167,10 @@ struct Machine {
     in_l1: bool,
     /// Whether stopping a view sends the STOP IPI to the other threads (`smp.rs`).
     barrier: bool,
+    /// A broken serial rule, to show the checks can fail (`smp.rs`): every activation
+    /// entered below DEPTH 2 releases OWNER when it returns, also one that found it
+    /// already its thread's (a call back into a serial view whose `main` waits in a call).
+    release_unclaimed: bool,
     /// The last activation number `typed::serve` gave (`server.rs`), and what it was
     /// when the running `main` started.
     last_number: u64,
@@ -241,6 +248,7 @@ impl Machine {
             truncations: Vec::new(),
             in_l1: false,
             barrier: true,
+            release_unclaimed: false,
             last_number: 0,
             main_started: 0,
         }

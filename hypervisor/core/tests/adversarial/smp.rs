@@ -87,6 +87,10 @@ impl Machine {
 /// Runs `threads` threads over one random machine; mains start on idle threads (any
 /// view, also one another thread runs: parallel compartments).
 pub(crate) fn run_threads(seed: u64, threads: usize, all_honest: bool, barrier: bool) {
+    run_with(seed, threads, all_honest, |m| m.barrier = barrier);
+}
+
+fn run_with(seed: u64, threads: usize, all_honest: bool, tweak: impl Fn(&mut Machine)) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut m = Machine::new(&mut rng);
     if all_honest {
@@ -94,7 +98,7 @@ pub(crate) fn run_threads(seed: u64, threads: usize, all_honest: bool, barrier: 
             v.honest = true;
         }
     }
-    m.barrier = barrier;
+    tweak(&mut m);
     m.add_threads(threads);
     let n = m.views.len();
     for v in &mut m.views {
@@ -166,6 +170,78 @@ fn without_the_stop_barrier_a_stopped_view_keeps_running_on_another_vcpu() {
     for seed in 0..20_000 {
         run_threads(seed, 2, true, false);
     }
+}
+
+#[test]
+#[should_panic(expected = "runs on threads")]
+fn releasing_an_owner_the_activation_did_not_claim_lets_a_serial_view_run_on_two_vcpus() {
+    // The gate's rule without "only the activation that claimed OWNER releases it": a
+    // call back into a serial view whose main waits in a call releases OWNER on
+    // return, and another thread enters the view while its main still runs.
+    for seed in 0..20_000 {
+        run_with(seed, 2, true, |m| m.release_unclaimed = true);
+    }
+}
+
+/// A serial view's gate on two threads: BUSY for the second while the first has an
+/// activation, a call back into a waiting main claims nothing and releases nothing, and
+/// the activation that claimed releases on return.
+#[test]
+fn a_serial_view_is_busy_on_another_thread_until_its_activation_returns() {
+    let mut rng = Rng(11);
+    let mut m = Machine::new(&mut rng);
+    m.views.truncate(3);
+    for v in &mut m.views {
+        v.honest = true;
+        v.callers = [!0; 8];
+        v.exports = vec![0x1000];
+        v.max_depth = 4;
+        v.stopped = false;
+        v.serial = true;
+    }
+    m.add_threads(2);
+    // Thread 0 runs 0's main, which L1 claimed for it; thread 1 runs 2's.
+    m.cur = 0;
+    m.start_main(0);
+    m.views[0].owner = Some(0);
+    m.cur = 1;
+    m.start_main(2);
+    m.views[2].owner = Some(1);
+    // Thread 1 calls 1: claimed.
+    m.gate_call(1, 0);
+    assert_eq!((m.threads[1].current, m.views[1].owner), (1, Some(1)));
+    // Thread 0 calls 1: BUSY, nothing changed; 0 runs on.
+    m.cur = 0;
+    let before = m.views[1].clone();
+    m.gate_call(1, 0);
+    assert_eq!(m.threads[0].current, 0);
+    assert_eq!(m.views[1].owner, Some(1));
+    assert_eq!(m.views[1].per_thread, before.per_thread);
+    assert_eq!(
+        m.views[0].per_thread[0].depth, 0,
+        "the refusal answered its call"
+    );
+    // Thread 1: 1 returns; the claim goes with it.
+    m.cur = 1;
+    m.gate_return();
+    assert_eq!((m.threads[1].current, m.views[1].owner), (2, None));
+    // Thread 0: 0 → 1 → 0 (a call back into its waiting main: already thread 0's).
+    m.cur = 0;
+    m.gate_call(1, 0);
+    assert_eq!(m.views[1].owner, Some(0));
+    m.gate_call(0, 0);
+    assert_eq!(m.threads[0].current, 0);
+    m.gate_return();
+    assert_eq!(
+        m.views[0].owner,
+        Some(0),
+        "0's main still runs: still thread 0's"
+    );
+    // Thread 1 cannot enter 0 meanwhile.
+    m.cur = 1;
+    m.gate_call(0, 0);
+    assert_eq!(m.threads[1].current, 2);
+    assert_eq!(m.views[0].owner, Some(0));
 }
 
 /// Three threads meet in the honest view 1, which faults on thread 0 while thread 1 also
