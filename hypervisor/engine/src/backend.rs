@@ -311,6 +311,14 @@ pub trait Backend {
     }
     /// CPUID of the host CPU (what compartments see is filtered by core).
     fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4];
+    /// Makes vCPU `cpu` (another CPU's) exit soon, whatever its guest does: the stop
+    /// barrier (docs/gates.md "Faults, stops and restarts across vCPUs"). The kernel
+    /// sends an NMI, which VMX "NMI exiting" and the SVM NMI intercept turn into an exit
+    /// whatever the guest's IF, and which a CPU in L1 remembers for its next entry. The
+    /// exit itself stops nobody. Without it (one vCPU, the fake backend) nothing happens.
+    fn kick(&self, cpu: usize) {
+        let _ = cpu;
+    }
 }
 
 #[cfg(test)]

@@ -186,6 +186,13 @@ impl<B: Backend> Vcpu<B> {
             ));
         }
         world.view_mut(current).stats.count_exit(exit.reason);
+        if world.view(current).compartment.stopped() {
+            // Stopped on another vCPU, for its own fault there, while it ran here: this
+            // thread unwinds it (its caller here gets CALLEE_FAILED), stopping nobody.
+            let flow = self.repair(world, thread);
+            return self.after(world, main, Some(flow)).map(|()| Some(flow));
+        }
+        let stops = world.counters.stops;
         let (stopped, untrap) = self.check_watchdog(world, thread, current);
         let flow = match (stopped, exit.exit) {
             (Some(flow), _) => Some(flow),
@@ -199,14 +206,37 @@ impl<B: Backend> Vcpu<B> {
         if untrap {
             self.cpu.set_trapped(false);
         }
-        if let Some(flow) = flow {
-            // The thread was repaired: frames of stopped views may have left it.
+        if world.counters.stops != stops {
+            // The stop barrier: every other vCPU running a thread exits and unwinds the
+            // stopped view if it executes it there (the check above).
+            let k = self.cpu.vcpu();
+            for j in (0..world.cpus()).filter(|&j| j != k && world.running_on(j).is_some()) {
+                self.cpu.kick(j);
+            }
+        }
+        self.after(world, main, flow)?;
+        Ok(flow)
+    }
+
+    /// What follows every handled exit: restarts that became possible once the thread
+    /// was repaired (frames of stopped views may have left it), and the watchdog's timer
+    /// for the next entry.
+    fn after<M: Memory>(
+        &mut self,
+        world: &mut WorldOf<B, M>,
+        main: ViewId,
+        flow: Option<Flow>,
+    ) -> Result<(), String> {
+        // On SMP a restart may also wait for another vCPU's exit (the stop barrier), so
+        // any exit may be the one that allows it.
+        let waiting = world.cpus() > 1 && world.views.iter().any(|v| v.lifecycle.pending.is_some());
+        if flow.is_some() || waiting {
             let cpu = &self.cpu;
-            let thread = (cpu.vcpu(), main, flow == Flow::MainOver);
+            let thread = (cpu.vcpu(), main, flow == Some(Flow::MainOver));
             world.restart_ready(thread, &|| cpu.now())?;
         }
         self.cpu.arm_watchdog(self.dog.timer(self.cpu.now()));
-        Ok(flow)
+        Ok(())
     }
 
     /// The watchdog's check at every exit: `Some` if it stopped the executing view, and

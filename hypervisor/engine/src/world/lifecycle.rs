@@ -53,6 +53,12 @@ pub struct Lifecycle {
     pub pending: Option<(&'static str, Status, Option<Outcome>)>,
     /// Calls (in, out) the state pages it had before its restarts counted.
     pub carried_calls: (u64, u64),
+    /// The stop barrier of its last stop: each other vCPU that ran a thread then, with
+    /// its exit count at that moment. A restart waits until each has exited since (at
+    /// that exit it unwound the compartment if it executed it, and from then on its gate
+    /// reads FAILED): only then can no vCPU be executing it, not even inside its gate
+    /// before its IN frame is pushed.
+    pub barrier: alloc::vec::Vec<(usize, u64)>,
 }
 
 /// What one restart did.
@@ -81,6 +87,13 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
             let before = (v.status_before_fault(), v.outcome_before_fault());
             v.lifecycle.pending = Some((kind, before.0, before.1));
         }
+        self.counters.stops += 1;
+        let barrier = (0..self.cpus())
+            .filter(|&j| self.running_on(j).is_some())
+            .map(|j| (j, self.exits_on(j)))
+            .collect();
+        let v = self.view_mut(view);
+        v.lifecycle.barrier = barrier;
         v.compartment.outcome = Some(Outcome::Faulted(kind));
         v.compartment.status = Status::Failed;
         v.stats.faults += 1;
@@ -111,7 +124,13 @@ impl<F: EntryFormat, M: Memory> World<F, M> {
             let elsewhere = (0..self.cpus())
                 .filter(|&j| j != cpu)
                 .all(|j| self.depth_on(j, id) == 0 && self.running_on(j) != Some(id));
-            if here && elsewhere {
+            // Every vCPU that ran when it was stopped has exited since (or ended its
+            // thread): this one is handling an exit now.
+            let crossed =
+                self.view(id).lifecycle.barrier.iter().all(|&(j, at)| {
+                    j == cpu || self.running_on(j).is_none() || self.exits_on(j) > at
+                });
+            if here && elsewhere && crossed {
                 let done = self.restart(id, now)?;
                 log::debug!("restarted {}: {} dirty page(s)", done.view, done.dirty);
             }

@@ -73,6 +73,9 @@ pub struct Counters {
     pub exits: u64,
     /// Switches the emulation path performed (one VM exit each).
     pub emulated_switches: u64,
+    /// Compartments stopped (each [`World::fail`]): a vCPU that stopped one kicks the
+    /// others.
+    pub stops: u64,
 }
 
 /// Every view, the grants, the EPTP lists, and the ports the engine reaches them through.

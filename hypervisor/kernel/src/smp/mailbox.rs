@@ -16,7 +16,7 @@
 
 use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};
 use crate::{cpu, lapic};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
 
 /// A job: runs on the AP, gets its index, returns a word for the caller.
@@ -46,6 +46,9 @@ static MAILBOX: PerCpu<Mailbox> = PerCpu::new(
 
 /// NMIs each CPU's handler saw (wake-ups, and any other).
 static NMIS: PerCpu<AtomicU64> = PerCpu::new([const { AtomicU64::new(0) }; MAX_CPUS]);
+/// Whether an NMI reached each CPU in L1 since its run loop last looked ([`take_kick`]):
+/// a kick (the stop barrier) that arrived while the CPU was not in its guest.
+static KICKED: PerCpu<AtomicBool> = PerCpu::new([const { AtomicBool::new(false) }; MAX_CPUS]);
 
 /// TSC ticks to wait for the AP to take a job before sending the NMI again.
 const RESEND_AFTER: u64 = 1 << 18;
@@ -66,7 +69,28 @@ pub enum NotRun {
 pub fn on_nmi() {
     if let Some(cpu) = super::this_cpu() {
         NMIS.of(cpu).fetch_add(1, Ordering::Relaxed);
+        KICKED.of(cpu).store(true, Ordering::Release);
     }
+}
+
+/// Makes vCPU `cpu`'s CPU exit soon (the stop barrier, docs/gates.md "Faults, stops and
+/// restarts across vCPUs"): an NMI, which VMX "NMI exiting" and the SVM NMI intercept
+/// turn into an exit whatever the guest's IF, and which, arriving while that CPU is in
+/// L1, its run loop finds before its next entry ([`take_kick`]).
+pub fn kick(cpu: CpuIndex) {
+    if let Some(apic) = super::apic_of(cpu) {
+        lapic::send_nmi(apic);
+    }
+}
+
+/// Whether a kick reached CPU `cpu` in L1 since the last call (then the backend returns
+/// an exit instead of entering, and the engine looks at what its guest executes). An NMI
+/// between this check and the entry is only seen at the vCPU's next exit, at the latest
+/// when its watchdog period ends.
+#[inline]
+pub fn take_kick(cpu: CpuIndex) -> bool {
+    let kicked = KICKED.of(cpu);
+    kicked.load(Ordering::Relaxed) && kicked.swap(false, Ordering::Acquire)
 }
 
 /// Runs `job` on parked AP `cpu` (APIC ID `apic`) and returns its result, waiting at

@@ -16,8 +16,8 @@ mod trampoline;
 mod vcpus;
 mod virt;
 
-pub use mailbox::on_nmi;
-pub use vcpus::{Build, run as run_vcpus};
+pub use mailbox::{kick, on_nmi, take_kick};
+pub use vcpus::{Build, kicked, run as run_vcpus};
 
 use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};
 use crate::phys::PhysMemory;

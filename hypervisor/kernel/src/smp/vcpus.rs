@@ -88,6 +88,8 @@ where
     let Some(smp) = SMP.get().and_then(|s| s.downcast_ref::<Smp<B>>()) else {
         return 1;
     };
+    // The NMIs that woke this AP are no kick.
+    mailbox::take_kick(cpu);
     let built = {
         let mut world = smp.world.lock();
         (smp.build)(&mut world, cpu)
@@ -98,5 +100,15 @@ where
             smp.failures.lock().push((cpu.get(), e));
             1
         }
+    }
+}
+
+/// The exit a backend returns instead of entering when a kick reached its CPU in L1
+/// (`mailbox::take_kick`): an interrupt, which stops nobody (`@@STATS` counts it as
+/// `exits.kick`).
+pub fn kicked() -> tessera_engine::backend::Exit {
+    tessera_engine::backend::Exit {
+        exit: tessera_core::exit::VmExit::Interrupt,
+        reason: "kick",
     }
 }

@@ -210,6 +210,10 @@ impl Backend for SvmCpu {
 
     fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
         loop {
+            if crate::smp::take_kick(self.index) {
+                // Kicked while in L1: the exit the NMI would have caused (nothing entered).
+                return Ok(crate::smp::kicked());
+            }
             if let Some(exit) = self.run_once(state, guest) {
                 return Ok(exit);
             }
@@ -276,6 +280,12 @@ impl Backend for SvmCpu {
 
     fn vcpu(&self) -> usize {
         self.index.get()
+    }
+
+    fn kick(&self, cpu: usize) {
+        if let Some(cpu) = crate::percpu::CpuIndex::new(cpu) {
+            crate::smp::kick(cpu);
+        }
     }
 
     fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4] {

@@ -218,6 +218,10 @@ impl Backend for VmxCpu {
         // Once, or again after each switch the emulated switch's fast path made
         // (`VmxCpu::fast_switch`).
         loop {
+            if crate::smp::take_kick(self.index) {
+                // Kicked while in L1: the exit the NMI would have caused (nothing entered).
+                return Ok(crate::smp::kicked());
+            }
             // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
             let dirty = state.take_dirty();
             if let Some(rip) = dirty.rip {
@@ -361,6 +365,12 @@ impl Backend for VmxCpu {
 
     fn vcpu(&self) -> usize {
         self.index.get()
+    }
+
+    fn kick(&self, cpu: usize) {
+        if let Some(cpu) = crate::percpu::CpuIndex::new(cpu) {
+            crate::smp::kick(cpu);
+        }
     }
 
     fn host_cpuid(&self, leaf: u32, subleaf: u32) -> [u32; 4] {
