@@ -1,4 +1,5 @@
-//! The benchmark plumbing (`cargo xtask bench`, docs/benchmarks.md) on Bochs tigerlake:
+//! The benchmark plumbing (`cargo xtask bench`, docs/benchmarks.md) on Bochs tigerlake
+//! (and `bench --smp` on QEMU TCG):
 //! the boots run, every benchmark of the suite reports a `@@BENCH` line whose JSON
 //! parses, the result file parses back, and each benchmark costs the VM exits its
 //! switches and hypercalls must: none per hardware gate round trip, exactly one per
@@ -114,4 +115,29 @@ fn with_switch_emulate_every_switch_costs_exactly_one_exit() {
         (2 * r, r),
         "the call's switch and the fault"
     );
+}
+
+/// `cargo xtask bench --smp 1,2,4` on QEMU TCG (SVM, emulated switching; the cheapest
+/// SMP engine here): one row per vCPU of each boot, each vCPU's 10,000 round trips
+/// costing exactly its two emulated switches each, plus at most the boot's watchdog
+/// expiries. The ticks are printed, never asserted (docs/benchmarks.md "SMP").
+#[test]
+fn bench_smp_reports_every_vcpu_of_1_2_and_4() {
+    let engine = tessera_scenarios::qemu("qemu64,+svm,+npt");
+    let rows = bench::smp::measure(&engine, &[1, 2, 4], std::time::Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("bench --smp: {e:#}"));
+    eprintln!("{}", bench::smp::table(&engine, &rows));
+    let seen: Vec<(u32, u32)> = rows.iter().map(|r| (r.vcpus, r.cpu)).collect();
+    assert_eq!(
+        seen,
+        [(1, 0), (2, 0), (2, 1), (4, 0), (4, 1), (4, 2), (4, 3)]
+    );
+    for r in &rows {
+        assert_eq!(r.n, 10_000, "{r:?}");
+        assert!(
+            (2 * r.n..=2 * r.n + r.watchdog).contains(&r.exits),
+            "{r:?}: two exits per round trip, plus at most the boot's watchdog expiries"
+        );
+        assert!(r.ticks > 0, "{r:?}");
+    }
 }

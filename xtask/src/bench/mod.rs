@@ -20,8 +20,9 @@
 //! [`line`](mod@line) (reading a `@@BENCH` line), [`report`] (matching lines to
 //! benchmarks, the structural check), [`table`] and [`svg`] (for people),
 //! [`result_file`] (the JSON file, through serde_json; [`layout`] its line breaks),
-//! [`compare`] (two files side by side) and [`layers`] (`--engine nested-kvm`: what each
-//! layer costs a switch).
+//! [`compare`] (two files side by side), [`layers`] (`--engine nested-kvm`: what each
+//! layer costs a switch) and [`smp`](mod@smp) (`--smp 1,2,4`: round trips with several
+//! vCPUs calling at once).
 
 pub mod compare;
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub mod measure;
 pub mod plan;
 pub mod report;
 pub mod result_file;
+pub mod smp;
 pub mod suite;
 pub mod svg;
 pub mod table;
@@ -77,6 +79,10 @@ pub struct BenchArgs {
     /// and read the @@BENCH lines on the serial port).
     #[arg(long, value_name = "DIR", conflicts_with = "compare")]
     pub iso: Option<PathBuf>,
+    /// Instead of the suite: pingpong with each of these vCPU counts (comma-separated),
+    /// every vCPU calling at once; prints exits and ticks per round trip per vCPU.
+    #[arg(long, value_delimiter = ',', value_name = "N,...", conflicts_with_all = ["compare", "iso"])]
+    pub smp: Option<Vec<u32>>,
     /// Print per-benchmark ratios B/A of two result files instead of running.
     #[arg(long, num_args = 2, value_names = ["A.json", "B.json"])]
     pub compare: Option<Vec<PathBuf>>,
@@ -120,6 +126,12 @@ pub fn command(args: &BenchArgs) -> Result<bool> {
         timeout: args.timeout.map(Duration::from_secs),
         progress: true,
     };
+    if let Some(counts) = &args.smp {
+        let timeout = Duration::from_secs(args.timeout.unwrap_or(600));
+        let rows = smp::measure(&plan.engine, counts, timeout)?;
+        print!("{}", smp::table(&plan.engine, &rows));
+        return Ok(true);
+    }
     if let Some(dir) = &args.iso {
         for iso in plan::write_isos(&plan, dir)? {
             println!("wrote {}", iso.display());

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! (the hypervisor prefixes compartment output with `[ping] `), and the same through
-//! REPORT as `@@ROUNDTRIPS compartment=ping n=10000 exits=E`. With hardware VMFUNC a
+//! REPORT as `@@ROUNDTRIPS compartment=ping n=10000 exits=E ticks=T` (T: TSC ticks of
+//! the timed loop). With hardware VMFUNC a
 //! gate round trip exits nowhere, so E = 0; with emulated switching each round trip
 //! costs the exits of its two switches.
 //!
@@ -39,11 +40,13 @@ fn main() -> i32 {
     let counter_cost = second - first;
 
     let before = exit_count();
+    let start = tsc();
     for i in 0..ROUNDS {
         if let Err(code) = round_trip(i) {
             return code;
         }
     }
+    let ticks = tsc() - start;
     let after = exit_count();
 
     let exits = (after - before).saturating_sub(counter_cost);
@@ -51,10 +54,18 @@ fn main() -> i32 {
     println!("ROUNDTRIPS n={ROUNDS} exits={exits}");
     // The same as a machine line, `@@ROUNDTRIPS compartment=ping n=... exits=...`, where
     // the hypervisor has REPORT; the console line above is what the tests read.
-    if let Err(e) = tessera_sdk::report!("ROUNDTRIPS", "n={ROUNDS} exits={exits}") {
+    // `ticks=`: TSC ticks of the timed loop (on Bochs, instructions this vCPU retired:
+    // docs/benchmarks.md "SMP"); `cargo xtask bench --smp` divides it by n.
+    if let Err(e) = tessera_sdk::report!("ROUNDTRIPS", "n={ROUNDS} exits={exits} ticks={ticks}") {
         println!("ping: REPORT refused: {e}");
     }
     0
+}
+
+/// The time-stamp counter (RDTSC is not intercepted: no exit).
+fn tsc() -> u64 {
+    // SAFETY: RDTSC reads a counter; it touches no memory.
+    unsafe { core::arch::x86_64::_rdtsc() }
 }
 
 /// One checked round trip; `Err(exit code)` if it failed.
