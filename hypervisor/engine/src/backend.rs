@@ -316,7 +316,7 @@ pub trait Backend {
     /// sends an NMI, which VMX "NMI exiting" and the SVM NMI intercept turn into an exit
     /// whatever the guest's IF, and which a CPU in L1 remembers for its next entry. The
     /// exit itself stops nobody. Without it (one vCPU, the fake backend) nothing happens.
-    fn kick(&self, cpu: usize) {
+    fn kick(&mut self, cpu: usize) {
         let _ = cpu;
     }
 }

@@ -32,6 +32,8 @@ pub enum Event {
     LoadPointer(u64, Option<u16>),
     /// The conformance fixture replaced the hardware EPTP list.
     SetList,
+    /// The engine kicked this other vCPU (the stop barrier).
+    Kick(usize),
 }
 
 /// The scripted CPU.
@@ -227,6 +229,10 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
 
     fn current_view(&self) -> ViewId {
         self.view
+    }
+
+    fn kick(&mut self, cpu: usize) {
+        self.events.push(Event::Kick(cpu));
     }
 
     fn vcpu(&self) -> usize {

@@ -43,6 +43,13 @@ impl<B: Backend> Vcpu<B> {
         // A fault decides the outcome even after the main exited (its exports kept
         // running), until a restart (world/lifecycle.rs).
         world.fail(view, kind);
+        // This vCPU is in L1 now, not inside the view's gate: the barrier is the others'.
+        let k = self.cpu.vcpu();
+        world
+            .view_mut(view)
+            .lifecycle
+            .barrier
+            .retain(|&(j, _)| j != k);
         self.repair(world, thread)
     }
 

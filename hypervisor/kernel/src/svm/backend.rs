@@ -282,7 +282,7 @@ impl Backend for SvmCpu {
         self.index.get()
     }
 
-    fn kick(&self, cpu: usize) {
+    fn kick(&mut self, cpu: usize) {
         if let Some(cpu) = crate::percpu::CpuIndex::new(cpu) {
             crate::smp::kick(cpu);
         }

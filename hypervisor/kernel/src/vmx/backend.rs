@@ -367,7 +367,7 @@ impl Backend for VmxCpu {
         self.index.get()
     }
 
-    fn kick(&self, cpu: usize) {
+    fn kick(&mut self, cpu: usize) {
         if let Some(cpu) = crate::percpu::CpuIndex::new(cpu) {
             crate::smp::kick(cpu);
         }
