@@ -167,4 +167,10 @@ fn a_restart_clears_the_owner() {
     assert!(w.view(C).lifecycle.pending.is_none(), "restarted");
     assert_eq!(w.owner(C), 0);
     assert!(w.claim_owner(C, 0));
+    // The placement words are the manifest's: a restart keeps them.
+    for cpu in 0..2 {
+        assert_eq!(w.info_word_on(cpu, C, info::CONCURRENCY), info::SERIAL);
+        assert_eq!(w.info_word_on(cpu, C, info::CLAIM_BELOW), 2);
+        assert_eq!(w.info_word_on(cpu, C, info::MAIN), u64::from(cpu == 0));
+    }
 }

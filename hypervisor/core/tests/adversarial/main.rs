@@ -70,9 +70,7 @@ struct Frames {
     tags: Vec<u64>,
     rsps: Vec<u64>,
     /// The source and IN tag of each activation the gate entered (what it keeps on the
-    /// stack across the export), and whether it claimed its serial view's OWNER (which
-    /// of the gate's two continuations its export returns to: the claiming one stores 0
-    /// into OWNER after the pop).
+    /// stack across the export), and whether it claimed OWNER (its continuation).
     sources: Vec<(u64, u64, bool)>,
     /// For each frame, how long the thread's [`Machine::trail`] was when it was pushed.
     pushed: Vec<usize>,
@@ -167,9 +165,8 @@ struct Machine {
     in_l1: bool,
     /// Whether stopping a view sends the STOP IPI to the other threads (`smp.rs`).
     barrier: bool,
-    /// A broken serial rule, to show the checks can fail (`smp.rs`): every activation
-    /// entered below DEPTH 2 releases OWNER when it returns, also one that found it
-    /// already its thread's (a call back into a serial view whose `main` waits in a call).
+    /// A broken serial rule (`smp.rs`): an activation that found OWNER already its
+    /// thread's releases it too.
     release_unclaimed: bool,
     /// The last activation number `typed::serve` gave (`server.rs`), and what it was
     /// when the running `main` started.
