@@ -279,7 +279,7 @@ pub trait Backend {
     ///
     /// # Errors
     /// The entry itself failed (an L1 bug; the boot fails).
-    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String>;
+    fn run<G: Guest>(&mut self, state: &mut GuestState, guest: &mut G) -> Result<Exit, String>;
     /// Reads `fields` from the CPU into `state`.
     fn save(&mut self, state: &mut GuestState, fields: Fields);
     /// Makes `view` the one the guest runs in from its next entry.

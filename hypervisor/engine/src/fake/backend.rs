@@ -179,7 +179,7 @@ impl<F: EntryFormat + Copy> Backend for FakeCpu<F> {
         Ok(())
     }
 
-    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+    fn run<G: Guest>(&mut self, state: &mut GuestState, guest: &mut G) -> Result<Exit, String> {
         loop {
             let exit = self.run_once(state, &*guest)?;
             // As the kernel's backends: a VMFUNC #UD at the own slot is offered to the

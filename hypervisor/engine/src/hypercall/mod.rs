@@ -55,6 +55,7 @@ impl Call {
 
 /// Handles the hypercall in `gprs.rax` made from view `caller` on vCPU `cpu` while
 /// `main` runs there.
+#[inline(always)]
 pub fn handle<F: EntryFormat, M: Memory>(
     world: &mut World<F, M>,
     (caller, cpu): (ViewId, usize),

@@ -14,6 +14,7 @@ use tessera_core::outcome::Outcome;
 impl<B: Backend> Vcpu<B> {
     /// Handles one exit of view `current`; `Some` when the thread broke and was
     /// repaired.
+    #[inline(always)]
     pub(super) fn on_exit<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,
@@ -61,6 +62,7 @@ impl<B: Backend> Vcpu<B> {
     }
 
     /// A hypercall of view `current`.
+    #[inline(always)]
     fn on_hypercall<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,

@@ -40,7 +40,7 @@ impl<W: Hold> Guest for Lent<'_, W>
 where
     W::Format: Copy,
 {
-    #[inline]
+    #[inline(always)]
     fn fast_switch(&mut self, ud: &OwnSlotUd<'_>) -> Option<(ViewId, u64)> {
         // Untrapped: the watchdog charges nothing now, and the timer goes on for the rest
         // of its period (`Watchdog::untrapped_for` is `timer` there).
@@ -52,7 +52,7 @@ where
 }
 
 /// The fast path's decision and count on `world` (held for it): the target slot.
-#[inline]
+#[inline(always)]
 fn decide<F: tessera_core::paging::EntryFormat, M: crate::port::Memory>(
     world: &mut crate::world::World<F, M>,
     cpu: usize,

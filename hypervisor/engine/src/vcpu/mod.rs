@@ -147,6 +147,7 @@ impl<B: Backend> Vcpu<B> {
     /// was repaired, or `main` is over). The watchdog's timer is armed for the next entry
     /// once the exit is handled (by [`Vcpu::start`] for the first). The world is held
     /// only while an exit is handled, never while the guest runs.
+    #[inline(always)]
     pub fn step<W: Hold<Format = B::Format>>(
         &mut self,
         world: &mut W,
@@ -168,6 +169,7 @@ impl<B: Backend> Vcpu<B> {
     }
 
     /// Handles one exit of thread `main` on this vCPU.
+    #[inline(always)]
     fn handle<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,
@@ -221,6 +223,7 @@ impl<B: Backend> Vcpu<B> {
     /// What follows every handled exit: restarts that became possible once the thread
     /// was repaired (frames of stopped views may have left it), and the watchdog's timer
     /// for the next entry.
+    #[inline(always)]
     fn after<M: Memory>(
         &mut self,
         world: &mut WorldOf<B, M>,

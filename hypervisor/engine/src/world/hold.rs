@@ -29,12 +29,12 @@ impl<F: EntryFormat, M: Memory> Hold for World<F, M> {
     type Format = F;
     type Mem = M;
 
-    #[inline]
+    #[inline(always)]
     fn with<R>(&mut self, f: impl FnOnce(&mut World<F, M>) -> R) -> R {
         f(self)
     }
 
-    #[inline]
+    #[inline(always)]
     fn read<R>(&self, f: impl FnOnce(&World<F, M>) -> R) -> R {
         f(self)
     }
@@ -44,12 +44,12 @@ impl<F: EntryFormat, M: Memory> Hold for &Shared<F, M> {
     type Format = F;
     type Mem = M;
 
-    #[inline]
+    #[inline(always)]
     fn with<R>(&mut self, f: impl FnOnce(&mut World<F, M>) -> R) -> R {
         f(&mut self.lock())
     }
 
-    #[inline]
+    #[inline(always)]
     fn read<R>(&self, f: impl FnOnce(&World<F, M>) -> R) -> R {
         f(&self.lock())
     }

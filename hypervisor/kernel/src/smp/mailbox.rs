@@ -89,7 +89,18 @@ pub fn kick(cpu: CpuIndex) {
 /// when its watchdog period ends.
 #[inline]
 pub fn take_kick(cpu: CpuIndex) -> bool {
-    let kicked = KICKED.of(cpu);
+    take(KICKED.of(cpu))
+}
+
+/// CPU `cpu`'s kick flag, for a backend to keep (its check before each entry is then
+/// one load).
+pub fn kick_flag(cpu: CpuIndex) -> &'static AtomicBool {
+    KICKED.of(cpu)
+}
+
+/// Takes a kick flag ([`kick_flag`]): whether it was set.
+#[inline(always)]
+pub fn take(kicked: &AtomicBool) -> bool {
     kicked.load(Ordering::Relaxed) && kicked.swap(false, Ordering::Acquire)
 }
 

@@ -16,7 +16,7 @@ mod trampoline;
 mod vcpus;
 mod virt;
 
-pub use mailbox::{kick, on_nmi, take_kick};
+pub use mailbox::{kick, kick_flag, on_nmi, take};
 pub use vcpus::{Build, kicked, run as run_vcpus};
 
 use crate::percpu::{CpuIndex, MAX_CPUS, PerCpu};

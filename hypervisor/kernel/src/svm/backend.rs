@@ -35,6 +35,8 @@ pub struct SvmCpu {
     pub(super) watchdog: u32,
     /// The CPU it runs on, whose vCPU it is (vCPU k on CPU k; its local APIC times it).
     pub(super) index: crate::percpu::CpuIndex,
+    /// That CPU's kick flag (`smp::kick_flag`), looked at before each entry.
+    pub(super) kicked: &'static core::sync::atomic::AtomicBool,
     /// The VMCB, host-save area and permission maps, owned while the CPU uses them.
     pub(super) _owned: Vec<Frames>,
 }
@@ -82,7 +84,7 @@ impl SvmCpu {
     /// made the switch it exited for ([`Guest::fast_switch`]) and the guest is to be
     /// entered again.
     #[inline]
-    fn run_once(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Option<Exit> {
+    fn run_once<G: Guest>(&mut self, state: &mut GuestState, guest: &mut G) -> Option<Exit> {
         // RFLAGS comes with IF = 1 (`GuestState::take_dirty`).
         for (field, value) in state.take_dirty().iter() {
             self.vmcb.set::<u64>(Self::field_of(field), value);
@@ -127,10 +129,10 @@ impl SvmCpu {
     /// view's own slot and the engine takes it on the fast path, the switch is made here
     /// (nCR3 and ASID, RIP, the timer): `true`.
     #[inline]
-    fn fast_switch(
+    fn fast_switch<G: Guest>(
         &mut self,
         state: &mut GuestState,
-        guest: &mut dyn Guest,
+        guest: &mut G,
         loaded: Loaded,
         rip: u64,
         reason: &'static str,
@@ -165,10 +167,10 @@ impl SvmCpu {
     /// Turns the exit the APM reports into the one VMX would (module header). Only the
     /// exits decoded from their bytes read RIP; every other exit passes through as is.
     /// `None`: a #UD the emulated switch's fast path took ([`SvmCpu::fast_switch`]).
-    fn normalise(
+    fn normalise<G: Guest>(
         &mut self,
         exit: VmExit,
-        guest: &mut dyn Guest,
+        guest: &mut G,
         state: &mut GuestState,
         reason: &'static str,
     ) -> Option<VmExit> {
@@ -208,9 +210,9 @@ impl Backend for SvmCpu {
         Ok(())
     }
 
-    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+    fn run<G: Guest>(&mut self, state: &mut GuestState, guest: &mut G) -> Result<Exit, String> {
         loop {
-            if crate::smp::take_kick(self.index) {
+            if crate::smp::take(self.kicked) {
                 // Kicked while in L1: the exit the NMI would have caused (nothing entered).
                 return Ok(crate::smp::kicked());
             }

@@ -179,6 +179,7 @@ pub fn backend(
         rate: crate::lapic::Rate::measure(),
         watchdog: u32::MAX,
         index: cpu,
+        kicked: crate::smp::kick_flag(cpu),
         _owned: owned,
     })
 }

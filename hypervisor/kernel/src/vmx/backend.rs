@@ -47,6 +47,8 @@ pub struct VmxCpu {
     pub(super) list: crate::phys::OwnedPage,
     /// The CPU it runs on, whose vCPU it is (vCPU k on CPU k).
     pub(super) index: crate::percpu::CpuIndex,
+    /// That CPU's kick flag (`smp::kick_flag`), looked at before each entry.
+    pub(super) kicked: &'static core::sync::atomic::AtomicBool,
     /// The VMCS region, owned while the CPU uses it.
     pub(super) _owned: Vec<Frames>,
 }
@@ -162,10 +164,10 @@ impl VmxCpu {
     /// view's own slot and the engine takes it on the fast path, the switch is made here
     /// (the target's pointer and EPTP index, RIP, the timer): `true`.
     #[inline]
-    fn fast_switch(
+    fn fast_switch<G: Guest>(
         &mut self,
         state: &mut GuestState,
-        guest: &mut dyn Guest,
+        guest: &mut G,
         loaded: Loaded,
         rip: u64,
         reason: u32,
@@ -214,11 +216,11 @@ impl Backend for VmxCpu {
         super::instr::invept_all().map_err(|e| alloc::format!("invept-failed error={e}"))
     }
 
-    fn run(&mut self, state: &mut GuestState, guest: &mut dyn Guest) -> Result<Exit, String> {
+    fn run<G: Guest>(&mut self, state: &mut GuestState, guest: &mut G) -> Result<Exit, String> {
         // Once, or again after each switch the emulated switch's fast path made
         // (`VmxCpu::fast_switch`).
         loop {
-            if crate::smp::take_kick(self.index) {
+            if crate::smp::take(self.kicked) {
                 // Kicked while in L1: the exit the NMI would have caused (nothing entered).
                 return Ok(crate::smp::kicked());
             }

@@ -199,6 +199,7 @@ pub fn backend(
         loaded_tables: tessera_engine::backend::Loaded::View(tessera_engine::ids::ViewId(0)),
         list: list_page,
         index: cpu,
+        kicked: crate::smp::kick_flag(cpu),
         _owned: alloc::vec![region],
     };
     cpu.write_list(list);
