@@ -1,0 +1,291 @@
+//! SMP proof scenarios (issue 16, item 5): the declarations in `compartments/smp/`, each
+//! booted with two vCPUs on Bochs `tigerlake` (hardware VMFUNC) and on QEMU TCG with SVM
+//! (the switch emulated), and with four vCPUs on QEMU (cheap there). They are not in
+//! `compartments/scenarios/`, so the one-CPU sweeps (`everywhere.rs`, `nested.rs`) never
+//! boot them: their mains name `cpu = 1`, which a one-CPU boot rejects.
+//!
+//! - `stop-restart`: a compartment stopped for its own fault on vCPU 1 while vCPU 0 is
+//!   inside it: unwound on vCPU 0 by the stop barrier's kick (not by its watchdog), both
+//!   callers answered `CalleeFailed`, restarted once neither vCPU has a frame of it, and
+//!   answering both again from its new life.
+//! - `busy`: a serial compartment held on vCPU 0 answers `Busy` to vCPU 1 until it is
+//!   released, then serves it; a parallel one serves both vCPUs at the same moment.
+//! - `attack`: attacks on vCPU 1 while vCPU 0 is inside the victim stop the attackers
+//!   alone; the victim and vCPU 0's thread carry on as if nothing happened.
+//!
+//! Every assertion is on `@@` lines: the hypervisor's (`@@FAULT`, `@@UNWIND`,
+//! `@@RESTART`, `@@ABORT`, `@@EXIT`) and the compartments' own `@@APP` lines, to which L1
+//! adds the vCPU (`cpu=K`) on an SMP boot.
+
+use std::collections::{BTreeSet, HashMap};
+use tessera_scenarios::{
+    assert_passed, assert_record, bochs, boot_smp_modules, declaration, declared,
+    declared_outcome_problems, line_index, qemu, records,
+};
+use xtask::declaration::Cpu;
+use xtask::runner::BootOutcome;
+
+const STOP_RESTART: &str = "compartments/smp/stop-restart";
+const BUSY: &str = "compartments/smp/busy";
+const ATTACK: &str = "compartments/smp/attack";
+
+fn on_bochs(path: &str, cpus: u32) -> BootOutcome {
+    boot_smp_modules(bochs("tigerlake"), "", cpus, declaration(path))
+}
+
+fn on_qemu(path: &str, cpus: u32) -> BootOutcome {
+    boot_smp_modules(qemu("qemu64,+svm,+npt"), "", cpus, declaration(path))
+}
+
+/// `@@RESULT pass`, and every compartment ended as its `expect` says.
+fn assert_as_declared(path: &str, outcome: &BootOutcome) {
+    assert_passed(outcome);
+    let problems = declared_outcome_problems(&declared(path), outcome);
+    assert!(
+        problems.is_empty(),
+        "{problems:?}\n{}",
+        outcome.failure_report()
+    );
+}
+
+/// The `@@WORD` lines of a boot, each as its pairs.
+fn lines(outcome: &BootOutcome, word: &str) -> Vec<HashMap<String, String>> {
+    records(outcome, word)
+}
+
+/// The `@@APP` line of compartment `name`, which must say `cpu` and every field.
+fn assert_app(outcome: &BootOutcome, name: &str, cpu: &str, fields: &[(&str, &str)]) {
+    let mut all = vec![("compartment", name), ("cpu", cpu)];
+    all.extend_from_slice(fields);
+    assert_record(outcome, "APP", &all);
+}
+
+/// Where the first line starting with `@@WORD` and holding every `key=value` is.
+fn at(outcome: &BootOutcome, word: &str, pairs: &[&str]) -> usize {
+    let start = format!("@@{word} ");
+    line_index(outcome, |l| {
+        l.starts_with(&start) && pairs.iter().all(|p| l.split(' ').any(|w| w == *p))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no {start}line with {pairs:?}\n{}",
+            outcome.failure_report()
+        )
+    })
+}
+
+/// `stop-restart`: the victim faulted once, on the stopper's vCPU, for its own
+/// instruction (not its watchdog: a watchdog stop would mean the kick never unwound
+/// vCPU 0); both callers got `CalleeFailed`, the waiter through an unwind on its own
+/// thread; the victim was restarted once, only after both unwinds, and both mains were
+/// answered by its new life.
+fn assert_stop_restart(outcome: &BootOutcome) {
+    assert_as_declared(STOP_RESTART, outcome);
+    let faults = lines(outcome, "FAULT");
+    assert_eq!(faults.len(), 1, "{faults:?}\n{}", outcome.failure_report());
+    let fault = &faults[0];
+    assert_eq!(fault["compartment"], "victim", "{fault:?}");
+    assert_eq!(fault["kind"], "exception", "not the watchdog: {fault:?}");
+    assert_eq!(fault["name"], "invalid-opcode", "its own ud2: {fault:?}");
+    // Each caller resumed by an unwind on its own vCPU, nobody else.
+    let resumed: BTreeSet<String> = lines(outcome, "UNWIND")
+        .iter()
+        .map(|r| r["resumed"].clone())
+        .collect();
+    let want: BTreeSet<String> = ["stopper", "waiter"].map(String::from).into();
+    assert_eq!(resumed, want, "{}", outcome.failure_report());
+    assert_eq!(lines(outcome, "UNWIND").len(), 2);
+    let restarts = lines(outcome, "RESTART");
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+    assert_eq!(
+        (
+            restarts[0]["compartment"].as_str(),
+            restarts[0]["count"].as_str()
+        ),
+        ("victim", "1")
+    );
+    assert_eq!(restarts[0]["reason"], "exception");
+    // The restart waited until neither vCPU had a frame of the victim.
+    let fault_at = at(outcome, "FAULT", &["compartment=victim"]);
+    let restart_at = at(outcome, "RESTART", &["compartment=victim"]);
+    for name in ["stopper", "waiter"] {
+        let unwind_at = at(outcome, "UNWIND", &[&format!("resumed={name}")]);
+        assert!(
+            fault_at < unwind_at && unwind_at < restart_at,
+            "fault, unwind of {name}, restart: lines {fault_at}, {unwind_at}, {restart_at}"
+        );
+    }
+    assert_app(
+        outcome,
+        "stopper",
+        "1",
+        &[
+            ("seen", "1"),
+            ("crash", "callee-failed"),
+            ("after", "ok"),
+            ("inside", "0"),
+            ("lives", "1"),
+        ],
+    );
+    assert_app(
+        outcome,
+        "waiter",
+        "0",
+        &[
+            ("spin", "callee-failed"),
+            ("after", "ok"),
+            ("inside", "0"),
+            ("lives", "1"),
+        ],
+    );
+    assert!(lines(outcome, "ABORT").is_empty(), "nobody aborted");
+    assert_record(
+        outcome,
+        "STATS",
+        &[
+            ("compartment", "victim"),
+            ("faults", "1"),
+            ("restarts", "1"),
+        ],
+    );
+}
+
+/// `busy`: both mains met inside the parallel board at once; the contender was refused
+/// `Busy` twice while the keeper was held on vCPU 0, and served once it was released;
+/// nobody was stopped or unwound.
+fn assert_busy(outcome: &BootOutcome) {
+    assert_as_declared(BUSY, outcome);
+    for word in ["FAULT", "UNWIND", "ABORT", "RESTART"] {
+        assert!(
+            lines(outcome, word).is_empty(),
+            "no @@{word}\n{}",
+            outcome.failure_report()
+        );
+    }
+    assert_app(
+        outcome,
+        "holder",
+        "0",
+        &[("met", "2"), ("hold", "ok"), ("released", "1")],
+    );
+    assert_app(
+        outcome,
+        "contender",
+        "1",
+        &[
+            ("met", "2"),
+            ("held", "1"),
+            ("first", "busy"),
+            ("second", "busy"),
+            ("done", "1"),
+            ("served", "ok"),
+            ("answer", "9"),
+        ],
+    );
+}
+
+/// `attack`: the attackers on vCPU 1 alone stopped (one fault, one abort), while vCPU 0
+/// was inside the victim; no fault of the victim, no unwind anywhere; the victim still
+/// occupied after the attacks, and the waiter's call returned normally once released.
+fn assert_attack(outcome: &BootOutcome) {
+    assert_as_declared(ATTACK, outcome);
+    let faults = lines(outcome, "FAULT");
+    assert_eq!(faults.len(), 1, "{faults:?}\n{}", outcome.failure_report());
+    assert_record(
+        outcome,
+        "FAULT",
+        &[
+            ("compartment", "attack-read-victim"),
+            ("kind", "memory"),
+            ("gpa", "0x1000000"),
+            ("access", "read"),
+        ],
+    );
+    let aborts = lines(outcome, "ABORT");
+    assert_eq!(aborts.len(), 1, "{aborts:?}");
+    assert_eq!(aborts[0]["compartment"], "attack-forged-return");
+    assert!(
+        lines(outcome, "UNWIND").is_empty(),
+        "no thread unwound\n{}",
+        outcome.failure_report()
+    );
+    assert!(
+        !outcome
+            .transcript
+            .lines
+            .iter()
+            .any(|l| l.contains("not contained")),
+        "{}",
+        outcome.failure_report()
+    );
+    assert_app(outcome, "lookout", "1", &[("seen", "1")]);
+    assert_app(
+        outcome,
+        "releaser",
+        "1",
+        &[("inside", "1"), ("release", "ok")],
+    );
+    assert_app(outcome, "waiter", "0", &[("spin", "ok"), ("after", "none")]);
+    // Both attacks came while vCPU 0 was inside the victim: after the lookout saw it
+    // there, before the releaser let it go.
+    let seen = at(outcome, "APP", &["compartment=lookout"]);
+    let released = at(outcome, "APP", &["compartment=releaser"]);
+    let fault = at(outcome, "FAULT", &["compartment=attack-read-victim"]);
+    let abort = at(outcome, "ABORT", &["compartment=attack-forged-return"]);
+    assert!(
+        seen < fault && fault < abort && abort < released,
+        "lookout {seen}, fault {fault}, abort {abort}, releaser {released}"
+    );
+}
+
+#[test]
+fn bochs_tigerlake_smp2_a_victim_stopped_from_another_vcpu_is_unwound_and_restarted() {
+    assert_stop_restart(&on_bochs(STOP_RESTART, 2));
+}
+
+#[test]
+fn qemu_tcg_a_victim_stopped_from_another_vcpu_is_unwound_and_restarted() {
+    for cpus in [2, 4] {
+        assert_stop_restart(&on_qemu(STOP_RESTART, cpus));
+    }
+}
+
+#[test]
+fn bochs_tigerlake_smp2_a_serial_callee_is_busy_across_vcpus_a_parallel_one_is_not() {
+    assert_busy(&on_bochs(BUSY, 2));
+}
+
+#[test]
+fn qemu_tcg_a_serial_callee_is_busy_across_vcpus_a_parallel_one_is_not() {
+    for cpus in [2, 4] {
+        assert_busy(&on_qemu(BUSY, cpus));
+    }
+}
+
+#[test]
+fn bochs_tigerlake_smp2_an_attack_on_one_vcpu_stops_only_the_attacker() {
+    assert_attack(&on_bochs(ATTACK, 2));
+}
+
+#[test]
+fn qemu_tcg_an_attack_on_one_vcpu_stops_only_the_attacker() {
+    for cpus in [2, 4] {
+        assert_attack(&on_qemu(ATTACK, cpus));
+    }
+}
+
+#[test]
+fn the_smp_scenarios_stay_out_of_the_one_cpu_sweep() {
+    let swept = tessera_scenarios::declarations();
+    for path in [STOP_RESTART, BUSY, ATTACK] {
+        assert!(!swept.iter().any(|p| p == path), "{path} in {swept:?}");
+        // Each places a main on vCPU 1: a one-CPU boot would reject it.
+        assert!(
+            declared(path)
+                .compartments
+                .iter()
+                .any(|c| matches!(c.cpu, Some(Cpu::Index(k)) if k >= 1)),
+            "{path}"
+        );
+    }
+}
