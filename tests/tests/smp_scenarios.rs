@@ -17,7 +17,7 @@
 //! `@@RESTART`, `@@ABORT`, `@@EXIT`) and the compartments' own `@@APP` lines, to which L1
 //! adds the vCPU (`cpu=K`) on an SMP boot.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use tessera_scenarios::{
     assert_passed, assert_record, bochs, boot_smp_modules, declaration, declared,
     declared_outcome_problems, line_index, qemu, records,
