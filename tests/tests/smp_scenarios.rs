@@ -9,6 +9,10 @@
 //!   inside it: unwound on vCPU 0 by the stop barrier's kick (not by its watchdog), both
 //!   callers answered `CalleeFailed`, restarted once neither vCPU has a frame of it, and
 //!   answering both again from its new life.
+//! - `stop-waiting`: the same stop while vCPU 0 waits in the victim without executing
+//!   it (waiter → victim → deep, deep running): vCPU 0 goes on in deep, the victim is
+//!   not restarted while vCPU 0 has a frame of it, and deep's return into the stopped
+//!   victim unwinds the waiter's call there; then the restart.
 //! - `busy`: a serial compartment held on vCPU 0 answers `Busy` to vCPU 1 until it is
 //!   released, then serves it; a parallel one serves both vCPUs at the same moment.
 //! - `attack`: attacks on vCPU 1 while vCPU 0 is inside the victim stop the attackers
@@ -27,6 +31,7 @@ use xtask::declaration::Cpu;
 use xtask::runner::BootOutcome;
 
 const STOP_RESTART: &str = "compartments/smp/stop-restart";
+const STOP_WAITING: &str = "compartments/smp/stop-waiting";
 const BUSY: &str = "compartments/smp/busy";
 const ATTACK: &str = "compartments/smp/attack";
 
@@ -155,6 +160,90 @@ fn assert_stop_restart(outcome: &BootOutcome) {
             ("faults", "1"),
             ("restarts", "1"),
         ],
+    );
+}
+
+/// `stop-waiting`: the victim faulted once, on vCPU 1; deep, running on vCPU 0 for a
+/// call through the victim, was neither stopped nor unwound (it still answered
+/// `inside() = 1` after the stop, and returned when released); the victim was not
+/// restarted while vCPU 0 had a frame of it (`lives()` refused then), and the waiter's
+/// call was unwound on vCPU 0 once deep returned into the stopped victim, before the
+/// restart; both mains answered by the new life.
+fn assert_stop_waiting(outcome: &BootOutcome) {
+    assert_as_declared(STOP_WAITING, outcome);
+    let faults = lines(outcome, "FAULT");
+    assert_eq!(faults.len(), 1, "{faults:?}\n{}", outcome.failure_report());
+    assert_eq!(
+        (
+            faults[0]["compartment"].as_str(),
+            faults[0]["kind"].as_str()
+        ),
+        ("victim", "exception"),
+        "{faults:?}"
+    );
+    let unwinds = lines(outcome, "UNWIND");
+    let resumed = |name: &str| unwinds.iter().filter(|r| r["resumed"] == name).count();
+    assert_eq!(resumed("waiter"), 1, "{}", outcome.failure_report());
+    assert!(resumed("unblocker") >= 1, "{}", outcome.failure_report());
+    assert_eq!(
+        resumed("waiter") + resumed("unblocker"),
+        unwinds.len(),
+        "deep never resumed or unwound: {unwinds:?}"
+    );
+    let restarts = lines(outcome, "RESTART");
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+    assert_eq!(
+        (
+            restarts[0]["compartment"].as_str(),
+            restarts[0]["count"].as_str()
+        ),
+        ("victim", "1")
+    );
+    let unwound = at(outcome, "UNWIND", &["resumed=waiter"]);
+    let restart = at(outcome, "RESTART", &["compartment=victim"]);
+    assert!(
+        unwound < restart,
+        "unwind at {unwound}, restart at {restart}"
+    );
+    assert_app(
+        outcome,
+        "unblocker",
+        "1",
+        &[
+            ("seen", "1"),
+            ("crash", "callee-failed"),
+            ("deep", "1"),
+            ("release", "ok"),
+            ("after", "ok"),
+            ("lives", "1"),
+        ],
+    );
+    // While vCPU 0 waited in the stopped victim, a call into it was refused (its gate
+    // says Restarting; CalleeFailed if L1 catches the refusal inside the gate).
+    let app = lines(outcome, "APP");
+    let unblocker = app
+        .iter()
+        .find(|r| r["compartment"] == "unblocker")
+        .expect("the unblocker's @@APP");
+    assert!(
+        matches!(unblocker["during"].as_str(), "restarting" | "callee-failed"),
+        "not restarted while vCPU 0 waits in it: {unblocker:?}"
+    );
+    assert_app(
+        outcome,
+        "waiter",
+        "0",
+        &[
+            ("spin", "callee-failed"),
+            ("after", "ok"),
+            ("inside", "0"),
+            ("lives", "1"),
+        ],
+    );
+    assert_record(
+        outcome,
+        "STATS",
+        &[("compartment", "deep"), ("faults", "0"), ("restarts", "0")],
     );
 }
 
@@ -296,6 +385,20 @@ fn qemu_tcg_a_victim_stopped_from_another_vcpu_is_unwound_and_restarted() {
 }
 
 #[test]
+fn bochs_tigerlake_a_victim_stopped_while_another_vcpu_waits_in_it_restarts_after_it_unwinds() {
+    for cpus in [2, 4] {
+        assert_stop_waiting(&on_bochs(STOP_WAITING, cpus));
+    }
+}
+
+#[test]
+fn qemu_tcg_a_victim_stopped_while_another_vcpu_waits_in_it_restarts_after_it_unwinds() {
+    for cpus in [2, 4] {
+        assert_stop_waiting(&on_qemu(STOP_WAITING, cpus));
+    }
+}
+
+#[test]
 fn bochs_tigerlake_a_serial_callee_is_busy_across_vcpus_a_parallel_one_is_not() {
     for cpus in [2, 4] {
         assert_busy(&on_bochs(BUSY, cpus));
@@ -326,7 +429,7 @@ fn qemu_tcg_an_attack_on_one_vcpu_stops_only_the_attacker() {
 #[test]
 fn the_smp_scenarios_stay_out_of_the_one_cpu_sweep() {
     let swept = tessera_scenarios::declarations();
-    for path in [STOP_RESTART, BUSY, ATTACK] {
+    for path in [STOP_RESTART, STOP_WAITING, BUSY, ATTACK] {
         assert!(!swept.iter().any(|p| p == path), "{path} in {swept:?}");
         // Each places a main on vCPU 1: a one-CPU boot would reject it.
         assert!(
