@@ -6,7 +6,7 @@
 //! boot them: their mains name `cpu = 1`, which a one-CPU boot rejects.
 //!
 //! - `stop-restart`: a compartment stopped for its own fault on vCPU 1 while vCPU 0 is
-//!   inside it: unwound on vCPU 0 by the stop barrier's kick (not by its watchdog), both
+//!   inside it: unwound on vCPU 0 at the stop barrier's kick (not at the next watchdog-period exit), both
 //!   callers answered `CalleeFailed`, restarted once neither vCPU has a frame of it, and
 //!   answering both again from its new life.
 //! - `stop-waiting`: the same stop while vCPU 0 waits in the victim without executing
@@ -81,8 +81,7 @@ fn at(outcome: &BootOutcome, word: &str, pairs: &[&str]) -> usize {
 }
 
 /// `stop-restart`: the victim faulted once, on the stopper's vCPU, for its own
-/// instruction (not its watchdog: a watchdog stop would mean the kick never unwound
-/// vCPU 0); both callers got `CalleeFailed`, the waiter through an unwind on its own
+/// instruction (not its watchdog); both callers got `CalleeFailed`, the waiter through an unwind on its own
 /// thread; the victim was restarted once, only after both unwinds, and both mains were
 /// answered by its new life.
 fn assert_stop_restart(outcome: &BootOutcome) {
@@ -94,6 +93,9 @@ fn assert_stop_restart(outcome: &BootOutcome) {
     let fault = &faults[0];
     assert_eq!(fault["compartment"], "victim", "{fault:?}");
     assert_eq!(fault["kind"], "exception", "not the watchdog: {fault:?}");
+    // (A missing kick would not show here: vCPU 0 would unwind the victim at its next
+    // exit, the end of a watchdog period, before any watchdog stop. The callers check
+    // the victim's exits for that.)
     assert_eq!(fault["name"], "invalid-opcode", "its own ud2: {fault:?}");
     // The waiter's call was unwound once, on its own vCPU; the stopper's crash() too.
     // The stopper may see more: a call of its polls that L1 catches at an exit inside the
