@@ -37,7 +37,9 @@ pub struct RunArgs {
     /// Boot an example from examples/NAME (one crate, or a tessera.toml declaration).
     #[arg(long, value_name = "NAME")]
     pub example: Option<String>,
-    /// Boot the scenario declared in compartments/scenarios/NAME/tessera.toml.
+    /// Boot the scenario declared in compartments/scenarios/NAME/tessera.toml, or with
+    /// `smp/NAME` the SMP scenario in compartments/smp/NAME/tessera.toml (give --smp 2
+    /// or more: its mains are placed on vCPU 1 and up).
     #[arg(long, value_name = "NAME", conflicts_with = "example")]
     pub scenario: Option<String>,
     /// Seconds before the emulator is killed (default: 120 for Bochs, 60 for QEMU/KVM).
@@ -94,7 +96,7 @@ pub fn build_and_boot(args: &RunArgs) -> Result<bool> {
     // Fail on a wrong name or a bad declaration before anything slow happens.
     let plan = match (&args.example, &args.scenario) {
         (Some(name), _) => Some(Plan::example(&paths::examples_dir(), name)?),
-        (None, Some(name)) => Some(Plan::scenario(&paths::scenarios_dir(), name)?),
+        (None, Some(name)) => Some(Plan::named_scenario(name)?),
         (None, None) => None,
     };
     let choice = engine::choose(args.engine, args.cpu.as_deref(), &HostFacts::probe())

@@ -3,10 +3,12 @@
 //! - `examples/NAME/` without a `tessera.toml` is a single compartment crate whose
 //!   directory name is its package and binary name (like `examples/hello`); it boots as
 //!   the multiboot module `NAME`, without a manifest.
-//! - `examples/NAME/tessera.toml` and `compartments/scenarios/NAME/tessera.toml` are
-//!   declarations ([`crate::declaration`], which also states how packages are named):
-//!   all their packages are built in one cargo invocation, the manifest is written to
-//!   `target/tessera/manifests/{example,scenario}-NAME.manifest`, and the boot gets one
+//! - `examples/NAME/tessera.toml`, `compartments/scenarios/NAME/tessera.toml` and
+//!   `compartments/smp/NAME/tessera.toml` (`--scenario smp/NAME`) are declarations
+//!   ([`crate::declaration`], which also states how packages are named): all their
+//!   packages are built in one cargo invocation, the manifest is written to
+//!   `target/tessera/manifests/{example,scenario,scenario-smp}-NAME.manifest`, and the
+//!   boot gets one
 //!   module per compartment (named like the compartment, with its `expect=`) and the
 //!   manifest as the module named `manifest`.
 
@@ -77,6 +79,24 @@ impl Plan {
         Ok(Plan::Declared(load(&at, Kind::Scenario(name.to_owned()))?))
     }
 
+    /// The plan for `--scenario NAME`: `compartments/scenarios/NAME`, or, for `smp/NAME`,
+    /// the SMP scenario `compartments/smp/NAME` (its manifest labelled `smp-NAME`).
+    pub fn named_scenario(name: &str) -> Result<Plan> {
+        match name.strip_prefix("smp/") {
+            Some(smp) => Plan::smp(&paths::smp_dir(), smp),
+            None => Plan::scenario(&paths::scenarios_dir(), name),
+        }
+    }
+
+    /// The plan for `compartments/smp/NAME` (in `dir`), which must have a `tessera.toml`.
+    pub fn smp(dir: &Path, name: &str) -> Result<Plan> {
+        let at = find(dir, "SMP scenario", name)?;
+        Ok(Plan::Declared(load(
+            &at,
+            Kind::Scenario(format!("smp-{name}")),
+        )?))
+    }
+
     /// The plan for a directory given by path (`examples/vault`,
     /// `compartments/scenarios/NAME`, absolute or relative to the workspace root).
     pub fn for_dir(dir: &Path) -> Result<Plan> {
@@ -90,9 +110,11 @@ impl Plan {
             Plan::example(parent, name)
         } else if parent == paths::scenarios_dir() {
             Plan::scenario(parent, name)
+        } else if parent == paths::smp_dir() {
+            Plan::smp(parent, name)
         } else {
             bail!(
-                "{} is neither in examples/ nor in compartments/scenarios/",
+                "{} is in none of examples/, compartments/scenarios/, compartments/smp/",
                 dir.display()
             )
         }
@@ -287,6 +309,9 @@ mod tests {
         for name in available(&paths::scenarios_dir()) {
             plans.push(Plan::scenario(&paths::scenarios_dir(), &name).unwrap());
         }
+        for name in available(&paths::smp_dir()) {
+            plans.push(Plan::named_scenario(&format!("smp/{name}")).unwrap());
+        }
         for plan in &plans {
             let Plan::Declared(d) = plan else { continue };
             for c in d.compartments.iter().filter(|c| c.package.is_none()) {
@@ -315,8 +340,19 @@ mod tests {
     #[test]
     fn directories_resolve_by_where_they_are() {
         let err = format!("{:#}", Plan::for_dir(Path::new("xtask/src")).unwrap_err());
-        assert!(err.contains("neither in examples/"), "{err}");
+        assert!(err.contains("none of examples/"), "{err}");
         let hello = Plan::for_dir(Path::new("examples/hello")).unwrap();
         assert_eq!(hello.packages(), ["hello"]);
+        // An SMP scenario, by path and as `--scenario smp/NAME`: the same declaration,
+        // whose manifest is labelled apart from the one-CPU scenarios'.
+        let by_path = Plan::for_dir(Path::new("compartments/smp/busy")).unwrap();
+        let by_name = Plan::named_scenario("smp/busy").unwrap();
+        assert_eq!(by_path, by_name);
+        let Plan::Declared(d) = by_name else {
+            panic!("smp/busy has a tessera.toml")
+        };
+        assert_eq!(d.kind.label(), "scenario-smp-busy");
+        let err = format!("{:#}", Plan::named_scenario("smp/nope").unwrap_err());
+        assert!(err.contains("no SMP scenario named nope"), "{err}");
     }
 }

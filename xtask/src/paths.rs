@@ -40,6 +40,13 @@ pub fn scenarios_dir() -> PathBuf {
     workspace_root().join("compartments/scenarios")
 }
 
+/// `compartments/smp/` at the workspace root: scenarios that need several vCPUs (their
+/// mains name `cpu = 1` and up, which a one-CPU boot rejects), so the one-CPU sweeps of
+/// `compartments/scenarios/` never boot them; `--scenario smp/NAME` does.
+pub fn smp_dir() -> PathBuf {
+    workspace_root().join("compartments/smp")
+}
+
 /// Where the manifests written from declarations go (`LABEL.manifest`).
 pub fn manifests_dir() -> PathBuf {
     tessera_dir().join("manifests")

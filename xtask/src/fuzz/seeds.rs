@@ -110,10 +110,11 @@ fn compartment_packages() -> Vec<String> {
 fn manifests() -> Result<Vec<(String, Vec<u8>)>> {
     let mut seeds = Vec::new();
     let dirs = [
-        (paths::examples_dir(), true),
-        (paths::scenarios_dir(), false),
+        (paths::examples_dir(), true, ""),
+        (paths::scenarios_dir(), false, ""),
+        (paths::smp_dir(), false, "smp-"),
     ];
-    for (dir, example) in dirs {
+    for (dir, example, prefix) in dirs {
         for name in available(&dir) {
             let file = dir.join(&name).join(declaration::FILE_NAME);
             if !file.is_file() {
@@ -122,7 +123,7 @@ fn manifests() -> Result<Vec<(String, Vec<u8>)>> {
             let kind = if example {
                 Kind::Example(name.clone())
             } else {
-                Kind::Scenario(name.clone())
+                Kind::Scenario(format!("{prefix}{name}"))
             };
             let d = Declaration::load(&file, &file.display().to_string(), kind)?;
             seeds.push((
