@@ -116,7 +116,7 @@ fn a_view_stopped_on_another_vcpu_is_unwound_at_this_vcpus_next_exit_stopping_no
     let new = &lines.all()[before..];
     assert_eq!(
         new,
-        ["@@UNWIND resumed=a status=1"],
+        ["@@UNWIND resumed=a status=1 cpu=1"],
         "no @@FAULT on vCPU 1: it stops nobody"
     );
     assert!(!world.view(A).compartment.stopped());

@@ -39,6 +39,10 @@ impl<B: Backend> Vcpu<B> {
         if let Some(offset) = faulty.image_offset(rip) {
             let _ = write!(line, " offset={offset:#x}");
         }
+        if world.cpus() > 1 {
+            // On SMP: the vCPU where it faulted.
+            line = tessera_core::report::with_cpu(&line, self.cpu.vcpu());
+        }
         world.line(format_args!("{line}"));
         // A fault decides the outcome even after the main exited (its exports kept
         // running), until a restart (world/lifecycle.rs).
@@ -84,7 +88,15 @@ impl<B: Backend> Vcpu<B> {
                 self.dog.resumed(thread.now, view.index(), done.depth);
                 let name = world.view(view).compartment.name.clone();
                 log::info!("'{name}' resumed: its pending call returns status {status}");
-                world.line(format_args!("@@UNWIND resumed={name} status={status}"));
+                if world.cpus() > 1 {
+                    // On SMP: the vCPU whose thread was repaired.
+                    let k = self.cpu.vcpu();
+                    world.line(format_args!(
+                        "@@UNWIND resumed={name} status={status} cpu={k}"
+                    ));
+                } else {
+                    world.line(format_args!("@@UNWIND resumed={name} status={status}"));
+                }
                 Flow::Resumed
             }
             Resume::MainOver => {
