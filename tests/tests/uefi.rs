@@ -50,3 +50,27 @@ fn on_uefi_firmware_the_madt_is_found_and_both_cpus_come_online() {
         "the boot CPU, the AP with SVM on, then the AP woken with its first job"
     );
 }
+
+/// On UEFI firmware the APs also run vCPUs: pingpong's ping on both vCPUs at once, each
+/// reporting its round trips (two emulated switches each, SVM), each `main` ending.
+#[test]
+fn on_uefi_firmware_pingpong_runs_on_both_vcpus() {
+    let engine = Engine::Uefi {
+        cpu: xtask::engine::DEFAULT_QEMU_CPU.into(),
+    };
+    let modules = tessera_scenarios::declaration("examples/pingpong");
+    let outcome = tessera_scenarios::boot_smp_modules(engine, "", 2, modules);
+    assert_passed(&outcome);
+    for cpu in ["0", "1"] {
+        assert_record(
+            &outcome,
+            "ROUNDTRIPS",
+            &[("compartment", "ping"), ("cpu", cpu), ("n", "10000")],
+        );
+        assert_record(
+            &outcome,
+            "EXIT",
+            &[("compartment", "ping"), ("cpu", cpu), ("code", "0")],
+        );
+    }
+}
