@@ -305,7 +305,7 @@ pub trait Backend {
     /// The time-stamp counter.
     fn now(&self) -> u64;
     /// Which vCPU this is (0-based): whose EPTP list and per-vCPU pages it switches
-    /// among (docs/gates.md "Per-vCPU views"). The kernel runs only vCPU 0 so far.
+    /// among (docs/gates.md "Per-vCPU views"); the kernel runs vCPU k on CPU k.
     fn vcpu(&self) -> usize {
         0
     }

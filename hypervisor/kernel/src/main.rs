@@ -62,10 +62,7 @@ pub extern "C" fn kmain(magic: u32, info: u32) -> ! {
     // The APs' VMXON regions / host save areas live as long as this frame (kmain never
     // returns).
     let aps = smp::start_aps(&boot, &caps, &mut memory);
-    log::info!(
-        "{} CPU(s) online; compartments run on the boot CPU",
-        aps.online
-    );
+    log::info!("{} CPU(s) online, one vCPU each", aps.online);
     // VMX root operation, if this is a VMX CPU: a failure stops a boot that has
     // compartments to run, naming the VMXON error.
     let vmx_root = caps.vmx.as_ref().map(|vmx_caps| {

@@ -3,13 +3,13 @@
 //! (and the shared, read-only IDT), and parked: each reports `@@CPU index=K apic=ID
 //! state=online` and sleeps in `HLT` with interrupts off until an NMI brings it a job
 //! (`mailbox.rs`). Once all are up, the boot CPU hands each a first job, and each
-//! reports `@@CPU index=K apic=ID state=ready` from it: the wake-up path works. Compartments do not run on them yet.
+//! reports `@@CPU index=K apic=ID state=ready` from it: the wake-up path works. With
+//! compartments to run, each AP's next job runs its vCPU (`vcpus.rs`).
 //!
 //! Each AP also enters the boot CPU's virtualisation mode on its own VMXON region or
-//! host save area (`virt.rs`) and says so on its `@@CPU` line (`vmxon=1`, `svme=1`).
-//! Still to come before guests run on it: its own VMCS/VMCB per vCPU, whose host state
-//! (GDTR, TR, IDTR, stack) names its own per-CPU tables — `gdt` already keeps one GDT
-//! and TSS per CPU.
+//! host save area (`virt.rs`) and says so on its `@@CPU` line (`vmxon=1`, `svme=1`);
+//! its vCPU job then builds its own VMCS/VMCB, whose host state names its own GDT and
+//! TSS (`gdt` keeps one per CPU) and the stack it runs on.
 
 mod mailbox;
 mod trampoline;
