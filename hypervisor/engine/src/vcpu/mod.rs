@@ -188,9 +188,11 @@ impl<B: Backend> Vcpu<B> {
             ));
         }
         world.view_mut(current).stats.count_exit(exit.reason);
-        if world.view(current).compartment.stopped() {
+        if world.cpus() > 1 && world.view(current).compartment.stopped() {
             // Stopped on another vCPU, for its own fault there, while it ran here: this
             // thread unwinds it (its caller here gets CALLEE_FAILED), stopping nobody.
+            // (With one vCPU a stopped view runs only its gate's refusal or stray path,
+            // which the exits below handle as they always did.)
             let flow = self.repair(world, thread);
             return self.after(world, main, Some(flow)).map(|()| Some(flow));
         }
