@@ -173,3 +173,44 @@ fn the_stopping_vcpu_kicks_every_other_running_vcpu_and_a_restart_waits_for_thei
     );
     assert_eq!(lines.records("RESTART").len(), 1);
 }
+
+#[test]
+fn a_stopped_views_gate_refusing_a_call_on_another_vcpu_switches_back_as_the_gate_asks() {
+    // vCPU 1: a called b, stopped meanwhile on vCPU 0 (restart pending); b has no frame
+    // here: its gate refuses (RESTARTING) and switches back to a. Not unwound: a gets the
+    // gate's own status, and nothing is printed.
+    let (mut world, lines) = app(1);
+    let refuse = Step::ud()
+        .at(tessera_abi::gate::SLOTS + tessera_abi::gate::SLOT_SIZE * u64::from(B.0))
+        .in_view(B)
+        .regs(|g| {
+            g.rax = 0;
+            g.rcx = u64::from(A.0);
+            g.r12 = tessera_abi::gate::op::REFUSE;
+            g.rdx = tessera_abi::gate::status::RESTARTING;
+        });
+    let mut v = vcpu(&world, 1, vec![refuse, exit0()]);
+    v.start(&mut world, A).expect("started");
+    world.set_state_word_on(1, A, state::DEPTH, 1);
+    world.set_state_word_on(1, A, state::TAGS, state::tag(state::OUT, 1, 0));
+    world.set_running(0, Some(B));
+    world.fail(B, "memory");
+    let before = lines.all().len();
+    assert_eq!(v.step(&mut world, A), Ok(None));
+    assert!(
+        v.cpu.did(Event::SwitchTo(A)),
+        "the gate's switch back is made"
+    );
+    assert_eq!(&lines.all()[before..], [] as [String; 0], "no unwind");
+    assert_eq!(world.depth_on(1, A), 1, "a's gate pops its own frame");
+    // Any other exit of the stopped view here is unwound (the kick's, say).
+    let (mut world, lines) = app(1);
+    let kick = Step::exit(VmExit::Interrupt).reason("kick").in_view(B);
+    let mut v = vcpu(&world, 1, vec![kick, exit0()]);
+    v.start(&mut world, A).expect("started");
+    world.set_state_word_on(1, A, state::DEPTH, 1);
+    world.set_state_word_on(1, A, state::TAGS, state::tag(state::OUT, 1, 0));
+    world.fail(B, "memory");
+    assert_eq!(v.step(&mut world, A), Ok(Some(Flow::Resumed)));
+    assert_eq!(lines.records("UNWIND").len(), 1, "{:?}", lines.all());
+}

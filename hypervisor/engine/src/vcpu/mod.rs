@@ -188,7 +188,10 @@ impl<B: Backend> Vcpu<B> {
             ));
         }
         world.view_mut(current).stats.count_exit(exit.reason);
-        if world.cpus() > 1 && world.view(current).compartment.stopped() {
+        if world.cpus() > 1
+            && world.view(current).compartment.stopped()
+            && !refusing(world, self.cpu.vcpu(), current, &exit.exit)
+        {
             // Stopped on another vCPU, for its own fault there, while it ran here: this
             // thread unwinds it (its caller here gets CALLEE_FAILED), stopping nobody.
             // (With one vCPU a stopped view runs only its gate's refusal or stray path,
@@ -296,4 +299,23 @@ impl<B: Backend> Vcpu<B> {
         self.cpu.save(&mut self.state, field);
         self.state.cached(field).unwrap_or_default()
     }
+}
+
+/// Whether the stopped view `view`, executing on vCPU `cpu` at this exit, is only its
+/// gate refusing a call (its FAILED word: `CALLEE_FAILED`, or `RESTARTING` while L1 is
+/// to restart it): a `VMFUNC` out of it while it has no frame on this vCPU and is not
+/// this vCPU's `main`. A frameless view runs only its gate, and its gate switches out
+/// before pushing a frame only to refuse; the switch then goes on as the gate asked, so
+/// the caller gets the gate's own status. Any other exit of a stopped view (one with a
+/// frame here, or inside its gate before the push of a call it accepted before the stop)
+/// is unwound, and that is what lets the restart barrier count the exit.
+fn refusing<F: tessera_core::paging::EntryFormat, M: Memory>(
+    world: &World<F, M>,
+    cpu: usize,
+    view: ViewId,
+    exit: &tessera_core::exit::VmExit,
+) -> bool {
+    matches!(exit, tessera_core::exit::VmExit::VmFuncUd { .. })
+        && world.depth_on(cpu, view) == 0
+        && world.running_on(cpu) != Some(view)
 }
