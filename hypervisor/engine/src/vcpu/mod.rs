@@ -301,14 +301,17 @@ impl<B: Backend> Vcpu<B> {
     }
 }
 
-/// Whether the stopped view `view`, executing on vCPU `cpu` at this exit, is only its
-/// gate refusing a call (its FAILED word: `CALLEE_FAILED`, or `RESTARTING` while L1 is
-/// to restart it): a `VMFUNC` out of it while it has no frame on this vCPU and is not
-/// this vCPU's `main`. A frameless view runs only its gate, and its gate switches out
-/// before pushing a frame only to refuse; the switch then goes on as the gate asked, so
-/// the caller gets the gate's own status. Any other exit of a stopped view (one with a
-/// frame here, or inside its gate before the push of a call it accepted before the stop)
-/// is unwound, and that is what lets the restart barrier count the exit.
+/// Whether the stopped view `view`, executing on vCPU `cpu` at this exit, is switching
+/// out of itself with no activation left on this vCPU: a `VMFUNC` out of it while it has
+/// no frame here and is not this vCPU's `main`. That is its gate refusing a call (its
+/// FAILED word: `CALLEE_FAILED`, or `RESTARTING` while L1 is to restart it), or a reply
+/// whose IN frame the gate has just popped (a reply racing the stop on another vCPU, as it
+/// could on hardware VMFUNC with no exit at all); a view that lowered its own DEPTH only
+/// chooses this for itself. The switch goes on as the gate asked and the receiving gate
+/// checks it as any other, so the caller gets the gate's own status. After it this vCPU
+/// no longer executes the view (re-entering it goes through its gate, which reads
+/// FAILED), so the exit may count for the restart barrier like any other. Every other
+/// exit of a stopped view is unwound.
 fn refusing<F: tessera_core::paging::EntryFormat, M: Memory>(
     world: &World<F, M>,
     cpu: usize,
